@@ -1,0 +1,24 @@
+"""metapool: meta-analysis of clinical studies, numerically identical to metafor.
+
+The public API is small and imports no plotting or web code:
+
+>>> import metapool as mp
+>>> es = mp.escalc("PLO", xi=[3, 10, 20], ni=[30, 40, 50])
+>>> res = mp.rma(es, method="REML")
+"""
+
+from .effect_sizes import MEASURES, EffectSizeTable, escalc
+from .exceptions import (
+    ConvergenceError,
+    DataValidationError,
+    MetapoolError,
+    MetapoolWarning,
+    OptionError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
+    "MetapoolError", "MetapoolWarning", "OptionError", "escalc", "__version__",
+]  # fmt: skip

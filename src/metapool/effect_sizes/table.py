@@ -1,0 +1,115 @@
+"""The frozen table of study-level effect sizes returned by :func:`escalc`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Exclusion", "EffectSizeTable"]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A study row left out of an analysis, with the reason.
+
+    ``row`` is 0-based; :meth:`to_dict` reports it 1-based as users count rows.
+    """
+
+    row: int
+    label: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"row": self.row + 1, "study": self.label, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"row {self.row + 1} ({self.label}): {self.reason}"
+
+
+def _frozen(a) -> np.ndarray:
+    a = np.array(a, dtype=float, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True)
+class EffectSizeTable:
+    """Study-level effect sizes on the analysis scale.
+
+    Attributes
+    ----------
+    measure
+        Measure code (see :data:`metapool.effect_sizes.MEASURES`).
+    yi, vi
+        Effect sizes and sampling variances; NaN for excluded rows.
+    slab
+        Study labels.
+    ni
+        Total sample size of each study (NaN when unknown); used for the
+        Freeman-Tukey back-transformation and for reporting N.
+    corrected
+        True for rows whose cells received the continuity correction.
+    exclusions
+        Rows that cannot enter an analysis, with reasons.
+    notes
+        Data-level remarks (corrections applied, all-zero data, ...).
+    cells
+        The unadjusted canonical input cells (e.g. ``xi``, ``mi``).
+    options
+        Correction options used (``add``, ``to``, ``drop00``).
+    """
+
+    measure: str
+    yi: np.ndarray
+    vi: np.ndarray
+    slab: tuple
+    ni: np.ndarray
+    corrected: np.ndarray
+    exclusions: tuple = ()
+    notes: tuple = ()
+    cells: Mapping = field(default_factory=dict)
+    options: Mapping = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("yi", "vi", "ni"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        corrected = np.array(self.corrected, dtype=bool)
+        corrected.flags.writeable = False
+        object.__setattr__(self, "corrected", corrected)
+        object.__setattr__(self, "cells", {k: _frozen(v) for k, v in self.cells.items()})
+
+    def __len__(self) -> int:
+        return len(self.yi)
+
+    @property
+    def included(self) -> np.ndarray:
+        """Rows with a usable effect size (finite yi and vi)."""
+        return np.isfinite(self.yi) & np.isfinite(self.vi)
+
+    @property
+    def sei(self) -> np.ndarray:
+        return np.sqrt(self.vi)
+
+    def to_frame(self):
+        """The table as a pandas DataFrame (one row per study)."""
+        import pandas as pd
+
+        reasons = {e.row: e.reason for e in self.exclusions}
+        frame = pd.DataFrame({"study": list(self.slab)})
+        for name, values in self.cells.items():
+            frame[name] = values
+        frame["ni"] = self.ni
+        frame["yi"] = self.yi
+        frame["vi"] = self.vi
+        frame["corrected"] = self.corrected
+        frame["excluded"] = [reasons.get(i, "") for i in range(len(self))]
+        frame.attrs["measure"] = self.measure
+        return frame
+
+    def __repr__(self) -> str:
+        return (
+            f"EffectSizeTable(measure={self.measure!r}, k={len(self)}, "
+            f"included={int(self.included.sum())}, corrected={int(self.corrected.sum())})"
+        )

@@ -1,0 +1,111 @@
+"""Strict conversion of user columns to numbers.
+
+Spreadsheet exports hide many traps ("1,000", "12 %", "n/a"). metapool turns a
+cell into a number only when it unambiguously is one; a missing-value marker
+becomes NaN (and the row is later excluded with a reason); anything else is an
+error that names the row and the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..exceptions import DataValidationError
+
+#: Cell texts read as "missing" in numeric columns (compared case-insensitively).
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "."})
+
+
+def describe_row(row: int, labels: Sequence[str] | None = None) -> str:
+    """Human reference to a 0-based row: ``row 3 (study 'Smith 2010')``."""
+    text = f"row {row + 1}"
+    if labels is not None and row < len(labels) and labels[row] != "":
+        text += f" (study {labels[row]!r})"
+    return text
+
+
+def _parse_cell(cell: object) -> float | None:
+    """Return the float value of one cell, NaN for missing, None if not a number."""
+    if cell is None:
+        return float("nan")
+    if isinstance(cell, (bool, np.bool_)):
+        return None
+    if isinstance(cell, (int, float, np.integer, np.floating)):
+        return float(cell)
+    if isinstance(cell, str):
+        text = cell.strip()
+        if text.lower() in MISSING_MARKERS:
+            return float("nan")
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        # float() accepts "nan"/"inf" spellings and "1_000"; only plain numbers pass.
+        if "_" in text or not np.isfinite(value):
+            return None
+        return value
+    return None
+
+
+def to_float_array(values: object, column: str, labels: Sequence[str] | None = None) -> np.ndarray:
+    """Convert a column (array, list, pandas Series) to a float array.
+
+    Parameters
+    ----------
+    values
+        The column's values. Numeric arrays pass through; other cells are parsed
+        one by one.
+    column
+        Name used in error messages (the user's column name when known).
+    labels
+        Study labels, to name the study in error messages.
+
+    Raises
+    ------
+    DataValidationError
+        A cell that is neither a number nor a missing-value marker, or an
+        infinite value.
+    """
+    arr = np.asarray(getattr(values, "to_numpy", lambda: values)())
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if arr.dtype.kind in "iuf":
+        out = arr.astype(float)
+    else:
+        out = np.empty(arr.shape[0], dtype=float)
+        for i, cell in enumerate(arr):
+            value = _parse_cell(cell)
+            if value is None:
+                raise DataValidationError(
+                    f"{describe_row(i, labels)}, column {column!r}: {str(cell)!r} is not a number"
+                    " (write plain numbers such as 1000 or 0.25, without thousands"
+                    " separators, units or percent signs)."
+                )
+            out[i] = value
+    bad = np.isinf(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"{describe_row(i, labels)}, column {column!r}: infinite value is not allowed."
+        )
+    return out
+
+
+def to_labels(values: object, n: int) -> tuple[str, ...]:
+    """Study labels as text; missing labels become ``Study i``. No NA parsing."""
+    if values is None:
+        return tuple(f"Study {i + 1}" for i in range(n))
+    arr = list(getattr(values, "tolist", lambda: list(values))())
+    if len(arr) != n:
+        raise DataValidationError(
+            f"The study labels have {len(arr)} entries but the data have {n} rows."
+        )
+    out = []
+    for i, cell in enumerate(arr):
+        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+            out.append(f"Study {i + 1}")
+        else:
+            out.append(str(cell))
+    return tuple(out)

@@ -1,0 +1,198 @@
+"""Batched weighted least squares: the numeric core of every model.
+
+All arrays carry a leading batch axis ``B``: ``y[B, K]``, ``v[B, K]``,
+``X[B, K, p]`` and a boolean ``mask[B, K]`` marking real studies (analyses
+with fewer studies are padded). A single meta-analysis is a batch of one, so
+the batch engine and :func:`metapool.rma` run the very same code.
+
+The quantities follow the meta-regression ("P-matrix") notation of
+Viechtbauer (2005, 2010): with ``W = diag(w)``, ``w = 1/(v + tau2)``,
+
+    P = W - W X (X'WX)^-1 X'W,
+
+``Q = y'Py``, ``tr(P)``, ``tr(PP)`` and ``y'PPy = sum(w^2 r^2)`` where ``r``
+are the GLS residuals.
+
+References
+----------
+Viechtbauer W (2005). J Educ Behav Stat 30:261-293.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Batch", "WLS", "wls", "trace_pp", "ols"]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Padded arrays of a batch of meta-analyses (see module docstring)."""
+
+    y: np.ndarray
+    v: np.ndarray
+    X: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def from_arrays(cls, y, v, X=None, mask=None) -> Batch:
+        """Build a batch; padded cells are neutralised (y = 0, v = 1, X = 0).
+
+        ``y`` and ``v`` may be 1-D (one analysis) or 2-D; ``X`` defaults to an
+        intercept column.
+        """
+        y = np.atleast_2d(np.asarray(y, dtype=float))
+        v = np.atleast_2d(np.asarray(v, dtype=float))
+        if mask is None:
+            mask = np.ones(y.shape, dtype=bool)
+        mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+        if X is None:
+            X = np.ones(y.shape + (1,))
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 2:
+            X = X[None, :, :]
+        y = np.where(mask, y, 0.0)
+        v = np.where(mask, v, 1.0)
+        X = np.where(mask[..., None], X, 0.0)
+        return cls(y, v, X, mask)
+
+    @property
+    def size(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def p(self) -> int:
+        return self.X.shape[2]
+
+    @property
+    def k(self) -> np.ndarray:
+        """Number of studies of each analysis."""
+        return self.mask.sum(axis=1)
+
+    def take(self, rows) -> Batch:
+        """The sub-batch of the given rows (for iterating only unconverged rows)."""
+        return Batch(self.y[rows], self.v[rows], self.X[rows], self.mask[rows])
+
+
+@dataclass(frozen=True)
+class WLS:
+    """Weighted least squares fit of every analysis in a batch at given tau2."""
+
+    w: np.ndarray  # [B, K] weights, 0 on padding
+    beta: np.ndarray  # [B, p]
+    vb: np.ndarray  # [B, p, p] = (X'WX)^-1
+    resid: np.ndarray  # [B, K]
+    q: np.ndarray  # [B] y'Py = sum w r^2
+    trace_p: np.ndarray  # [B] tr(P)
+    ypp_y: np.ndarray  # [B] y'PPy = sum w^2 r^2
+
+
+def _inv(a: np.ndarray) -> np.ndarray:
+    if a.shape[-1] == 1:
+        return 1.0 / a
+    return np.linalg.inv(a)
+
+
+def wls(batch: Batch, tau2) -> WLS:
+    """GLS fit with weights ``1/(v + tau2)`` for each analysis of the batch."""
+    tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), (batch.size,))
+    w = batch.mask / (batch.v + tau2[:, None])
+    X = batch.X
+    if X.shape[2] == 1:
+        x = X[:, :, 0]
+        wx = w * x
+        xtwx = np.sum(wx * x, axis=1)[:, None, None]
+        vb = 1.0 / xtwx
+        beta = (np.sum(wx * batch.y, axis=1) * vb[:, 0, 0])[:, None]
+        resid = batch.y - x * beta
+        xtw2x = np.sum(wx * wx, axis=1)
+        trace_p = np.sum(w, axis=1) - xtw2x * vb[:, 0, 0]
+    else:
+        wX = w[:, :, None] * X
+        xtwx = np.einsum("bkp,bkq->bpq", wX, X)
+        vb = _inv(xtwx)
+        beta = np.einsum("bpq,bq->bp", vb, np.einsum("bkp,bk->bp", wX, batch.y))
+        resid = batch.y - np.einsum("bkp,bp->bk", X, beta)
+        xtw2x = np.einsum("bkp,bkq->bpq", wX, wX)
+        trace_p = np.sum(w, axis=1) - np.einsum("bpq,bqp->b", vb, xtw2x)
+    wr = w * resid
+    return WLS(
+        w=w,
+        beta=beta,
+        vb=vb,
+        resid=resid,
+        q=np.sum(wr * resid, axis=1),
+        trace_p=trace_p,
+        ypp_y=np.sum(wr * wr, axis=1),
+    )
+
+
+def trace_pp(batch: Batch, fit: WLS) -> np.ndarray:
+    """``tr(PP)`` for the weights of ``fit`` (needed by REML)."""
+    w = fit.w
+    X = batch.X
+    if X.shape[2] == 1:
+        x = X[:, :, 0]
+        vb = fit.vb[:, 0, 0]
+        s2 = np.sum((w * x) ** 2, axis=1)
+        s3 = np.sum(w**3 * x * x, axis=1)
+        return np.sum(w * w, axis=1) - 2.0 * vb * s3 + (vb * s2) ** 2
+    wX = w[:, :, None] * X
+    a = np.einsum("bpq,bkq,bk,bkr->bpr", fit.vb, wX, w, wX)  # vb X'W^3X
+    m = np.einsum("bpq,bkq,bkr->bpr", fit.vb, wX, wX)  # vb X'W^2X
+    return (
+        np.sum(w * w, axis=1)
+        - 2.0 * np.einsum("bpp->b", a)
+        + np.einsum("bpq,bqp->b", m, m)
+    )
+
+
+def ols(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Unweighted least squares: residual sum of squares and leverages ``h_ii``."""
+    X = batch.X
+    m = batch.mask.astype(float)
+    xtx = np.einsum("bkp,bk,bkq->bpq", X, m, X)
+    inv = _inv(xtx)
+    beta = np.einsum("bpq,bkq,bk->bp", inv, X, batch.y * m)
+    resid = (batch.y - np.einsum("bkp,bp->bk", X, beta)) * m
+    hat = np.einsum("bkp,bpq,bkq->bk", X, inv, X) * m
+    return np.sum(resid**2, axis=1), hat
+
+
+@dataclass(frozen=True)
+class Traces:
+    """Traces involving ``P`` and ``V = diag(v)`` used by standard errors of tau2."""
+
+    tr_p: np.ndarray
+    tr_pp: np.ndarray
+    tr_pv: np.ndarray
+    tr_ppv: np.ndarray
+    tr_pvpv: np.ndarray
+
+
+def traces(batch: Batch, w: np.ndarray) -> Traces:
+    """Traces of ``P``, ``PP``, ``PV``, ``PPV`` and ``PVPV`` for weights ``w``.
+
+    Computed through ``p x p`` matrices only (``P`` is never formed): with
+    ``A = (X'WX)^-1``, ``h_i = x_i' A x_i`` and ``u_i = x_i' A X'W^2X A x_i``,
+    ``diag(PP)_i = w_i^2 - 2 w_i^3 h_i + w_i^2 u_i`` and
+    ``tr(PVPV) = sum (w v)^2 - 2 sum w^3 h v^2 + tr((A X'W^2VX)^2)``.
+    """
+    X, v = batch.X, batch.v * batch.mask
+    wX = w[:, :, None] * X
+    a = np.linalg.inv(np.einsum("bkp,bkq->bpq", wX, X))
+    h = np.einsum("bkp,bpq,bkq->bk", X, a, X)
+    s2 = np.einsum("bkp,bkq->bpq", wX, wX)
+    asa = np.einsum("bpq,bqr,brs->bps", a, s2, a)
+    u = np.einsum("bkp,bpq,bkq->bk", X, asa, X)
+    pp_diag = w**2 - 2.0 * w**3 * h + w**2 * u
+    am = np.einsum("bpq,bkq,bk,bkr->bpr", a, wX, v, wX)
+    return Traces(
+        tr_p=np.sum(w - w**2 * h, axis=1),
+        tr_pp=np.sum(pp_diag, axis=1),
+        tr_pv=np.sum(w * v - w**2 * h * v, axis=1),
+        tr_ppv=np.sum(pp_diag * v, axis=1),
+        tr_pvpv=np.sum((w * v) ** 2 - 2.0 * w**3 * h * v**2, axis=1) + np.einsum("bpq,bqp->b", am, am),
+    )

@@ -1,0 +1,269 @@
+"""Estimators of the between-study variance tau2, and their registry.
+
+Every estimator is written in meta-regression form (design matrix ``X`` with
+``p`` columns), batched over analyses, truncated at zero, and returns the
+standard error of tau2 as metafor reports it. ML, REML and EB solve their
+score equations with the safeguarded scoring of
+:func:`metapool.models.rootfind.solve`, which always converges (plain Fisher
+scoring, as in metafor, oscillates on some data sets). PM and PMM reproduce
+metafor's ``uniroot`` search (see :mod:`metapool.models.uniroot`); where
+metafor's search interval is too short, it is extended instead of failing.
+
+References
+----------
+DerSimonian R, Laird N (1986). Control Clin Trials 7:177-188 (DL).
+Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis (HE).
+Hunter JE, Schmidt FL (2004). Methods of Meta-Analysis, 2nd ed. (HS).
+Sidik K, Jonkman JN (2005). JRSS C 54:367-384 (SJ).
+Viechtbauer W (2005). J Educ Behav Stat 30:261-293 (ML, REML).
+Morris CN (1983). JASA 78:47-55 (EB).
+Paule RC, Mandel J (1982). J Res Natl Bur Stand 87:377-385 (PM).
+Viechtbauer W, Lopez-Lopez JA, Sanchez-Meca J, Marin-Martinez F (2015).
+Psychol Methods 20:360-374 (PMM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._distributions import chi2_isf
+from .._validation import check_choice
+from .kernels import Batch, ols, trace_pp, traces, wls
+from .rootfind import Control, solve
+from .uniroot import uniroot
+
+__all__ = ["Tau2Estimator", "ESTIMATORS", "ALIASES", "get_estimator", "Tau2Fit", "q_root"]
+
+
+@dataclass(frozen=True)
+class Tau2Fit:
+    """tau2 estimates of a batch with standard errors and convergence information."""
+
+    tau2: np.ndarray
+    se: np.ndarray
+    converged: np.ndarray
+    n_iter: np.ndarray
+
+
+@dataclass(frozen=True)
+class Tau2Estimator:
+    """One tau2 estimator of the registry.
+
+    ``func(batch, control) -> Tau2Fit``; ``random`` is False only for the
+    common-effect model (tau2 fixed at 0).
+    """
+
+    code: str
+    name: str
+    reference: str
+    func: Callable
+    iterative: bool = False
+    random: bool = True
+
+
+def _df(batch: Batch) -> np.ndarray:
+    return (batch.k - batch.p).astype(float)
+
+
+def _fit(tau2, se, converged=None, n_iter=None) -> Tau2Fit:
+    n = tau2.shape[0]
+    return Tau2Fit(
+        tau2,
+        se,
+        np.ones(n, dtype=bool) if converged is None else converged,
+        np.zeros(n, dtype=int) if n_iter is None else n_iter,
+    )
+
+
+def _truncate(raw: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(raw), np.maximum(raw, 0.0), np.nan)
+
+
+def _ce(batch: Batch, control: Control) -> Tau2Fit:
+    return _fit(np.zeros(batch.size), np.full(batch.size, np.nan))
+
+
+def _dl(batch: Batch, control: Control) -> Tau2Fit:
+    fit = wls(batch, 0.0)
+    df = _df(batch)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau2 = _truncate((fit.q - df) / fit.trace_p)
+        tr_pp = trace_pp(batch, fit)
+        se = np.sqrt(2 * df + 4 * tau2 * fit.trace_p + 2 * tau2**2 * tr_pp) / fit.trace_p
+    return _fit(tau2, se)
+
+
+def _he(batch: Batch, control: Control) -> Tau2Fit:
+    rss, _ = ols(batch)
+    df = _df(batch)
+    t = traces(batch, batch.mask.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau2 = _truncate((rss - t.tr_pv) / df)
+        se = np.sqrt(2 * t.tr_pvpv + 4 * tau2 * t.tr_pv + 2 * tau2**2 * df) / df
+    return _fit(tau2, se)
+
+
+def _hs(batch: Batch, control: Control) -> Tau2Fit:
+    fit = wls(batch, 0.0)
+    sum_w = np.sum(fit.w, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau2 = _truncate((fit.q - batch.k) / sum_w)
+        tr_pp = trace_pp(batch, fit)
+        se = np.sqrt(2 * _df(batch) + 4 * tau2 * fit.trace_p + 2 * tau2**2 * tr_pp) / sum_w
+    return _fit(tau2, se)
+
+
+def _sj(batch: Batch, control: Control) -> Tau2Fit:
+    # metafor's starting value is the intercept-only mean squared deviation,
+    # with or without moderators.
+    k = batch.k
+    ybar = np.sum(batch.y * batch.mask, axis=1) / k
+    start = np.sum(((batch.y - ybar[:, None]) * batch.mask) ** 2, axis=1) / k
+    df = _df(batch)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit = wls(batch, start)
+        tau2 = _truncate(start * fit.q / df)
+        t = traces(batch, fit.w)
+        se = start / df * np.sqrt(2 * t.tr_pvpv + 4 * tau2 * t.tr_ppv + 2 * tau2**2 * t.tr_pp)
+    return _fit(tau2, se)
+
+
+def _ml_score(batch: Batch, tau2: np.ndarray):
+    fit = wls(batch, tau2)
+    f = fit.ypp_y - np.sum(fit.w, axis=1)
+    return f, f / np.sum(fit.w**2, axis=1)
+
+
+def _reml_score(batch: Batch, tau2: np.ndarray):
+    fit = wls(batch, tau2)
+    f = fit.ypp_y - fit.trace_p
+    return f, f / trace_pp(batch, fit)
+
+
+def _eb_score(batch: Batch, tau2: np.ndarray):
+    # Q(tau2) = k - p; Q decreases with derivative -y'PPy.
+    fit = wls(batch, tau2)
+    f = fit.q - _df(batch)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return f, f / fit.ypp_y
+
+
+def _q_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
+    """metafor's standard error for the Q-based EB/PM/PMM estimators."""
+    sum_w = np.sum(wls(batch, tau2).w, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(2.0 * batch.k**2 / _df(batch)) / sum_w
+
+
+def _iterative(score, se_of: Callable) -> Callable:
+    def estimate(batch: Batch, control: Control) -> Tau2Fit:
+        root = solve(batch, score, _dl(batch, control).tau2, control)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = se_of(batch, root.x)
+        return _fit(root.x, se, root.converged, root.n_iter)
+
+    return estimate
+
+
+def _ml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
+    return np.sqrt(2.0 / np.sum(wls(batch, tau2).w ** 2, axis=1))
+
+
+def _reml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
+    return np.sqrt(2.0 / trace_pp(batch, wls(batch, tau2)))
+
+
+def _mad(y: np.ndarray) -> float:
+    """R's ``mad()``: scaled median absolute deviation."""
+    return 1.482602218505602 * float(np.median(np.abs(y - np.median(y))))
+
+
+def q_root(batch: Batch, target: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``Q(tau2) = target`` per analysis, as metafor's ``uniroot`` does.
+
+    Parameters
+    ----------
+    batch
+        Analyses.
+    target
+        Right-hand side per analysis.
+    upper
+        Upper end of the search interval per analysis; where ``Q(upper)`` is
+        still above the target the interval is doubled until it brackets the
+        root (metafor stops with an error there).
+
+    Returns
+    -------
+    (tau2, found)
+        ``tau2 = 0`` where ``Q(0) < target``; ``found`` is False where no root
+        could be bracketed or Brent's search failed.
+    """
+    n = batch.size
+    out = np.zeros(n)
+    found = np.ones(n, dtype=bool)
+    q0 = wls(batch, 0.0).q
+    for i in np.flatnonzero(~(q0 < target)):
+        sub = batch.take([i])
+
+        def f(t: float, sub=sub, c=float(target[i])) -> float:
+            return float(wls(sub, t).q[0]) - c
+
+        hi = float(upper[i])
+        for _ in range(60):
+            if f(hi) <= 0:
+                break
+            hi *= 2.0
+        root = uniroot(f, 0.0, hi) if f(hi) <= 0 else None
+        if root is None:
+            out[i], found[i] = np.nan, False
+        else:
+            out[i] = root
+    return out, found
+
+
+def _pm_like(target_of: Callable[[Batch], np.ndarray]) -> Callable:
+    def estimate(batch: Batch, control: Control) -> Tau2Fit:
+        upper = np.array(
+            [max(100.0, 10.0 * _mad(batch.y[i][batch.mask[i]]) ** 2) for i in range(batch.size)]
+        )
+        tau2, found = q_root(batch, target_of(batch), upper)
+        return _fit(tau2, _q_se(batch, tau2), found, np.where(found, 1, 0))
+
+    return estimate
+
+
+_REF_DL = "DerSimonian & Laird (1986)"
+ESTIMATORS: dict[str, Tau2Estimator] = {
+    e.code: e
+    for e in (
+        Tau2Estimator("CE", "common effect (inverse variance, tau2 = 0)", "fixed/equal effects", _ce, random=False),
+        Tau2Estimator("DL", "DerSimonian-Laird", _REF_DL, _dl),
+        Tau2Estimator("HE", "Hedges (variance component)", "Hedges & Olkin (1985)", _he),
+        Tau2Estimator("HS", "Hunter-Schmidt", "Hunter & Schmidt (2004)", _hs),
+        Tau2Estimator("SJ", "Sidik-Jonkman", "Sidik & Jonkman (2005)", _sj),
+        Tau2Estimator("ML", "maximum likelihood", "Viechtbauer (2005)", _iterative(_ml_score, _ml_se), iterative=True),
+        Tau2Estimator(
+            "REML", "restricted maximum likelihood", "Viechtbauer (2005)", _iterative(_reml_score, _reml_se),
+            iterative=True,
+        ),
+        Tau2Estimator("EB", "empirical Bayes", "Morris (1983)", _iterative(_eb_score, _q_se), iterative=True),
+        Tau2Estimator("PM", "Paule-Mandel", "Paule & Mandel (1982)", _pm_like(_df), iterative=True),
+        Tau2Estimator(
+            "PMM", "median-unbiased Paule-Mandel", "Viechtbauer et al. (2015)",
+            _pm_like(lambda b: chi2_isf(0.5, _df(b))), iterative=True,
+        ),
+    )
+}
+
+#: Other spellings accepted for estimator codes (metafor's names of the common-effect model).
+ALIASES = {"FE": "CE", "EE": "CE"}
+
+
+def get_estimator(code: str, owner: str = "rma") -> Tau2Estimator:
+    """Look up an estimator by code or alias (case-insensitive)."""
+    if isinstance(code, str) and code.upper() in ALIASES:
+        code = ALIASES[code.upper()]
+    return ESTIMATORS[check_choice(owner, "method", code, list(ESTIMATORS) + list(ALIASES))]
