@@ -8,6 +8,11 @@ The public API is small and imports no plotting or web code:
 """
 
 from .effect_sizes import MEASURES, EffectSizeTable, escalc
+from .models.results import RMAResult
+from .models.rma import rma
+from .models.rootfind import Control
+from .models.tau2 import ESTIMATORS
+from .inference.tests import TESTS
 from .exceptions import (
     ConvergenceError,
     DataValidationError,
@@ -19,6 +24,6 @@ from .exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
+    "ESTIMATORS", "TESTS", "Control", "RMAResult", "rma", "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
     "MetapoolError", "MetapoolWarning", "OptionError", "escalc", "__version__",
 ]  # fmt: skip

@@ -134,13 +134,15 @@ def _sj(batch: Batch, control: Control) -> Tau2Fit:
 def _ml_score(batch: Batch, tau2: np.ndarray):
     fit = wls(batch, tau2)
     f = fit.ypp_y - np.sum(fit.w, axis=1)
-    return f, f / np.sum(fit.w**2, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return f, f / np.sum(fit.w**2, axis=1)
 
 
 def _reml_score(batch: Batch, tau2: np.ndarray):
     fit = wls(batch, tau2)
     f = fit.ypp_y - fit.trace_p
-    return f, f / trace_pp(batch, fit)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return f, f / trace_pp(batch, fit)
 
 
 def _eb_score(batch: Batch, tau2: np.ndarray):

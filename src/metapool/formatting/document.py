@@ -1,0 +1,105 @@
+"""A tiny document model: summaries are data, renderers turn them into text.
+
+A :class:`Document` is a title and a list of blocks (paragraphs, key-value
+lists and tables of already formatted cells). Results build documents; the
+renderers here produce plain text, Markdown and HTML (escaped) from them.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    title: str
+    items: tuple  # ((key, value), ...)
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: tuple
+    rows: tuple  # tuple of tuples of str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    blocks: tuple = field(default_factory=tuple)
+
+    def to_text(self) -> str:
+        out = [self.title, ""]
+        for b in self.blocks:
+            if isinstance(b, Paragraph):
+                out += [b.text, ""]
+            elif isinstance(b, KeyValues):
+                if b.title:
+                    out.append(b.title)
+                width = max((len(k) for k, _ in b.items), default=0)
+                out += [f"{k + ':':<{width + 1}} {v}" for k, v in b.items]
+                out.append("")
+            elif isinstance(b, Table):
+                if b.title:
+                    out += [b.title, ""]
+                cols = list(zip(b.header, *b.rows))
+                widths = [max(len(str(c)) for c in col) for col in cols]
+                first_left = [True] + [False] * (len(widths) - 1)
+                for row in (b.header, *b.rows):
+                    cells = [
+                        f"{c:<{w}}" if left else f"{c:>{w}}"
+                        for c, w, left in zip(row, widths, first_left)
+                    ]
+                    out.append("  ".join(cells).rstrip())
+                if b.note:
+                    out += ["", b.note]
+                out.append("")
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_markdown(self) -> str:
+        out = [f"### {self.title}", ""]
+        for b in self.blocks:
+            if isinstance(b, Paragraph):
+                out += [b.text, ""]
+            elif isinstance(b, KeyValues):
+                if b.title:
+                    out += [f"**{b.title}**", ""]
+                out += [f"- {k}: {v}" for k, v in b.items] + [""]
+            elif isinstance(b, Table):
+                if b.title:
+                    out += [f"**{b.title}**", ""]
+                out.append("| " + " | ".join(b.header) + " |")
+                out.append("|" + "---|" * len(b.header))
+                out += ["| " + " | ".join(r) + " |" for r in b.rows]
+                out += ([f"", b.note] if b.note else []) + [""]
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_html(self) -> str:
+        e = html.escape
+        out = [f"<div class='metapool-summary'><h4>{e(self.title)}</h4>"]
+        for b in self.blocks:
+            if isinstance(b, Paragraph):
+                out.append(f"<p>{e(b.text)}</p>")
+            elif isinstance(b, KeyValues):
+                if b.title:
+                    out.append(f"<h5>{e(b.title)}</h5>")
+                out.append("<table>" + "".join(
+                    f"<tr><th style='text-align:left'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in b.items
+                ) + "</table>")
+            elif isinstance(b, Table):
+                if b.title:
+                    out.append(f"<h5>{e(b.title)}</h5>")
+                head = "".join(f"<th>{e(h)}</th>" for h in b.header)
+                body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b.rows)
+                out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+                if b.note:
+                    out.append(f"<p><small>{e(b.note)}</small></p>")
+        out.append("</div>")
+        return "".join(out)

@@ -1,0 +1,66 @@
+"""Tests and intervals for model coefficients: z, t and Knapp-Hartung.
+
+References
+----------
+Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression
+with a single covariate. Stat Med 22:2693-2710.
+Viechtbauer W (2010). J Stat Softw 36(3):1-48.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._distributions import crit_value, norm_sf2, t_sf2
+
+__all__ = ["TESTS", "Coefficients", "knha_scale", "coefficient_tests", "critical"]
+
+#: Test codes with their descriptions (the vocabulary of ``test=``).
+TESTS = {
+    "z": "Wald-type z test and normal-based CI",
+    "t": "t test and CI with k - p degrees of freedom",
+    "knha": "Knapp-Hartung adjusted standard errors with t(k - p) (Knapp & Hartung 2003)",
+}
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Batched coefficient inference: arrays ``[B, p]`` (``ddf`` is ``[B]``).
+
+    ``ddf`` is infinite for z tests.
+    """
+
+    estimate: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    ddf: np.ndarray
+
+
+def knha_scale(q: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Knapp-Hartung factor ``s^2 = sum w (y - x b)^2 / (k - p)`` (0 when the sum is ~0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2 = q / df
+    return np.where(q <= np.finfo(float).eps, 0.0, s2)
+
+
+def critical(level: float, ddf: np.ndarray) -> np.ndarray:
+    """Two-sided critical values: normal where ``ddf`` is infinite, else t."""
+    ddf = np.asarray(ddf, dtype=float)
+    z = crit_value(level)
+    return np.where(np.isinf(ddf), z, crit_value(level, np.where(np.isinf(ddf), 1.0, ddf)))
+
+
+def coefficient_tests(beta: np.ndarray, vb: np.ndarray, ddf: np.ndarray, level: float) -> Coefficients:
+    """Standard errors, statistics, p-values and CIs from ``beta`` and ``vb``."""
+    se = np.sqrt(np.einsum("bpp->bp", vb))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = beta / se
+    d = ddf[:, None]
+    pval = np.where(np.isinf(d), norm_sf2(stat), t_sf2(stat, np.where(np.isinf(d), 1.0, d)))
+    crit = critical(level, ddf)[:, None]
+    return Coefficients(beta, se, stat, pval, beta - crit * se, beta + crit * se, ddf)

@@ -1,0 +1,118 @@
+"""Fit a batch of random- or common-effect models: estimates, tests, heterogeneity.
+
+This is the one code path behind :func:`metapool.rma` (a batch of one) and the
+batch engine. Conventions follow metafor's ``rma.uni`` (Viechtbauer 2010):
+
+* k = 1: tau2 = 0 for every estimator and the z test is used;
+* Knapp-Hartung: ``vb`` is scaled by ``s^2`` without truncation;
+* prediction intervals use the CI's critical value (z, or t with k - p
+  degrees of freedom) with ``sqrt(se^2 + tau2)``; none for the common-effect model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..inference.heterogeneity import Heterogeneity, heterogeneity
+from ..inference.tests import Coefficients, coefficient_tests, critical, knha_scale
+from .kernels import Batch, wls
+from .rootfind import Control
+from .tau2 import Tau2Estimator
+
+__all__ = ["BatchFit", "fit_batch", "VARIANCE_RATIO_LIMIT"]
+
+#: metafor warns when max(vi) / min(vi) reaches this ratio.
+VARIANCE_RATIO_LIMIT = 1e7
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """Everything fitted for a batch (arrays with leading axis ``B``)."""
+
+    estimator: Tau2Estimator
+    test: str
+    level: float
+    k: np.ndarray
+    p: int
+    tau2: np.ndarray
+    tau2_se: np.ndarray
+    converged: np.ndarray
+    n_iter: np.ndarray
+    vb: np.ndarray
+    coef: Coefficients
+    s2w: np.ndarray
+    het: Heterogeneity
+    pi_lower: np.ndarray
+    pi_upper: np.ndarray
+    weights: np.ndarray
+    z_forced: np.ndarray
+    variance_ratio: np.ndarray
+
+
+def fit_batch(batch: Batch, estimator: Tau2Estimator, test: str, level: float, control: Control) -> BatchFit:
+    """Fit every analysis of ``batch`` with one estimator and test.
+
+    Parameters
+    ----------
+    batch
+        Analyses (see :class:`~metapool.models.kernels.Batch`).
+    estimator
+        tau2 estimator from :data:`~metapool.models.tau2.ESTIMATORS`.
+    test
+        ``"z"``, ``"t"`` or ``"knha"``.
+    level
+        Confidence level as a fraction.
+    control
+        Convergence control of iterative estimators.
+    """
+    k = batch.k
+    single = (k == 1) & (batch.p == 1)
+    est = estimator.func(batch, control)
+    tau2 = np.where(single, 0.0, est.tau2)
+    tau2_se = np.where(single, np.nan, est.se)
+
+    fit = wls(batch, tau2)
+    df = (k - batch.p).astype(float)
+    z_forced = single & (test != "z")
+    if test == "knha":
+        s2w = np.where(single, 1.0, knha_scale(fit.q, df))
+    else:
+        s2w = np.ones(batch.size)
+    vb = fit.vb * s2w[:, None, None]
+    ddf = np.where((test == "z") | single, np.inf, df)
+    coef = coefficient_tests(fit.beta, vb, ddf, level)
+
+    het = heterogeneity(batch, tau2, estimator.random)
+    if estimator.random and batch.p == 1:
+        crit = critical(level, ddf)
+        half = crit * np.sqrt(coef.se[:, 0] ** 2 + tau2)
+        pi_lower, pi_upper = coef.estimate[:, 0] - half, coef.estimate[:, 0] + half
+    else:
+        pi_lower = pi_upper = np.full(batch.size, np.nan)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weights = 100.0 * fit.w / np.sum(fit.w, axis=1, keepdims=True)
+        v = np.where(batch.mask, batch.v, np.nan)
+        ratio = np.nanmax(v, axis=1) / np.nanmin(v, axis=1)
+    return BatchFit(
+        estimator=estimator,
+        test=test,
+        level=level,
+        k=k,
+        p=batch.p,
+        tau2=tau2,
+        tau2_se=tau2_se,
+        converged=est.converged | single,
+        n_iter=est.n_iter,
+        vb=vb,
+        coef=coef,
+        s2w=s2w,
+        het=het,
+        pi_lower=pi_lower,
+        pi_upper=pi_upper,
+        weights=weights,
+        z_forced=z_forced,
+        variance_ratio=ratio,
+    )

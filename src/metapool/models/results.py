@@ -1,0 +1,380 @@
+"""Frozen result types of model fits and their derived quantities."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_level
+from ..effect_sizes.registry import MEASURES
+from ..effect_sizes.transforms import TRANSFORMS
+from ..inference.tests import critical
+from .kernels import Batch
+from .rootfind import Control
+
+__all__ = ["CoefficientTable", "Prediction", "HeterogeneityCI", "RMAResult"]
+
+
+def _num(x) -> float | None:
+    """A float for JSON, with NaN/inf as None."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class CoefficientTable:
+    """Model coefficients with their inference (one entry per coefficient)."""
+
+    names: tuple
+    estimate: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+
+    def to_records(self) -> list[dict]:
+        return [
+            {
+                "name": n,
+                "estimate": _num(self.estimate[i]),
+                "se": _num(self.se[i]),
+                "statistic": _num(self.statistic[i]),
+                "pvalue": _num(self.pvalue[i]),
+                "ci_lower": _num(self.ci_lower[i]),
+                "ci_upper": _num(self.ci_upper[i]),
+            }
+            for i, n in enumerate(self.names)
+        ]
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records()).set_index("name")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A pooled (or predicted) value with its CI and prediction interval.
+
+    ``scale`` is ``"analysis"`` or ``"natural"`` (after back-transformation);
+    ``pi_lower``/``pi_upper`` are NaN for common-effect models.
+    """
+
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float
+    pi_upper: float
+    level: float
+    scale: str = "analysis"
+    se: float = float("nan")
+
+    def to_dict(self) -> dict:
+        return {
+            "estimate": _num(self.estimate),
+            "ci_lower": _num(self.ci_lower),
+            "ci_upper": _num(self.ci_upper),
+            "pi_lower": _num(self.pi_lower),
+            "pi_upper": _num(self.pi_upper),
+        }
+
+
+@dataclass(frozen=True)
+class HeterogeneityCI:
+    """Estimates and Q-profile confidence limits of tau2, tau, I^2 (%) and H^2.
+
+    Each attribute is a triple ``(estimate, lower, upper)``. ``null_set`` is
+    True when both limits of tau2 fall below zero (reported as 0, 0).
+    """
+
+    tau2: tuple
+    tau: tuple
+    i2: tuple
+    h2: tuple
+    level: float
+    null_set: bool = False
+    upper_capped: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            name: dict(zip(("estimate", "ci_lower", "ci_upper"), map(_num, getattr(self, name))))
+            for name in ("tau2", "tau", "i2", "h2")
+        } | {"level": self.level, "null_set": self.null_set}
+
+
+@dataclass(frozen=True)
+class RMAResult:
+    """Result of a common- or random-effects (meta-regression) model.
+
+    Use :meth:`summary` for a printable table, :meth:`to_dict` for the
+    machine-readable form (the CLI's JSON), :meth:`predict` and :meth:`back`
+    for pooled values on the analysis and natural scale, and
+    :meth:`heterogeneity_ci` for Q-profile intervals of tau2, I^2 and H^2.
+
+    Attributes
+    ----------
+    measure, method, test, level
+        The analysis' options (``level`` as a fraction).
+    k
+        Number of studies in the model.
+    coefficients
+        Coefficient table; for models without moderators one row,
+        ``"intrcpt"``, also exposed as :attr:`estimate`, :attr:`se`, ...
+    tau2, tau2_se
+        Between-study variance and its standard error (0 and NaN for the
+        common-effect model).
+    q, q_df, q_pvalue, i2, h2, vt
+        Test for (residual) heterogeneity and I^2 (percent), H^2, and the
+        typical within-study variance.
+    ddf
+        Degrees of freedom of t-based inference (None for z).
+    s2w
+        Knapp-Hartung scale factor (1 for other tests).
+    pi_lower, pi_upper
+        Prediction interval (NaN for the common-effect model).
+    yi, vi, ni, slab, weights
+        The studies in the model (weights in percent).
+    exclusions, corrected, warnings
+        Rows left out with reasons, labels of continuity-corrected studies,
+        and every warning raised during the fit.
+    converged, n_iter
+        Convergence of iterative tau2 estimators.
+    companion
+        For Freeman-Tukey fits whose back-transformation is unstable, the same
+        model on the logit scale (shown beside it).
+    """
+
+    measure: str | None
+    method: str
+    test: str
+    level: float
+    k: int
+    coefficients: CoefficientTable
+    vb: np.ndarray
+    tau2: float
+    tau2_se: float
+    q: float
+    q_df: float
+    q_pvalue: float
+    i2: float
+    h2: float
+    vt: float
+    ddf: float | None
+    s2w: float
+    pi_lower: float
+    pi_upper: float
+    yi: np.ndarray
+    vi: np.ndarray
+    ni: np.ndarray
+    slab: tuple
+    weights: np.ndarray
+    exclusions: tuple = ()
+    corrected: tuple = ()
+    warnings: tuple = ()
+    notes: tuple = ()
+    converged: bool = True
+    n_iter: int = 0
+    random: bool = True
+    control: Control = field(default_factory=Control)
+    companion: RMAResult | None = None
+
+    # -- the pooled estimate (models without moderators) -------------------------
+    def _single(self, attr: str) -> float:
+        if len(self.coefficients.names) != 1:
+            raise AttributeError(
+                f"'{attr}' is defined for models without moderators; see .coefficients"
+            )
+        return float(getattr(self.coefficients, attr)[0])
+
+    @property
+    def estimate(self) -> float:
+        return self._single("estimate")
+
+    @property
+    def se(self) -> float:
+        return self._single("se")
+
+    @property
+    def statistic(self) -> float:
+        return self._single("statistic")
+
+    @property
+    def pvalue(self) -> float:
+        return self._single("pvalue")
+
+    @property
+    def ci_lower(self) -> float:
+        return self._single("ci_lower")
+
+    @property
+    def ci_upper(self) -> float:
+        return self._single("ci_upper")
+
+    @property
+    def tau(self) -> float:
+        return math.sqrt(self.tau2) if self.tau2 >= 0 else float("nan")
+
+    @property
+    def model_name(self) -> str:
+        return "Random-effects model" if self.random else "Common-effect model"
+
+    # -- derived quantities ------------------------------------------------------
+    def _crit(self, level: float) -> float:
+        ddf = np.array([np.inf if self.ddf is None else self.ddf])
+        return float(critical(level, ddf)[0])
+
+    def conf_int(self, level=None) -> tuple[float, float]:
+        """CI of the pooled estimate at ``level`` (default: the fit's level)."""
+        lev = self.level if level is None else check_level("conf_int", level)
+        half = self._crit(lev) * self.se
+        return self.estimate - half, self.estimate + half
+
+    def predict(self, level=None) -> Prediction:
+        """Pooled estimate with CI and prediction interval on the analysis scale."""
+        lev = self.level if level is None else check_level("predict", level)
+        crit = self._crit(lev)
+        lo, hi = self.conf_int(lev)
+        if self.random:
+            half = crit * math.sqrt(self.se**2 + self.tau2)
+            pi = (self.estimate - half, self.estimate + half)
+        else:
+            pi = (float("nan"), float("nan"))
+        return Prediction(self.estimate, lo, hi, pi[0], pi[1], lev, "analysis", self.se)
+
+    @property
+    def back_transform(self):
+        """The measure's back-transformation, or None when the scale is natural."""
+        if self.measure is None:
+            return None
+        t = TRANSFORMS[MEASURES[self.measure].back]
+        return None if t.code == "identity" else t
+
+    def back(self, level=None) -> Prediction | None:
+        """Pooled values on the natural scale (proportion, ratio, ...), or None.
+
+        Intervals are transformed limit by limit (and re-sorted), as metafor's
+        ``predict(..., transf=)`` does; the Freeman-Tukey inverse uses the
+        harmonic mean of the study sizes (Miller 1978).
+        """
+        t = self.back_transform
+        if t is None:
+            return None
+        p = self.predict(level)
+
+        def tr(*xs):
+            return [float(v) for v in np.atleast_1d(t(np.array(xs, dtype=float), self.ni))]
+
+        est, = tr(p.estimate)
+        ci = sorted(tr(p.ci_lower, p.ci_upper))
+        pi = sorted(tr(p.pi_lower, p.pi_upper)) if self.random else [float("nan")] * 2
+        return Prediction(est, ci[0], ci[1], pi[0], pi[1], p.level, "natural")
+
+    def heterogeneity_ci(self, level=None) -> HeterogeneityCI:
+        """Q-profile CIs for tau2, tau, I^2 and H^2 (Viechtbauer 2007).
+
+        Reproduces metafor's ``confint(res)`` for models with a random effect
+        and k >= 2.
+        """
+        from ..exceptions import MetapoolError
+        from ..inference.heterogeneity import q_profile
+
+        if not self.random:
+            raise MetapoolError("The common-effect model has no heterogeneity variance to bound.")
+        if self.k < 2:
+            raise MetapoolError("A confidence interval for tau2 needs k >= 2 studies.")
+        if len(self.coefficients.names) != 1:
+            raise MetapoolError("Q-profile intervals are implemented for models without moderators.")
+        lev = self.level if level is None else check_level("heterogeneity_ci", level)
+        batch = Batch.from_arrays(self.yi, self.vi)
+        qp = q_profile(batch, np.array([self.tau2]), lev)
+        lo, hi = float(qp.lower[0]), float(qp.upper[0])
+        vt = self.vt
+
+        def triple(f):
+            return (f(self.tau2), f(lo), f(hi))
+
+        return HeterogeneityCI(
+            tau2=(self.tau2, lo, hi),
+            tau=triple(lambda t: math.sqrt(t) if t >= 0 else float("nan")),
+            i2=triple(lambda t: 100.0 * t / (vt + t)),
+            h2=triple(lambda t: 1.0 + t / vt),
+            level=lev,
+            null_set=bool(qp.null_set[0]),
+            upper_capped=bool(qp.upper_capped[0]),
+        )
+
+    # -- presentation --------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Machine-readable result; the schema of ``metapool pool --json``."""
+        d = {
+            "k": self.k,
+            "measure": self.measure,
+            "method": self.method,
+            "test": self.test,
+            "level": self.level * 100.0,
+        }
+        if len(self.coefficients.names) == 1:
+            pred = self.predict()
+            d |= {
+                "estimate": _num(self.estimate),
+                "se": _num(self.se),
+                "statistic": _num(self.statistic),
+                "pvalue": _num(self.pvalue),
+                "ci_lower": _num(self.ci_lower),
+                "ci_upper": _num(self.ci_upper),
+                "pi_lower": _num(pred.pi_lower),
+                "pi_upper": _num(pred.pi_upper),
+            }
+        d |= {
+            "ddf": _num(self.ddf),
+            "tau2": _num(self.tau2),
+            "tau2_se": _num(self.tau2_se),
+            "tau": _num(self.tau),
+            "i2": _num(self.i2),
+            "h2": _num(self.h2),
+            "q": _num(self.q),
+            "q_df": _num(self.q_df),
+            "q_pvalue": _num(self.q_pvalue),
+            "converged": bool(self.converged),
+            "n_iter": int(self.n_iter),
+            "excluded": [e.to_dict() for e in self.exclusions],
+            "corrected": list(self.corrected),
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+        if len(self.coefficients.names) == 1:
+            back = self.back()
+            if back is not None:
+                d["back"] = back.to_dict()
+        if self.companion is not None:
+            d["companion"] = {
+                "measure": self.companion.measure,
+                "reason": "Freeman-Tukey back-transformation unstable; logit-scale result for comparison",
+                "back": self.companion.back().to_dict(),
+            }
+        return d
+
+    def summary(self):
+        """The result as a :class:`~metapool.formatting.Document` (text/HTML/Markdown)."""
+        from ..formatting.rma_summary import rma_document
+
+        return rma_document(self)
+
+    def __str__(self) -> str:
+        return self.summary().to_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html()
+
+    def __repr__(self) -> str:
+        if len(self.coefficients.names) == 1:
+            return (
+                f"RMAResult(method={self.method!r}, k={self.k}, estimate={self.estimate:.4g}, "
+                f"ci=({self.ci_lower:.4g}, {self.ci_upper:.4g}), tau2={self.tau2:.4g}, i2={self.i2:.4g})"
+            )
+        return f"RMAResult(method={self.method!r}, k={self.k}, coefficients={list(self.coefficients.names)})"

@@ -1,0 +1,210 @@
+"""``rma``: common- and random-effects models fitted by inverse variance."""
+
+from __future__ import annotations
+
+import warnings as _warnings
+
+import numpy as np
+
+from .._validation import check_choice, check_level
+from ..effect_sizes.escalc import escalc
+from ..effect_sizes.table import EffectSizeTable, Exclusion
+from ..exceptions import ConvergenceError, DataValidationError, MetapoolWarning, TransformWarning
+from ..inference.tests import TESTS
+from ..io.parsing import describe_row
+from .fit import VARIANCE_RATIO_LIMIT, fit_batch
+from .kernels import Batch
+from .results import CoefficientTable, RMAResult
+from .rootfind import Control
+from .tau2 import get_estimator
+
+__all__ = ["rma", "PFT_SIZE_RATIO"]
+
+#: Freeman-Tukey fits warn (and show the logit-scale result beside them) when the
+#: largest study is this many times the smallest: the harmonic-mean inverse can
+#: then be far off (Schwarzer et al. 2019).
+PFT_SIZE_RATIO = 10.0
+
+
+def _effect_table(yi, vi, sei, data, measure, slab, ni) -> EffectSizeTable:
+    if isinstance(yi, EffectSizeTable):
+        if vi is not None or sei is not None:
+            raise DataValidationError("Give either an EffectSizeTable or yi with vi/sei, not both.")
+        return yi
+    if yi is None:
+        raise DataValidationError("rma needs effect sizes: an EffectSizeTable, or yi with vi or sei.")
+    generic = "GEN" if measure is None else check_choice("rma", "measure", measure, ("GEN", "LNR"))
+    return escalc(generic, data, yi=yi, vi=vi, sei=sei, slab=slab, ni=ni)
+
+
+def rma(
+    yi=None,
+    vi=None,
+    *,
+    sei=None,
+    data=None,
+    measure: str | None = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    slab=None,
+    ni=None,
+    control: Control | None = None,
+) -> RMAResult:
+    """Fit a common-effect or random-effects model by inverse-variance weighting.
+
+    Parameters
+    ----------
+    yi
+        An :class:`~metapool.effect_sizes.EffectSizeTable` from :func:`escalc`,
+        or effect sizes (values or a column name of ``data``).
+    vi, sei
+        Sampling variances or standard errors when ``yi`` holds values.
+    data
+        Table whose columns ``yi``, ``vi``, ``sei``, ``slab``, ``ni`` may name.
+    measure
+        For plain ``yi``: ``"GEN"`` (default, no back-transformation) or
+        ``"LNR"`` (log ratios, back-transformed with exp).
+    method
+        tau2 estimator: ``"REML"`` (default), ``"ML"``, ``"DL"``, ``"HE"``,
+        ``"HS"``, ``"SJ"``, ``"EB"``, ``"PM"``, ``"PMM"``, or ``"CE"`` (common
+        effect; ``"FE"`` and ``"EE"`` are accepted as aliases).
+    test
+        ``"z"`` (default), ``"t"`` or ``"knha"`` (Knapp-Hartung).
+    level
+        Confidence level, as a percentage (95) or a fraction (0.95).
+    slab, ni
+        Study labels and sample sizes for plain ``yi``.
+    control
+        Convergence control of iterative estimators.
+
+    Returns
+    -------
+    RMAResult
+
+    Raises
+    ------
+    DataValidationError
+        No usable study (k = 0), or a sampling variance <= 0.
+    ConvergenceError
+        An iterative estimator found no solution.
+
+    Notes
+    -----
+    Numerically equal to metafor's ``rma.uni`` (Viechtbauer 2010), except that
+    ML/REML/EB always converge (safeguarded scoring instead of plain Fisher
+    scoring) and Paule-Mandel extends a too-short search interval instead of
+    failing. With k = 1 tau2 is 0 and the z test is used, as in metafor.
+
+    References
+    ----------
+    Viechtbauer W (2010). J Stat Softw 36(3):1-48.
+    DerSimonian R, Laird N (1986). Control Clin Trials 7:177-188.
+    Knapp G, Hartung J (2003). Stat Med 22:2693-2710.
+    """
+    estimator = get_estimator(method)
+    test = check_choice("rma", "test", test, TESTS)
+    lev = check_level("rma", level)
+    control = control or Control()
+    table = _effect_table(yi, vi, sei, data, measure, slab, ni)
+
+    keep = table.included
+    bad = keep & ~(table.vi > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"{describe_row(row, table.slab)}: sampling variance {table.vi[row]!r} is not positive;"
+            " every study needs vi > 0."
+        )
+    exclusions = list(table.exclusions)
+    listed = {e.row for e in exclusions}
+    exclusions += [
+        Exclusion(int(r), table.slab[r], "effect size or variance missing")
+        for r in np.flatnonzero(~keep)
+        if int(r) not in listed
+    ]
+    k = int(keep.sum())
+    if k == 0:
+        detail = "; ".join(str(e) for e in exclusions[:5])
+        raise DataValidationError(f"No study can be analysed (k = 0). {detail}")
+
+    yi_k, vi_k = table.yi[keep], table.vi[keep]
+    batch = Batch.from_arrays(yi_k, vi_k)
+    bf = fit_batch(batch, estimator, test, lev, control)
+    if not bf.converged[0]:
+        raise ConvergenceError(
+            f"The {estimator.code} estimator did not converge in {control.maxiter} iterations"
+            " (increase control.maxiter or use another method)."
+        )
+
+    notes = list(table.notes)
+    warns = [n for n in notes if "artefact" in n]
+    if bf.z_forced[0]:
+        warns.append(f"k = 1: the {test} test is undefined; the z test was used.")
+    if test == "knha" and not estimator.random:
+        warns.append("The Knapp-Hartung adjustment is meant for random-effects models.")
+    if bf.variance_ratio[0] >= VARIANCE_RATIO_LIMIT:
+        warns.append(
+            f"Ratio of largest to smallest sampling variance is {bf.variance_ratio[0]:.3g}"
+            " (>= 1e7): results may not be stable."
+        )
+    ni_k = table.ni[keep]
+    companion = None
+    if table.measure == "PFT" and k > 1 and np.nanmax(ni_k) >= PFT_SIZE_RATIO * np.nanmin(ni_k):
+        warns.append(
+            f"Study sizes range from {np.nanmin(ni_k):g} to {np.nanmax(ni_k):g}: the Freeman-Tukey"
+            " back-transformation with the harmonic mean of n can be misleading (Schwarzer et al."
+            " 2019). The logit (PLO) result is shown beside it."
+        )
+        cells = table.cells
+        plo = escalc("PLO", xi=cells["xi"], mi=cells["mi"], slab=list(table.slab))
+        companion = rma(plo, method=estimator.code, test=test, level=lev, control=control)
+    for w in warns:
+        _warnings.warn(w, TransformWarning if "Freeman" in w else MetapoolWarning, stacklevel=2)
+
+    c = bf.coef
+    coefficients = CoefficientTable(
+        names=("intrcpt",),
+        estimate=c.estimate[0],
+        se=c.se[0],
+        statistic=c.statistic[0],
+        pvalue=c.pvalue[0],
+        ci_lower=c.ci_lower[0],
+        ci_upper=c.ci_upper[0],
+    )
+    ddf = float(c.ddf[0])
+    return RMAResult(
+        measure=table.measure,
+        method=estimator.code,
+        test=test,
+        level=lev,
+        k=k,
+        coefficients=coefficients,
+        vb=bf.vb[0],
+        tau2=float(bf.tau2[0]),
+        tau2_se=float(bf.tau2_se[0]),
+        q=float(bf.het.q[0]),
+        q_df=float(bf.het.df[0]),
+        q_pvalue=float(bf.het.pvalue[0]),
+        i2=float(bf.het.i2[0]),
+        h2=float(bf.het.h2[0]),
+        vt=float(bf.het.vt[0]),
+        ddf=None if np.isinf(ddf) else ddf,
+        s2w=float(bf.s2w[0]),
+        pi_lower=float(bf.pi_lower[0]),
+        pi_upper=float(bf.pi_upper[0]),
+        yi=yi_k,
+        vi=vi_k,
+        ni=ni_k,
+        slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
+        weights=bf.weights[0][: k],
+        exclusions=tuple(sorted(exclusions, key=lambda e: e.row)),
+        corrected=tuple(table.slab[i] for i in np.flatnonzero(table.corrected & keep)),
+        warnings=tuple(warns),
+        notes=tuple(n for n in notes if n not in warns),
+        converged=bool(bf.converged[0]),
+        n_iter=int(bf.n_iter[0]),
+        random=estimator.random,
+        control=control,
+        companion=companion,
+    )
