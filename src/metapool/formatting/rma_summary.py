@@ -35,9 +35,9 @@ def rma_document(res) -> Document:
             ("I^2 (total heterogeneity / total variability)", fmt_pct(res.i2)),
             ("H^2 (total variability / sampling variability)", fmt(res.h2, 2)),
         )))
-    blocks.append(Paragraph(
-        f"Test for heterogeneity: Q(df = {res.q_df:g}) = {fmt(res.q)}, p-val = {fmt_p(res.q_pvalue)}"
-    ))
+    p_text = fmt_p(res.q_pvalue)
+    p_text = f"p-val {p_text[0]} {p_text[1:]}" if p_text.startswith("<") else f"p-val = {p_text}"
+    blocks.append(Paragraph(f"Test for heterogeneity: Q(df = {res.q_df:g}) = {fmt(res.q)}, {p_text}"))
 
     stat = "zval" if res.ddf is None else "tval"
     coef = res.coefficients

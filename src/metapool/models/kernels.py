@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Batch", "WLS", "wls", "trace_pp", "ols"]
+__all__ = ["Batch", "WLS", "wls", "trace_pp", "yppp_y", "ols", "traces", "Traces"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Batch:
     v: np.ndarray
     X: np.ndarray
     mask: np.ndarray
+    intercept_only: bool = False
 
     @classmethod
     def from_arrays(cls, y, v, X=None, mask=None) -> Batch:
@@ -48,6 +49,7 @@ class Batch:
         if mask is None:
             mask = np.ones(y.shape, dtype=bool)
         mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+        intercept_only = X is None
         if X is None:
             X = np.ones(y.shape + (1,))
         X = np.asarray(X, dtype=float)
@@ -56,7 +58,7 @@ class Batch:
         y = np.where(mask, y, 0.0)
         v = np.where(mask, v, 1.0)
         X = np.where(mask[..., None], X, 0.0)
-        return cls(y, v, X, mask)
+        return cls(y, v, X, mask, intercept_only)
 
     @property
     def size(self) -> int:
@@ -73,7 +75,7 @@ class Batch:
 
     def take(self, rows) -> Batch:
         """The sub-batch of the given rows (for iterating only unconverged rows)."""
-        return Batch(self.y[rows], self.v[rows], self.X[rows], self.mask[rows])
+        return Batch(self.y[rows], self.v[rows], self.X[rows], self.mask[rows], self.intercept_only)
 
 
 @dataclass(frozen=True)
@@ -95,58 +97,70 @@ def _inv(a: np.ndarray) -> np.ndarray:
     return np.linalg.inv(a)
 
 
+def _col(tau2, n: int) -> np.ndarray | float:
+    t = np.asarray(tau2, dtype=float)
+    return t[:, None] if t.ndim else float(t)
+
+
 def wls(batch: Batch, tau2) -> WLS:
-    """GLS fit with weights ``1/(v + tau2)`` for each analysis of the batch."""
-    tau2 = np.broadcast_to(np.asarray(tau2, dtype=float), (batch.size,))
-    w = batch.mask / (batch.v + tau2[:, None])
+    """GLS fit with weights ``1/(v + tau2)`` for each analysis of the batch.
+
+    ``tau2`` is a scalar or an array ``[B]``.
+    """
+    w = batch.mask / (batch.v + _col(tau2, batch.size))
     X = batch.X
-    if X.shape[2] == 1:
-        x = X[:, :, 0]
-        wx = w * x
-        xtwx = np.sum(wx * x, axis=1)[:, None, None]
-        vb = 1.0 / xtwx
-        beta = (np.sum(wx * batch.y, axis=1) * vb[:, 0, 0])[:, None]
-        resid = batch.y - x * beta
-        xtw2x = np.sum(wx * wx, axis=1)
-        trace_p = np.sum(w, axis=1) - xtw2x * vb[:, 0, 0]
+    y = batch.y
+    sum_w = w.sum(axis=1)
+    if X.shape[2] == 1 and batch.intercept_only:
+        a = 1.0 / sum_w
+        mu = (w * y).sum(axis=1) * a
+        resid = y - mu[:, None]
+        vb = a[:, None, None]
+        beta = mu[:, None]
+        trace_p = sum_w - (w * w).sum(axis=1) * a
     else:
         wX = w[:, :, None] * X
-        xtwx = np.einsum("bkp,bkq->bpq", wX, X)
-        vb = _inv(xtwx)
-        beta = np.einsum("bpq,bq->bp", vb, np.einsum("bkp,bk->bp", wX, batch.y))
-        resid = batch.y - np.einsum("bkp,bp->bk", X, beta)
-        xtw2x = np.einsum("bkp,bkq->bpq", wX, wX)
-        trace_p = np.sum(w, axis=1) - np.einsum("bpq,bqp->b", vb, xtw2x)
+        vb = _inv(np.einsum("bkp,bkq->bpq", wX, X))
+        beta = np.einsum("bpq,bq->bp", vb, np.einsum("bkp,bk->bp", wX, y))
+        resid = y - np.einsum("bkp,bp->bk", X, beta)
+        trace_p = sum_w - np.einsum("bpq,bqp->b", vb, np.einsum("bkp,bkq->bpq", wX, wX))
     wr = w * resid
     return WLS(
         w=w,
         beta=beta,
         vb=vb,
         resid=resid,
-        q=np.sum(wr * resid, axis=1),
+        q=(wr * resid).sum(axis=1),
         trace_p=trace_p,
-        ypp_y=np.sum(wr * wr, axis=1),
+        ypp_y=(wr * wr).sum(axis=1),
     )
 
 
 def trace_pp(batch: Batch, fit: WLS) -> np.ndarray:
     """``tr(PP)`` for the weights of ``fit`` (needed by REML)."""
     w = fit.w
+    if batch.X.shape[2] == 1 and batch.intercept_only:
+        a = fit.vb[:, 0, 0]
+        w2 = w * w
+        s2 = w2.sum(axis=1)
+        return s2 - 2.0 * a * (w2 * w).sum(axis=1) + (a * s2) ** 2
     X = batch.X
-    if X.shape[2] == 1:
-        x = X[:, :, 0]
-        vb = fit.vb[:, 0, 0]
-        s2 = np.sum((w * x) ** 2, axis=1)
-        s3 = np.sum(w**3 * x * x, axis=1)
-        return np.sum(w * w, axis=1) - 2.0 * vb * s3 + (vb * s2) ** 2
     wX = w[:, :, None] * X
     a = np.einsum("bpq,bkq,bk,bkr->bpr", fit.vb, wX, w, wX)  # vb X'W^3X
     m = np.einsum("bpq,bkq,bkr->bpr", fit.vb, wX, wX)  # vb X'W^2X
-    return (
-        np.sum(w * w, axis=1)
-        - 2.0 * np.einsum("bpp->b", a)
-        + np.einsum("bpq,bqp->b", m, m)
-    )
+    return (w * w).sum(axis=1) - 2.0 * np.einsum("bpp->b", a) + np.einsum("bpq,bqp->b", m, m)
+
+
+def yppp_y(batch: Batch, fit: WLS) -> np.ndarray:
+    """``y'PPPy = u'Pu`` with ``u = Py = W r`` (for exact Newton steps)."""
+    w = fit.w
+    u = w * fit.resid
+    wu = w * u
+    if batch.X.shape[2] == 1 and batch.intercept_only:
+        s = wu.sum(axis=1)
+        return (wu * u).sum(axis=1) - s * s * fit.vb[:, 0, 0]
+    xwu = np.einsum("bkp,bk->bp", batch.X, wu)
+    return (wu * u).sum(axis=1) - np.einsum("bp,bpq,bq->b", xwu, fit.vb, xwu)
 
 
 def ols(batch: Batch) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._distributions import chi2_isf
 from .._validation import check_choice
-from .kernels import Batch, ols, trace_pp, traces, wls
+from .kernels import Batch, ols, trace_pp, traces, wls, yppp_y
 from .rootfind import Control, solve
 from .uniroot import uniroot
 
@@ -131,18 +131,25 @@ def _sj(batch: Batch, control: Control) -> Tau2Fit:
     return _fit(tau2, se)
 
 
-def _ml_score(batch: Batch, tau2: np.ndarray):
-    fit = wls(batch, tau2)
-    f = fit.ypp_y - np.sum(fit.w, axis=1)
+def _newton_step(f: np.ndarray, neg_hessian: np.ndarray, information: np.ndarray) -> np.ndarray:
+    """Newton step where the log-likelihood is locally concave, else Fisher scoring."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return f, f / np.sum(fit.w**2, axis=1)
+        return np.where(neg_hessian > 0, f / neg_hessian, f / information)
+
+
+def _ml_score(batch: Batch, tau2: np.ndarray):
+    # 2 x score and 2 x (negative) Hessian of the profile log-likelihood.
+    fit = wls(batch, tau2)
+    f = fit.ypp_y - fit.w.sum(axis=1)
+    info = (fit.w * fit.w).sum(axis=1)
+    return f, _newton_step(f, 2.0 * yppp_y(batch, fit) - info, info)
 
 
 def _reml_score(batch: Batch, tau2: np.ndarray):
     fit = wls(batch, tau2)
     f = fit.ypp_y - fit.trace_p
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return f, f / trace_pp(batch, fit)
+    info = trace_pp(batch, fit)
+    return f, _newton_step(f, 2.0 * yppp_y(batch, fit) - info, info)
 
 
 def _eb_score(batch: Batch, tau2: np.ndarray):
@@ -171,7 +178,8 @@ def _iterative(score, se_of: Callable) -> Callable:
 
 
 def _ml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
-    return np.sqrt(2.0 / np.sum(wls(batch, tau2).w ** 2, axis=1))
+    w = wls(batch, tau2).w
+    return np.sqrt(2.0 / (w * w).sum(axis=1))
 
 
 def _reml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:

@@ -1,0 +1,177 @@
+"""``metapool`` command line: pool a study table, list vocabularies, run the demo.
+
+Kept light on purpose: it imports no pandas or plotting code, so that a cold
+``metapool pool --json`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+from .. import __version__
+from ..effect_sizes import MEASURES
+from ..exceptions import MetapoolError
+from ..inference.tests import TESTS
+from ..models.tau2 import ALIASES, ESTIMATORS
+
+#: Column flags of ``metapool pool`` and the escalc role each one fills.
+COLUMN_FLAGS = {
+    "events": ("xi", "events (one group)"),
+    "total": ("ni", "total patients (one group)"),
+    "events1": ("ai", "events in group 1"),
+    "total1": ("n1i", "patients in group 1"),
+    "events2": ("ci", "events in group 2"),
+    "total2": ("n2i", "patients in group 2"),
+    "mean1": ("m1i", "mean in group 1"),
+    "sd1": ("sd1i", "standard deviation in group 1"),
+    "n1": ("n1i", "size of group 1"),
+    "mean2": ("m2i", "mean in group 2"),
+    "sd2": ("sd2i", "standard deviation in group 2"),
+    "n2": ("n2i", "size of group 2"),
+    "yi": ("yi", "precomputed effect sizes"),
+    "vi": ("vi", "sampling variances of yi"),
+    "sei": ("sei", "standard errors of yi"),
+    "ratio": ("ratio", "ratio estimate (e.g. hazard ratio), pooled on the log scale"),
+    "ci-lower": ("ci_lb", "lower confidence limit of --ratio"),
+    "ci-upper": ("ci_ub", "upper confidence limit of --ratio"),
+}
+
+#: Measure used when --measure is not given, by the first role present.
+DEFAULT_MEASURE = {"xi": "PLO", "ai": "OR", "m1i": "MD", "ratio": "LNR", "yi": "GEN"}
+
+
+def _table_lines(title: str, entries: dict) -> str:
+    width = max(len(k) for k in entries)
+    return title + "\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in entries.items())
+
+
+def _epilog() -> str:
+    return "\n\n".join(
+        [
+            _table_lines("measures:", {c: f"{m.name} [{m.family}]" for c, m in MEASURES.items()}),
+            _table_lines("methods:", {c: e.name for c, e in ESTIMATORS.items()}),
+            _table_lines("tests:", TESTS),
+        ]
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metapool",
+        description="Meta-analysis of clinical studies, numerically identical to R's metafor.",
+    )
+    parser.add_argument("--version", action="version", version=f"metapool {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    pool = sub.add_parser(
+        "pool",
+        help="pool the studies of a CSV/XLSX file",
+        description="Pool the studies of a CSV or XLSX file (one row per study).",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pool.add_argument("file", help="CSV, TSV or XLSX file with a header row")
+    pool.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    cols = pool.add_argument_group("columns (give the names of the file's columns)")
+    for flag, (_, text) in COLUMN_FLAGS.items():
+        cols.add_argument(f"--{flag}", metavar="COL", help=text)
+    cols.add_argument("--study", metavar="COL", help="study labels (default: a column named 'study' if any)")
+    opts = pool.add_argument_group("analysis")
+    opts.add_argument("--measure", type=str.upper, choices=list(MEASURES),
+                      help="effect measure (default: PLO, OR, MD, LNR or GEN by the columns given)")
+    opts.add_argument("--method", type=str.upper, default="REML",
+                      choices=list(ESTIMATORS) + list(ALIASES), help="tau^2 estimator (default REML)")
+    opts.add_argument("--test", type=str.lower, default="z", choices=list(TESTS), help="inference (default z)")
+    opts.add_argument("--level", type=float, default=95.0, help="confidence level in percent (default 95)")
+    opts.add_argument("--ci-level", type=float, default=95.0, help="level of the CIs given with --ratio")
+    opts.add_argument("--add", type=float, help="continuity correction (default: metafor's, 0.5 or 0)")
+    opts.add_argument("--to", default="only0", choices=["only0", "all", "if0all", "none"],
+                      help="studies that get the continuity correction (default only0)")
+    opts.add_argument("--drop00", action="store_true", help="drop studies with no events (or only events) in all groups")
+    opts.add_argument("--json", action="store_true", help="print one JSON object (schema in README)")
+
+    sub.add_parser("demo", help="pool a bundled example (dat.pritz1997) and print it")
+    lister = sub.add_parser("list", help="list measures, methods or tests")
+    lister.add_argument("what", choices=["measures", "methods", "tests"])
+    return parser
+
+
+def _roles(args: argparse.Namespace) -> dict:
+    roles: dict[str, str] = {}
+    for flag, (role, _) in COLUMN_FLAGS.items():
+        value = getattr(args, flag.replace("-", "_"))
+        if value is None:
+            continue
+        if role in roles:
+            raise MetapoolError(f"--{flag} and another flag both give {role}; use one of them.")
+        roles[role] = value
+    if not roles:
+        raise MetapoolError("Name the data columns, e.g. --events COL --total COL (see metapool pool --help).")
+    return roles
+
+
+def run_pool(args: argparse.Namespace) -> int:
+    from ..effect_sizes import escalc
+    from ..io.tables import read_table
+    from ..models.rma import rma
+
+    table = read_table(args.file, sheet=args.sheet)
+    roles = _roles(args)
+    measure = args.measure or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
+    study = args.study or next((c for c in table if c.lower() == "study"), None)
+    es = escalc(
+        measure, table, slab=study, add=args.add, to=args.to, drop00=args.drop00,
+        ci_level=args.ci_level, **roles,
+    )
+    res = rma(es, method=args.method, test=args.test, level=args.level)
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=2, allow_nan=False))
+    else:
+        print(res.summary().to_text(), end="")
+    return 0
+
+
+def run_demo() -> int:
+    from ..datasets import DATASETS, load_dataset
+    from ..effect_sizes import escalc
+    from ..models.rma import rma
+
+    ds = DATASETS["pritz1997"]
+    data = load_dataset(ds.name)
+    print(f"Demo: {ds.description}\nSource: {ds.source}\n")
+    es = escalc("PLO", data, xi="xi", ni="ni", slab="authors")
+    res = rma(es, method="REML")
+    print(res.summary().to_text())
+    hci = res.heterogeneity_ci()
+    print(f"95% CI of tau^2 (Q-profile): [{hci.tau2[1]:.4f}, {hci.tau2[2]:.4f}];"
+          f" I^2: [{hci.i2[1]:.1f}%, {hci.i2[2]:.1f}%]")
+    back = res.back()
+    print(f"\nPooled success rate: {100 * back.estimate:.1f}%"
+          f" (95% CI {100 * back.ci_lower:.1f}% to {100 * back.ci_upper:.1f}%;"
+          f" 95% prediction interval {100 * back.pi_lower:.1f}% to {100 * back.pi_upper:.1f}%).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # every warning is part of the printed result
+    try:
+        if args.command == "pool":
+            return run_pool(args)
+        if args.command == "demo":
+            return run_demo()
+        vocab = {"measures": {c: m.name for c, m in MEASURES.items()},
+                 "methods": {c: e.name for c, e in ESTIMATORS.items()}, "tests": TESTS}[args.what]
+        print(_table_lines(f"{args.what}:", vocab))
+        return 0
+    except MetapoolError as exc:
+        print(f"metapool: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
