@@ -25,6 +25,15 @@ def _num(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _freeze(obj) -> None:
+    """Make every ndarray field of a frozen dataclass read-only (a private copy)."""
+    for name, value in vars(obj).items():
+        if isinstance(value, np.ndarray):
+            value = np.array(value, copy=True)
+            value.flags.writeable = False
+            object.__setattr__(obj, name, value)
+
+
 @dataclass(frozen=True)
 class CoefficientTable:
     """Model coefficients with their inference (one entry per coefficient)."""
@@ -36,6 +45,9 @@ class CoefficientTable:
     pvalue: np.ndarray
     ci_lower: np.ndarray
     ci_upper: np.ndarray
+
+    def __post_init__(self) -> None:
+        _freeze(self)
 
     def to_records(self) -> list[dict]:
         return [
@@ -182,6 +194,9 @@ class RMAResult:
     random: bool = True
     control: Control = field(default_factory=Control)
     companion: RMAResult | None = None
+
+    def __post_init__(self) -> None:
+        _freeze(self)
 
     # -- the pooled estimate (models without moderators) -------------------------
     def _single(self, attr: str) -> float:

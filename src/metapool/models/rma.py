@@ -113,7 +113,7 @@ def rma(
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
-            f"{describe_row(row, table.slab)}: sampling variance {table.vi[row]!r} is not positive;"
+            f"{describe_row(row, table.slab)}: sampling variance {float(table.vi[row])!r} is not positive;"
             " every study needs vi > 0."
         )
     exclusions = list(table.exclusions)
