@@ -26,10 +26,14 @@ def datasets(draw, min_k=2, max_k=25):
     return np.array(yi), np.array(vi)
 
 
+# PM and PMM default to metafor's loose root tolerance; invariances hold for exact roots.
+EXACT = Control(root_tol=1e-13)
+
+
 def fit(yi, vi, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return mp.rma(yi=yi, vi=vi, **kw)
+        return mp.rma(yi=yi, vi=vi, control=EXACT, **kw)
 
 
 def close(a, b, rel=1e-7, abs_=1e-9):
@@ -66,10 +70,8 @@ def test_scale_equivariance(data, method, c):
     a = fit(yi, vi, method=method)
     b = fit(yi * c, vi * c * c, method=method)
     assert close(b.estimate, a.estimate * c, rel=1e-6, abs_=1e-8)
-    # PM/PMM search their root with R's tolerance on an interval that does not scale.
-    tol = 1e-3 if method in ("PM", "PMM") else 1e-6
-    assert close(b.tau2, a.tau2 * c * c, rel=tol, abs_=1e-7 * c * c)
-    assert close(b.i2, a.i2, rel=tol, abs_=1e-5)
+    assert close(b.tau2, a.tau2 * c * c, rel=1e-6, abs_=1e-9 * c * c)
+    assert close(b.i2, a.i2, rel=1e-6, abs_=1e-6)
 
 
 @SETTINGS
@@ -107,7 +109,7 @@ def test_batch_equals_loop(analyses, method, test):
         y[i, : len(yi)], v[i, : len(vi)], mask[i, : len(yi)] = yi, vi, True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bf = fit_batch(Batch.from_arrays(y, v, mask=mask), get_estimator(method), test, 0.95, Control())
+        bf = fit_batch(Batch.from_arrays(y, v, mask=mask), get_estimator(method), test, 0.95, EXACT)
     for i, (yi, vi) in enumerate(analyses):
         one = fit(yi, vi, method=method, test=test)
         assert bf.tau2[i] == pytest.approx(one.tau2, rel=1e-10, abs=1e-12)

@@ -17,6 +17,7 @@ import numpy as np
 from .._distributions import chi2_isf, chi2_sf
 from ..models.kernels import Batch, wls
 from ..models.tau2 import q_root
+from ..models.uniroot import R_TOL
 
 __all__ = ["Heterogeneity", "heterogeneity", "QProfile", "q_profile"]
 
@@ -84,13 +85,14 @@ class QProfile:
     upper_capped: np.ndarray
 
 
-def q_profile(batch: Batch, tau2: np.ndarray, level: float) -> QProfile:
+def q_profile(batch: Batch, tau2: np.ndarray, level: float, tol: float = R_TOL) -> QProfile:
     """Q-profile CI of tau2 (Viechtbauer 2007), reproducing metafor's ``confint``.
 
     Solves ``Q(tau2) = chi2_{1-a/2}`` (lower limit) and ``Q(tau2) = chi2_{a/2}``
     (upper limit) with ``k - p`` degrees of freedom on the search interval
     ``[0, max(100, 10 tau2)]``, as metafor does. A limit whose root lies beyond
-    that interval is set to the interval's end and flagged.
+    that interval is set to the interval's end and flagged. ``tol`` is the
+    tolerance of the root search (metafor's default: R's ``uniroot`` default).
     """
     df = (batch.k - batch.p).astype(float)
     alpha = 1.0 - level
@@ -99,8 +101,8 @@ def q_profile(batch: Batch, tau2: np.ndarray, level: float) -> QProfile:
     upper_bound = np.maximum(100.0, 10.0 * tau2)
     q_max = wls(batch, upper_bound).q
     q_min = wls(batch, 0.0).q
-    lower, _ = q_root(batch, crit_u, upper_bound)
-    upper, _ = q_root(batch, crit_l, upper_bound)
+    lower, _ = q_root(batch, crit_u, upper_bound, tol)
+    upper, _ = q_root(batch, crit_l, upper_bound, tol)
     upper_capped = q_max > crit_l
     upper = np.where(upper_capped, upper_bound, upper)
     lower = np.where(q_max > crit_u, upper_bound, lower)

@@ -19,7 +19,7 @@ from ..inference.heterogeneity import Heterogeneity, heterogeneity
 from ..inference.tests import Coefficients, coefficient_tests, critical, knha_scale
 from .kernels import Batch, wls
 from .rootfind import Control
-from .tau2 import Tau2Estimator
+from .tau2 import Tau2Estimator, Tau2Fit
 
 __all__ = ["BatchFit", "fit_batch", "VARIANCE_RATIO_LIMIT"]
 
@@ -49,9 +49,17 @@ class BatchFit:
     weights: np.ndarray
     z_forced: np.ndarray
     variance_ratio: np.ndarray
+    tau2_reset: np.ndarray
 
 
-def fit_batch(batch: Batch, estimator: Tau2Estimator, test: str, level: float, control: Control) -> BatchFit:
+def fit_batch(
+    batch: Batch,
+    estimator: Tau2Estimator,
+    test: str,
+    level: float,
+    control: Control,
+    tau2_fixed: np.ndarray | None = None,
+) -> BatchFit:
     """Fit every analysis of ``batch`` with one estimator and test.
 
     Parameters
@@ -66,10 +74,17 @@ def fit_batch(batch: Batch, estimator: Tau2Estimator, test: str, level: float, c
         Confidence level as a fraction.
     control
         Convergence control of iterative estimators.
+    tau2_fixed
+        Values of tau2 to use instead of estimating it (``[B]``).
     """
     k = batch.k
     single = (k == 1) & (batch.p == 1)
-    est = estimator.func(batch, control)
+    if tau2_fixed is None:
+        est = estimator.func(batch, control)
+    else:
+        fixed = np.broadcast_to(np.asarray(tau2_fixed, dtype=float), (batch.size,))
+        n = batch.size
+        est = Tau2Fit(fixed, np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=int))
     tau2 = np.where(single, 0.0, est.tau2)
     tau2_se = np.where(single, np.nan, est.se)
 
@@ -115,4 +130,5 @@ def fit_batch(batch: Batch, estimator: Tau2Estimator, test: str, level: float, c
         weights=weights,
         z_forced=z_forced,
         variance_ratio=ratio,
+        tau2_reset=np.zeros(batch.size, dtype=bool) if est.reset_to_zero is None else est.reset_to_zero & ~single,
     )

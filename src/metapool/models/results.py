@@ -13,6 +13,7 @@ from ..effect_sizes.transforms import TRANSFORMS
 from ..inference.tests import critical
 from .kernels import Batch
 from .rootfind import Control
+from .uniroot import R_TOL
 
 __all__ = ["CoefficientTable", "Prediction", "HeterogeneityCI", "RMAResult"]
 
@@ -137,9 +138,9 @@ class RMAResult:
     coefficients
         Coefficient table; for models without moderators one row,
         ``"intrcpt"``, also exposed as :attr:`estimate`, :attr:`se`, ...
-    tau2, tau2_se
+    tau2, tau2_se, tau2_fixed
         Between-study variance and its standard error (0 and NaN for the
-        common-effect model).
+        common-effect model); ``tau2_fixed`` is True when tau2 was given.
     q, q_df, q_pvalue, i2, h2, vt
         Test for (residual) heterogeneity and I^2 (percent), H^2, and the
         typical within-study variance.
@@ -170,6 +171,7 @@ class RMAResult:
     vb: np.ndarray
     tau2: float
     tau2_se: float
+    tau2_fixed: bool
     q: float
     q_df: float
     q_pvalue: float
@@ -289,11 +291,13 @@ class RMAResult:
         pi = sorted(tr(p.pi_lower, p.pi_upper)) if self.random else [float("nan")] * 2
         return Prediction(est, ci[0], ci[1], pi[0], pi[1], p.level, "natural")
 
-    def heterogeneity_ci(self, level=None) -> HeterogeneityCI:
+    def heterogeneity_ci(self, level=None, tol: float = R_TOL) -> HeterogeneityCI:
         """Q-profile CIs for tau2, tau, I^2 and H^2 (Viechtbauer 2007).
 
         Reproduces metafor's ``confint(res)`` for models with a random effect
-        and k >= 2.
+        and k >= 2. ``tol`` is the tolerance of the root search; the default
+        is metafor's (R's ``uniroot`` default, about 1.2e-4 in tau2); pass a
+        smaller value for more exact limits.
         """
         from ..exceptions import MetapoolError
         from ..inference.heterogeneity import q_profile
@@ -306,7 +310,7 @@ class RMAResult:
             raise MetapoolError("Q-profile intervals are implemented for models without moderators.")
         lev = self.level if level is None else check_level("heterogeneity_ci", level)
         batch = Batch.from_arrays(self.yi, self.vi)
-        qp = q_profile(batch, np.array([self.tau2]), lev)
+        qp = q_profile(batch, np.array([self.tau2]), lev, tol)
         lo, hi = float(qp.lower[0]), float(qp.upper[0])
         vt = self.vt
 

@@ -6,10 +6,10 @@ import warnings as _warnings
 
 import numpy as np
 
-from .._validation import check_choice, check_level
+from .._validation import check_choice, check_level, check_nonnegative
 from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import EffectSizeTable, Exclusion
-from ..exceptions import ConvergenceError, DataValidationError, MetapoolWarning, TransformWarning
+from ..exceptions import ConvergenceError, DataValidationError, MetapoolWarning, OptionError, TransformWarning
 from ..inference.tests import TESTS
 from ..io.parsing import describe_row
 from .fit import VARIANCE_RATIO_LIMIT, fit_batch
@@ -49,6 +49,7 @@ def rma(
     level: float = 95,
     slab=None,
     ni=None,
+    tau2: float | None = None,
     control: Control | None = None,
 ) -> RMAResult:
     """Fit a common-effect or random-effects model by inverse-variance weighting.
@@ -75,6 +76,10 @@ def rma(
         Confidence level, as a percentage (95) or a fraction (0.95).
     slab, ni
         Study labels and sample sizes for plain ``yi``.
+    tau2
+        Fix tau2 at this value instead of estimating it (as metafor's
+        ``tau2=``; its standard error is then undefined). Random-effects
+        methods only.
     control
         Convergence control of iterative estimators.
 
@@ -107,6 +112,10 @@ def rma(
     lev = check_level("rma", level)
     control = control or Control()
     table = _effect_table(yi, vi, sei, data, measure, slab, ni)
+    if tau2 is not None:
+        if not estimator.random:
+            raise OptionError("A fixed tau2 needs a random-effects method, not the common-effect model.")
+        tau2 = check_nonnegative("rma", "tau2", tau2)
 
     keep = table.included
     bad = keep & ~(table.vi > 0)
@@ -130,7 +139,7 @@ def rma(
 
     yi_k, vi_k = table.yi[keep], table.vi[keep]
     batch = Batch.from_arrays(yi_k, vi_k)
-    bf = fit_batch(batch, estimator, test, lev, control)
+    bf = fit_batch(batch, estimator, test, lev, control, None if tau2 is None else np.array([tau2]))
     if not bf.converged[0]:
         raise ConvergenceError(
             f"The {estimator.code} estimator did not converge in {control.maxiter} iterations"
@@ -141,6 +150,11 @@ def rma(
     warns = [n for n in notes if "artefact" in n]
     if bf.z_forced[0]:
         warns.append(f"k = 1: the {test} test is undefined; the z test was used.")
+    if bf.tau2_reset[0]:
+        warns.append(
+            "The likelihood at tau^2 = 0 exceeds that at the local maximum found; tau^2 was set"
+            " to 0 (as metafor does)."
+        )
     if test == "knha" and not estimator.random:
         warns.append("The Knapp-Hartung adjustment is meant for random-effects models.")
     if bf.variance_ratio[0] >= VARIANCE_RATIO_LIMIT:
@@ -182,6 +196,7 @@ def rma(
         coefficients=coefficients,
         vb=bf.vb[0],
         tau2=float(bf.tau2[0]),
+        tau2_fixed=tau2 is not None,
         tau2_se=float(bf.tau2_se[0]),
         q=float(bf.het.q[0]),
         q_df=float(bf.het.df[0]),

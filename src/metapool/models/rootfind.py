@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels import Batch
+from .uniroot import R_TOL
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,15 @@ class Control:
         Convergence when a step changes tau2 by less than ``tol * (1 + tau2)``.
     maxiter
         Iteration limit; analyses that reach it are flagged as not converged.
+    root_tol
+        Tolerance of the bracketing search of PM and PMM. The default is
+        metafor's (R's ``uniroot`` default, about 1.2e-4 in tau2), so that the
+        estimates equal metafor's; a smaller value gives the exact root.
     """
 
     tol: float = 1e-12
     maxiter: int = 200
+    root_tol: float = R_TOL
 
 
 @dataclass(frozen=True)
@@ -44,11 +50,30 @@ class Root:
     n_iter: np.ndarray
 
 
+def _halved(x: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``x + step``, with the step halved until the result is >= 0 (metafor's rule)."""
+    target = x + step
+    with np.errstate(divide="ignore", invalid="ignore"):
+        halvings = np.ceil(np.log2(-step / x))
+        halved = np.maximum(x + step * np.exp2(-halvings), 0.0)
+    out = np.where(target >= 0, target, np.where(x > 0, halved, 0.0))
+    return np.where(np.isfinite(out), out, 0.0)
+
+
 ScoreFn = Callable[[Batch, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def solve(batch: Batch, score: ScoreFn, start: np.ndarray, control: Control) -> Root:
-    """Find, for every analysis, the root in ``tau2 >= 0`` of ``score``.
+    """Find, for every analysis, a root in ``tau2 >= 0`` of ``score``, climbing from ``start``.
+
+    Like Fisher scoring (metafor starts it at the HE estimate), the search
+    moves from ``start`` in the direction the score points to, so that it
+    reaches the same local solution. Once a point with ``f > 0`` is known the
+    root is bracketed and every step is safeguarded (bisection when a step
+    leaves the bracket or converges slowly). While only points with ``f < 0``
+    are known the search steps down, halving a step that would cross zero as
+    metafor does; reaching 0 with ``f(0) <= 0`` gives the root 0 (the estimate
+    is truncated at zero).
 
     Parameters
     ----------
@@ -56,60 +81,54 @@ def solve(batch: Batch, score: ScoreFn, start: np.ndarray, control: Control) -> 
         The analyses.
     score
         ``score(sub_batch, tau2) -> (f, step)``: ``f > 0`` where tau2 must grow,
-        and the proposed scoring step (``step`` has the sign of ``f``).
+        and the proposed Newton/scoring step (``step`` has the sign of ``f``).
     start
-        Starting values (any values >= 0).
+        Starting values (negative or missing values are read as 0).
     control
         Tolerance and iteration limit.
-
-    Returns
-    -------
-    Root
-        ``x = 0`` where ``f(0) <= 0`` (the estimate is truncated at zero).
     """
     n = batch.size
     x_out = np.zeros(n)
-    n_iter = np.zeros(n, dtype=int)
+    n_iter = np.full(n, control.maxiter, dtype=int)
     converged = np.zeros(n, dtype=bool)
 
-    f0, _ = score(batch, np.zeros(n))
-    at_zero = ~(f0 > 0)
-    converged[at_zero] = True
-    n_iter[at_zero] = 1
-    active = np.flatnonzero(~at_zero)
-    if active.size == 0:
-        return Root(x_out, converged, n_iter)
-
-    sub = batch.take(active)
-    x = np.maximum(np.asarray(start, dtype=float)[active], 0.0)
-    lo = np.zeros(active.size)
-    hi = np.full(active.size, np.inf)
-    dx_old = np.full(active.size, np.inf)
+    x = np.maximum(np.nan_to_num(np.asarray(start, dtype=float), nan=0.0), 0.0)
+    active = np.arange(n)
+    sub = batch
+    f, step = score(sub, x)
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
+    bracketed = np.zeros(n, dtype=bool)
+    dx_old = np.full(n, np.inf)
     for it in range(1, control.maxiter + 1):
-        f, step = score(sub, x)
+        bracketed |= f > 0
         lo = np.where(f > 0, x, lo)
         hi = np.where(f < 0, x, hi)
-        x_new = x + step
-        bad = ~np.isfinite(x_new) | (x_new <= lo) | (x_new >= hi) | (np.abs(step) > 0.5 * np.abs(dx_old))
+        newton = x + step
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(newton) | (newton <= lo) | (newton >= hi)
+            bad |= np.isfinite(hi) & (np.abs(step) > 0.5 * dx_old)
         bisect = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * lo + 1.0)
-        bad &= np.isfinite(hi) | ~(x_new > lo)
-        x_new = np.where(bad, bisect, x_new)
-        x_new = np.where(f == 0, x, x_new)
-        dx = x_new - x
-        dx_old = np.where(bad, np.abs(dx), np.abs(step))
-        done = np.abs(dx) <= control.tol * (1.0 + x)
-        x = x_new
-        if done.any():
-            rows = active[done]
-            x_out[rows] = x[done]
+        descend = _halved(x, step)
+        x_new = np.where(bracketed, np.where(bad, bisect, newton), descend)
+        at_zero = ~bracketed & (x == 0)
+        x_new = np.where((f == 0) | at_zero, x, x_new)
+        dx = np.abs(x_new - x)
+        finished = (f == 0) | at_zero | (dx <= control.tol * (1.0 + x))
+        if finished.any():
+            rows = active[finished]
+            x_out[rows] = x_new[finished]
             converged[rows] = True
             n_iter[rows] = it
-            keep = ~done
-            active, x, lo, hi, dx_old = active[keep], x[keep], lo[keep], hi[keep], dx_old[keep]
-            if active.size == 0:
+            keep = ~finished
+            if not keep.any():
                 break
+            active, x_new, lo, hi, bracketed, dx = (
+                active[keep], x_new[keep], lo[keep], hi[keep], bracketed[keep], dx[keep]
+            )
             sub = sub.take(keep)
-    if active.size:
+        x, dx_old = x_new, dx
+        f, step = score(sub, x)
+    else:
         x_out[active] = x
-        n_iter[active] = control.maxiter
     return Root(x_out, converged, n_iter)

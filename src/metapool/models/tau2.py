@@ -33,9 +33,9 @@ from .._distributions import chi2_isf
 from .._validation import check_choice
 from .kernels import Batch, ols, trace_pp, traces, wls, yppp_y
 from .rootfind import Control, solve
-from .uniroot import uniroot
+from .uniroot import R_TOL, uniroot
 
-__all__ = ["Tau2Estimator", "ESTIMATORS", "ALIASES", "get_estimator", "Tau2Fit", "q_root"]
+__all__ = ["Tau2Estimator", "ESTIMATORS", "ALIASES", "get_estimator", "Tau2Fit", "q_root", "log_likelihood"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Tau2Fit:
     se: np.ndarray
     converged: np.ndarray
     n_iter: np.ndarray
+    reset_to_zero: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,18 @@ def _dl(batch: Batch, control: Control) -> Tau2Fit:
     return _fit(tau2, se)
 
 
+def _he_estimate(batch: Batch) -> np.ndarray:
+    rss, hat = ols(batch)
+    tr_pv = (batch.mask * batch.v * (1.0 - hat)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _truncate((rss - tr_pv) / _df(batch))
+
+
 def _he(batch: Batch, control: Control) -> Tau2Fit:
-    rss, _ = ols(batch)
     df = _df(batch)
+    tau2 = _he_estimate(batch)
     t = traces(batch, batch.mask.astype(float))
     with np.errstate(invalid="ignore", divide="ignore"):
-        tau2 = _truncate((rss - t.tr_pv) / df)
         se = np.sqrt(2 * t.tr_pvpv + 4 * tau2 * t.tr_pv + 2 * tau2**2 * df) / df
     return _fit(tau2, se)
 
@@ -167,12 +174,31 @@ def _q_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
         return np.sqrt(2.0 * batch.k**2 / _df(batch)) / sum_w
 
 
-def _iterative(score, se_of: Callable) -> Callable:
+def log_likelihood(batch: Batch, tau2, restricted: bool) -> np.ndarray:
+    """(Restricted) log-likelihood of the model at ``tau2``, up to a constant."""
+    fit = wls(batch, tau2)
+    t = np.asarray(tau2, dtype=float)
+    logv = (np.log(batch.v + (t[:, None] if t.ndim else t)) * batch.mask).sum(axis=1)
+    ll = -0.5 * (logv + fit.q)
+    if restricted:
+        ll += 0.5 * np.linalg.slogdet(fit.vb)[1]
+    return ll
+
+
+def _iterative(score, se_of: Callable, likelihood: str | None = None) -> Callable:
     def estimate(batch: Batch, control: Control) -> Tau2Fit:
-        root = solve(batch, score, _dl(batch, control).tau2, control)
+        root = solve(batch, score, _he_estimate(batch), control)
+        tau2 = root.x
+        reset = np.zeros(batch.size, dtype=bool)
+        if likelihood is not None:
+            # As metafor: a local maximum below the likelihood at 0 gives way to 0.
+            restricted = likelihood == "REML"
+            gain = log_likelihood(batch, 0.0, restricted) - log_likelihood(batch, tau2, restricted)
+            reset = (gain > R_TOL) & (tau2 > 1e-5)
+            tau2 = np.where(reset, 0.0, tau2)
         with np.errstate(invalid="ignore", divide="ignore"):
-            se = se_of(batch, root.x)
-        return _fit(root.x, se, root.converged, root.n_iter)
+            se = se_of(batch, tau2)
+        return Tau2Fit(tau2, se, root.converged, root.n_iter, reset)
 
     return estimate
 
@@ -191,7 +217,9 @@ def _mad(y: np.ndarray) -> float:
     return 1.482602218505602 * float(np.median(np.abs(y - np.median(y))))
 
 
-def q_root(batch: Batch, target: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def q_root(
+    batch: Batch, target: np.ndarray, upper: np.ndarray, tol: float = R_TOL
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``Q(tau2) = target`` per analysis, as metafor's ``uniroot`` does.
 
     Parameters
@@ -204,6 +232,8 @@ def q_root(batch: Batch, target: np.ndarray, upper: np.ndarray) -> tuple[np.ndar
         Upper end of the search interval per analysis; where ``Q(upper)`` is
         still above the target the interval is doubled until it brackets the
         root (metafor stops with an error there).
+    tol
+        Tolerance of the root search (R's default ``uniroot`` tolerance).
 
     Returns
     -------
@@ -226,7 +256,7 @@ def q_root(batch: Batch, target: np.ndarray, upper: np.ndarray) -> tuple[np.ndar
             if f(hi) <= 0:
                 break
             hi *= 2.0
-        root = uniroot(f, 0.0, hi) if f(hi) <= 0 else None
+        root = uniroot(f, 0.0, hi, tol) if f(hi) <= 0 else None
         if root is None:
             out[i], found[i] = np.nan, False
         else:
@@ -239,7 +269,7 @@ def _pm_like(target_of: Callable[[Batch], np.ndarray]) -> Callable:
         upper = np.array(
             [max(100.0, 10.0 * _mad(batch.y[i][batch.mask[i]]) ** 2) for i in range(batch.size)]
         )
-        tau2, found = q_root(batch, target_of(batch), upper)
+        tau2, found = q_root(batch, target_of(batch), upper, control.root_tol)
         return _fit(tau2, _q_se(batch, tau2), found, np.where(found, 1, 0))
 
     return estimate
@@ -254,9 +284,11 @@ ESTIMATORS: dict[str, Tau2Estimator] = {
         Tau2Estimator("HE", "Hedges (variance component)", "Hedges & Olkin (1985)", _he),
         Tau2Estimator("HS", "Hunter-Schmidt", "Hunter & Schmidt (2004)", _hs),
         Tau2Estimator("SJ", "Sidik-Jonkman", "Sidik & Jonkman (2005)", _sj),
-        Tau2Estimator("ML", "maximum likelihood", "Viechtbauer (2005)", _iterative(_ml_score, _ml_se), iterative=True),
         Tau2Estimator(
-            "REML", "restricted maximum likelihood", "Viechtbauer (2005)", _iterative(_reml_score, _reml_se),
+            "ML", "maximum likelihood", "Viechtbauer (2005)", _iterative(_ml_score, _ml_se, "ML"), iterative=True
+        ),
+        Tau2Estimator(
+            "REML", "restricted maximum likelihood", "Viechtbauer (2005)", _iterative(_reml_score, _reml_se, "REML"),
             iterative=True,
         ),
         Tau2Estimator("EB", "empirical Bayes", "Morris (1983)", _iterative(_eb_score, _q_se), iterative=True),
