@@ -97,6 +97,18 @@ def _inv(a: np.ndarray) -> np.ndarray:
     return np.linalg.inv(a)
 
 
+def exclusive_sum(a: np.ndarray) -> np.ndarray:
+    """``sum_{j != i} a_j`` along axis 1, without cancellation (prefix + suffix sums).
+
+    With weights spanning many orders of magnitude, ``sum(a) - a_i`` loses all
+    precision when ``a_i`` dominates; traces of ``P`` are built from these.
+    """
+    zero = np.zeros((a.shape[0], 1))
+    prefix = np.concatenate([zero, np.cumsum(a[:, :-1], axis=1)], axis=1)
+    suffix = np.concatenate([np.cumsum(a[:, :0:-1], axis=1)[:, ::-1], zero], axis=1)
+    return prefix + suffix
+
+
 def _col(tau2, n: int) -> np.ndarray | float:
     t = np.asarray(tau2, dtype=float)
     return t[:, None] if t.ndim else float(t)
@@ -117,7 +129,8 @@ def wls(batch: Batch, tau2) -> WLS:
         resid = y - mu[:, None]
         vb = a[:, None, None]
         beta = mu[:, None]
-        trace_p = sum_w - (w * w).sum(axis=1) * a
+        # tr(P) = sum w_i (1 - w_i / sum w), with 1 - w_i / sum w from exclusive sums.
+        trace_p = (w * exclusive_sum(w)).sum(axis=1) * a
     else:
         wX = w[:, :, None] * X
         vb = _inv(np.einsum("bkp,bkq->bpq", wX, X))
@@ -140,10 +153,11 @@ def trace_pp(batch: Batch, fit: WLS) -> np.ndarray:
     """``tr(PP)`` for the weights of ``fit`` (needed by REML)."""
     w = fit.w
     if batch.X.shape[2] == 1 and batch.intercept_only:
-        a = fit.vb[:, 0, 0]
+        # P_ii = w_i (1 - w_i/s), P_ij = -w_i w_j / s: both parts summed without cancellation.
+        a = fit.vb[:, 0, 0][:, None]
         w2 = w * w
-        s2 = w2.sum(axis=1)
-        return s2 - 2.0 * a * (w2 * w).sum(axis=1) + (a * s2) ** 2
+        diag = w * exclusive_sum(w) * a
+        return (diag * diag).sum(axis=1) + (w2 * exclusive_sum(w2)).sum(axis=1) * a[:, 0] ** 2
     X = batch.X
     wX = w[:, :, None] * X
     a = np.einsum("bpq,bkq,bk,bkr->bpr", fit.vb, wX, w, wX)  # vb X'W^3X
@@ -157,8 +171,8 @@ def yppp_y(batch: Batch, fit: WLS) -> np.ndarray:
     u = w * fit.resid
     wu = w * u
     if batch.X.shape[2] == 1 and batch.intercept_only:
-        s = wu.sum(axis=1)
-        return (wu * u).sum(axis=1) - s * s * fit.vb[:, 0, 0]
+        centred = (u - wu.sum(axis=1)[:, None] * fit.vb[:, :, 0]) * batch.mask
+        return (w * centred * centred).sum(axis=1)
     xwu = np.einsum("bkp,bk->bp", batch.X, wu)
     return (wu * u).sum(axis=1) - np.einsum("bp,bpq,bq->b", xwu, fit.vb, xwu)
 
