@@ -117,7 +117,9 @@ def solve(batch: Batch, score: ScoreFn, start: np.ndarray, control: Control) -> 
         finished = (f == 0) | at_zero | (dx <= control.tol * (1.0 + x))
         if finished.any():
             rows = active[finished]
-            x_out[rows] = x_new[finished]
+            # A descent that still points below zero has converged on the bound 0.
+            on_bound = ~bracketed & (f < 0) & ~(newton > 0)
+            x_out[rows] = np.where(on_bound[finished], 0.0, x_new[finished])
             converged[rows] = True
             n_iter[rows] = it
             keep = ~finished
