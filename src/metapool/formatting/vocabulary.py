@@ -1,0 +1,63 @@
+"""Documentation tables generated from the registries (docs/vocabulary.md)."""
+
+from __future__ import annotations
+
+from ..effect_sizes import CORRECTION_TARGETS, FAMILIES, MEASURES, TRANSFORMS
+from ..inference.tests import TESTS
+from ..models.tau2 import ALIASES, ESTIMATORS
+
+
+def vocabulary_markdown() -> str:
+    """Markdown tables of measures, tau2 estimators and tests."""
+    lines = [
+        "# Vocabulary",
+        "",
+        "Generated from metapool's registries by `python -m metapool.formatting.vocabulary`;",
+        "the test suite checks that this file is current.",
+        "",
+        "## Effect measures",
+        "",
+        "| code | measure | data | analysis scale | back-transformation | default `add` | definition |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in MEASURES.values():
+        lines.append(
+            f"| {m.code} | {m.name} | {m.family} | {m.scale} | {TRANSFORMS[m.back].description} |"
+            f" {m.add_default:g} | {m.reference} |"
+        )
+    lines += ["", "Data families:", ""]
+    lines += [f"- **{code}**: {text}" for code, text in FAMILIES.items()]
+    lines += [
+        "",
+        "### Zero cells and continuity corrections",
+        "",
+        "As in metafor, `add` (the default in the table above) is added to every cell of the studies",
+        "chosen by `to`. A study has a zero cell when, for one group, it has no events *or* no",
+        "non-events (xi = 0 or xi = ni), and for two groups when any of the four 2x2 cells is 0; so",
+        "PR, PLN and PLO correct both zero-event and all-event studies, and RD is corrected too.",
+        "PAS and PFT are defined at 0 and 1 and get no correction by default. `drop00=True` drops",
+        "studies with no events (or only events) in every group. Every corrected study is listed in",
+        "the result (`corrected`); when *all* studies have zero (or all) events, a PR/PLN/PLO estimate",
+        "is only an artefact of the correction and the result carries a warning saying so.",
+        "",
+        "| `to` | studies corrected |",
+        "|---|---|",
+    ]
+    lines += [f"| {code} | {text} |" for code, text in CORRECTION_TARGETS.items()]
+    lines += [
+        "",
+        "## tau² estimators (`method`)",
+        "",
+        "| code | estimator | reference | iterative |",
+        "|---|---|---|---|",
+    ]
+    for e in ESTIMATORS.values():
+        lines.append(f"| {e.code} | {e.name} | {e.reference} | {'yes' if e.iterative else 'no'} |")
+    lines += ["", "Aliases: " + ", ".join(f"{a} = {c}" for a, c in ALIASES.items()) + ".", ""]
+    lines += ["## Tests (`test`)", "", "| code | description |", "|---|---|"]
+    lines += [f"| {code} | {text} |" for code, text in TESTS.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(vocabulary_markdown(), end="")
