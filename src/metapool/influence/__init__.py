@@ -1,0 +1,17 @@
+"""Sensitivity and influence analyses of fitted models.
+
+Leave-one-out, cumulative meta-analysis, influence diagnostics, Baujat-plot
+data and GOSH. Each function dispatches on the type of the fitted result and
+returns its own frozen result type; all refits run as batches of subsets.
+"""
+
+from .cumulative import cumulative
+from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence
+from .gosh import GoshResult, gosh
+from .leave_one_out import leave_one_out
+from .series import SubsetSeries
+
+__all__ = [
+    "BaujatData", "GoshResult", "InfluenceDiagnostics", "SubsetSeries",
+    "baujat", "cumulative", "gosh", "influence", "leave_one_out",
+]  # fmt: skip

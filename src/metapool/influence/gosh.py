@@ -1,0 +1,183 @@
+"""GOSH: the model fitted to every subset of the studies (or a random sample).
+
+Every subset is one row of a padded batch with a mask, fitted by the same
+batched code as :func:`metapool.rma`, in chunks to bound memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import singledispatch
+
+import numpy as np
+
+from ..exceptions import OptionError
+from ..formatting.document import Document, KeyValues
+from ..formatting.numbers import fmt
+from ..models.results import RMAResult, _freeze
+from ._refit import refit_subsets, require_intercept_only, require_k
+
+__all__ = ["GoshResult", "gosh", "EXHAUSTIVE_MAX_K", "SAMPLED_SUBSETS", "CHUNK"]
+
+#: Largest k fitted exhaustively by default (2^20 - 1 = 1,048,575 subsets).
+EXHAUSTIVE_MAX_K = 20
+#: Number of random subsets fitted by default beyond EXHAUSTIVE_MAX_K (metafor's default too).
+SAMPLED_SUBSETS = 10**6
+#: Subsets fitted per batch.
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class GoshResult:
+    """Fits of the model to subsets of the studies (Olkin et al. 2012).
+
+    Rows are ordered by subset size ``k`` and, within a size, as metafor's
+    ``gosh`` orders them (``incl`` read as binary numbers with study 1 as the
+    lowest bit). Failed fits are NaN.
+
+    Attributes
+    ----------
+    incl
+        ``[n, K]`` booleans: the studies of each subset.
+    k, q, i2, h2, tau2, estimate
+        Per subset: number of studies, Q, I^2 (percent), H^2, tau2, pooled estimate.
+    exhaustive
+        True when every subset was fitted, False for a random sample.
+    """
+
+    slab: tuple
+    incl: np.ndarray
+    k: np.ndarray
+    q: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    tau2: np.ndarray
+    estimate: np.ndarray
+    exhaustive: bool
+    method: str
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    @property
+    def n(self) -> int:
+        return int(self.k.shape[0])
+
+    def to_dict(self) -> dict:
+        """A compact summary (the subset table itself is in the arrays / :meth:`to_frame`)."""
+        def rng(a):
+            return [float(np.nanmin(a)), float(np.nanmax(a))]
+
+        return {"subsets": self.n, "exhaustive": self.exhaustive, "method": self.method,
+                "estimate_range": rng(self.estimate), "i2_range": rng(self.i2)}
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"k": self.k, "QE": self.q, "I2": self.i2, "H2": self.h2, "tau2": self.tau2,
+                             "estimate": self.estimate})
+
+    def summary(self) -> Document:
+        est = np.nanquantile(self.estimate, [0.0, 0.5, 1.0])
+        i2 = np.nanquantile(self.i2, [0.0, 0.5, 1.0])
+        kind = "all" if self.exhaustive else "randomly sampled"
+        return Document(f"GOSH analysis ({self.n} {kind} subsets of k = {len(self.slab)} studies)", (
+            KeyValues("", (
+                ("estimate (min, median, max)", ", ".join(fmt(v) for v in est)),
+                ("I^2 % (min, median, max)", ", ".join(fmt(v, 2) for v in i2)),
+                ("failed fits", str(int(np.isnan(self.estimate).sum()))),
+            )),
+        ))
+
+
+def _exhaustive_codes(k: int) -> np.ndarray:
+    """Subset codes 1 .. 2^k - 1 (bit j = study j), stably sorted by size."""
+    codes = np.arange(1, 1 << k, dtype=np.int64)
+    size = np.zeros(codes.shape, dtype=np.int64)
+    for j in range(k):
+        size += (codes >> j) & 1
+    return codes[np.argsort(size, kind="stable")]
+
+
+def _sampled_masks(k: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Random subsets as metafor samples them: size m ~ Binomial(k, 1/2) given m >= 1."""
+    sizes = np.arange(1, k + 1)
+    logp = np.array([math.lgamma(k + 1) - math.lgamma(m + 1) - math.lgamma(k - m + 1) for m in sizes])
+    p = np.exp(logp - logp.max())
+    m = rng.choice(sizes, size=n, p=p / p.sum())
+    ranks = np.argsort(np.argsort(rng.random((n, k)), axis=1), axis=1)
+    masks = ranks < m[:, None]
+    return masks[np.argsort(m, kind="stable")]
+
+
+@singledispatch
+def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> GoshResult:
+    """Fit the model to all subsets of the studies, or to a random sample of them.
+
+    Parameters
+    ----------
+    res
+        A fitted model without moderators (k >= 2).
+    subsets
+        Number of subsets to fit. None: all ``2^k - 1`` subsets when
+        k <= 20, else 10^6 random ones. A number at least ``2^k - 1`` also
+        fits all subsets.
+    seed
+        Seed of the random sample (numpy ``default_rng``).
+    chunk
+        Subsets fitted per batch (memory: about ``chunk * k * 100`` bytes).
+
+    Notes
+    -----
+    Numbers per subset equal metafor's ``gosh`` (every subset is a full fit
+    with the model's estimator). metafor fits all subsets only up to 10^6
+    (k <= 19) and samples at k = 20; metapool fits all subsets up to k = 20.
+    Random samples cannot reproduce R's random numbers.
+
+    References
+    ----------
+    Olkin I, Dahabreh IJ, Trikalinos TA (2012). GOSH - a graphical display of
+    study heterogeneity. Res Synth Methods 3:214-223.
+    """
+    raise TypeError(f"gosh is not available for {type(res).__name__}")
+
+
+@gosh.register
+def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> GoshResult:
+    require_intercept_only(res, "GOSH")
+    require_k(res, 2, "GOSH")
+    k = res.k
+    total = (1 << k) - 1 if k < 63 else np.inf
+    if subsets is not None and subsets < 2:
+        raise OptionError(f"The 'subsets' parameter of gosh must be >= 2. Got {subsets!r}.")
+    exhaustive = total <= subsets if subsets is not None else k <= EXHAUSTIVE_MAX_K
+    if exhaustive:
+        codes = _exhaustive_codes(k)
+        bits = np.arange(k, dtype=np.int64)
+        n = codes.shape[0]
+
+        def masks(lo, hi):
+            return ((codes[lo:hi, None] >> bits) & 1).astype(bool)
+    else:
+        n = SAMPLED_SUBSETS if subsets is None else int(subsets)
+        incl_all = _sampled_masks(k, n, np.random.default_rng(seed))
+
+        def masks(lo, hi):
+            return incl_all[lo:hi]
+
+    incl = np.empty((n, k), dtype=bool)
+    out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        m = masks(lo, hi)
+        incl[lo:hi] = m
+        bf = refit_subsets(res, m)
+        ok = bf.converged
+        out["q"][lo:hi] = np.where(ok, bf.het.q, np.nan)
+        out["i2"][lo:hi] = np.where(ok, bf.het.i2, np.nan)
+        out["h2"][lo:hi] = np.where(ok, bf.het.h2, np.nan)
+        out["tau2"][lo:hi] = np.where(ok, bf.tau2, np.nan)
+        out["estimate"][lo:hi] = np.where(ok, bf.coef.estimate[:, 0], np.nan)
+    return GoshResult(slab=res.slab, incl=incl, k=incl.sum(axis=1), exhaustive=bool(exhaustive),
+                      method=res.method, **out)

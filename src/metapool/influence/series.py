@@ -1,0 +1,119 @@
+"""Series of refits on subsets: leave-one-out and cumulative meta-analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..formatting.document import Document, Paragraph, Table
+from ..formatting.numbers import fmt, fmt_p, fmt_pct
+from ..models.fit import BatchFit
+from ..models.results import _freeze, _num
+
+__all__ = ["SubsetSeries", "series_from_fit"]
+
+_COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q", "q_pvalue", "tau2", "i2", "h2")
+
+
+@dataclass(frozen=True)
+class SubsetSeries:
+    """One refit per row: pooled estimate, CI, heterogeneity (arrays ``[n]``).
+
+    ``kind`` is ``"leave-one-out"`` (row i omits study ``slab[i]``) or
+    ``"cumulative"`` (row i adds study ``slab[i]`` to those above it).
+    ``statistic`` is a z or t value as the model's test says (``ddf``).
+    Refits that fail to converge are NaN, as metafor reports them as NA.
+    """
+
+    kind: str
+    slab: tuple
+    k: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    q: np.ndarray
+    q_pvalue: np.ndarray
+    tau2: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    ddf: np.ndarray
+    method: str
+    test: str
+    level: float
+    random: bool
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    def to_records(self) -> list[dict]:
+        """One JSON-safe dict per row (NaN as None)."""
+        return [
+            {"study": self.slab[i], "k": int(self.k[i])}
+            | {c: _num(getattr(self, c)[i]) for c in _COLUMNS}
+            for i in range(len(self.slab))
+        ]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "method": self.method, "test": self.test,
+                "level": self.level * 100.0, "rows": self.to_records()}
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records()).set_index("study")
+
+    def summary(self) -> Document:
+        head = "omitted" if self.kind == "leave-one-out" else "added"
+        stat = "zval" if np.all(np.isinf(self.ddf)) else "tval"
+        rows = tuple(
+            (
+                str(self.slab[i]), fmt(self.estimate[i]), fmt(self.se[i]), fmt(self.statistic[i]),
+                fmt_p(float(self.pvalue[i])), fmt(self.ci_lower[i]), fmt(self.ci_upper[i]),
+                fmt(self.q[i]), fmt_p(float(self.q_pvalue[i])), fmt(self.tau2[i]), fmt_pct(float(self.i2[i])),
+            )
+            for i in range(len(self.slab))
+        )
+        header = (head, "estimate", "se", stat, "pval", "ci.lb", "ci.ub", "Q", "Qp", "tau2", "I2")
+        title = "Leave-one-out analysis" if self.kind == "leave-one-out" else "Cumulative meta-analysis"
+        blocks = [Table("", header, rows, f"{self.level * 100:g}% CIs; tau^2 estimator {self.method}.")]
+        if not np.all(np.isfinite(self.estimate)):
+            blocks.append(Paragraph("NA: the refit did not converge."))
+        return Document(f"{title} (k = {len(self.slab)})", tuple(blocks))
+
+    def __str__(self) -> str:
+        return self.summary().to_text()
+
+
+def series_from_fit(kind: str, slab, bf: BatchFit, res) -> SubsetSeries:
+    """Collect the pooled results of a batch of intercept-only refits."""
+    ok = bf.converged
+    c = bf.coef
+
+    def col(a):
+        return np.where(ok, a, np.nan)
+
+    return SubsetSeries(
+        kind=kind,
+        slab=tuple(slab),
+        k=np.asarray(bf.k),
+        estimate=col(c.estimate[:, 0]),
+        se=col(c.se[:, 0]),
+        statistic=col(c.statistic[:, 0]),
+        pvalue=col(c.pvalue[:, 0]),
+        ci_lower=col(c.ci_lower[:, 0]),
+        ci_upper=col(c.ci_upper[:, 0]),
+        q=col(bf.het.q),
+        q_pvalue=col(bf.het.pvalue),
+        tau2=col(bf.tau2),
+        i2=col(bf.het.i2),
+        h2=col(bf.het.h2),
+        ddf=c.ddf,
+        method=res.method,
+        test=res.test,
+        level=res.level,
+        random=res.random,
+    )
