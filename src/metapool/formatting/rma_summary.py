@@ -15,7 +15,8 @@ from .numbers import fmt, fmt_p, fmt_pct, stars
 def rma_document(res) -> Document:
     """Build the summary document of a fitted model."""
     est = ESTIMATORS[res.method]
-    head = f"{res.model_name} (k = {res.k}"
+    kind = "Mixed-effects model" if res.moderators is not None and res.random else res.model_name
+    head = f"{kind} (k = {res.k}"
     head += f"; tau^2 estimator: {est.code})" if res.random else ")"
     blocks = []
     if res.measure is not None:
@@ -64,6 +65,17 @@ def rma_document(res) -> Document:
         f"{lev} CIs from the {df_note}{test_note}.",
     ))
 
+    if res.moderators is not None:
+        m = res.moderators
+        which = ", ".join(m.names)
+        if m.ddf is None:
+            stat = f"QM(df = {m.df}) = {fmt(m.statistic)}"
+        else:
+            stat = f"F(df1 = {m.df}, df2 = {m.ddf:g}) = {fmt(m.statistic)}"
+        p_text = fmt_p(m.pvalue)
+        blocks.insert(-1, Paragraph(f"Test of moderators ({which}): {stat}, p-val {'' if p_text.startswith('<') else '= '}{p_text}"))
+        if m.r2 == m.r2:
+            blocks.insert(-1, Paragraph(f"R^2 (amount of heterogeneity accounted for): {fmt_pct(m.r2)}"))
     if len(coef.names) == 1:
         pred = res.predict()
         items = [("Pooled estimate", f"{fmt(pred.estimate)} [{fmt(pred.ci_lower)}, {fmt(pred.ci_upper)}]")]

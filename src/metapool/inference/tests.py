@@ -15,7 +15,7 @@ import numpy as np
 
 from .._distributions import crit_value, norm_sf2, t_sf2
 
-__all__ = ["TESTS", "Coefficients", "knha_scale", "coefficient_tests", "critical"]
+__all__ = ["TESTS", "Coefficients", "WaldTest", "knha_scale", "coefficient_tests", "critical", "wald_test"]
 
 #: Test codes with their descriptions (the vocabulary of ``test=``).
 TESTS = {
@@ -64,3 +64,32 @@ def coefficient_tests(beta: np.ndarray, vb: np.ndarray, ddf: np.ndarray, level: 
     pval = np.where(np.isinf(d), norm_sf2(stat), t_sf2(stat, np.where(np.isinf(d), 1.0, d)))
     crit = critical(level, ddf)[:, None]
     return Coefficients(beta, se, stat, pval, beta - crit * se, beta + crit * se, ddf)
+
+
+@dataclass(frozen=True)
+class WaldTest:
+    """Omnibus test of several coefficients (QM in metafor).
+
+    With z inference ``statistic`` is chi-square with ``df`` degrees of freedom
+    (``ddf`` is None); with t or Knapp-Hartung inference it is ``QM / df``,
+    F-distributed with ``(df, ddf)`` degrees of freedom.
+    """
+
+    statistic: float
+    df: int
+    ddf: float | None
+    pvalue: float
+
+
+def wald_test(beta: np.ndarray, vb: np.ndarray, which: np.ndarray, ddf: float) -> WaldTest:
+    """Wald test that the coefficients ``which`` are all zero (one analysis)."""
+    from .._distributions import chi2_sf, f_sf
+
+    b = beta[which]
+    v = vb[np.ix_(which, which)]
+    qm = float(b @ np.linalg.solve(v, b))
+    m = int(which.sum()) if which.dtype == bool else len(which)
+    if np.isinf(ddf):
+        return WaldTest(qm, m, None, float(chi2_sf(qm, m)))
+    f = qm / m
+    return WaldTest(f, m, float(ddf), float(f_sf(f, m, ddf)))

@@ -59,6 +59,7 @@ def fit_batch(
     level: float,
     control: Control,
     tau2_fixed: np.ndarray | None = None,
+    tau_batch: Batch | None = None,
 ) -> BatchFit:
     """Fit every analysis of ``batch`` with one estimator and test.
 
@@ -76,11 +77,16 @@ def fit_batch(
         Convergence control of iterative estimators.
     tau2_fixed
         Values of tau2 to use instead of estimating it (``[B]``).
+    tau_batch
+        The batch tau2 and the heterogeneity statistics are computed from,
+        when it differs from ``batch`` (metafor uses mean-centred effect
+        sizes there for models without an intercept).
     """
+    tau_batch = batch if tau_batch is None else tau_batch
     k = batch.k
     single = (k == 1) & (batch.p == 1)
     if tau2_fixed is None:
-        est = estimator.func(batch, control)
+        est = estimator.func(tau_batch, control)
     else:
         fixed = np.broadcast_to(np.asarray(tau2_fixed, dtype=float), (batch.size,))
         n = batch.size
@@ -99,7 +105,7 @@ def fit_batch(
     ddf = np.where((test == "z") | single, np.inf, df)
     coef = coefficient_tests(fit.beta, vb, ddf, level)
 
-    het = heterogeneity(batch, tau2, estimator.random)
+    het = heterogeneity(tau_batch, tau2, estimator.random)
     if estimator.random and batch.p == 1:
         crit = critical(level, ddf)
         half = crit * np.sqrt(coef.se[:, 0] ** 2 + tau2)

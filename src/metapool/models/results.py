@@ -15,7 +15,7 @@ from .kernels import Batch
 from .rootfind import Control
 from .uniroot import R_TOL
 
-__all__ = ["CoefficientTable", "Prediction", "HeterogeneityCI", "RMAResult"]
+__all__ = ["CoefficientTable", "ModeratorTest", "Prediction", "HeterogeneityCI", "RMAResult"]
 
 
 def _num(x) -> float | None:
@@ -68,6 +68,27 @@ class CoefficientTable:
         import pandas as pd
 
         return pd.DataFrame(self.to_records()).set_index("name")
+
+
+@dataclass(frozen=True)
+class ModeratorTest:
+    """Omnibus test of the moderators (QM) and the pseudo-R^2 of a meta-regression.
+
+    ``statistic`` is QM (chi-square, ``df``) for z inference, or QM / df
+    (F with ``df`` and ``ddf`` degrees of freedom) for t and Knapp-Hartung.
+    ``r2`` (percent) is the proportional reduction of tau2 against the model
+    without moderators (for the common-effect model: the adjusted R^2 of the
+    weighted regression); NaN without an intercept.
+    """
+
+    names: tuple
+    statistic: float
+    df: int
+    ddf: float | None
+    pvalue: float
+    r2: float
+    formula: str = ""
+    intercept: bool = True
 
 
 @dataclass(frozen=True)
@@ -160,6 +181,9 @@ class RMAResult:
     companion
         For Freeman-Tukey fits whose back-transformation is unstable, the same
         model on the logit scale (shown beside it).
+    X, moderators
+        Design matrix of the studies and the test of moderators, for
+        meta-regression models (None otherwise).
     """
 
     measure: str | None
@@ -196,6 +220,8 @@ class RMAResult:
     random: bool = True
     control: Control = field(default_factory=Control)
     companion: RMAResult | None = None
+    X: np.ndarray | None = None
+    moderators: ModeratorTest | None = None
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -251,9 +277,25 @@ class RMAResult:
         half = self._crit(lev) * self.se
         return self.estimate - half, self.estimate + half
 
-    def predict(self, level=None) -> Prediction:
-        """Pooled estimate with CI and prediction interval on the analysis scale."""
+    def predict(self, newmods=None, level=None, transf: bool = False):
+        """Pooled (or predicted) values with CI and prediction interval.
+
+        Parameters
+        ----------
+        newmods
+            For meta-regression: moderator values, one row per prediction,
+            without the intercept column, in the order of the coefficients
+            (a 1-D array is one row). Returns a tuple of predictions.
+        level
+            Confidence level (default: the fit's level).
+        transf
+            Back-transform to the natural scale (as :meth:`back`).
+        """
         lev = self.level if level is None else check_level("predict", level)
+        if self.X is not None or newmods is not None:
+            return self._predict_mods(newmods, lev, transf)
+        if transf:
+            return self.back(lev)
         crit = self._crit(lev)
         lo, hi = self.conf_int(lev)
         if self.random:
@@ -262,6 +304,33 @@ class RMAResult:
         else:
             pi = (float("nan"), float("nan"))
         return Prediction(self.estimate, lo, hi, pi[0], pi[1], lev, "analysis", self.se)
+
+    def _predict_mods(self, newmods, lev: float, transf: bool) -> tuple:
+        from ..exceptions import DataValidationError
+
+        if self.X is None:
+            raise DataValidationError("newmods need a model with moderators.")
+        names = self.coefficients.names
+        intercept = names[0] == "intrcpt"
+        rows = np.atleast_2d(np.asarray(newmods if newmods is not None else self.X[:, int(intercept):], dtype=float))
+        if rows.shape[1] != len(names) - int(intercept):
+            raise DataValidationError(
+                f"newmods need {len(names) - int(intercept)} values per row ({', '.join(names[int(intercept):])})."
+            )
+        x = np.column_stack([np.ones(len(rows)), rows]) if intercept else rows
+        pred = x @ self.coefficients.estimate
+        se = np.sqrt(np.einsum("ip,pq,iq->i", x, self.vb, x))
+        crit = self._crit(lev)
+        half_pi = crit * np.sqrt(se**2 + self.tau2) if self.random else np.full(len(x), np.nan)
+        t = self.back_transform if transf else None
+        out = []
+        for p, s_, h in zip(pred, se, half_pi):
+            vals = [float(v) for v in (p, p - crit * s_, p + crit * s_, p - h, p + h)]
+            if t is not None:
+                vals = [float(v) for v in t(np.array(vals), self.ni)]
+            out.append(Prediction(vals[0], *sorted(vals[1:3]), *sorted(vals[3:5]), lev,
+                                  "natural" if t is not None else "analysis", float("nan") if t else float(s_)))
+        return tuple(out)
 
     @property
     def back_transform(self):
@@ -366,7 +435,17 @@ class RMAResult:
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
-        if len(self.coefficients.names) == 1:
+        if self.moderators is not None:
+            m = self.moderators
+            d |= {
+                "coefficients": self.coefficients.to_records(),
+                "qm": _num(m.statistic),
+                "qm_df": m.df,
+                "qm_ddf": _num(m.ddf),
+                "qm_pvalue": _num(m.pvalue),
+                "r2": _num(m.r2),
+            }
+        elif len(self.coefficients.names) == 1:
             back = self.back()
             if back is not None:
                 d["back"] = back.to_dict()

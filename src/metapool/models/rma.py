@@ -10,11 +10,12 @@ from .._validation import check_choice, check_level, check_nonnegative
 from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import EffectSizeTable, Exclusion
 from ..exceptions import ConvergenceError, DataValidationError, MetapoolWarning, OptionError, TransformWarning
-from ..inference.tests import TESTS
+from ..inference.tests import TESTS, wald_test
+from ..moderators.design import Design, build_design, check_rank
 from ..io.parsing import describe_row
 from .fit import VARIANCE_RATIO_LIMIT, fit_batch
 from .kernels import Batch
-from .results import CoefficientTable, RMAResult
+from .results import CoefficientTable, ModeratorTest, RMAResult
 from .rootfind import Control
 from .tau2 import get_estimator
 
@@ -44,6 +45,9 @@ def rma(
     sei=None,
     data=None,
     measure: str | None = None,
+    mods=None,
+    intercept: bool = True,
+    reference: dict | None = None,
     method: str = "REML",
     test: str = "z",
     level: float = 95,
@@ -52,7 +56,7 @@ def rma(
     tau2: float | None = None,
     control: Control | None = None,
 ) -> RMAResult:
-    """Fit a common-effect or random-effects model by inverse-variance weighting.
+    """Fit a common-effect, random-effects or mixed-effects (meta-regression) model.
 
     Parameters
     ----------
@@ -62,10 +66,19 @@ def rma(
     vi, sei
         Sampling variances or standard errors when ``yi`` holds values.
     data
-        Table whose columns ``yi``, ``vi``, ``sei``, ``slab``, ``ni`` may name.
+        Table whose columns ``yi``, ``vi``, ``sei``, ``slab``, ``ni`` and
+        ``mods`` may name (same rows as the effect sizes).
     measure
         For plain ``yi``: ``"GEN"`` (default, no back-transformation) or
         ``"LNR"`` (log ratios, back-transformed with exp).
+    mods
+        Moderators for a meta-regression: column names (``"agent:cat"`` marks
+        a categorical column; text columns are categorical anyway), a formula
+        such as ``"~ ablat + year"`` or ``"~ C(agent) - 1"``, or a numeric
+        array. See :func:`metapool.moderators.design.build_design`.
+    intercept, reference
+        Add an intercept (for column names and arrays; formulas use ``- 1``),
+        and reference levels of categorical moderators (``{"agent": "aza"}``).
     method
         tau2 estimator: ``"REML"`` (default), ``"ML"``, ``"DL"``, ``"HE"``,
         ``"HS"``, ``"SJ"``, ``"EB"``, ``"PM"``, ``"PMM"``, or ``"CE"`` (common
@@ -90,7 +103,8 @@ def rma(
     Raises
     ------
     DataValidationError
-        No usable study (k = 0), or a sampling variance <= 0.
+        No usable study (k = 0), a sampling variance <= 0, a moderator that is
+        collinear with the others, or more coefficients than studies allow.
     ConvergenceError
         An iterative estimator found no solution.
 
@@ -99,7 +113,9 @@ def rma(
     Numerically equal to metafor's ``rma.uni`` (Viechtbauer 2010), except that
     ML/REML/EB always converge (safeguarded scoring instead of plain Fisher
     scoring) and Paule-Mandel extends a too-short search interval instead of
-    failing. With k = 1 tau2 is 0 and the z test is used, as in metafor.
+    failing. With k = 1 tau2 is 0 and the z test is used, as in metafor. As in
+    metafor, models without an intercept estimate tau2 and QE from the
+    mean-centred effect sizes.
 
     References
     ----------
@@ -116,30 +132,23 @@ def rma(
         if not estimator.random:
             raise OptionError("A fixed tau2 needs a random-effects method, not the common-effect model.")
         tau2 = check_nonnegative("rma", "tau2", tau2)
-
-    keep = table.included
-    bad = keep & ~(table.vi > 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataValidationError(
-            f"{describe_row(row, table.slab)}: sampling variance {float(table.vi[row])!r} is not positive;"
-            " every study needs vi > 0."
-        )
-    exclusions = list(table.exclusions)
-    listed = {e.row for e in exclusions}
-    exclusions += [
-        Exclusion(int(r), table.slab[r], "effect size or variance missing")
-        for r in np.flatnonzero(~keep)
-        if int(r) not in listed
-    ]
+    design = None if mods is None else build_design(mods, data, len(table), table.slab, reference, intercept)
+    keep, exclusions = _rows_in_model(table, design)
     k = int(keep.sum())
-    if k == 0:
-        detail = "; ".join(str(e) for e in exclusions[:5])
-        raise DataValidationError(f"No study can be analysed (k = 0). {detail}")
-
     yi_k, vi_k = table.yi[keep], table.vi[keep]
-    batch = Batch.from_arrays(yi_k, vi_k)
-    bf = fit_batch(batch, estimator, test, lev, control, None if tau2 is None else np.array([tau2]))
+    X = None if design is None else design.X[keep]
+    if X is not None:
+        check_rank(X, design.names)
+        if X.shape[1] + int(estimator.random) > k:
+            raise DataValidationError(
+                f"The model has {X.shape[1]} coefficients{' and tau2' if estimator.random else ''}"
+                f" but only k = {k} studies."
+            )
+    batch = Batch.from_arrays(yi_k, vi_k, X)
+    tau_batch = None
+    if design is not None and not design.intercept:
+        tau_batch = Batch.from_arrays(yi_k - yi_k.mean(), vi_k, X)
+    bf = fit_batch(batch, estimator, test, lev, control, None if tau2 is None else np.array([tau2]), tau_batch)
     if not bf.converged[0]:
         raise ConvergenceError(
             f"The {estimator.code} estimator did not converge in {control.maxiter} iterations"
@@ -147,24 +156,10 @@ def rma(
         )
 
     notes = list(table.notes)
-    warns = [n for n in notes if "artefact" in n]
-    if bf.z_forced[0]:
-        warns.append(f"k = 1: the {test} test is undefined; the z test was used.")
-    if bf.tau2_reset[0]:
-        warns.append(
-            "The likelihood at tau^2 = 0 exceeds that at the local maximum found; tau^2 was set"
-            " to 0 (as metafor does)."
-        )
-    if test == "knha" and not estimator.random:
-        warns.append("The Knapp-Hartung adjustment is meant for random-effects models.")
-    if bf.variance_ratio[0] >= VARIANCE_RATIO_LIMIT:
-        warns.append(
-            f"Ratio of largest to smallest sampling variance is {bf.variance_ratio[0]:.3g}"
-            " (>= 1e7): results may not be stable."
-        )
+    warns = _fit_warnings(table, bf, estimator, test, notes)
     ni_k = table.ni[keep]
     companion = None
-    if table.measure == "PFT" and k > 1 and np.nanmax(ni_k) >= PFT_SIZE_RATIO * np.nanmin(ni_k):
+    if design is None and _unstable_pft(table.measure, ni_k):
         warns.append(
             f"Study sizes range from {np.nanmin(ni_k):g} to {np.nanmax(ni_k):g}: the Freeman-Tukey"
             " back-transformation with the harmonic mean of n can be misleading (Schwarzer et al."
@@ -177,8 +172,9 @@ def rma(
         _warnings.warn(w, TransformWarning if "Freeman" in w else MetapoolWarning, stacklevel=2)
 
     c = bf.coef
+    names = ("intrcpt",) if design is None else design.names
     coefficients = CoefficientTable(
-        names=("intrcpt",),
+        names=names,
         estimate=c.estimate[0],
         se=c.se[0],
         statistic=c.statistic[0],
@@ -187,6 +183,9 @@ def rma(
         ci_upper=c.ci_upper[0],
     )
     ddf = float(c.ddf[0])
+    moderators = None
+    if design is not None:
+        moderators = _moderator_test(design, X, bf, yi_k, vi_k, estimator, test, lev, control)
     return RMAResult(
         measure=table.measure,
         method=estimator.code,
@@ -212,8 +211,8 @@ def rma(
         vi=vi_k,
         ni=ni_k,
         slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
-        weights=bf.weights[0][: k],
-        exclusions=tuple(sorted(exclusions, key=lambda e: e.row)),
+        weights=bf.weights[0][:k],
+        exclusions=exclusions,
         corrected=tuple(table.slab[i] for i in np.flatnonzero(table.corrected & keep)),
         warnings=tuple(warns),
         notes=tuple(n for n in notes if n not in warns),
@@ -222,4 +221,91 @@ def rma(
         random=estimator.random,
         control=control,
         companion=companion,
+        X=X,
+        moderators=moderators,
     )
+
+
+def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.ndarray, tuple]:
+    """Rows that enter the model, and every other row with its reason."""
+    keep = table.included
+    bad = keep & ~(table.vi > 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataValidationError(
+            f"{describe_row(row, table.slab)}: sampling variance {float(table.vi[row])!r} is not positive;"
+            " every study needs vi > 0."
+        )
+    reasons = {e.row: e.reason for e in table.exclusions}
+    for r in np.flatnonzero(~keep):
+        reasons.setdefault(int(r), "effect size or variance missing")
+    if design is not None:
+        for r, reason in design.missing.items():
+            if keep[r]:
+                reasons[r] = reason
+        keep = keep & np.array([r not in design.missing for r in range(len(table))])
+    exclusions = tuple(Exclusion(r, table.slab[r], reasons[r]) for r in sorted(reasons))
+    if not keep.any():
+        detail = "; ".join(str(e) for e in exclusions[:5])
+        raise DataValidationError(f"No study can be analysed (k = 0). {detail}")
+    return keep, exclusions
+
+
+def _fit_warnings(table: EffectSizeTable, bf, estimator, test: str, notes: list) -> list[str]:
+    warns = [n for n in notes if "artefact" in n]
+    if bf.z_forced[0]:
+        warns.append(f"k = 1: the {test} test is undefined; the z test was used.")
+    if bf.tau2_reset[0]:
+        warns.append(
+            "The likelihood at tau^2 = 0 exceeds that at the local maximum found; tau^2 was set"
+            " to 0 (as metafor does)."
+        )
+    if test == "knha" and not estimator.random:
+        warns.append("The Knapp-Hartung adjustment is meant for random-effects models.")
+    if bf.variance_ratio[0] >= VARIANCE_RATIO_LIMIT:
+        warns.append(
+            f"Ratio of largest to smallest sampling variance is {bf.variance_ratio[0]:.3g}"
+            " (>= 1e7): results may not be stable."
+        )
+    return warns
+
+
+def _unstable_pft(measure: str, ni: np.ndarray) -> bool:
+    return measure == "PFT" and len(ni) > 1 and np.nanmax(ni) >= PFT_SIZE_RATIO * np.nanmin(ni)
+
+
+def _moderator_test(design: Design, X, bf, yi, vi, estimator, test, level, control) -> ModeratorTest:
+    """QM test of the moderators and the pseudo-R^2 (metafor's conventions)."""
+    which = np.array([n != "intrcpt" for n in design.names])
+    wt = wald_test(bf.coef.estimate[0], bf.vb[0], which, float(bf.coef.ddf[0]))
+    r2 = float("nan")
+    if design.intercept and which.any():
+        if estimator.random:
+            null = fit_batch(Batch.from_arrays(yi, vi), estimator, test, level, control)
+            tau2_null, tau2 = float(null.tau2[0]), float(bf.tau2[0])
+            r2 = 0.0 if tau2_null == 0 else max(0.0, 100.0 * (tau2_null - tau2) / tau2_null)
+        else:
+            r2 = _weighted_adjusted_r2(yi, vi, X, bf.coef.estimate[0])
+    return ModeratorTest(
+        names=tuple(n for n, w in zip(design.names, which) if w),
+        statistic=wt.statistic,
+        df=wt.df,
+        ddf=wt.ddf,
+        pvalue=wt.pvalue,
+        r2=r2,
+        formula=design.formula,
+        intercept=design.intercept,
+    )
+
+
+def _weighted_adjusted_r2(yi, vi, X, beta) -> float:
+    """Adjusted R^2 (percent) of the inverse-variance weighted regression (CE models)."""
+    w = 1.0 / vi
+    p = X.shape[1]
+    fitted = X @ beta
+    mean = np.sum(w * yi) / np.sum(w)
+    rss = np.sum(w * (yi - fitted) ** 2)
+    tss = np.sum(w * (yi - mean) ** 2)
+    k = len(yi)
+    r2 = 1.0 - rss / tss
+    return max(0.0, 100.0 * (1.0 - (1.0 - r2) * (k - 1) / (k - p)))

@@ -1,0 +1,1 @@
+"""Moderators: design matrices for meta-regression, and subgroup analyses."""
