@@ -23,6 +23,7 @@ from ..inference.tests import TESTS
 from ..io.tables import get_column
 from ..models.fit import VARIANCE_RATIO_LIMIT, BatchFit, fit_batch
 from ..models.kernels import Batch
+from ..models.rma import PFT_SIZE_RATIO
 from ..models.rootfind import Control
 from ..models.tau2 import get_estimator
 from .pack import chunks, layout, pad
@@ -329,8 +330,8 @@ def _fit_chunk(part: dict, sizes: np.ndarray, analyses: np.ndarray, opts: _Optio
     _store(out, analyses[fit], bf, pad(ni[use], pos, rows, nb, width, np.nan), opts)
 
 
-def _warnings(bf: BatchFit, opts: _Options) -> np.ndarray:
-    """The warnings rma gives, as one string per analysis."""
+def _warnings(bf: BatchFit, ni: np.ndarray, opts: _Options) -> np.ndarray:
+    """The warnings rma gives (but for all-zero-event notes), as one string per analysis."""
     parts = [
         (bf.z_forced, f"k = 1: the {opts.test} test is undefined; the z test was used."),
         (bf.tau2_reset, "The likelihood at tau^2 = 0 exceeds that at the local maximum found; tau^2 was set"
@@ -338,6 +339,11 @@ def _warnings(bf: BatchFit, opts: _Options) -> np.ndarray:
         (bf.variance_ratio >= VARIANCE_RATIO_LIMIT, "Ratio of largest to smallest sampling variance is"
                                                     " >= 1e7: results may not be stable."),
     ]
+    if opts.measure == "PFT":
+        with np.errstate(invalid="ignore"):
+            spread = (bf.k > 1) & (np.nanmax(ni, axis=1) >= PFT_SIZE_RATIO * np.nanmin(ni, axis=1))
+        parts.append((spread, "Study sizes differ tenfold or more: the Freeman-Tukey back-transformation with"
+                              " the harmonic mean of n can be misleading (Schwarzer et al. 2019)."))
     if opts.test == "knha" and not opts.estimator.random:
         parts.append((np.ones(len(bf.k), dtype=bool), "The Knapp-Hartung adjustment is meant for random-effects models."))
     text = np.full(len(bf.k), "", dtype=object)
@@ -363,7 +369,7 @@ def _store(out: _Output, rows: np.ndarray, bf: BatchFit, ni: np.ndarray, opts: _
         out.float[name][rows] = np.where(ok, v, np.nan)
     out.converged[rows] = ok
     out.n_iter[rows] = bf.n_iter
-    out.message[rows] = _warnings(bf, opts)
+    out.message[rows] = _warnings(bf, ni, opts)
     if not ok.all():
         out.fail(rows[~ok], "not_converged",
                  f"The {opts.estimator.code} estimator did not converge in {opts.control.maxiter} iterations"
