@@ -88,6 +88,25 @@ class EffectSizeTable:
         """Rows with a usable effect size (finite yi and vi)."""
         return np.isfinite(self.yi) & np.isfinite(self.vi)
 
+    def take(self, rows) -> EffectSizeTable:
+        """The table restricted to ``rows`` (indices or a boolean mask), e.g. one subgroup."""
+        idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
+        new_row = {int(r): i for i, r in enumerate(idx)}
+        return EffectSizeTable(
+            measure=self.measure,
+            yi=self.yi[idx],
+            vi=self.vi[idx],
+            slab=tuple(self.slab[i] for i in idx),
+            ni=self.ni[idx],
+            corrected=self.corrected[idx],
+            exclusions=tuple(
+                Exclusion(new_row[e.row], e.label, e.reason) for e in self.exclusions if e.row in new_row
+            ),
+            notes=self.notes,
+            cells={k: v[idx] for k, v in self.cells.items()},
+            options=self.options,
+        )
+
     @property
     def sei(self) -> np.ndarray:
         return np.sqrt(self.vi)

@@ -1,0 +1,223 @@
+"""Subgroup analyses: pooled results per subgroup and the test for subgroup differences.
+
+Two variants, both common in practice:
+
+* ``tau2="separate"`` (the usual clinical default, as R's meta): each subgroup
+  is pooled on its own, with its own tau2; the test for subgroup differences
+  is Cochran's Q across the subgroup estimates, weighted by their inverse
+  squared standard errors (Borenstein et al. 2009, ch. 19).
+* ``tau2="common"`` (as metafor): a mixed-effects model with the subgroup as a
+  categorical moderator and one tau2; the subgroup estimates are its
+  coefficients without intercept and the test is its omnibus QM test.
+
+Subgroups with a single study are shown (tau2 = 0 as in metafor), never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_choice
+from ..effect_sizes.table import EffectSizeTable, Exclusion
+from ..exceptions import DataValidationError
+from ..formatting.document import Document, Paragraph, Table
+from ..formatting.numbers import fmt, fmt_p, fmt_pct
+from ..io.parsing import MISSING_MARKERS
+from ..io.tables import get_column
+from ..models.results import RMAResult, _num
+
+__all__ = ["SubgroupResult", "Subgroup", "subgroup_analysis", "TAU2_MODES"]
+
+TAU2_MODES = {
+    "separate": "tau2 estimated within each subgroup (as R's meta)",
+    "common": "one tau2 shared by all subgroups (mixed-effects model, as metafor)",
+}
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """The pooled result of one subgroup."""
+
+    level: str
+    k: int
+    estimate: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+    tau2: float
+    i2: float
+    back: tuple | None  # (estimate, ci_lower, ci_upper) on the natural scale
+
+    def to_dict(self) -> dict:
+        d = {
+            "level": self.level,
+            "k": self.k,
+            "estimate": _num(self.estimate),
+            "se": _num(self.se),
+            "ci_lower": _num(self.ci_lower),
+            "ci_upper": _num(self.ci_upper),
+            "tau2": _num(self.tau2),
+            "i2": _num(self.i2),
+        }
+        if self.back is not None:
+            d["back"] = dict(zip(("estimate", "ci_lower", "ci_upper"), map(_num, self.back)))
+        return d
+
+
+@dataclass(frozen=True)
+class SubgroupResult:
+    """Subgroup estimates and the test for subgroup differences.
+
+    Attributes
+    ----------
+    column, tau2_mode
+        The grouping and how tau2 was estimated (see :data:`TAU2_MODES`).
+    subgroups
+        One :class:`Subgroup` per level (sorted levels).
+    q, df, pvalue
+        Test for subgroup differences (for ``"common"`` with t/knha inference,
+        ``q`` is the F statistic with ``(df, ddf)`` degrees of freedom).
+    ddf
+        Denominator degrees of freedom of that F test, else None.
+    fits
+        The per-subgroup models (``"separate"``) or the mixed-effects model
+        (``"common"``).
+    exclusions
+        Rows without a subgroup label (and rows the models excluded).
+    """
+
+    column: str
+    tau2_mode: str
+    subgroups: tuple
+    q: float
+    df: int
+    ddf: float | None
+    pvalue: float
+    fits: tuple
+    exclusions: tuple = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "subgroups": [s.to_dict() for s in self.subgroups],
+            "subgroup_test": {"q": _num(self.q), "df": self.df, "ddf": _num(self.ddf), "pvalue": _num(self.pvalue)},
+            "subgroup_tau2": self.tau2_mode,
+        }
+
+    def summary(self) -> Document:
+        rows = tuple(
+            (s.level, str(s.k), fmt(s.estimate), f"[{fmt(s.ci_lower)}, {fmt(s.ci_upper)}]", fmt(s.tau2), fmt_pct(s.i2))
+            + ((f"{fmt(s.back[0])} [{fmt(s.back[1])}, {fmt(s.back[2])}]",) if s.back else ())
+            for s in self.subgroups
+        )
+        header = ("subgroup", "k", "estimate", "CI", "tau^2", "I^2") + (("natural scale",) if self.subgroups[0].back else ())
+        stat = f"Q(df = {self.df})" if self.ddf is None else f"F(df1 = {self.df}, df2 = {self.ddf:g})"
+        return Document(
+            f"Subgroups by {self.column} ({TAU2_MODES[self.tau2_mode]})",
+            (
+                Table("", header, rows),
+                Paragraph(f"Test for subgroup differences: {stat} = {fmt(self.q)}, p-val = {fmt_p(self.pvalue)}"),
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.summary().to_text()
+
+
+def _labels(groups, data, n: int) -> tuple[np.ndarray, str]:
+    if isinstance(groups, str):
+        values, name = get_column(data, groups, "subgroups"), groups
+    else:
+        values, name = groups, "subgroup"
+    values = list(values.tolist() if hasattr(values, "tolist") else values)
+    if len(values) != n:
+        raise DataValidationError(f"The subgroup column has {len(values)} entries but the data have {n} rows.")
+    out = []
+    for v in values:
+        text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+        out.append("" if text.lower() in MISSING_MARKERS else text)
+    return np.array(out, dtype=object), name
+
+
+def _back(fit: RMAResult) -> tuple | None:
+    b = fit.back()
+    return None if b is None else (b.estimate, b.ci_lower, b.ci_upper)
+
+
+def subgroup_analysis(
+    es: EffectSizeTable,
+    groups,
+    data=None,
+    *,
+    tau2: str = "separate",
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    control=None,
+) -> SubgroupResult:
+    """Pool each subgroup and test for subgroup differences.
+
+    Parameters
+    ----------
+    es
+        Effect sizes from :func:`metapool.escalc`.
+    groups
+        Subgroup column name in ``data``, or the labels (one per row of ``es``).
+    data
+        The study table when ``groups`` is a column name.
+    tau2
+        ``"separate"`` (default) or ``"common"`` (see module docstring).
+    method, test, level, control
+        As for :func:`metapool.rma`.
+
+    Raises
+    ------
+    DataValidationError
+        Fewer than two subgroups with data.
+
+    References
+    ----------
+    Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to
+    Meta-Analysis, ch. 19. Viechtbauer W (2010). J Stat Softw 36(3):1-48.
+    """
+    from ..models.rma import rma
+
+    mode = check_choice("subgroup_analysis", "tau2", tau2, TAU2_MODES)
+    labels, name = _labels(groups, data, len(es))
+    usable = es.included & (labels != "")
+    levels = sorted(set(labels[usable]))
+    if len(levels) < 2:
+        raise DataValidationError(
+            f"Subgroup column {name!r} has {len(levels)} level(s) among the studies analysed; a subgroup"
+            " analysis needs at least two."
+        )
+    missing = tuple(Exclusion(int(r), es.slab[r], f"no value in subgroup column {name!r}")
+                    for r in np.flatnonzero(es.included & (labels == "")))
+    opts = {"method": method, "test": test, "level": level, "control": control}
+    if mode == "separate":
+        fits = tuple(rma(es.take(usable & (labels == lev)), **opts) for lev in levels)
+        subgroups = tuple(
+            Subgroup(lev, f.k, f.estimate, f.se, f.ci_lower, f.ci_upper, f.tau2, f.i2, _back(f))
+            for lev, f in zip(levels, fits)
+        )
+        between = rma(yi=[f.estimate for f in fits], sei=[f.se for f in fits], method="CE")
+        return SubgroupResult(name, mode, subgroups, between.q, int(between.q_df), None, between.q_pvalue,
+                              fits, missing)
+    sub = es.take(usable)
+    g = {"group": labels[usable]}
+    cell_means = rma(sub, mods=["group:cat"], data=g, intercept=False, **opts)
+    contrast = rma(sub, mods=["group:cat"], data=g, **opts).moderators
+    c = cell_means.coefficients
+    subgroups = []
+    for i, lev in enumerate(levels):
+        back = None
+        t = cell_means.back_transform
+        if t is not None:
+            vals = [float(v) for v in t(np.array([c.estimate[i], c.ci_lower[i], c.ci_upper[i]]), sub.ni)]
+            back = (vals[0], *sorted(vals[1:]))
+        subgroups.append(Subgroup(lev, int(np.sum(labels[usable] == lev)), float(c.estimate[i]), float(c.se[i]),
+                                  float(c.ci_lower[i]), float(c.ci_upper[i]), cell_means.tau2, cell_means.i2, back))
+    return SubgroupResult(name, mode, tuple(subgroups), contrast.statistic, contrast.df, contrast.ddf,
+                          contrast.pvalue, (cell_means,), missing)
