@@ -75,11 +75,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pool.add_argument("file", help="CSV, TSV or XLSX file with a header row")
     pool.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
-    cols = pool.add_argument_group("columns (give the names of the file's columns)")
+    cols, opts = add_analysis_arguments(pool)
+    cols.add_argument("--study", metavar="COL", help="study labels (default: a column named 'study' if any)")
+    opts.add_argument("--json", action="store_true", help="print one JSON object (schema in README)")
+    mods = pool.add_argument_group("meta-regression and subgroups")
+    mods.add_argument("--mods", metavar="COL[,COL...]|FORMULA",
+                      help="moderators: column names (COL:cat marks a categorical column) or a formula '~ x + C(g)'")
+    mods.add_argument("--reference", metavar="COL=LEVEL", action="append", default=[],
+                      help="reference level of a categorical moderator (repeatable)")
+    mods.add_argument("--subgroup", metavar="COL", help="pool each level of COL and test for subgroup differences")
+    mods.add_argument("--subgroup-tau2", choices=["separate", "common"], default="separate",
+                      help="tau^2 per subgroup (separate, default) or one common tau^2")
+
+    from .batch import add_batch_parser
+
+    add_batch_parser(sub)
+    sub.add_parser("demo", help="pool a bundled example (dat.pritz1997) and print it")
+    lister = sub.add_parser("list", help="list measures, methods or tests")
+    lister.add_argument("what", choices=["measures", "methods", "tests"])
+    return parser
+
+
+def add_analysis_arguments(parser: argparse.ArgumentParser):
+    """Column flags and analysis options shared by ``pool`` and ``batch``; returns both groups."""
+    cols = parser.add_argument_group("columns (give the names of the file's columns)")
     for flag, (_, text) in COLUMN_FLAGS.items():
         cols.add_argument(f"--{flag}", metavar="COL", help=text)
-    cols.add_argument("--study", metavar="COL", help="study labels (default: a column named 'study' if any)")
-    opts = pool.add_argument_group("analysis")
+    opts = parser.add_argument_group("analysis")
     opts.add_argument("--measure", type=str.upper, choices=list(MEASURES),
                       help="effect measure (default: PLO, OR, MD, LNR or GEN by the columns given)")
     opts.add_argument("--method", type=str.upper, default="REML",
@@ -91,12 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     opts.add_argument("--to", default="only0", choices=["only0", "all", "if0all", "none"],
                       help="studies that get the continuity correction (default only0)")
     opts.add_argument("--drop00", action="store_true", help="drop studies with no events (or only events) in all groups")
-    opts.add_argument("--json", action="store_true", help="print one JSON object (schema in README)")
-
-    sub.add_parser("demo", help="pool a bundled example (dat.pritz1997) and print it")
-    lister = sub.add_parser("list", help="list measures, methods or tests")
-    lister.add_argument("what", choices=["measures", "methods", "tests"])
-    return parser
+    return cols, opts
 
 
 def _roles(args: argparse.Namespace) -> dict:
@@ -126,11 +143,23 @@ def run_pool(args: argparse.Namespace) -> int:
         measure, table, slab=study, add=args.add, to=args.to, drop00=args.drop00,
         ci_level=args.ci_level, **roles,
     )
-    res = rma(es, method=args.method, test=args.test, level=args.level)
+    fit = {"method": args.method, "test": args.test, "level": args.level}
+    mods = None
+    if args.mods:
+        mods = args.mods if "~" in args.mods else [m.strip() for m in args.mods.split(",") if m.strip()]
+    reference = dict(r.split("=", 1) for r in args.reference if "=" in r)
+    res = rma(es, mods=mods, data=table, reference=reference, **fit)
+    out, docs = res.to_dict(), [res.summary()]
+    if args.subgroup:
+        from ..moderators.subgroups import subgroup_analysis
+
+        sub = subgroup_analysis(es, args.subgroup, table, tau2=args.subgroup_tau2, **fit)
+        out |= sub.to_dict()
+        docs.append(sub.summary())
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2, allow_nan=False))
+        print(json.dumps(out, indent=2, allow_nan=False))
     else:
-        print(res.summary().to_text(), end="")
+        print("\n".join(d.to_text() for d in docs), end="")
     return 0
 
 
@@ -164,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_pool(args)
         if args.command == "demo":
             return run_demo()
+        if args.command == "batch":
+            from .batch import run_batch
+
+            return run_batch(args)
         vocab = {"measures": {c: m.name for c, m in MEASURES.items()},
                  "methods": {c: e.name for c, e in ESTIMATORS.items()}, "tests": TESTS}[args.what]
         print(_table_lines(f"{args.what}:", vocab))
