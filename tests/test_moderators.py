@@ -1,0 +1,149 @@
+"""Meta-regression and subgroup analyses: API behaviour (numbers vs metafor are in tests/reference)."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import metapool as mp
+from metapool.cli.main import main
+from metapool.datasets import load_dataset
+from metapool.exceptions import DataValidationError
+from metapool.moderators.subgroups import subgroup_analysis
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    data = load_dataset("bcg")
+    es = mp.escalc("RR", data, ai="tpos", bi="tneg", ci="cpos", di="cneg", slab="author")
+    return data, es
+
+
+def test_bcg_ablat_matches_metafor_spot_values(bcg):
+    data, es = bcg
+    # metafor: rma(yi, vi, mods = ~ ablat, data = dat.bcg RR), method REML (fixture values;
+    # metafor's tau2 = 0.0763547 stops at its 1e-5 threshold).
+    res = mp.rma(es, mods=["ablat"], data=data)
+    assert res.tau2 == pytest.approx(0.0763547, abs=1e-5)
+    assert res.coefficients.estimate == pytest.approx([0.251464294, -0.0291016609], abs=2e-4)
+    assert res.moderators.statistic == pytest.approx(16.3571, abs=5e-3)
+    assert res.moderators.r2 == pytest.approx(75.62, abs=0.05)
+
+
+def test_formula_and_columns_agree(bcg):
+    data, es = bcg
+    a = mp.rma(es, mods=["ablat", "year"], data=data, method="DL")
+    b = mp.rma(es, mods="~ ablat + year", data=data, method="DL")
+    np.testing.assert_allclose(a.coefficients.estimate, b.coefficients.estimate, rtol=1e-12)
+    assert a.coefficients.names == b.coefficients.names == ("intrcpt", "ablat", "year")
+
+
+def test_categorical_reference_level(bcg):
+    data, es = bcg
+    res = mp.rma(es, mods=["alloc"], data=data, reference={"alloc": "random"}, method="DL")
+    assert res.coefficients.names == ("intrcpt", "alloc[alternate]", "alloc[systematic]")
+    assert res.moderators.df == 2
+    with pytest.raises(DataValidationError, match="not a level of moderator 'alloc'"):
+        mp.rma(es, mods=["alloc"], data=data, reference={"alloc": "nope"})
+
+
+def test_knha_gives_an_f_test(bcg):
+    data, es = bcg
+    res = mp.rma(es, mods=["ablat"], data=data, test="knha")
+    m = res.moderators
+    assert m.ddf == 11 and m.df == 1
+    assert m.statistic == pytest.approx(res.coefficients.statistic[1] ** 2, rel=1e-10)
+    assert "F(df1 = 1, df2 = 11)" in str(res)
+
+
+def test_predict_at_new_values(bcg):
+    data, es = bcg
+    res = mp.rma(es, mods=["ablat"], data=data)
+    (p,) = res.predict(newmods=[[30.0]])
+    b, vb = res.coefficients.estimate, res.vb
+    x = np.array([1.0, 30.0])
+    assert p.estimate == pytest.approx(x @ b)
+    assert p.se == pytest.approx(np.sqrt(x @ vb @ x))
+    assert p.pi_upper - p.pi_lower == pytest.approx(2 * 1.959963984540054 * np.sqrt(p.se**2 + res.tau2))
+    (back,) = res.predict(newmods=[30.0], transf=True)
+    assert back.estimate == pytest.approx(np.exp(p.estimate))
+
+
+def test_collinear_moderator_is_an_error(bcg):
+    data, es = bcg
+    dup = {**{k: data[k] for k in data}, "ablat2": [2 * float(x) for x in data["ablat"]]}
+    with pytest.raises(DataValidationError, match="'ablat2' is collinear with the other moderators"):
+        mp.rma(es, mods=["ablat", "ablat2"], data=dup)
+    const = {**dup, "one": ["1"] * len(es)}
+    with pytest.raises(DataValidationError, match="'one' is collinear with the intercept"):
+        mp.rma(es, mods=["one"], data=const)
+
+
+def test_missing_moderator_excludes_the_study(bcg):
+    data, es = bcg
+    holes = {**{k: data[k] for k in data}, "ablat": ["" if i == 2 else x for i, x in enumerate(data["ablat"])]}
+    res = mp.rma(es, mods=["ablat"], data=holes)
+    assert res.k == 12
+    assert [(e.row, e.reason) for e in res.exclusions] == [(2, "missing value of moderator 'ablat'")]
+
+
+def test_too_many_coefficients(bcg):
+    data, es = bcg
+    few = es.take(np.arange(3))
+    with pytest.raises(DataValidationError, match="3 coefficients and tau2 but only k = 3"):
+        mp.rma(few, mods=["ablat", "year"], data={k: list(data[k])[:3] for k in data})
+
+
+def test_subgroups_separate_and_common(bcg):
+    data, es = bcg
+    sep = subgroup_analysis(es, "alloc", data, method="DL")
+    assert [s.level for s in sep.subgroups] == ["alternate", "random", "systematic"]
+    assert [s.k for s in sep.subgroups] == [2, 7, 4]
+    for s, fit in zip(sep.subgroups, sep.fits):
+        assert s.estimate == fit.estimate and s.tau2 == fit.tau2
+    w = np.array([1 / s.se**2 for s in sep.subgroups])
+    est = np.array([s.estimate for s in sep.subgroups])
+    mean = np.sum(w * est) / np.sum(w)
+    assert sep.q == pytest.approx(np.sum(w * (est - mean) ** 2))
+    assert sep.df == 2
+    common = subgroup_analysis(es, "alloc", data, tau2="common", method="DL")
+    assert len({s.tau2 for s in common.subgroups}) == 1
+    qm = mp.rma(es, mods=["alloc"], data=data, method="DL").moderators
+    assert common.q == pytest.approx(qm.statistic) and common.pvalue == pytest.approx(qm.pvalue)
+
+
+def test_subgroup_with_one_study_is_shown(bcg):
+    data, es = bcg
+    groups = ["solo"] + ["rest"] * (len(es) - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = subgroup_analysis(es, groups)
+    solo = next(s for s in res.subgroups if s.level == "solo")
+    assert solo.k == 1 and solo.tau2 == 0.0
+
+
+def test_subgroup_needs_two_levels(bcg):
+    _, es = bcg
+    with pytest.raises(DataValidationError, match="has 1 level"):
+        subgroup_analysis(es, ["x"] * len(es))
+
+
+def test_cli_mods_and_subgroups(tmp_path, capsys):
+    path = tmp_path / "bcg.csv"
+    path.write_text(load_dataset("bcg").to_frame().to_csv(index=False))
+    args = ["pool", str(path), "--events1", "tpos", "--events2", "cpos", "--study", "author", "--measure", "RR", "--json"]
+    data = load_dataset("bcg")
+    n1 = [int(a) + int(b) for a, b in zip(data["tpos"], data["tneg"])]
+    n2 = [int(a) + int(b) for a, b in zip(data["cpos"], data["cneg"])]
+    frame = data.to_frame().assign(n1=n1, n2=n2)
+    path.write_text(frame.to_csv(index=False))
+    args += ["--total1", "n1", "--total2", "n2"]
+    assert main([*args, "--mods", "ablat,alloc:cat"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"coefficients", "qm", "qm_df", "qm_pvalue", "r2"} <= set(out)
+    assert [c["name"] for c in out["coefficients"]] == ["intrcpt", "ablat", "alloc[random]", "alloc[systematic]"]
+    assert main([*args, "--subgroup", "alloc"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [s["level"] for s in out["subgroups"]] == ["alternate", "random", "systematic"]
+    assert set(out["subgroup_test"]) >= {"q", "df", "pvalue"}
