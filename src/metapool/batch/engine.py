@@ -157,8 +157,10 @@ def fit_many(
     if _is_dask(table):
         from .dask import fit_many_dask
 
-        return fit_many_dask(table, keys, opts, columns, max_cells)
-    return _fit_frame(table, keys, opts, columns, max_cells, progress)
+        options = {"measure": measure, "method": method, "test": test, "level": level, "add": add, "to": to,
+                   "drop00": drop00, "ci_level": ci_level, "control": opts.control, "max_cells": max_cells}
+        return fit_many_dask(table, keys, options | columns)
+    return _fit_frame(table, keys, opts, max_cells, progress)
 
 
 def _options(measure, method, test, level, add, to, drop00, ci_level, control, columns) -> _Options:
@@ -178,12 +180,12 @@ def _options(measure, method, test, level, add, to, drop00, ci_level, control, c
     return opts
 
 
-def _fit_frame(table, keys: list, opts: _Options, columns: dict, max_cells: int, progress) -> "pd.DataFrame":
+def _fit_frame(table, keys: list, opts: _Options, max_cells: int, progress) -> "pd.DataFrame":
     import pandas as pd
 
     for name in keys:
         get_column(table, name, "by")
-    arrays = {name: get_column(table, name, role) for role, name in columns.items()}
+    arrays = {name: get_column(table, name, role) for role, name in opts.columns.items()}
     grouped = table.groupby(keys, sort=True, dropna=False, observed=True)
     codes = grouped.ngroup().to_numpy()
     key_frame = grouped.size().index.to_frame(index=False)
