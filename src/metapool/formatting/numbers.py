@@ -33,3 +33,12 @@ def stars(p) -> str:
         if p < cut:
             return mark
     return ""
+
+
+def fmt_p_clinical(p) -> str:
+    """p-value as clinical journals print it: ``p < 0.001``, ``p = 0.03``, ``p = 0.21``."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = NA"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
