@@ -18,9 +18,10 @@ __all__ = ["escalc", "ROLES", "CORRECTION_TARGETS"]
 #: Every input role escalc understands (metafor's argument names, plus the
 #: ratio-with-CI roles for generic log ratios).
 ROLES = (
-    "xi", "ni", "mi",
+    "xi", "ni", "mi", "ti",
     "ai", "bi", "ci", "di", "n1i", "n2i",
     "m1i", "sd1i", "m2i", "sd2i",
+    "meani", "sdi", "ri",
     "yi", "vi", "sei",
     "ratio", "ci_lb", "ci_ub",
 )  # fmt: skip
@@ -65,9 +66,10 @@ def escalc(
     measure: str,
     data=None,
     *,
-    xi=None, ni=None, mi=None,
+    xi=None, ni=None, mi=None, ti=None,
     ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None,
     m1i=None, sd1i=None, m2i=None, sd2i=None,
+    meani=None, sdi=None, ri=None,
     yi=None, vi=None, sei=None,
     ratio=None, ci_lb=None, ci_ub=None, ci_level=95,
     slab=None,
@@ -90,11 +92,22 @@ def escalc(
         mapping); input arguments given as strings name its columns.
     xi, ni, mi
         One group: events, total, non-events (give ``ni`` or ``mi``).
+    ti
+        One group: person-time over which the ``xi`` events occurred (rates
+        IR, IRLN, IRS, IRFT); must be > 0.
     ai, bi, ci, di, n1i, n2i
         Two groups: events ``ai``/``ci`` with totals ``n1i``/``n2i``, or the four
         cells ``ai``, ``bi``, ``ci``, ``di`` of each 2x2 table.
     m1i, sd1i, m2i, sd2i
-        Two groups: means and standard deviations (with ``n1i``, ``n2i``).
+        Two groups: means and standard deviations (with ``n1i``, ``n2i``);
+        both means must be > 0 for the ratio of means ROM.
+    meani, sdi
+        One group: mean and standard deviation, with the group size ``ni``
+        (MN, MNLN; metafor calls the mean ``mi``, which here already names
+        non-events). MNLN needs ``meani > 0``.
+    ri
+        Correlation coefficients in [-1, 1] with the number of pairs ``ni``
+        (COR, ZCOR).
     yi, vi, sei
         Generic: estimates with variances or standard errors (``ni`` optional).
     ratio, ci_lb, ci_ub, ci_level
@@ -107,9 +120,10 @@ def escalc(
         Continuity correction as in metafor: ``add`` is added to every cell of
         the studies chosen by ``to`` (``"only0"``: studies with a zero cell,
         ``"all"``, ``"if0all"``, ``"none"``). The default ``add`` is 1/2 for
-        measures undefined at zero cells (PR, PLN, PLO, OR, RR, RD) and 0 for
-        PAS and PFT. ``drop00=True`` excludes studies with no events (or only
-        events) in all groups.
+        measures undefined at zero cells (PR, PLN, PLO, OR, RR, RD, PETO, IR,
+        IRLN) and 0 for PAS, PFT, IRS and IRFT; for rates only the events are
+        corrected, never the person-time. ``drop00=True`` excludes studies
+        with no events (or only events) in all groups.
     nan_policy
         ``"omit"`` (default) excludes rows with missing inputs and lists them
         in ``exclusions``; ``"raise"`` makes them an error.
@@ -135,7 +149,8 @@ def escalc(
         role: value
         for role, value in zip(
             ROLES,
-            (xi, ni, mi, ai, bi, ci, di, n1i, n2i, m1i, sd1i, m2i, sd2i, yi, vi, sei, ratio, ci_lb, ci_ub),
+            (xi, ni, mi, ti, ai, bi, ci, di, n1i, n2i, m1i, sd1i, m2i, sd2i, meani, sdi, ri,
+             yi, vi, sei, ratio, ci_lb, ci_ub),
         )
         if value is not None
     }
@@ -170,6 +185,8 @@ def escalc(
     inputs = Inputs(values, names, labels, ci_level=check_level("escalc", ci_level))
 
     prepared = family.prepare(inputs)
+    if m.positive:
+        inputs.positive(*m.positive, what=f"a mean ({m.code} takes its log)")
     if prepared.missing and nan_policy == "raise":
         row, reason = prepared.missing[0]
         raise inputs.fail(row, "", reason)
@@ -195,8 +212,8 @@ def escalc(
             corrected = zero
         if amount == 0:
             corrected[:] = False
-        for cell in cells.values():
-            cell[corrected] += amount
+        for name in family.corrected_cells or cells:
+            cells[name][corrected] += amount
         notes += _zero_notes(m.code, m.family, prepared.cells, valid)
         if corrected.any():
             notes.append(
@@ -212,7 +229,7 @@ def escalc(
     y[~valid] = np.nan
     v[~valid] = np.nan
     for row in np.flatnonzero(valid & ~(np.isfinite(y) & np.isfinite(v))):
-        excluded[int(row)] = f"{m.code} is not estimable for this study (zero cell without a continuity correction)"
+        excluded[int(row)] = f"{m.code} is not estimable for this study ({m.undefined})"
         y[row] = v[row] = np.nan
 
     return EffectSizeTable(

@@ -32,6 +32,8 @@ class Family:
 
     ``alternatives`` lists the accepted sets of roles, first match wins.
     ``zero_rows``/``double_zero_rows`` are None for families without counts.
+    ``corrected_cells`` names the cells that receive a continuity correction
+    (None: every cell; for rates only the events, never the person-time).
     """
 
     code: str
@@ -39,6 +41,7 @@ class Family:
     prepare: Callable
     zero_rows: Callable | None = None
     double_zero_rows: Callable | None = None
+    corrected_cells: tuple | None = None
 
     def roles(self, given) -> tuple:
         for alt in self.alternatives:
@@ -99,6 +102,29 @@ def _prepare_continuous(inp: Inputs) -> Prepared:
     return Prepared(cells, inp["n1i"] + inp["n2i"], missing)
 
 
+def _prepare_rate(inp: Inputs) -> Prepared:
+    missing = inp.missing(["xi", "ti"])
+    inp.counts("xi")
+    inp.positive("ti", what="person-time")
+    return Prepared({"xi": inp["xi"], "ti": inp["ti"]}, inp["ti"], missing)
+
+
+def _prepare_mean(inp: Inputs) -> Prepared:
+    roles = ["meani", "sdi", "ni"]
+    missing = inp.missing(roles)
+    inp.counts("ni", positive=True)
+    inp.positive("sdi", what="standard deviation")
+    return Prepared({r: inp[r] for r in roles}, inp["ni"], missing)
+
+
+def _prepare_correlation(inp: Inputs) -> Prepared:
+    missing = inp.missing(["ri", "ni"])
+    inp.counts("ni", positive=True)
+    with np.errstate(invalid="ignore"):
+        inp.check(np.abs(inp["ri"]) > 1, "ri", "correlation {value} is outside [-1, 1].")
+    return Prepared({"ri": inp["ri"], "ni": inp["ni"]}, inp["ni"], missing)
+
+
 def _prepare_generic(inp: Inputs) -> Prepared:
     n = len(inp.labels)
     total = inp["ni"] if inp.has("ni") else np.full(n, np.nan)
@@ -151,6 +177,16 @@ FAMILY_TABLE: dict[str, Family] = {
     "continuous": Family(
         "continuous", (("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),), _prepare_continuous
     ),
+    "rate": Family(
+        "rate",
+        (("xi", "ti"),),
+        _prepare_rate,
+        zero_rows=lambda c: c["xi"] == 0,
+        double_zero_rows=lambda c: c["xi"] == 0,
+        corrected_cells=("xi",),
+    ),
+    "mean": Family("mean", (("meani", "sdi", "ni"),), _prepare_mean),
+    "correlation": Family("correlation", (("ri", "ni"),), _prepare_correlation),
     "generic": Family(
         "generic", (("yi", "vi"), ("yi", "sei"), ("ratio", "ci_lb", "ci_ub")), _prepare_generic
     ),

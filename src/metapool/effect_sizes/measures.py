@@ -9,6 +9,12 @@ Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
 J Stat Softw 36(3):1-48.
 Freeman MF, Tukey JW (1950). Ann Math Stat 21:607-611.
 Hedges LV (1981). J Educ Stat 6:107-128.
+Fisher RA (1921). On the "probable error" of a coefficient of correlation
+deduced from a small sample. Metron 1:3-32.
+Hedges LV, Gurevitch J, Curtis PS (1999). The meta-analysis of response ratios
+in experimental ecology. Ecology 80:1150-1156.
+Yusuf S, Peto R, Lewis J, Collins R, Sleight P (1985). Prog Cardiovasc Dis
+27:335-371.
 """
 
 from __future__ import annotations
@@ -72,6 +78,56 @@ def _rd(c):
     return p1 - p2, p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2
 
 
+def _peto(c):
+    ai, bi, ci, di, n1, n2 = _two_by_two(c)
+    n = n1 + n2
+    expected = (ai + ci) * n1 / n
+    var = (ai + ci) * (bi + di) * (n1 / n) * (n2 / n) / (n - 1.0)
+    return (ai - expected) / var, 1.0 / var
+
+
+def _ir(c):
+    rate = c["xi"] / c["ti"]
+    return rate, rate / c["ti"]
+
+
+def _irln(c):
+    return np.log(c["xi"] / c["ti"]), 1.0 / c["xi"]
+
+
+def _irs(c):
+    return np.sqrt(c["xi"] / c["ti"]), 1.0 / (4.0 * c["ti"])
+
+
+def _irft(c):
+    rate, ti = c["xi"] / c["ti"], c["ti"]
+    return 0.5 * (np.sqrt(rate) + np.sqrt(rate + 1.0 / ti)), 1.0 / (4.0 * ti)
+
+
+def _mn(c):
+    return c["meani"], c["sdi"] ** 2 / c["ni"]
+
+
+def _mnln(c):
+    m = c["meani"]
+    return np.log(m), c["sdi"] ** 2 / (c["ni"] * m**2)
+
+
+def _rom(c):
+    m1, m2 = c["m1i"], c["m2i"]
+    return np.log(m1 / m2), c["sd1i"] ** 2 / (c["n1i"] * m1**2) + c["sd2i"] ** 2 / (c["n2i"] * m2**2)
+
+
+def _cor(c):
+    r = c["ri"]
+    return r, (1.0 - r**2) ** 2 / (c["ni"] - 1.0)
+
+
+def _zcor(c):
+    r, n = c["ri"], c["ni"]
+    return np.arctanh(r), np.where(n > 3, 1.0 / (n - 3.0), np.nan)
+
+
 def _md(c):
     return c["m1i"] - c["m2i"], c["sd1i"] ** 2 / c["n1i"] + c["sd2i"] ** 2 / c["n2i"]
 
@@ -108,10 +164,47 @@ for _m in (
     Measure("OR", "odds ratio", "binary", "log odds ratio", "odds ratio", "exp", _or, 0.5, _METAFOR),
     Measure("RR", "risk ratio", "binary", "log risk ratio", "risk ratio", "exp", _rr, 0.5, _METAFOR),
     Measure("RD", "risk difference", "binary", "risk difference", "risk difference", "identity", _rd, 0.5, _METAFOR),
+    Measure(
+        "PETO", "log odds ratio (Peto's method)", "binary", "log odds ratio", "odds ratio", "exp", _peto, 0.5,
+        "Yusuf et al. (1985): (O - E) / V with the hypergeometric variance V",
+        undefined="no events, or only events, in both groups",
+    ),
     Measure("MD", "mean difference", "continuous", "mean difference", "mean difference", "identity", _md, 0.0, _METAFOR),
     Measure(
         "SMD", "standardised mean difference (Hedges' g)", "continuous", "Hedges' g", "Hedges' g",
         "identity", _smd, 0.0, "Hedges (1981), exact correction; variance as metafor",
+    ),
+    Measure(
+        "ROM", "ratio of means", "continuous", "log ratio of means", "ratio of means", "exp", _rom, 0.0,
+        "Hedges, Gurevitch & Curtis (1999); large-sample variance as metafor",
+        positive=("m1i", "m2i"),
+    ),
+    Measure(
+        "IR", "incidence rate", "rate", "rate", "rate", "identity", _ir, 0.5, _METAFOR,
+        undefined="zero events without a continuity correction",
+    ),
+    Measure(
+        "IRLN", "log incidence rate", "rate", "log rate", "rate", "exp", _irln, 0.5, _METAFOR,
+        undefined="zero events without a continuity correction",
+    ),
+    Measure("IRS", "square-root incidence rate", "rate", "square-root rate", "rate", "square", _irs, 0.0, _METAFOR),
+    Measure(
+        "IRFT", "Freeman-Tukey incidence rate", "rate", "Freeman-Tukey rate", "rate", "iirft_hm", _irft, 0.0,
+        "Freeman & Tukey (1950), as metafor's IRFT; back-transform transf.iirft",
+    ),
+    Measure("MN", "raw mean", "mean", "mean", "mean", "identity", _mn, 0.0, _METAFOR),
+    Measure(
+        "MNLN", "log mean", "mean", "log mean", "mean", "exp", _mnln, 0.0, _METAFOR, positive=("meani",),
+    ),
+    Measure(
+        "COR", "raw correlation coefficient", "correlation", "correlation", "correlation", "identity", _cor,
+        0.0, "Pearson correlation; large-sample variance (1 - r^2)^2 / (n - 1) as metafor",
+        undefined="the variance (1 - r^2)^2 / (n - 1) needs n >= 2",
+    ),
+    Measure(
+        "ZCOR", "Fisher's r-to-z transformed correlation", "correlation", "Fisher's z", "correlation", "tanh",
+        _zcor, 0.0, "Fisher (1921); variance 1 / (n - 3)",
+        undefined="Fisher's z needs |r| < 1 and n >= 4 (variance 1 / (n - 3))",
     ),
     Measure("GEN", "generic effect", "generic", "as given", "as given", "identity", _generic, 0.0, "user-supplied yi and vi"),
     Measure(

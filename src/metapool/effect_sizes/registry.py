@@ -18,6 +18,9 @@ FAMILIES: dict[str, str] = {
     "single": "one group with events xi out of ni (or xi events and mi non-events)",
     "binary": "two groups with events ai, ci out of n1i, n2i (or 2x2 cells ai, bi, ci, di)",
     "continuous": "two groups with means m1i, m2i, SDs sd1i, sd2i and sizes n1i, n2i",
+    "rate": "one group with events xi over person-time ti",
+    "mean": "one group with mean meani, SD sdi and size ni",
+    "correlation": "one correlation coefficient ri from ni pairs",
     "generic": "precomputed estimates yi with variances vi or standard errors sei",
 }
 
@@ -49,6 +52,11 @@ class Measure:
         nothing for those that are not).
     reference
         Citation of the definition.
+    positive
+        Input roles that must be > 0 for this measure (e.g. the means of a
+        ratio of means, whose log is taken); checked row by row by escalc.
+    undefined
+        Why a study can have no estimate (shown in the exclusion's reason).
     """
 
     code: str
@@ -60,6 +68,8 @@ class Measure:
     compute: Callable | None
     add_default: float
     reference: str
+    positive: tuple = ()
+    undefined: str = "zero cell without a continuity correction"
 
 
 MEASURES: dict[str, Measure] = {}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-__all__ = ["Transform", "TRANSFORMS", "pft", "ipft", "ipft_hm", "harmonic_mean"]
+__all__ = ["Transform", "TRANSFORMS", "pft", "ipft", "ipft_hm", "harmonic_mean", "iirft", "iirft_hm"]
 
 
 def pft(p, n):
@@ -61,6 +61,32 @@ def ipft_hm(t, ni):
     return ipft(t, harmonic_mean(ni))
 
 
+def iirft(t, ti):
+    """Inverse of the Freeman-Tukey transformed rate for person-time ``ti``.
+
+    The transform is ``t = (sqrt(r) + sqrt(r + 1/ti)) / 2``; its inverse
+    ``r = (1/ti - 8 t^2 + 16 ti t^4) / (16 t^2 ti)``, set to 0 below the
+    transform of a zero rate and where it is <= machine epsilon, as metafor's
+    ``transf.iirft`` does.
+    """
+    t = np.asarray(t, dtype=float)
+    ti = np.asarray(ti, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (1.0 / ti - 8.0 * t**2 + 16.0 * ti * t**4) / (16.0 * t**2 * ti)
+    out = np.where(t < 0.5 * np.sqrt(1.0 / ti), 0.0, out)
+    return np.where(out <= np.finfo(float).eps, 0.0, out)
+
+
+def iirft_hm(t, ti):
+    """Inverse Freeman-Tukey rate using the harmonic mean of the person-times ``ti``."""
+    return iirft(t, harmonic_mean(ti))
+
+
+def _isquare(x):
+    x = np.asarray(x, dtype=float)
+    return np.where(x < 0, 0.0, x * x)
+
+
 def _iarcsin(x):
     x = np.asarray(x, dtype=float)
     return np.where(x < 0, 0.0, np.where(x > np.pi / 2, 1.0, np.sin(x) ** 2))
@@ -92,6 +118,13 @@ TRANSFORMS: dict[str, Transform] = {
             "ipft_hm",
             "inverse Freeman-Tukey double arcsine with the harmonic mean of the study sizes (Miller 1978)",
             ipft_hm,
+            needs_ni=True,
+        ),
+        Transform("square", "square (square-root rate to rate; negative values to 0)", _isquare),
+        Transform(
+            "iirft_hm",
+            "inverse Freeman-Tukey rate with the harmonic mean of the person-times",
+            iirft_hm,
             needs_ni=True,
         ),
         Transform("tanh", "hyperbolic tangent (Fisher z to correlation)", np.tanh),
