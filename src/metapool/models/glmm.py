@@ -1,0 +1,231 @@
+"""``rma_glmm``: random-effects meta-analysis of proportions and rates by GLMM."""
+
+from __future__ import annotations
+
+import warnings as _warnings
+
+import numpy as np
+from scipy import special
+
+from .._distributions import chi2_sf
+from .._validation import check_choice, check_level
+from ..effect_sizes.escalc import escalc
+from ..effect_sizes.table import Exclusion
+from ..exceptions import ConvergenceWarning, DataValidationError, OptionError
+from ..inference.heterogeneity import heterogeneity
+from ..inference.tests import coefficient_tests, critical
+from .glmm_kernels import Counts, GLMMFit, agq_deviance, fit_glmm, saturated_glm
+from .glmm_results import GLMMResult
+from .kernels import Batch
+from .results import Prediction
+
+__all__ = ["rma_glmm", "GLMM_MEASURES"]
+
+#: Measures with a GLMM: code -> (family, column holding the sizes, model name).
+GLMM_MEASURES = {
+    "PLO": ("binomial", "ni", "binomial-normal"),
+    "IRLN": ("poisson", "ti", "poisson-normal"),
+}
+NEWTON = "Newton (central-difference derivatives, step halving)"
+NELDER_MEAD = "Nelder-Mead (scipy; after Newton failed)"
+
+
+def _nelder_mead(counts: Counts, fit: GLMMFit, n_agq: int) -> tuple[GLMMFit, bool]:
+    """Refit one analysis with Nelder-Mead from the Newton end point."""
+    from scipy import optimize
+
+    def f(p):
+        return float(agq_deviance(counts, np.array([p[1]]), np.array([abs(p[0])]), n_agq)[0][0])
+
+    start = np.array([max(fit.theta[0], 0.1), fit.beta[0]])
+    opt = optimize.minimize(f, start, method="Nelder-Mead",
+                            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+    polished = fit_glmm(counts, n_agq, maxiter=0, start=np.array([[abs(opt.x[0]), opt.x[1]]]))
+    return polished, bool(opt.success)
+
+
+def _exact(measure: str, x: float, size: float, lev: float) -> Prediction:
+    """Pooled proportion (Clopper-Pearson 1934) or rate (exact Poisson) interval."""
+    a = 1.0 - lev
+    if measure == "PLO":
+        lo = special.betaincinv(x, size - x + 1, a / 2) if x > 0 else 0.0
+        hi = special.betaincinv(x + 1, size - x, 1 - a / 2) if x < size else 1.0
+    else:
+        lo = special.gammaincinv(x, a / 2) / size if x > 0 else 0.0
+        hi = special.gammaincinv(x + 1, 1 - a / 2) / size
+    return Prediction(x / size, float(lo), float(hi), float("nan"), float("nan"), lev, "natural")
+
+
+def _heterogeneity_tests(counts: Counts, k: int):
+    """metafor's QE.Wld and QE.LRT with their p-values (saturated vs common-effect GLM)."""
+    if k < 2:
+        nan = float("nan")
+        return nan, nan, nan, nan, nan
+    sat = saturated_glm(counts)
+    w, th = sat.weight[0], sat.coef[0]
+    wald = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
+    x, s = counts.x[0], counts.size[0]
+    rate = x.sum() / s.sum()
+    beta_ce = np.log(rate / (1.0 - rate)) if counts.family == "binomial" else np.log(rate)
+    dev_ce = counts.deviance(np.full((1, k), beta_ce) + counts.offset).sum()
+    lrt = max(float(dev_ce - sat.deviance[0]), 0.0)
+    wald = max(wald, 0.0)
+    df = k - 1.0
+    return wald, float(chi2_sf(wald, df)), lrt, float(chi2_sf(lrt, df)), df
+
+
+def rma_glmm(
+    measure: str = "PLO",
+    data=None,
+    *,
+    xi=None,
+    ni=None,
+    mi=None,
+    ti=None,
+    slab=None,
+    test: str = "z",
+    level: float = 95,
+    n_agq: int = 7,
+) -> GLMMResult:
+    """Random-intercept GLMM for single-group proportions or incidence rates.
+
+    Fits the binomial-normal model ``x_i ~ Bin(n_i, ilogit(beta + b_i))``
+    (``measure="PLO"``) or the Poisson-normal model
+    ``x_i ~ Poisson(t_i exp(beta + b_i))`` (``measure="IRLN"``), with
+    ``b_i ~ N(0, tau2)``, by maximum likelihood; each study's marginal
+    likelihood is approximated by adaptive Gauss-Hermite quadrature with
+    ``n_agq`` points (7, metafor's default for ``rma.glmm``, which passes it to
+    ``lme4::glmer``). Equal to metafor's ``rma.glmm(measure=, xi, ni | ti)``.
+
+    Parameters
+    ----------
+    measure
+        ``"PLO"`` (proportions, logit link) or ``"IRLN"`` (rates, log link).
+    data
+        Table whose columns ``xi``, ``ni``, ``mi``, ``ti`` and ``slab`` may name.
+    xi, ni, mi, ti
+        Events, totals (or non-events ``mi``) for PLO; events and person-time
+        ``ti`` for IRLN.
+    slab
+        Study labels.
+    test
+        ``"z"`` (default) or ``"t"`` (t distribution with k - 1 df).
+    level
+        Confidence level, as a percentage (95) or a fraction (0.95).
+    n_agq
+        Quadrature points per study (1 is the Laplace approximation).
+
+    Returns
+    -------
+    GLMMResult
+        With the Wald and likelihood-ratio heterogeneity tests (``q``,
+        ``q_lrt``) and I^2 as metafor defines it for GLMMs. Non-convergence
+        is reported (``converged`` False and a warning), never hidden.
+
+    Raises
+    ------
+    DataValidationError
+        Impossible counts (from :func:`escalc`) or no usable study.
+
+    Notes
+    -----
+    Where lme4 stops with "Cannot fit ML model", metapool answers:
+
+    * tau^2 at its boundary 0 (e.g. identical proportions) gives the
+      common-effect logistic (Poisson) model, with a note;
+    * no events (or only events) in every study make the likelihood
+      unbounded (separation): the answer is the pooled proportion with its
+      exact Clopper-Pearson interval (the exact Poisson interval for rates),
+      never a separated fit;
+    * if Newton's method fails, Nelder-Mead is tried and named in
+      ``optimizer``.
+
+    References
+    ----------
+    Stijnen T, Hamza TH, Özdemir P (2010). Stat Med 29:3046-3067.
+    Clopper CJ, Pearson ES (1934). Biometrika 26:404-413.
+    """
+    measure = check_choice("rma_glmm", "measure", measure, GLMM_MEASURES)
+    test = check_choice("rma_glmm", "test", test, ("z", "t"))
+    lev = check_level("rma_glmm", level)
+    if not isinstance(n_agq, int | np.integer) or not 1 <= n_agq <= 50:
+        raise OptionError(f"The 'n_agq' parameter of rma_glmm must be an integer from 1 to 50. Got {n_agq!r}.")
+    family, size_col, model = GLMM_MEASURES[measure]
+    if measure == "PLO":
+        table = escalc("PLO", data, xi=xi, ni=ni, mi=mi, slab=slab)
+    else:
+        table = escalc("IRLN", data, xi=xi, ti=ti, slab=slab)
+    keep = table.included
+    exclusions = list(table.exclusions)
+    listed = {e.row for e in exclusions}
+    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
+                   for r in np.flatnonzero(~keep) if int(r) not in listed]
+    k = int(keep.sum())
+    if k == 0:
+        raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
+    x = np.asarray(table.cells["xi"], dtype=float)[keep]
+    size = (x + np.asarray(table.cells["mi"], dtype=float)[keep] if measure == "PLO"
+            else np.asarray(table.cells["ti"], dtype=float)[keep])
+    counts = Counts.from_arrays(family, x, size)
+    common = dict(
+        measure=measure, test=test, level=lev, k=k, n_quadrature=n_agq, xi=x, size=size,
+        slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
+        exclusions=tuple(sorted(exclusions, key=lambda e: e.row)),
+    )
+    nan = float("nan")
+
+    separated = x.sum() == 0 or (measure == "PLO" and x.sum() == size.sum())
+    if separated:
+        what = "no events" if x.sum() == 0 else "only events"
+        kind = "Clopper-Pearson" if measure == "PLO" else "exact Poisson"
+        note = (f"All studies have {what}: the GLMM likelihood has no maximum (separation). The pooled"
+                f" {'proportion' if measure == 'PLO' else 'rate'} is {x.sum() / size.sum():g}"
+                f" with an exact {kind} interval.")
+        _warnings.warn(note, ConvergenceWarning, stacklevel=2)
+        return GLMMResult(
+            model="exact", estimate=nan, se=nan, statistic=nan, pvalue=nan, ci_lower=nan, ci_upper=nan,
+            ddf=None, tau2=nan, i2=nan, h2=nan, vt=nan, q=nan, q_df=nan, q_pvalue=nan, q_lrt=nan,
+            q_lrt_pvalue=nan, pi_lower=nan, pi_upper=nan, loglik=nan, optimizer="none (exact interval)",
+            converged=True, n_iter=0, warnings=(note,), exact=_exact(measure, x.sum(), size.sum(), lev),
+            **common,
+        )
+
+    warns, notes = [], []
+    fit = fit_glmm(counts, n_agq)
+    optimizer = NEWTON
+    if not fit.converged[0]:
+        fit, ok = _nelder_mead(counts, fit, n_agq)
+        optimizer = NELDER_MEAD
+        if not ok:
+            warns.append("Neither Newton's method nor Nelder-Mead converged: the estimates are the last"
+                          " iterate and may not be the maximum-likelihood estimates.")
+    converged = optimizer == NEWTON or not warns
+    tau2 = float(fit.theta[0] ** 2)
+    if k == 1:
+        notes.append("k = 1: tau^2 cannot be estimated; the common-effect model was fitted.")
+    if fit.at_boundary[0]:
+        model = "common-effect"
+        if k > 1:
+            notes.append("tau^2 is estimated at its boundary 0 (e.g. identical proportions, where lme4"
+                         " fails): the result is the common-effect model.")
+    if not fit.vb_from_hessian[0] and not fit.at_boundary[0]:
+        notes.append("The finite-difference Hessian was not positive definite; the SE comes from the"
+                     " conditional information (as lme4 falls back to).")
+
+    ddf = np.array([k - 1.0 if test == "t" else np.inf])
+    c = coefficient_tests(fit.beta[:, None], fit.vb[:, None, None], ddf, lev)
+    pi_half = float(critical(lev, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
+    het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
+    wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(counts, k)
+    loglik = float(counts.saturated_constant[0] - fit.deviance[0] / 2.0)
+    for w in warns:
+        _warnings.warn(w, ConvergenceWarning, stacklevel=2)
+    return GLMMResult(
+        model=model, estimate=float(fit.beta[0]), se=float(c.se[0, 0]), statistic=float(c.statistic[0, 0]),
+        pvalue=float(c.pvalue[0, 0]), ci_lower=float(c.ci_lower[0, 0]), ci_upper=float(c.ci_upper[0, 0]),
+        ddf=None if test == "z" else k - 1.0, tau2=tau2, i2=float(het.i2[0]), h2=float(het.h2[0]),
+        vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p, q_lrt=lrt, q_lrt_pvalue=lrt_p,
+        pi_lower=float(fit.beta[0] - pi_half), pi_upper=float(fit.beta[0] + pi_half), loglik=loglik,
+        optimizer=optimizer, converged=converged, n_iter=int(fit.n_iter[0]), warnings=tuple(warns),
+        notes=tuple(notes), **common,
+    )

@@ -1,0 +1,381 @@
+"""Batched numerics of random-intercept GLMMs for study counts.
+
+The binomial-normal (logit link) and Poisson-normal (log link, log exposure as
+offset) models of Stijnen, Hamza & Özdemir (2010) are fitted by maximum
+likelihood, with the marginal likelihood of every study approximated by
+adaptive Gauss-Hermite quadrature (AGQ) exactly as lme4's ``glmer(nAGQ=)``
+defines it, so that the estimates equal metafor's ``rma.glmm``.
+
+All arrays carry a leading batch axis: events ``x[B, K]``, sizes (binomial) or
+exposures (Poisson) ``size[B, K]`` and ``mask[B, K]``. Parameters are
+``(beta, theta)`` with ``theta = tau``, the standard deviation of the random
+intercept (lme4's parametrisation; the deviance is even in ``theta``).
+
+For study i with spherical random effect ``u`` (``b = theta u``) let
+``phi_i(u) = d_i(beta + theta u) + u^2``, where ``d_i`` is the deviance
+residual (relative to the saturated model). With the conditional mode ``u0``
+and ``s = (theta^2 w_i(u0) + 1)^(-1/2)`` (``w`` the GLM weight), the AGQ
+deviance is
+
+    D_i = phi_i(u0) - 2 log s - 2 log sum_q w_q exp(-(phi_i(u0 + s z_q) - phi_i(u0))/2 + z_q^2/2)
+
+with Gauss-Hermite nodes ``z_q`` and weights ``w_q`` for the standard normal
+density; the marginal log-likelihood is ``ll_saturated - sum_i D_i / 2``.
+
+References
+----------
+Stijnen T, Hamza TH, Özdemir P (2010). Random effects meta-analysis of event
+outcome in the framework of the generalized linear mixed model. Stat Med
+29:3046-3067.
+Pinheiro JC, Bates DM (1995). Approximations to the log-likelihood function in
+the nonlinear mixed-effects model. J Comput Graph Stat 4:12-35 (AGQ).
+Bates D, Mächler M, Bolker B, Walker S (2015). Fitting linear mixed-effects
+models using lme4. J Stat Softw 67(1):1-48.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+__all__ = [
+    "FAMILIES",
+    "Counts",
+    "gauss_hermite",
+    "agq_deviance",
+    "GLMMFit",
+    "fit_glmm",
+    "saturated_glm",
+    "SaturatedFit",
+]
+
+#: Models of the counts: code -> (likelihood, link).
+FAMILIES = {"binomial": "binomial likelihood, logit link", "poisson": "Poisson likelihood, log link"}
+
+_EPS = np.finfo(float).eps
+#: Finite-difference step of the Hessian (lme4's ``deriv12`` default).
+HESSIAN_DELTA = 1e-4
+#: theta below this is tried at 0 (lme4's ``boundary.tol``).
+BOUNDARY_TOL = 1e-5
+
+
+def _xlogy(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, x * np.log(np.where(x > 0, x, 1.0) / y), 0.0)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Study counts of a batch of analyses.
+
+    ``x`` are events; ``size`` the number of patients (binomial) or the
+    person-time (Poisson); padded cells (``mask`` False) hold x = 0, size = 1.
+    """
+
+    family: str
+    x: np.ndarray
+    size: np.ndarray
+    mask: np.ndarray
+    sat: np.ndarray  # the deviance terms that do not depend on eta
+
+    @classmethod
+    def from_arrays(cls, family: str, x, size, mask=None) -> Counts:
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        size = np.atleast_2d(np.asarray(size, dtype=float))
+        mask = np.ones(x.shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, dtype=bool))
+        x, size = np.where(mask, x, 0.0), np.where(mask, size, 1.0)
+        if family == "binomial":
+            sat = _xlogy(x, size) + _xlogy(size - x, size)
+        else:
+            sat = _xlogy(x, 1.0) - x
+        return cls(family, x, size, mask, sat)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """Linear-predictor offset: log exposure (Poisson) or 0."""
+        return np.log(self.size) if self.family == "poisson" else np.zeros_like(self.x)
+
+    @property
+    def saturated_constant(self) -> np.ndarray:
+        """``sum_i log f(x_i | saturated)`` per analysis (binomial coefficients included)."""
+        x, s = self.x, self.size
+        if self.family == "binomial":
+            m = s - x
+            ll = (special.gammaln(s + 1) - special.gammaln(x + 1) - special.gammaln(m + 1)
+                  + _xlogy(x, s) + _xlogy(m, s))
+        else:
+            ll = _xlogy(x, 1.0) - x - special.gammaln(x + 1)
+        return np.where(self.mask, ll, 0.0).sum(axis=-1)
+
+    def _cells(self, eta, tail: int = 0, arrays=("x", "size")):
+        """Study arrays broadcast against ``eta[B, ..., K, *tail]``."""
+        extra = eta.ndim - self.x.ndim - tail
+        shape = (self.x.shape[0],) + (1,) * extra + self.x.shape[1:] + (1,) * tail
+        return [getattr(self, a).reshape(shape) for a in arrays]
+
+    def deviance(self, eta, tail: int = 0):
+        """Deviance residuals ``d(eta)`` (eta includes the offset; ``tail`` trailing axes after K)."""
+        x, s, sat = self._cells(eta, tail, ("x", "size", "sat"))
+        if self.family == "binomial":
+            return 2.0 * (sat + x * np.logaddexp(0.0, -eta) + (s - x) * np.logaddexp(0.0, eta))
+        return 2.0 * (sat - x * eta + np.exp(eta))
+
+    def score_weight(self, eta):
+        """Score ``x - E x`` and GLM weight (Fisher information) in eta."""
+        x, s = self._cells(eta)
+        if self.family == "binomial":
+            mu = special.expit(eta)
+            return x - s * mu, s * mu * (1.0 - mu)
+        mean = np.exp(eta)
+        return x - mean, mean
+
+
+@functools.lru_cache(maxsize=8)
+def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights for the standard normal density (lme4's ``GHrule``)."""
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return z, w / np.sqrt(2.0 * np.pi)
+
+
+def _conditional_mode(counts: Counts, eta0, theta, u, tol=1e-11, maxiter=100):
+    """Minimise ``phi(u) = d(eta0 + theta u) + u^2`` per study by safeguarded Newton."""
+    phi = counts.deviance(eta0 + theta * u) + u * u
+    for _ in range(maxiter):
+        score, w = counts.score_weight(eta0 + theta * u)
+        step = (u - theta * score) / (theta * theta * w + 1.0)
+        active = np.abs(step) > tol * (1.0 + np.abs(u))
+        if not active.any():
+            break
+        scale = np.ones_like(u)
+        for _ in range(60):  # step halving (phi is convex, so this ends)
+            trial = u - scale * step
+            phi_t = counts.deviance(eta0 + theta * trial) + trial * trial
+            worse = active & (phi_t > phi + 1e-13 * np.abs(phi))
+            if not worse.any():
+                break
+            scale = np.where(worse, 0.5 * scale, scale)
+            active = active & (np.abs(scale * step) > tol * (1.0 + np.abs(u)))
+        u, phi = trial, phi_t
+    return u, phi
+
+
+def agq_deviance(counts: Counts, beta, theta, n_agq: int, u_start=None):
+    """AGQ deviance ``sum_i D_i`` (relative to the saturated model) at ``(beta, theta)``.
+
+    ``beta`` and ``theta`` have shape ``[B, ...]``; returns the deviance of that
+    shape and the conditional modes ``[B, ..., K]`` (for warm starts).
+    ``n_agq = 1`` is the Laplace approximation.
+    """
+    beta = np.asarray(beta, dtype=float)[..., None]
+    theta = np.asarray(theta, dtype=float)[..., None]
+    off = counts._cells(beta, arrays=("offset",))[0]
+    eta0 = beta + off
+    u = np.zeros(np.broadcast_shapes(eta0.shape, theta.shape)) if u_start is None else u_start
+    u, phi0 = _conditional_mode(counts, eta0, theta, u)
+    _, w = counts.score_weight(eta0 + theta * u)
+    s = 1.0 / np.sqrt(theta * theta * w + 1.0)
+    z, wq = gauss_hermite(n_agq)
+    uq = u[..., None] + s[..., None] * z
+    phiq = counts.deviance(eta0[..., None] + theta[..., None] * uq, tail=1) + uq * uq
+    expo = -0.5 * (phiq - phi0[..., None]) + 0.5 * z * z
+    dev_i = phi0 - 2.0 * np.log(s) - 2.0 * np.log(np.sum(wq * np.exp(expo), axis=-1))
+    mask = counts._cells(beta, arrays=("mask",))[0]
+    return np.where(mask, dev_i, 0.0).sum(axis=-1), u
+
+
+# -- maximum likelihood -----------------------------------------------------------------
+_STENCIL = np.array(
+    [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float
+)
+
+
+def _derivatives(counts: Counts, x, n_agq: int, delta: float, u_start):
+    """Deviance, gradient and Hessian in (theta, beta) by lme4's central differences."""
+    pts = x[:, None, :] + delta * _STENCIL[None, :, :]
+    f, u = agq_deviance(counts, pts[..., 1], pts[..., 0], n_agq, u_start)
+    f0 = f[:, 0]
+    g = np.stack([(f[:, 1] - f[:, 2]), (f[:, 3] - f[:, 4])], axis=-1) / (2 * delta)
+    h00 = (f[:, 1] - 2 * f0 + f[:, 2]) / delta**2
+    h11 = (f[:, 3] - 2 * f0 + f[:, 4]) / delta**2
+    h01 = (f[:, 5] - f[:, 6] - f[:, 7] + f[:, 8]) / (4 * delta**2)
+    hess = np.stack([np.stack([h00, h01], -1), np.stack([h01, h11], -1)], -2)
+    return f0, g, hess, u[:, 0]
+
+
+@dataclass(frozen=True)
+class GLMMFit:
+    """Batched ML fit (arrays ``[B]``; ``hessian`` is ``[B, 2, 2]`` in (theta, beta)).
+
+    ``deviance`` is the AGQ deviance relative to the saturated model;
+    ``vb`` the variance of beta from the finite-difference Hessian (lme4's
+    default), or from the conditional information ``1 / sum w/(1 + tau2 w)``
+    where that Hessian cannot be inverted (``vb_from_hessian`` False).
+    """
+
+    beta: np.ndarray
+    theta: np.ndarray
+    deviance: np.ndarray
+    hessian: np.ndarray
+    vb: np.ndarray
+    vb_from_hessian: np.ndarray
+    converged: np.ndarray
+    n_iter: np.ndarray
+    at_boundary: np.ndarray
+
+
+def _start(counts: Counts) -> np.ndarray:
+    """Start values (theta, beta) from empirical logits / log rates (0.5 added)."""
+    x, s, m = counts.x, counts.size, counts.mask
+    if counts.family == "binomial":
+        y = np.log((x + 0.5) / (s - x + 0.5))
+        v = 1.0 / (x + 0.5) + 1.0 / (s - x + 0.5)
+    else:
+        y = np.log((x + 0.5) / s)
+        v = 1.0 / (x + 0.5)
+    w = np.where(m, 1.0 / v, 0.0)
+    beta = (w * y).sum(-1) / w.sum(-1)
+    k = m.sum(-1)
+    spread = np.where(m, (y - beta[:, None]) ** 2, 0.0).sum(-1) / np.maximum(k - 1, 1)
+    vbar = np.where(m, v, 0.0).sum(-1) / k
+    theta = np.sqrt(np.maximum(spread - vbar, 0.04))
+    return np.stack([theta, beta], axis=-1)
+
+
+def fit_glmm(counts: Counts, n_agq: int = 7, maxiter: int = 200, tol: float = 1e-9, start=None) -> GLMMFit:
+    """Maximum-likelihood fit of the random-intercept model by modified Newton.
+
+    The gradient and Hessian of the AGQ deviance come from central differences
+    (the stencil of lme4's ``deriv12``); negative curvature is reflected, and
+    every step is halved until the deviance decreases. ``theta`` is kept as its
+    absolute value; a ``theta`` below lme4's ``boundary.tol`` is set to 0 when
+    that does not increase the deviance beyond rounding (lme4's
+    ``check.boundary``).
+    ``start`` (``[B, 2]``, theta and beta) overrides the moment-based start.
+    """
+    x = _start(counts) if start is None else np.array(start, dtype=float)
+    B = x.shape[0]
+    converged = np.zeros(B, dtype=bool)
+    n_iter = np.zeros(B, dtype=int)
+    u = np.zeros(counts.x.shape)[:, None, :]
+    f, g, hess, u0 = _derivatives(counts, x, n_agq, HESSIAN_DELTA, u)
+    for it in range(maxiter):
+        lam, vec = np.linalg.eigh(hess)
+        scale = np.maximum(np.abs(lam).max(-1, keepdims=True), 1e-300)
+        lam = np.maximum(np.abs(lam), 1e-10 * scale)
+        step = -np.einsum("bij,bj->bi", vec, np.einsum("bji,bj->bi", vec, g) / lam)
+        size = np.abs(step).max(-1) / (1.0 + np.abs(x).max(-1))
+        done = converged | (size < tol)
+        converged = done
+        if done.all():
+            break
+        n_iter = n_iter + (~done)
+        t = np.where(done, 0.0, 1.0)
+        for _ in range(60):
+            trial = x + t[:, None] * step
+            ft, _ = agq_deviance(counts, trial[:, 1], trial[:, 0], n_agq, u0)
+            worse = (ft > f + 1e-12 * np.abs(f)) & (t > 0)
+            if not worse.any():
+                break
+            t = np.where(worse, 0.5 * t, t)
+        stalled = worse | (t == 0.0)
+        x = np.where(stalled[:, None], x, trial)
+        x[:, 0] = np.abs(x[:, 0])
+        converged = converged | (stalled & ~done & (np.abs(g).max(-1) < 1e-6 * (1.0 + np.abs(f))))
+        f, g, hess, u0 = _derivatives(counts, x, n_agq, HESSIAN_DELTA, u0[:, None, :])
+    theta = x[:, 0].copy()
+    edge = (theta > 0) & (theta < BOUNDARY_TOL)
+    if edge.any():
+        f_edge, _ = agq_deviance(counts, x[:, 1], np.zeros(B), n_agq)
+        theta = np.where(edge & (f_edge <= f + 1e-10 * (1.0 + np.abs(f))), 0.0, theta)
+    vb, from_h = _beta_variance(counts, x[:, 1], theta, hess, n_agq)
+    return GLMMFit(
+        beta=x[:, 1], theta=theta, deviance=f, hessian=hess, vb=vb, vb_from_hessian=from_h,
+        converged=converged, n_iter=n_iter, at_boundary=theta == 0.0,
+    )
+
+
+def _beta_variance(counts: Counts, beta, theta, hess, n_agq: int):
+    """Var(beta): 2 [H^-1]_beta,beta of the deviance Hessian, else the conditional information."""
+    det = hess[:, 0, 0] * hess[:, 1, 1] - hess[:, 0, 1] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v_hess = 2.0 * hess[:, 0, 0] / det
+    ok = np.isfinite(v_hess) & (v_hess > 0)
+    _, u = agq_deviance(counts, beta, theta, n_agq)
+    eta = beta[:, None] + counts.offset + theta[:, None] * u
+    _, w = counts.score_weight(eta)
+    info = np.where(counts.mask, w / (1.0 + theta[:, None] ** 2 * w), 0.0).sum(-1)
+    return np.where(ok, v_hess, 1.0 / info), ok
+
+
+# -- the saturated and common-effect GLMs (heterogeneity tests) --------------------------
+@dataclass(frozen=True)
+class SaturatedFit:
+    """R's ``glm`` fit of the saturated model (one parameter per study), per analysis.
+
+    ``coef`` and ``weight`` are per study (the weight of the last IRLS
+    iteration, from which R's ``vcov`` comes); ``deviance`` is the residual
+    deviance; ``converged`` as glm's.
+    """
+
+    coef: np.ndarray
+    weight: np.ndarray
+    deviance: np.ndarray
+    converged: np.ndarray
+
+
+def _r_linkinv_mueta(family: str, eta):
+    """R's C-level inverse link and its derivative (with their clamping)."""
+    if family == "binomial":
+        tmp = np.where(eta < -30, _EPS, np.where(eta > 30, 1.0 / _EPS, np.exp(np.clip(eta, -30, 30))))
+        mu = tmp / (1.0 + tmp)
+        opexp = 1.0 + np.exp(np.clip(eta, -30, 30))
+        mu_eta = np.where(np.abs(eta) > 30, _EPS, np.exp(np.clip(eta, -30, 30)) / (opexp * opexp))
+        return mu, mu_eta, mu * (1.0 - mu)
+    mu = np.maximum(np.exp(eta), _EPS)
+    return mu, mu, mu
+
+
+def saturated_glm(counts: Counts, epsilon: float = 1e-8, maxit: int = 25) -> SaturatedFit:
+    """Replicate ``glm(y ~ study)`` (IRLS from R's starting values and stopping rule).
+
+    Each study has its own parameter, so the IRLS update is per study,
+    ``eta <- eta + (y - mu) / mu.eta``; iterations stop when the total deviance
+    changes by less than ``epsilon (|dev| + 0.1)``. Studies with no (or only)
+    events drift towards infinity as in R, and their final coefficients and
+    weights matter for the Wald test, hence the replication.
+    """
+    fam, m = counts.family, counts.mask
+    x, s, off = counts.x, counts.size, counts.offset
+    if fam == "binomial":
+        y = x / s
+        eta = np.log((s * y + 0.5) / (s + 1.0)) - np.log1p(-(s * y + 0.5) / (s + 1.0))
+    else:
+        y = x
+        eta = np.log(x + 0.1)
+
+    def dev(eta):
+        mu, _, _ = _r_linkinv_mueta(fam, eta)
+        if fam == "binomial":
+            d = 2.0 * s * (_xlogy(y, mu) + _xlogy(1.0 - y, 1.0 - mu))
+        else:
+            d = 2.0 * np.where(y > 0, _xlogy(y, mu) - (y - mu), mu)
+        return np.where(m, d, 0.0).sum(-1)
+
+    devold = dev(eta)
+    done = np.zeros(x.shape[0], dtype=bool)
+    weight = np.zeros_like(x)
+    for _ in range(maxit):
+        mu, mu_eta, var = _r_linkinv_mueta(fam, eta)
+        w = (s if fam == "binomial" else 1.0) * mu_eta**2 / var
+        new = eta + (y - mu) / mu_eta
+        d = dev(new)
+        eta = np.where(done[:, None], eta, new)
+        weight = np.where(done[:, None], weight, w)
+        done = done | (np.abs(d - devold) / (np.abs(d) + 0.1) < epsilon)
+        devold = np.where(done, devold, d)
+        if done.all():
+            break
+    return SaturatedFit(coef=eta - off, weight=weight, deviance=dev(eta), converged=done)

@@ -1,0 +1,199 @@
+"""Frozen result of a generalised linear mixed model (:func:`metapool.rma_glmm`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_level
+from ..effect_sizes.registry import MEASURES
+from ..effect_sizes.transforms import TRANSFORMS
+from ..inference.tests import critical
+from .results import Prediction, _freeze, _num
+
+__all__ = ["GLMMResult"]
+
+#: Model codes of :attr:`GLMMResult.model` with their descriptions.
+GLMM_MODELS = {
+    "binomial-normal": "binomial-normal random-intercept model (logit link)",
+    "poisson-normal": "Poisson-normal random-intercept model (log link, log person-time offset)",
+    "common-effect": "common-effect logistic / Poisson model (tau^2 = 0)",
+    "exact": "no GLMM (separated data): exact interval for the pooled value",
+}
+
+
+@dataclass(frozen=True)
+class GLMMResult:
+    """Result of a random-intercept GLMM for study counts (Stijnen et al. 2010).
+
+    The JSON keys of :meth:`to_dict` are those of
+    :class:`~metapool.models.results.RMAResult` plus ``model``, ``q_lrt``,
+    ``q_lrt_pvalue``, ``loglik``, ``n_quadrature``, ``optimizer``; ``method``
+    is ``"GLMM"``.
+
+    Attributes
+    ----------
+    measure, model, test, level
+        ``"PLO"`` (proportions) or ``"IRLN"`` (rates); the model fitted (see
+        :data:`GLMM_MODELS`); ``"z"`` or ``"t"``; level as a fraction.
+    k
+        Number of studies in the model.
+    estimate, se, statistic, pvalue, ci_lower, ci_upper, ddf
+        Pooled logit (log rate) and its Wald inference (``ddf`` None for z).
+        NaN in the ``"exact"`` case, whose answer is :meth:`back`.
+    tau2, i2, h2, vt
+        ML estimate of tau^2; I^2 (percent) and H^2 as metafor defines them
+        for GLMMs, with the typical within-study variance ``vt`` of the
+        study-level PLO/IRLN sampling variances (0.5 added to zero cells).
+    q, q_df, q_pvalue, q_lrt, q_lrt_pvalue
+        Wald-type and likelihood-ratio tests for heterogeneity (metafor's
+        ``QE.Wld`` and ``QE.LRT``: saturated versus common-effect GLM).
+    pi_lower, pi_upper
+        Prediction interval on the analysis scale.
+    loglik, n_quadrature, optimizer, converged, n_iter
+        Marginal log-likelihood (binomial coefficients included, as R's
+        ``logLik``), quadrature points per study, the optimiser that gave the
+        estimate and whether it converged.
+    exact
+        For the ``"exact"`` model: the pooled proportion (rate) with its exact
+        Clopper-Pearson (Poisson) interval, else None.
+    xi, size, slab, exclusions, warnings, notes
+        The studies (events and totals or person-time), rows left out, remarks.
+    """
+
+    measure: str
+    model: str
+    test: str
+    level: float
+    k: int
+    estimate: float
+    se: float
+    statistic: float
+    pvalue: float
+    ci_lower: float
+    ci_upper: float
+    ddf: float | None
+    tau2: float
+    i2: float
+    h2: float
+    vt: float
+    q: float
+    q_df: float
+    q_pvalue: float
+    q_lrt: float
+    q_lrt_pvalue: float
+    pi_lower: float
+    pi_upper: float
+    loglik: float
+    n_quadrature: int
+    optimizer: str
+    converged: bool
+    n_iter: int
+    xi: np.ndarray
+    size: np.ndarray
+    slab: tuple
+    exclusions: tuple = ()
+    warnings: tuple = ()
+    notes: tuple = ()
+    exact: Prediction | None = None
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+    method = "GLMM"
+
+    @property
+    def tau(self) -> float:
+        return math.sqrt(self.tau2) if self.tau2 >= 0 else float("nan")
+
+    def predict(self, level=None) -> Prediction:
+        """Pooled estimate with CI and prediction interval on the analysis scale.
+
+        As metafor's ``predict`` for ``rma.glmm``: ``estimate +- crit sqrt(se^2 + tau2)``
+        (equal to the CI when tau2 = 0).
+        """
+        lev = self.level if level is None else check_level("predict", level)
+        ddf = np.array([np.inf if self.ddf is None else self.ddf])
+        crit = float(critical(lev, ddf)[0])
+        half = crit * self.se
+        pi_half = crit * math.sqrt(self.se**2 + self.tau2)
+        return Prediction(
+            self.estimate, self.estimate - half, self.estimate + half,
+            self.estimate - pi_half, self.estimate + pi_half, lev, "analysis", self.se,
+        )
+
+    def back(self, level=None) -> Prediction:
+        """Pooled proportion (rate) with CI and prediction interval.
+
+        Limits are transformed one by one (inverse logit, exp). In the
+        ``"exact"`` case this is the exact interval (at the fit's level only).
+        """
+        if self.exact is not None:
+            if level is not None and check_level("back", level) != self.level:
+                raise ValueError("The exact interval is available at the fit's level only.")
+            return self.exact
+        t = TRANSFORMS[MEASURES[self.measure].back]
+        p = self.predict(level)
+        est, lo, hi, plo, phi = (float(v) for v in t(np.array(
+            [p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper])))
+        return Prediction(est, lo, hi, plo, phi, p.level, "natural")
+
+    def to_dict(self) -> dict:
+        """Machine-readable result; the schema of ``metapool pool --method GLMM --json``."""
+        return {
+            "k": self.k,
+            "measure": self.measure,
+            "method": self.method,
+            "model": self.model,
+            "test": self.test,
+            "level": self.level * 100.0,
+            "estimate": _num(self.estimate),
+            "se": _num(self.se),
+            "statistic": _num(self.statistic),
+            "pvalue": _num(self.pvalue),
+            "ci_lower": _num(self.ci_lower),
+            "ci_upper": _num(self.ci_upper),
+            "pi_lower": _num(self.pi_lower),
+            "pi_upper": _num(self.pi_upper),
+            "ddf": _num(self.ddf),
+            "tau2": _num(self.tau2),
+            "tau2_se": None,
+            "tau": _num(self.tau),
+            "i2": _num(self.i2),
+            "h2": _num(self.h2),
+            "q": _num(self.q),
+            "q_df": _num(self.q_df),
+            "q_pvalue": _num(self.q_pvalue),
+            "q_lrt": _num(self.q_lrt),
+            "q_lrt_pvalue": _num(self.q_lrt_pvalue),
+            "loglik": _num(self.loglik),
+            "n_quadrature": self.n_quadrature,
+            "optimizer": self.optimizer,
+            "converged": bool(self.converged),
+            "n_iter": int(self.n_iter),
+            "excluded": [e.to_dict() for e in self.exclusions],
+            "corrected": [],
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "back": self.back().to_dict(),
+        }
+
+    def summary(self):
+        """The result as a :class:`~metapool.formatting.Document` (text/HTML/Markdown)."""
+        from ..formatting.glmm_summary import glmm_document
+
+        return glmm_document(self)
+
+    def __str__(self) -> str:
+        return self.summary().to_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html()
+
+    def __repr__(self) -> str:
+        return (
+            f"GLMMResult(measure={self.measure!r}, model={self.model!r}, k={self.k}, "
+            f"estimate={self.estimate:.4g}, tau2={self.tau2:.4g}, converged={self.converged})"
+        )
