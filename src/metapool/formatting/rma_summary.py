@@ -14,10 +14,9 @@ from .numbers import fmt, fmt_p, fmt_pct, stars
 
 def rma_document(res) -> Document:
     """Build the summary document of a fitted model."""
-    est = ESTIMATORS[res.method]
     kind = "Mixed-effects model" if res.moderators is not None and res.random else res.model_name
     head = f"{kind} (k = {res.k}"
-    head += f"; tau^2 estimator: {est.code})" if res.random else ")"
+    head += f"; tau^2 estimator: {ESTIMATORS[res.method].code})" if res.random else ")"
     blocks = []
     if res.measure is not None:
         m = MEASURES[res.measure]
