@@ -39,6 +39,9 @@ COLUMN_FLAGS = {
     "ci-upper": ("ci_ub", "upper confidence limit of --ratio"),
 }
 
+#: ``--method`` value of the generalised linear mixed model (see :func:`metapool.models.glmm.rma_glmm`).
+GLMM = "GLMM"
+
 #: Measure used when --measure is not given, by the first role present.
 DEFAULT_MEASURE = {"xi": "PLO", "ai": "OR", "m1i": "MD", "ratio": "LNR", "yi": "GEN"}
 
@@ -105,7 +108,8 @@ def add_analysis_arguments(parser: argparse.ArgumentParser):
     opts.add_argument("--measure", type=str.upper, choices=list(MEASURES),
                       help="effect measure (default: PLO, OR, MD, LNR or GEN by the columns given)")
     opts.add_argument("--method", type=str.upper, default="REML",
-                      choices=list(ESTIMATORS) + list(ALIASES), help="tau^2 estimator (default REML)")
+                      choices=list(ESTIMATORS) + list(ALIASES) + [GLMM],
+                      help="tau^2 estimator (default REML), or GLMM (binomial/Poisson-normal model, from counts)")
     opts.add_argument("--test", type=str.lower, default="z", choices=list(TESTS), help="inference (default z)")
     opts.add_argument("--level", type=float, default=95.0, help="confidence level in percent (default 95)")
     opts.add_argument("--ci-level", type=float, default=95.0, help="level of the CIs given with --ratio")
@@ -130,6 +134,18 @@ def _roles(args: argparse.Namespace) -> dict:
     return roles
 
 
+def _pool_glmm(args: argparse.Namespace, table, roles: dict, study):
+    """``--method GLMM``: a model of its own (not a tau^2 estimator), fitted from the counts."""
+    from ..models.glmm import rma_glmm
+
+    others = set(roles) - {"xi", "ni", "mi", "ti"} or getattr(args, "mods", None) or getattr(args, "subgroup", None)
+    if others or "xi" not in roles:
+        raise MetapoolError("--method GLMM takes one-group counts only: --events with --total (proportions)"
+                            " or with person-time (rates); no moderators or subgroups.")
+    measure = args.measure or ("IRLN" if "ti" in roles else "PLO")
+    return rma_glmm(measure, table, slab=study, test=args.test, level=args.level, **roles)
+
+
 def run_pool(args: argparse.Namespace) -> int:
     from ..effect_sizes import escalc
     from ..io.tables import read_table
@@ -139,6 +155,11 @@ def run_pool(args: argparse.Namespace) -> int:
     roles = _roles(args)
     measure = args.measure or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
     study = args.study or next((c for c in table if c.lower() == "study"), None)
+    if args.method == GLMM:
+        res = _pool_glmm(args, table, roles, study)
+        text = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n" if args.json else res.summary().to_text()
+        print(text, end="")
+        return 0
     es = escalc(
         measure, table, slab=study, add=args.add, to=args.to, drop00=args.drop00,
         ci_level=args.ci_level, **roles,
