@@ -10,6 +10,8 @@ The public API is small and imports no plotting or web code:
 from .effect_sizes import MEASURES, EffectSizeTable, escalc
 from .models.results import RMAResult
 from .models.rma import rma
+from .models.glmm import rma_glmm
+from .models.glmm_results import GLMMResult
 from .models.rootfind import Control
 from .models.tau2 import ESTIMATORS
 from .inference.tests import TESTS
@@ -24,6 +26,6 @@ from .exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ESTIMATORS", "TESTS", "Control", "RMAResult", "rma", "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
+    "ESTIMATORS", "TESTS", "Control", "RMAResult", "rma", "GLMMResult", "rma_glmm", "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
     "MetapoolError", "MetapoolWarning", "OptionError", "escalc", "__version__",
 ]  # fmt: skip
