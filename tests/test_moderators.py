@@ -147,3 +147,11 @@ def test_cli_mods_and_subgroups(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert [s["level"] for s in out["subgroups"]] == ["alternate", "random", "systematic"]
     assert set(out["subgroup_test"]) >= {"q", "df", "pvalue"}
+
+
+def test_cli_permutation_test(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("study,yi,vi,x\na,0.1,0.02,1\nb,0.3,0.03,2\nc,0.5,0.05,3\nd,0.2,0.04,4\ne,0.9,0.02,5\n")
+    assert main(["pool", str(path), "--yi", "yi", "--vi", "vi", "--mods", "x", "--permutations", "500", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["permutation"]["exact"] is True and out["permutation"]["iterations"] == 120

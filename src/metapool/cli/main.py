@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     mods.add_argument("--subgroup", metavar="COL", help="pool each level of COL and test for subgroup differences")
     mods.add_argument("--subgroup-tau2", choices=["separate", "common"], default="separate",
                       help="tau^2 per subgroup (separate, default) or one common tau^2")
+    mods.add_argument("--permutations", type=int, metavar="N",
+                      help="permutation test of the model (N random permutations; exact when fewer exist)")
+    mods.add_argument("--seed", type=int, help="seed of the random permutations")
 
     from .batch import add_batch_parser
 
@@ -171,6 +174,12 @@ def run_pool(args: argparse.Namespace) -> int:
     reference = dict(r.split("=", 1) for r in args.reference if "=" in r)
     res = rma(es, mods=mods, data=table, reference=reference, **fit)
     out, docs = res.to_dict(), [res.summary()]
+    if args.permutations:
+        from ..moderators.permutation import permutest
+
+        perm = _with_progress("permutations", lambda step: permutest(res, iter=args.permutations, seed=args.seed, progress=step))
+        out["permutation"] = perm.to_dict()
+        docs.append(perm.summary())
     if args.subgroup:
         from ..moderators.subgroups import subgroup_analysis
 
@@ -182,6 +191,18 @@ def run_pool(args: argparse.Namespace) -> int:
     else:
         print("\n".join(d.to_text() for d in docs), end="")
     return 0
+
+
+def _with_progress(unit: str, run):
+    """Run ``run(step)`` with a progress bar on stderr (``step(done, total)``); hidden when not a terminal."""
+    from tqdm import tqdm
+
+    with tqdm(unit=unit, disable=not sys.stderr.isatty(), leave=False) as bar:
+        def step(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return run(step)
 
 
 def run_demo() -> int:
