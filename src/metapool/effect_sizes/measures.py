@@ -120,7 +120,8 @@ def _rom(c):
 
 def _cor(c):
     r = c["ri"]
-    return r, (1.0 - r**2) ** 2 / (c["ni"] - 1.0)
+    n = c["ni"]
+    return r, np.where(n > 3, (1.0 - r**2) ** 2 / (n - 1.0), np.nan)
 
 
 def _zcor(c):
@@ -199,7 +200,7 @@ for _m in (
     Measure(
         "COR", "raw correlation coefficient", "correlation", "correlation", "correlation", "identity", _cor,
         0.0, "Pearson correlation; large-sample variance (1 - r^2)^2 / (n - 1) as metafor",
-        undefined="the variance (1 - r^2)^2 / (n - 1) needs n >= 2",
+        undefined="metafor leaves the variance undefined for n <= 3",
     ),
     Measure(
         "ZCOR", "Fisher's r-to-z transformed correlation", "correlation", "Fisher's z", "correlation", "tanh",
