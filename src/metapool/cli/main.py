@@ -12,39 +12,17 @@ import sys
 import warnings
 
 from .. import __version__
+from ..columns import COLUMN_FLAGS, DEFAULT_MEASURE
 from ..effect_sizes import MEASURES
 from ..exceptions import MetapoolError
 from ..inference.tests import TESTS
 from ..models.tau2 import ALIASES, ESTIMATORS
 
-#: Column flags of ``metapool pool`` and the escalc role each one fills.
-COLUMN_FLAGS = {
-    "events": ("xi", "events (one group)"),
-    "total": ("ni", "total patients (one group)"),
-    "events1": ("ai", "events in group 1"),
-    "total1": ("n1i", "patients in group 1"),
-    "events2": ("ci", "events in group 2"),
-    "total2": ("n2i", "patients in group 2"),
-    "mean1": ("m1i", "mean in group 1"),
-    "sd1": ("sd1i", "standard deviation in group 1"),
-    "n1": ("n1i", "size of group 1"),
-    "mean2": ("m2i", "mean in group 2"),
-    "sd2": ("sd2i", "standard deviation in group 2"),
-    "n2": ("n2i", "size of group 2"),
-    "yi": ("yi", "precomputed effect sizes"),
-    "vi": ("vi", "sampling variances of yi"),
-    "sei": ("sei", "standard errors of yi"),
-    "ratio": ("ratio", "ratio estimate (e.g. hazard ratio), pooled on the log scale"),
-    "ci-lower": ("ci_lb", "lower confidence limit of --ratio"),
-    "ci-upper": ("ci_ub", "upper confidence limit of --ratio"),
-}
-
 #: ``--method`` value of the generalised linear mixed model (see :func:`metapool.models.glmm.rma_glmm`).
 GLMM = "GLMM"
 
-#: Measure used when --measure is not given, by the first role present.
-DEFAULT_MEASURE = {"xi": "PLO", "ai": "OR", "m1i": "MD", "ratio": "LNR", "yi": "GEN"}
-
+#: ``--method`` values that pool 2x2 tables directly (see :mod:`metapool.models.mh_peto`).
+TABLE_METHODS = ("MH", "PETO")
 
 def _table_lines(title: str, entries: dict) -> str:
     width = max(len(k) for k in entries)
@@ -111,8 +89,9 @@ def add_analysis_arguments(parser: argparse.ArgumentParser):
     opts.add_argument("--measure", type=str.upper, choices=list(MEASURES),
                       help="effect measure (default: PLO, OR, MD, LNR or GEN by the columns given)")
     opts.add_argument("--method", type=str.upper, default="REML",
-                      choices=list(ESTIMATORS) + list(ALIASES) + [GLMM],
-                      help="tau^2 estimator (default REML), or GLMM (binomial/Poisson-normal model, from counts)")
+                      choices=list(ESTIMATORS) + list(ALIASES) + [GLMM, *TABLE_METHODS],
+                      help="tau^2 estimator (default REML), or GLMM (binomial/Poisson-normal model, from counts),"
+                           " or MH / PETO (Mantel-Haenszel, Peto: common-effect models of 2x2 tables)")
     opts.add_argument("--test", type=str.lower, default="z", choices=list(TESTS), help="inference (default z)")
     opts.add_argument("--level", type=float, default=95.0, help="confidence level in percent (default 95)")
     opts.add_argument("--ci-level", type=float, default=95.0, help="level of the CIs given with --ratio")
@@ -149,6 +128,30 @@ def _pool_glmm(args: argparse.Namespace, table, roles: dict, study):
     return rma_glmm(measure, table, slab=study, test=args.test, level=args.level, **roles)
 
 
+def _pool_tables(args: argparse.Namespace, table, roles: dict, study):
+    """``--method MH`` or ``PETO``: common-effect models of 2x2 tables (metafor's rma.mh, rma.peto).
+
+    metafor's defaults: 1/2 added to tables with a zero cell and double-zero
+    tables dropped, for the study-level estimates behind Q only.
+    """
+    from ..models.mh_peto import MH_MEASURES, rma_mh, rma_peto
+
+    others = set(roles) - {"ai", "n1i", "ci", "n2i"} or getattr(args, "mods", None) or getattr(args, "subgroup", None)
+    if others or "ai" not in roles:
+        raise MetapoolError(f"--method {args.method} takes two-group binary columns only (--events1 --total1"
+                            " --events2 --total2); no moderators or subgroups.")
+    if args.test != "z":
+        raise MetapoolError(f"--method {args.method} is a common-effect model with the z test; drop --test.")
+    opts = {"slab": study, "add": 0.5 if args.add is None else args.add, "to": args.to, "level": args.level}
+    if args.method == "PETO":
+        if args.measure not in (None, "OR", "PETO"):
+            raise MetapoolError(f"Peto's method pools odds ratios, not {args.measure}.")
+        return rma_peto(table, **opts, **roles)
+    if args.measure not in (None, *MH_MEASURES):
+        raise MetapoolError(f"--method MH pools OR, RR or RD, not {args.measure}.")
+    return rma_mh(args.measure or "OR", table, **opts, **roles)
+
+
 def run_pool(args: argparse.Namespace) -> int:
     from ..effect_sizes import escalc
     from ..io.tables import read_table
@@ -158,8 +161,8 @@ def run_pool(args: argparse.Namespace) -> int:
     roles = _roles(args)
     measure = args.measure or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
     study = args.study or next((c for c in table if c.lower() == "study"), None)
-    if args.method == GLMM:
-        res = _pool_glmm(args, table, roles, study)
+    if args.method in (GLMM, *TABLE_METHODS):
+        res = (_pool_glmm if args.method == GLMM else _pool_tables)(args, table, roles, study)
         text = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n" if args.json else res.summary().to_text()
         print(text, end="")
         return 0

@@ -1,0 +1,39 @@
+"""Column keys of study tables and the escalc roles they fill.
+
+The command line's column flags (``--events``), the analysis file's outcome
+keys (``events = "orr_events"``) and the batch engine read this one table.
+"""
+
+from __future__ import annotations
+
+#: Column key (CLI flag without dashes, analysis-file key) -> (escalc role, description).
+COLUMN_FLAGS = {
+    "events": ("xi", "events (one group)"),
+    "total": ("ni", "total patients (one group)"),
+    "time": ("ti", "person-time of the events (one group; rates)"),
+    "mean": ("meani", "mean (one group)"),
+    "sd": ("sdi", "standard deviation (one group)"),
+    "n": ("ni", "size of the group (one-group means, correlations)"),
+    "r": ("ri", "correlation coefficient (with --n)"),
+    "events1": ("ai", "events in group 1"),
+    "total1": ("n1i", "patients in group 1"),
+    "events2": ("ci", "events in group 2"),
+    "total2": ("n2i", "patients in group 2"),
+    "mean1": ("m1i", "mean in group 1"),
+    "sd1": ("sd1i", "standard deviation in group 1"),
+    "n1": ("n1i", "size of group 1"),
+    "mean2": ("m2i", "mean in group 2"),
+    "sd2": ("sd2i", "standard deviation in group 2"),
+    "n2": ("n2i", "size of group 2"),
+    "yi": ("yi", "precomputed effect sizes"),
+    "vi": ("vi", "sampling variances of yi"),
+    "sei": ("sei", "standard errors of yi"),
+    "ratio": ("ratio", "ratio estimate (e.g. hazard ratio), pooled on the log scale"),
+    "ci-lower": ("ci_lb", "lower confidence limit of --ratio"),
+    "ci-upper": ("ci_ub", "upper confidence limit of --ratio"),
+}
+
+#: Measure used when --measure is not given, by the first role present.
+DEFAULT_MEASURE = {
+    "ti": "IRLN", "xi": "PLO", "ai": "OR", "m1i": "MD", "meani": "MN", "ri": "ZCOR", "ratio": "LNR", "yi": "GEN",
+}
