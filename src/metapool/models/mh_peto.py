@@ -198,10 +198,10 @@ def peto_tables(a, b, c, d, mask) -> TableStats:
     total = _msum(var, mask)
     dev = _msum(a - expected, mask)
     with np.errstate(invalid="ignore", divide="ignore"):
-        est = dev / total
+        est, se = dev / total, 1.0 / np.sqrt(total)
         q = np.maximum(0.0, _msum((a - expected) ** 2 / np.where(pos, var, 1.0), pos) - dev**2 / total)
     nan = np.full(mask.shape[0], np.nan)
-    return TableStats(est, 1.0 / np.sqrt(total), np.where(mask, var, 0.0), nan, nan, nan, nan, q)
+    return TableStats(est, se, np.where(mask, var, 0.0), nan, nan, nan, nan, q)
 
 
 @dataclass(frozen=True)
@@ -316,10 +316,11 @@ def _result(method, measure, es, keep, stats: TableStats, q, testable, level, te
     notes, warns = list(es.notes), []
     dropped = [e for e in es.exclusions if keep[e.row]]
     if dropped:
+        reasons = "; ".join(dict.fromkeys(e.reason for e in dropped))
         notes.append(
-            f"{len(dropped)} of {k} tables have no study-level {es.measure} estimate"
-            f" ({dropped[0].reason}); they enter the pooled estimate but not the test for"
-            " heterogeneity: " + ", ".join(e.label for e in dropped)
+            f"Pooled, but without a study-level {es.measure} estimate and so left out of the test for"
+            f" heterogeneity ({len(dropped)} of {k} tables): " + ", ".join(e.label for e in dropped)
+            + f". Reason: {reasons}."
         )
     if math.isnan(stats.estimate[0]):
         warns.append(f"The {method} estimate is undefined for these data (no events in one group of every table).")
