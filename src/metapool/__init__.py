@@ -12,6 +12,7 @@ from .models.results import RMAResult
 from .models.rma import rma
 from .models.glmm import rma_glmm
 from .models.glmm_results import GLMMResult
+from .models.mh_peto import MHResult, rma_mh, rma_peto
 from .models.rootfind import Control
 from .models.tau2 import ESTIMATORS
 from .inference.tests import TESTS
@@ -26,6 +27,6 @@ from .exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "ESTIMATORS", "TESTS", "Control", "RMAResult", "rma", "GLMMResult", "rma_glmm", "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
+    "ESTIMATORS", "TESTS", "Control", "RMAResult", "rma", "GLMMResult", "rma_glmm", "MHResult", "rma_mh", "rma_peto", "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
     "MetapoolError", "MetapoolWarning", "OptionError", "escalc", "__version__",
 ]  # fmt: skip

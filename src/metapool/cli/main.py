@@ -24,6 +24,7 @@ GLMM = "GLMM"
 #: ``--method`` values that pool 2x2 tables directly (see :mod:`metapool.models.mh_peto`).
 TABLE_METHODS = ("MH", "PETO")
 
+
 def _table_lines(title: str, entries: dict) -> str:
     width = max(len(k) for k in entries)
     return title + "\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in entries.items())
