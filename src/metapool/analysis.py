@@ -1,0 +1,292 @@
+"""Run a whole analysis file: every outcome with its model and follow-up analyses.
+
+:func:`run_analysis` turns an :class:`~metapool.spec.AnalysisSpec` into an
+:class:`Analysis` bundle of frozen results; the report, the evidence card, the
+command line and the web app are renderers of that bundle. Every number they
+show comes from here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import __version__
+from .exceptions import MetapoolError
+from .io.parsing import MISSING_MARKERS, to_float_array
+from .io.tables import StudyTable, get_column, read_table
+from .spec import AnalysisSpec, OutcomeSpec
+
+__all__ = ["OutcomeResult", "Analysis", "run_analysis", "run_outcome"]
+
+#: Follow-up analyses need at least this many studies to be run at all.
+MIN_K_BIAS = 3
+MIN_K_SENSITIVITY = 2
+
+
+@dataclass(frozen=True)
+class OutcomeResult:
+    """Everything computed for one outcome.
+
+    Attributes
+    ----------
+    spec
+        The outcome's part of the analysis file.
+    model
+        The pooled model (an RMAResult, GLMM, MH/Peto or median-survival
+        result); None when the outcome could not be analysed (``error``).
+    effects
+        Study-level effect sizes (None for medians pooled without variances).
+    medians
+        For ``kind = "median"`` without CIs: the pooled median of medians.
+    subgroups, regression, bias, leave_one_out, influence
+        Follow-up analyses, None when not asked for or not defined (then
+        ``skipped`` says why).
+    k, n_patients
+        Studies and patients (sum of the analysed studies' n) in the model.
+    designs
+        Count of study designs among the analysed studies.
+    skipped
+        Analysis name to the reason it was not run.
+    error
+        Why the outcome could not be analysed at all.
+    """
+
+    spec: OutcomeSpec
+    model: object = None
+    effects: object = None
+    medians: object = None
+    subgroups: object = None
+    regression: object = None
+    bias: object = None
+    leave_one_out: object = None
+    influence: object = None
+    k: int = 0
+    n_patients: int | None = None
+    designs: dict = field(default_factory=dict)
+    risk_of_bias: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+    warnings: tuple = ()
+    error: str | None = None
+
+    @property
+    def pooled(self):
+        """The model's natural-scale pooled value (back-transformed when possible)."""
+        if self.model is None:
+            return None
+        back = getattr(self.model, "back", None)
+        value = back() if callable(back) else None
+        return value if value is not None else self.model.predict()
+
+    def to_dict(self) -> dict:
+        d = {
+            "name": self.spec.name,
+            "kind": self.spec.kind,
+            "k": self.k,
+            "n_patients": self.n_patients,
+            "designs": self.designs,
+            "risk_of_bias": self.risk_of_bias,
+            "error": self.error,
+            "skipped": self.skipped,
+            "warnings": list(self.warnings),
+        }
+        for name in ("model", "medians", "subgroups", "regression", "bias", "leave_one_out", "influence"):
+            value = getattr(self, name)
+            if value is not None:
+                d[name] = value.to_dict()
+        return d
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The results of a whole analysis file, with provenance."""
+
+    spec: AnalysisSpec
+    outcomes: tuple
+    n_studies: int
+    input_sha256: str
+    version: str = __version__
+    created: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.spec.title,
+            "metapool_version": self.version,
+            "created": self.created,
+            "input_sha256": self.input_sha256,
+            "n_studies": self.n_studies,
+            "spec": self.spec.to_dict(),
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def _present(cells) -> np.ndarray:
+    return np.array([not (c is None or (isinstance(c, float) and math.isnan(c)) or
+                          (isinstance(c, str) and c.strip().lower() in MISSING_MARKERS)) for c in cells])
+
+
+def _study_counts(table: StudyTable, column: str | None, rows: np.ndarray) -> dict:
+    if column is None:
+        return {}
+    cells = np.asarray(list(get_column(table, column, "study-level information")), dtype=object)[rows]
+    return dict(Counter(str(c).strip() for c in cells if _present([c])[0]))
+
+
+def _patients(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows: np.ndarray, ni) -> int | None:
+    """Sum of the analysed studies' n: the outcome's own denominators, else the table's n column."""
+    if ni is not None and np.all(np.isfinite(ni)):
+        return int(np.sum(ni))
+    column = out.columns.get("n") or out.columns.get("total") or spec.n
+    if column is None:
+        return None
+    n = to_float_array(get_column(table, column, "sample sizes"), column)[rows]
+    return int(np.nansum(n)) if np.isfinite(n).any() else None
+
+
+def _fit_model(out: OutcomeSpec, table: StudyTable, study: str | None):
+    """Effect sizes and the pooled model of one outcome."""
+    from .effect_sizes import escalc
+    from .models.rma import rma
+
+    if out.kind == "median":
+        from .medians import pool_median_survival, pool_medians
+
+        cols = out.columns
+        if "lower" in cols and "upper" in cols:
+            model = pool_median_survival(cols["median"], cols["lower"], cols["upper"], table, slab=study,
+                                         ci_level=out.ci_level, ni=cols.get("n"), method=out.method,
+                                         test=out.test, level=out.level)
+            return None, model, None
+        return None, None, pool_medians(cols["median"], table, n=cols.get("n"), slab=study, level=out.level)
+    if out.method == "GLMM":
+        from .models.glmm import rma_glmm
+
+        model = rma_glmm(out.measure, table, slab=study, test=out.test, level=out.level, **out.roles)
+        return escalc(out.measure, table, slab=study, **out.roles), model, None
+    if out.method in ("MH", "PETO"):
+        from .models.mh_peto import rma_mh, rma_peto
+
+        model = (rma_peto(table, slab=study, level=out.level, **out.roles) if out.method == "PETO"
+                 else rma_mh(out.measure, table, slab=study, level=out.level, **out.roles))
+        return escalc(out.measure, table, slab=study, **out.roles), model, None
+    es = escalc(out.measure, table, slab=study, ci_level=out.ci_level, **out.roles)
+    return es, rma(es, method=out.method, test=out.test, level=out.level), None
+
+
+def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> OutcomeResult:
+    """Pool one outcome and run its follow-up analyses (each only where defined)."""
+    from .models.results import RMAResult
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            es, model, medians = _fit_model(out, table, spec.study)
+        except MetapoolError as exc:
+            return OutcomeResult(out, error=str(exc))
+        result = model if model is not None else medians
+        k = int(result.k)
+        rows = _analysed_rows(es, model, medians, table)
+        skipped: dict[str, str] = {}
+        extra: dict[str, object] = {}
+        if isinstance(model, RMAResult):
+            extra, skipped = _follow_up(out, es, model, table, k)
+        elif out.subgroup or out.mods or out.bias or out.sensitivity:
+            skipped["follow-up"] = "available for inverse-variance models (rma) only"
+    ni = getattr(model, "ni", None)
+    return OutcomeResult(
+        spec=out,
+        model=model,
+        effects=es,
+        medians=medians,
+        k=k,
+        n_patients=_patients(spec, out, table, rows, ni if model is not None and len(np.atleast_1d(ni)) == k else None),
+        designs=_study_counts(table, spec.design, rows),
+        risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
+        skipped=skipped,
+        warnings=tuple(dict.fromkeys(str(w.message) for w in caught)),
+        **extra,
+    )
+
+
+def _analysed_rows(es, model, medians, table: StudyTable) -> np.ndarray:
+    """Rows of the table that entered the outcome's model."""
+    n = table.n_rows
+    excluded = {e.row for e in getattr(model if model is not None else medians, "exclusions", ())}
+    if es is not None:
+        excluded |= {int(r) for r in np.flatnonzero(~es.included)}
+    return np.array([r not in excluded for r in range(n)])
+
+
+def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[dict, dict]:
+    """Subgroups, meta-regression, bias and sensitivity analyses of an rma model."""
+    from .models.rma import rma
+
+    done: dict[str, object] = {}
+    skipped: dict[str, str] = {}
+    fit = {"method": out.method, "test": out.test, "level": out.level}
+
+    def attempt(name: str, minimum: int, run) -> None:
+        if k < minimum:
+            skipped[name] = f"needs at least {minimum} studies (k = {k})"
+            return
+        try:
+            done[name] = run()
+        except MetapoolError as exc:
+            skipped[name] = str(exc)
+
+    if out.subgroup:
+        from .moderators.subgroups import subgroup_analysis
+
+        attempt("subgroups", 2, lambda: subgroup_analysis(es, out.subgroup, table, tau2=out.subgroup_tau2, **fit))
+    if out.mods:
+        mods = out.mods[0] if len(out.mods) == 1 and "~" in out.mods[0] else list(out.mods)
+        attempt("regression", 3, lambda: rma(es, mods=mods, data=table, **fit))
+    if out.bias:
+        from .bias import bias_report
+
+        attempt("bias", MIN_K_BIAS, lambda: bias_report(model))
+    if out.sensitivity:
+        from .influence import influence, leave_one_out
+
+        attempt("leave_one_out", MIN_K_SENSITIVITY + 1, lambda: leave_one_out(model))
+        attempt("influence", MIN_K_SENSITIVITY + 1, lambda: influence(model))
+    return done, skipped
+
+
+def _sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
+    """Run every outcome of an analysis file.
+
+    Parameters
+    ----------
+    spec
+        The analysis (see :func:`metapool.spec.load_spec`).
+    progress
+        Optional ``progress(step_name)`` callback, called before each outcome.
+    """
+    table = read_table(spec.data_path, sheet=spec.sheet)
+    outcomes = []
+    for out in spec.outcomes:
+        if progress is not None:
+            progress(out.name)
+        outcomes.append(run_outcome(spec, out, table))
+    return Analysis(
+        spec=spec,
+        outcomes=tuple(outcomes),
+        n_studies=table.n_rows,
+        input_sha256=_sha256(spec.data_path),
+        created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+    )
