@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..effect_sizes import CORRECTION_TARGETS, FAMILIES, MEASURES, TRANSFORMS
 from ..inference.tests import TESTS
+from ..models.mh_peto import MH_MEASURES
 from ..models.tau2 import ALIASES, ESTIMATORS
 
 
@@ -56,6 +57,19 @@ def vocabulary_markdown() -> str:
     for e in ESTIMATORS.values():
         lines.append(f"| {e.code} | {e.name} | {e.reference} | {'yes' if e.iterative else 'no'} |")
     lines += ["", "Aliases: " + ", ".join(f"{a} = {c}" for a, c in ALIASES.items()) + ".", ""]
+    lines += [
+        "## Models of 2x2 tables (`method` MH, PETO)",
+        "",
+        "Common-effect models pooled from the uncorrected tables, as metafor's `rma.mh` and `rma.peto`.",
+        "For MH, Q, I² and H² come from the study-level estimates (1/2 added to tables with a zero cell,",
+        "tables without events or with only events in both groups left out); Peto's Q comes from the",
+        "tables' O - E and V, with the degrees of freedom counted from the same study-level estimates.",
+        "",
+        "| method | measure | pooled quantity and variance |",
+        "|---|---|---|",
+    ]
+    lines += [f"| MH | {code} | {text} |" for code, text in MH_MEASURES.items()]
+    lines += ["| PETO | PETO | log odds ratio, sum(O - E) / sum(V) (Yusuf et al. 1985) |", ""]
     lines += ["## Tests (`test`)", "", "| code | description |", "|---|---|"]
     lines += [f"| {code} | {text} |" for code, text in TESTS.items()]
     return "\n".join(lines) + "\n"
