@@ -1,0 +1,17 @@
+"""Publication plots (matplotlib, imported only when a plot is drawn).
+
+Each plot kind has an adapter that turns a result into a plain table
+(:func:`forest_table`, :func:`funnel_table`) and one drawing core that takes
+the table (or the result), an optional matplotlib ``ax``, and returns the axes.
+"""
+
+from .export import figure_svg, save_figure
+from .forest import forest_plot
+from .funnel import FunnelTable, funnel_plot, funnel_table
+from .forest_data import ForestBlock, ForestPooled, ForestStudy, ForestTable, forest_table, pooled_row
+from .intervals import PROPORTION_CIS, clopper_pearson, wilson
+
+__all__ = [
+    "forest_plot", "forest_table", "pooled_row", "ForestTable", "ForestBlock", "ForestPooled", "ForestStudy",
+    "funnel_plot", "funnel_table", "FunnelTable", "clopper_pearson", "wilson", "PROPORTION_CIS", "save_figure", "figure_svg",
+]  # fmt: skip

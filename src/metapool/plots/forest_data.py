@@ -1,0 +1,282 @@
+"""The plain table a forest plot is drawn from, and its adapter from a model result.
+
+A :class:`ForestTable` holds everything the drawing needs, already on the
+natural scale: blocks of studies (one block per subgroup; a single unnamed
+block without subgroups), each with its pooled row, an optional overall
+pooled row, and footer lines (e.g. a test for subgroup differences). The
+drawing core (:func:`metapool.plots.forest_plot`) never looks at a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .._validation import check_choice
+from ..effect_sizes.registry import MEASURES
+from ..exceptions import DataValidationError
+from ..formatting.numbers import fmt_p_clinical
+from .intervals import PROPORTION_CIS
+
+__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "pooled_row"]
+
+_NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class ForestStudy:
+    """One study row: label, data cells (text), natural-scale estimate and CI, weight (%)."""
+
+    label: str
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    weight: float = _NAN
+    cells: tuple = ()
+
+
+@dataclass(frozen=True)
+class ForestPooled:
+    """A pooled row: the diamond, the prediction interval, and its text lines."""
+
+    label: str
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float = _NAN
+    pi_upper: float = _NAN
+    k: int = 0
+    n: float = _NAN
+    heterogeneity: str = ""
+    test: str = ""
+
+
+@dataclass(frozen=True)
+class ForestBlock:
+    """Studies with their pooled row; ``title`` names a subgroup (None without subgroups)."""
+
+    title: str | None
+    studies: tuple
+    pooled: ForestPooled | None = None
+
+
+@dataclass(frozen=True)
+class ForestTable:
+    """Everything a forest plot shows, on the natural scale.
+
+    Attributes
+    ----------
+    blocks
+        One :class:`ForestBlock` per subgroup (one unnamed block otherwise).
+    overall
+        Pooled row over all subgroups (None when there is a single block).
+    effect_label
+        Axis and column title of the estimate ("Proportion", "Risk ratio").
+    log_scale
+        Ratios are drawn on a log axis.
+    null
+        Value of no effect (1 for ratios, 0 for differences, None for
+        single-group quantities such as proportions).
+    percent
+        Show proportions as percentages.
+    data_headers
+        Titles of the study data columns (``cells`` of each study).
+    study_ci
+        How study CIs were computed (e.g. "Clopper-Pearson").
+    level
+        Confidence level (fraction).
+    footer
+        Extra lines under the plot (tests for subgroup differences, notes).
+    """
+
+    blocks: tuple
+    effect_label: str
+    log_scale: bool = False
+    null: float | None = None
+    percent: bool = False
+    data_headers: tuple = ()
+    study_ci: str = ""
+    level: float = 0.95
+    overall: ForestPooled | None = None
+    footer: tuple = ()
+
+    @property
+    def studies(self) -> tuple:
+        return tuple(s for b in self.blocks for s in b.studies)
+
+    @property
+    def pooled_rows(self) -> tuple:
+        rows = tuple(b.pooled for b in self.blocks if b.pooled is not None)
+        return rows + ((self.overall,) if self.overall is not None else ())
+
+    def to_records(self) -> list[dict]:
+        """One record per study and pooled row (for CSV/JSON next to the figure)."""
+        out = []
+        for b in self.blocks:
+            for s in b.studies:
+                out.append({"block": b.title, "row": "study", "label": s.label, "estimate": s.estimate,
+                            "ci_lower": s.ci_lower, "ci_upper": s.ci_upper, "weight": s.weight,
+                            **dict(zip(self.data_headers, s.cells))})  # fmt: skip
+            if b.pooled is not None:
+                out.append(_pooled_record(b.title, b.pooled))
+        if self.overall is not None:
+            out.append(_pooled_record(None, self.overall))
+        return out
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records())
+
+
+def _pooled_record(block, p: ForestPooled) -> dict:
+    return {"block": block, "row": "pooled", "label": p.label, "estimate": p.estimate,
+            "ci_lower": p.ci_lower, "ci_upper": p.ci_upper, "pi_lower": p.pi_lower, "pi_upper": p.pi_upper}  # fmt: skip
+
+
+def _int_text(x) -> str:
+    return "" if not np.isfinite(x) else f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+
+
+def _study_cells(measure, cells: dict, ni) -> tuple[tuple, tuple]:
+    """Headers and per-study text cells of the data columns for a measure's family."""
+    family = MEASURES[measure].family if measure in MEASURES else "generic"
+    k = len(ni)
+    if family == "single" and "xi" in cells:
+        return ("Events", "Total"), tuple((_int_text(x), _int_text(n)) for x, n in zip(cells["xi"], ni))
+    if family == "binary" and {"ai", "bi", "ci", "di"} <= set(cells):
+        a, b, c, d = (cells[x] for x in ("ai", "bi", "ci", "di"))
+        return ("Exp. events/N", "Ctrl events/N"), tuple(
+            (f"{_int_text(a[i])}/{_int_text(a[i] + b[i])}", f"{_int_text(c[i])}/{_int_text(c[i] + d[i])}")
+            for i in range(k)
+        )
+    if family == "continuous" and "m1i" in cells:
+        g = [cells[x] for x in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")]
+        return ("Exp. mean (SD), N", "Ctrl mean (SD), N"), tuple(
+            (f"{g[0][i]:.4g} ({g[1][i]:.3g}), {_int_text(g[2][i])}", f"{g[3][i]:.4g} ({g[4][i]:.3g}), {_int_text(g[5][i])}")
+            for i in range(k)
+        )
+    if np.isfinite(ni).any():
+        return ("N",), tuple((_int_text(n),) for n in ni)
+    return (), tuple(() for _ in range(k))
+
+
+def _null_value(measure) -> float | None:
+    if measure not in MEASURES:
+        return None
+    m = MEASURES[measure]
+    if "ratio" in m.natural:
+        return 1.0
+    return 0.0 if m.family in ("binary", "continuous", "correlation") else None
+
+
+def pooled_row(result, label: str | None = None) -> ForestPooled:
+    """The pooled row of a model without moderators: natural-scale diamond, PI and text."""
+    back = result.back() or result.predict()
+    if label is None:
+        label = result.model_name if not result.random else f"{result.model_name} ({result.method})"
+    het = f"Heterogeneity: I\u00b2 = {result.i2:.0f}%"
+    if result.random:
+        het += f", \u03c4\u00b2 = {result.tau2:.3g}"
+    if result.k > 1:
+        het += f", Q = {result.q:.2f} (df = {result.q_df:g}), {fmt_p_clinical(result.q_pvalue)}"
+    null = _null_value(result.measure)
+    test = ""
+    if null is not None:
+        stat = "z" if result.ddf is None else "t"
+        test = f"Test for overall effect: {stat} = {result.statistic:.2f}, {fmt_p_clinical(result.pvalue)}"
+    n = float(np.nansum(result.ni)) if np.isfinite(result.ni).any() else _NAN
+    return ForestPooled(label, back.estimate, back.ci_lower, back.ci_upper, back.pi_lower, back.pi_upper,
+                        result.k, n, het, test)  # fmt: skip
+
+
+def forest_table(
+    result,
+    effect_sizes=None,
+    *,
+    study_ci: str = "exact",
+    effect_label: str | None = None,
+    percent: bool | None = None,
+    pooled_label: str | None = None,
+) -> ForestTable:
+    """Build the forest-plot table of a fitted model (without moderators).
+
+    Parameters
+    ----------
+    result
+        An :class:`~metapool.RMAResult`.
+    effect_sizes
+        The :class:`~metapool.EffectSizeTable` the model was fitted to; gives
+        the data columns (events/total, means) and, for single proportions,
+        the counts for exact study CIs. Without it, study CIs are Wald
+        intervals on the analysis scale, back-transformed.
+    study_ci
+        For single proportions: ``"exact"`` (Clopper-Pearson, default, as R's
+        meta shows them), ``"wilson"`` or ``"wald"`` (the model's scale).
+    effect_label
+        Title of the estimate (default: the measure's natural quantity).
+    percent
+        Show proportions as percentages (default: True for proportions).
+    pooled_label
+        Label of the pooled row (default: the model's name and estimator).
+    """
+    study_ci = check_choice("forest_table", "study_ci", study_ci, (*PROPORTION_CIS, "wald"))
+    measure = result.measure
+    m = MEASURES.get(measure)
+    level = result.level
+    yi, vi = np.asarray(result.yi), np.asarray(result.vi)
+    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    back = result.back_transform
+    ni = np.asarray(result.ni, dtype=float)
+
+    def natural(x):
+        x = np.asarray(x, dtype=float)
+        if back is None:
+            return x
+        if back.needs_ni:  # e.g. Freeman-Tukey: each study with its own n
+            return np.array([float(np.ravel(back(x[i : i + 1], ni[i : i + 1]))[0]) for i in range(x.size)])
+        return np.asarray(back(x), dtype=float)
+
+    est, lo, hi = natural(yi), natural(yi - z * np.sqrt(vi)), natural(yi + z * np.sqrt(vi))
+    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    cells: dict = {}
+    if effect_sizes is not None:
+        rows = _rows_in_model(result, effect_sizes)
+        cells = {name: np.asarray(v)[rows] for name, v in effect_sizes.cells.items()}
+        ni = np.asarray(effect_sizes.ni, dtype=float)[rows]
+    ci_name = "Wald" if back is None else f"Wald on the {m.scale} scale" if m else "Wald"
+    is_prop = m is not None and m.family == "single"
+    if is_prop and "xi" in cells and study_ci != "wald":
+        name, func = PROPORTION_CIS[study_ci]
+        x = cells["xi"]
+        est = x / ni
+        lo, hi = func(x, ni, level)
+        ci_name = name
+    headers, texts = _study_cells(measure, cells, ni)
+    studies = tuple(
+        ForestStudy(str(result.slab[i]), float(est[i]), float(lo[i]), float(hi[i]), float(result.weights[i]), texts[i])
+        for i in range(result.k)
+    )
+    label = effect_label or (m.natural.capitalize() if m and m.natural != "as given" else "Estimate")
+    return ForestTable(
+        blocks=(ForestBlock(None, studies, pooled_row(result, pooled_label)),),
+        effect_label=label,
+        log_scale=m is not None and "ratio" in m.natural,
+        null=_null_value(measure),
+        percent=is_prop if percent is None else bool(percent),
+        data_headers=headers,
+        study_ci=ci_name,
+        level=level,
+    )
+
+
+def _rows_in_model(result, es) -> np.ndarray:
+    """Indices of the effect-size rows that entered the model, in the model's order."""
+    rows = np.flatnonzero(es.included)
+    labels = tuple(str(es.slab[i]) for i in rows)
+    if len(rows) != result.k or labels != tuple(map(str, result.slab)):
+        raise DataValidationError("The effect sizes given do not match the studies of the model.")
+    return rows
+

@@ -1,0 +1,180 @@
+"""Forest and funnel plots: tables hold the right numbers, every plot renders (Agg)."""
+
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from scipy import stats
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+import metapool as mp  # noqa: E402
+from metapool.datasets import load_dataset  # noqa: E402
+from metapool.plots import (  # noqa: E402
+    ForestBlock,
+    ForestTable,
+    clopper_pearson,
+    figure_svg,
+    forest_plot,
+    forest_table,
+    funnel_plot,
+    funnel_table,
+    pooled_row,
+    save_figure,
+    wilson,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def orr():
+    es = mp.escalc("PLO", load_dataset("aml_hma_ven_synthetic"), xi="orr_events", ni="n", slab="study")
+    return es, mp.rma(es)
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    es = mp.escalc("RR", load_dataset("bcg"), ai="tpos", bi="tneg", ci="cpos", di="cneg", slab="author")
+    return es, mp.rma(es)
+
+
+def test_clopper_pearson_equals_scipy_exact_ci():
+    x = np.array([0, 1, 7, 20, 39])
+    n = np.array([12, 30, 39, 39, 39])
+    lo, hi = clopper_pearson(x, n, 0.95)
+    for i in range(x.size):
+        ci = stats.binomtest(int(x[i]), int(n[i])).proportion_ci(0.95, method="exact")
+        assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+def test_wilson_equals_scipy_wilson_ci():
+    lo, hi = wilson([0, 5, 17], [20, 40, 17], 0.9)
+    for i, (x, n) in enumerate([(0, 20), (5, 40), (17, 17)]):
+        ci = stats.binomtest(x, n).proportion_ci(0.9, method="wilson")
+        assert (lo[i], hi[i]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+
+
+def test_forest_table_single_proportions(orr):
+    es, res = orr
+    t = forest_table(res, es)
+    studies = t.studies
+    assert len(studies) == res.k == 32 and t.percent and t.null is None and not t.log_scale
+    assert t.data_headers == ("Events", "Total") and t.study_ci == "Clopper-Pearson"
+    xi, ni = es.cells["xi"], es.ni
+    for s, x, n, w in zip(studies, xi, ni, res.weights):
+        ci = stats.binomtest(int(x), int(n)).proportion_ci(0.95, method="exact")
+        assert (s.ci_lower, s.ci_upper) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        assert s.estimate == x / n and s.weight == w and s.cells == (f"{x:.0f}", f"{n:.0f}")
+    pooled = t.blocks[0].pooled
+    back = res.back()
+    assert (pooled.estimate, pooled.ci_lower, pooled.ci_upper, pooled.pi_lower, pooled.pi_upper) == (
+        back.estimate, back.ci_lower, back.ci_upper, back.pi_lower, back.pi_upper)
+    assert pooled.n == 2289 and "I\u00b2 = 83%" in pooled.heterogeneity
+    wil = forest_table(res, es, study_ci="wilson").studies[0]
+    assert (wil.ci_lower, wil.ci_upper) == pytest.approx(tuple(np.ravel(wilson(xi[0], ni[0]))))
+    wald = forest_table(res, es, study_ci="wald").studies[0]
+    z = stats.norm.ppf(0.975)
+    assert wald.ci_lower == pytest.approx(1 / (1 + np.exp(-(res.yi[0] - z * np.sqrt(res.vi[0])))))
+
+
+def test_forest_table_ratios(bcg):
+    es, res = bcg
+    t = forest_table(res, es)
+    assert t.log_scale and t.null == 1.0 and t.effect_label == "Risk ratio"
+    s = t.studies[0]
+    assert s.estimate == pytest.approx(np.exp(res.yi[0]))
+    assert s.cells == ("4/123", "11/139")
+    assert t.blocks[0].pooled.test.startswith("Test for overall effect: z = ")
+    rec = t.to_frame()
+    assert list(rec["row"]).count("pooled") == 1 and len(rec) == 14
+
+
+def test_forest_table_rejects_mismatched_effect_sizes(orr, bcg):
+    with pytest.raises(ValueError, match="do not match"):
+        forest_table(orr[1], bcg[0])
+
+
+@pytest.mark.parametrize("layout", ["revman", "jama"])
+def test_forest_plot_renders(orr, bcg, layout, tmp_path):
+    es, res = orr
+    ax = forest_plot(res, effect_sizes=es, layout=layout, title="ORR (SYNTHETIC)")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    texts = {t.get_text() for t in ax.texts}
+    assert "Quintero 2018" in texts and "Random-effects model (REML)" in texts
+    paths = save_figure(ax, tmp_path / f"forest_{layout}", dpi=50)
+    assert [p.suffix for p in paths] == [".svg", ".png"] and all(p.stat().st_size > 1000 for p in paths)
+    ax2 = forest_plot(bcg[1], effect_sizes=bcg[0], layout=layout, favours=("Favours BCG", "Favours control"))
+    assert ax2.get_xscale() == "log"
+
+
+def test_forest_plot_other_measures_and_own_axes():
+    md = mp.escalc("MD", load_dataset("normand1999"), m1i="m1i", sd1i="sd1i", n1i="n1i", m2i="m2i",
+                   sd2i="sd2i", n2i="n2i", slab="source")  # fmt: skip
+    ax = forest_plot(mp.rma(md), effect_sizes=md)
+    assert any(t.get_text().startswith("55 (47") for t in ax.texts)
+    gen = mp.rma([0.1, 0.3, -0.2], [0.04, 0.02, 0.05])
+    fig, own = plt.subplots()
+    assert forest_plot(gen, own) is own
+
+
+def test_forest_plot_many_studies_and_long_labels():
+    rng = np.random.default_rng(3)
+    k = 110
+    n = rng.integers(20, 300, k)
+    x = rng.binomial(n, 0.4)
+    labels = [f"Study {i} " + "x" * (90 if i == 5 else 0) for i in range(k)]
+    es = mp.escalc("PLO", xi=x, ni=n, slab=labels)
+    ax = forest_plot(mp.rma(es), effect_sizes=es, max_label_chars=40)
+    long = [t.get_text() for t in ax.texts if t.get_text().startswith("Study 5 ")]
+    assert long == ["Study 5 " + "x" * 31 + "\u2026"]
+    assert ax.figure.get_figheight() > 0.2 * k  # rows keep their height
+
+
+def test_forest_plot_subgroup_blocks(orr):
+    data = load_dataset("aml_hma_ven_synthetic").to_frame()
+    blocks = []
+    for agent in ("azacitidine", "decitabine"):
+        sub = data[data.hma == agent]
+        es = mp.escalc("PLO", sub, xi="cr_events", ni="n", slab="study")
+        res = mp.rma(es)
+        blocks.append(ForestBlock(agent, forest_table(res, es).studies, pooled_row(res, "Subgroup")))
+    table = ForestTable(tuple(blocks), "Proportion", percent=True, data_headers=("Events", "Total"),
+                        overall=pooled_row(orr[1]), footer=("Test for subgroup differences: see text",))  # fmt: skip
+    ax = forest_plot(table, layout="revman")
+    texts = [t.get_text() for t in ax.texts]
+    assert "azacitidine" in texts and "decitabine" in texts and texts.count("Subgroup") == 2
+    assert any(t.startswith("Test for subgroup differences") for t in texts)
+
+
+def test_funnel_table_and_plot(bcg, tmp_path):
+    es, res = bcg
+    t = funnel_table(res)
+    assert t.sei == pytest.approx(np.sqrt(res.vi)) and t.estimate == res.estimate and t.null == 0.0
+    filled = (np.array([0.1, 0.3]), np.array([0.05, 0.2]))
+    ax = funnel_plot(res, filled=filled, contours=(0.1, 0.05, 0.01), title="BCG")
+    assert isinstance(ax, matplotlib.axes.Axes)
+    open_pts = ax.collections[-1]
+    assert np.allclose(open_pts.get_offsets(), np.column_stack([filled[0], np.sqrt(filled[1])]))
+    assert [lab.get_text() for lab in ax.get_legend().get_texts()][:4] == ["p > 0.1", "p < 0.1", "p < 0.05", "p < 0.01"]
+    assert figure_svg(ax).lstrip().startswith("<?xml")
+
+
+def test_funnel_plot_proportions_natural_ticks(orr):
+    ax = funnel_plot(orr[1])
+    labels = [lab.get_text() for lab in ax.get_xticklabels()]
+    assert "0.5" in labels and ax.get_legend() is None
+
+
+def test_import_metapool_plots_is_lazy():
+    code = "import sys, metapool.plots; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
