@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/metapool demo
+	$(BIN)/metapool demo -o out/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

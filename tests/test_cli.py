@@ -101,10 +101,11 @@ def test_bad_choice_is_an_argparse_error(single_csv):
     assert exc.value.code == 2
 
 
-def test_demo_runs(capsys):
-    assert main(["demo"]) == 0
+def test_demo_runs(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert "hyperdynamic therapy" in out and "Pooled success rate" in out
+    assert "Overall response (ORR)" in out and "report.html" in out
+    assert (tmp_path / "demo" / "report.html").is_file() and (tmp_path / "demo" / "card.md").is_file()
 
 
 def test_list_reads_the_registries(capsys):

@@ -73,9 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     mods.add_argument("--seed", type=int, help="seed of the random permutations")
 
     from .batch import add_batch_parser
+    from .run import add_run_parsers
 
     add_batch_parser(sub)
-    sub.add_parser("demo", help="pool a bundled example (dat.pritz1997) and print it")
+    add_run_parsers(sub)
+    demo = sub.add_parser("demo", help="run the bundled demo analysis (synthetic AML review) into a report folder")
+    demo.add_argument("-o", "--outdir", default="out/demo", help="output folder (default out/demo)")
     lister = sub.add_parser("list", help="list measures, methods or tests")
     lister.add_argument("what", choices=["measures", "methods", "tests"])
     return parser
@@ -209,25 +212,14 @@ def _with_progress(unit: str, run):
         return run(step)
 
 
-def run_demo() -> int:
-    from ..datasets import DATASETS, load_dataset
-    from ..effect_sizes import escalc
-    from ..models.rma import rma
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the bundled demo analysis (synthetic AML review) into ``args.outdir``."""
+    from ..datasets import DATASETS
+    from .run import run_run
 
-    ds = DATASETS["pritz1997"]
-    data = load_dataset(ds.name)
-    print(f"Demo: {ds.description}\nSource: {ds.source}\n")
-    es = escalc("PLO", data, xi="xi", ni="ni", slab="authors")
-    res = rma(es, method="REML")
-    print(res.summary().to_text())
-    hci = res.heterogeneity_ci()
-    print(f"95% CI of tau^2 (Q-profile): [{hci.tau2[1]:.4f}, {hci.tau2[2]:.4f}];"
-          f" I^2: [{hci.i2[1]:.1f}%, {hci.i2[2]:.1f}%]")
-    back = res.back()
-    print(f"\nPooled success rate: {100 * back.estimate:.1f}%"
-          f" (95% CI {100 * back.ci_lower:.1f}% to {100 * back.ci_upper:.1f}%;"
-          f" 95% prediction interval {100 * back.pi_lower:.1f}% to {100 * back.pi_upper:.1f}%).")
-    return 0
+    ds = DATASETS["aml_hma_ven_synthetic"]
+    print(f"Demo: {ds.description}\n{ds.source}\n", file=sys.stderr)
+    return run_run(argparse.Namespace(analysis=str(ds.analysis_path), outdir=args.outdir, force=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,7 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pool":
             return run_pool(args)
         if args.command == "demo":
-            return run_demo()
+            return run_demo(args)
+        if args.command == "run":
+            from .run import run_run
+
+            return run_run(args)
+        if args.command == "init":
+            from .run import run_init
+
+            return run_init(args)
         if args.command == "batch":
             from .batch import run_batch
 

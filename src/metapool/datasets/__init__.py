@@ -33,6 +33,12 @@ class Dataset:
     def path(self) -> Path:
         return _DATA / self.file
 
+    @property
+    def analysis_path(self) -> Path | None:
+        """The bundled analysis file (TOML) of this data set, when there is one."""
+        toml = self.path.with_suffix(".toml")
+        return toml if toml.is_file() else None
+
 
 DATASETS: dict[str, Dataset] = {
     d.name: d

@@ -1,0 +1,157 @@
+"""Render an analysis into the report's files: HTML, JSON, CSV, figures and the evidence card."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..exceptions import MetapoolError
+from .card import build_card
+from .certainty import suggest_certainty
+from .figures import outcome_figures
+from .methods import methods_text
+
+__all__ = ["render_report", "render_card", "effect_size_rows", "write_outputs", "safe_cell", "inline_json"]
+
+#: A text cell starting with one of these is read as a formula by spreadsheets.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("metapool.report", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = lambda s: str(s).replace("|", "\\|").replace("<", "&lt;")
+    return env
+
+
+def inline_json(obj) -> str:
+    """JSON safe to place inside an HTML ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
+    text = json.dumps(obj, allow_nan=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def safe_cell(value):
+    """Guard a CSV text cell against spreadsheet formula injection; numbers pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _outcome_blocks(o) -> list[str]:
+    blocks = []
+    for name in ("subgroups", "regression", "bias", "leave_one_out", "influence"):
+        value = getattr(o, name)
+        if value is not None:
+            blocks.append(value.summary().to_html())
+    if o.medians is not None:
+        blocks.append(o.medians.summary().to_html())
+    return blocks
+
+
+def render_report(analysis, figures: dict | None = None) -> str:
+    """The self-contained HTML report (inline CSS and SVG; no external assets)."""
+    card = build_card(analysis)
+    methods, references = methods_text(analysis)
+    figures = figures or {}
+    outcomes = [
+        {
+            "result": o,
+            "model_html": o.model.summary().to_html() if o.model is not None else "",
+            "figures": figures.get(o.spec.name, ()),
+            "blocks": _outcome_blocks(o),
+            "certainty": suggest_certainty(o) if o.error is None else None,
+        }
+        for o in analysis.outcomes
+    ]
+    provenance = {"metapool": analysis.version, "created": analysis.created,
+                  "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
+    return _environment().get_template("report.html.j2").render(
+        analysis=analysis, spec=analysis.spec, card=card, methods=methods, references=references,
+        outcomes=outcomes, provenance=inline_json(provenance),
+    )
+
+
+def render_card(analysis) -> tuple[str, str]:
+    """The evidence card as (HTML, Markdown)."""
+    card = build_card(analysis)
+    env = _environment()
+    args = {"card": card, "version": analysis.version}
+    return env.get_template("card.html.j2").render(**args), env.get_template("card.md.j2").render(**args)
+
+
+def effect_size_rows(analysis) -> list[dict]:
+    """One row per study and outcome: effect size, variance, CI, weight and status."""
+    from ..inference.tests import critical
+
+    rows = []
+    for o in analysis.outcomes:
+        es = o.effects
+        if es is None:
+            continue
+        model = o.model
+        level = getattr(model, "level", 0.95)
+        z = float(critical(level, np.array([np.inf]))[0])
+        weights = dict(zip(getattr(model, "slab", ()), getattr(model, "weights", ())))
+        reasons = {e.row: e.reason for e in getattr(model, "exclusions", ())} | {e.row: e.reason for e in es.exclusions}
+        for i, label in enumerate(es.slab):
+            yi, vi = float(es.yi[i]), float(es.vi[i])
+            ok = bool(np.isfinite(yi) and np.isfinite(vi))
+            rows.append({
+                "outcome": o.spec.name, "study": label, "measure": es.measure,
+                "yi": yi if ok else "", "vi": vi if ok else "",
+                "ci_lower": yi - z * vi**0.5 if ok else "", "ci_upper": yi + z * vi**0.5 if ok else "",
+                "weight_percent": float(weights[label]) if label in weights and i not in reasons else "",
+                "corrected": bool(es.corrected[i]), "excluded": reasons.get(i, ""),
+            })
+    return rows
+
+
+def _csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: safe_cell(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def write_outputs(analysis, outdir, force: bool = False) -> dict:
+    """Write report.html, results.json, effect_sizes.csv, figures/ and the card into ``outdir``.
+
+    Every file stays inside ``outdir``; an existing report is only replaced
+    with ``force=True``. Returns the written paths by name.
+    """
+    out = Path(outdir).resolve()
+    if (out / "report.html").exists() and not force:
+        raise MetapoolError(f"{out / 'report.html'} exists; use --force to overwrite it.")
+    figdir = out / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    figures = {o.spec.name: outcome_figures(o, figdir) for o in analysis.outcomes if o.error is None}
+    card_html, card_md = render_card(analysis)
+    files = {
+        "report": (out / "report.html", render_report(analysis, figures)),
+        "results": (out / "results.json", json.dumps(analysis.to_dict() | {"card": build_card(analysis).to_dict()},
+                                                    indent=2, allow_nan=False)),
+        "effect_sizes": (out / "effect_sizes.csv", _csv(effect_size_rows(analysis))),
+        "card_html": (out / "card.html", card_html),
+        "card_md": (out / "card.md", card_md),
+    }
+    written = {}
+    for name, (path, text) in files.items():
+        if path.resolve().parent != out:
+            raise MetapoolError(f"refusing to write outside {out}: {path}")
+        path.write_text(text, encoding="utf-8")
+        written[name] = path
+    written["figures"] = [Path(f) for figs in figures.values() for fig in figs for f in fig.files]
+    return written
