@@ -31,7 +31,7 @@ import numpy as np
 
 from .._distributions import chi2_isf
 from .._validation import check_choice
-from .kernels import Batch, ols, trace_pp, traces, wls, yppp_y
+from .kernels import Batch, ols, rowsum, trace_pp, traces, wls, yppp_y
 from .rootfind import Control, solve
 from .uniroot import R_TOL, uniroot
 
@@ -99,7 +99,7 @@ def _dl(batch: Batch, control: Control) -> Tau2Fit:
 
 def _he_estimate(batch: Batch) -> np.ndarray:
     rss, hat = ols(batch)
-    tr_pv = (batch.mask * batch.v * (1.0 - hat)).sum(axis=1)
+    tr_pv = rowsum(batch.mask * batch.v * (1.0 - hat))
     with np.errstate(invalid="ignore", divide="ignore"):
         return _truncate((rss - tr_pv) / _df(batch))
 
@@ -115,7 +115,7 @@ def _he(batch: Batch, control: Control) -> Tau2Fit:
 
 def _hs(batch: Batch, control: Control) -> Tau2Fit:
     fit = wls(batch, 0.0)
-    sum_w = np.sum(fit.w, axis=1)
+    sum_w = rowsum(fit.w)
     with np.errstate(invalid="ignore", divide="ignore"):
         tau2 = _truncate((fit.q - batch.k) / sum_w)
         tr_pp = trace_pp(batch, fit)
@@ -127,8 +127,8 @@ def _sj(batch: Batch, control: Control) -> Tau2Fit:
     # metafor's starting value is the intercept-only mean squared deviation,
     # with or without moderators.
     k = batch.k
-    ybar = np.sum(batch.y * batch.mask, axis=1) / k
-    start = np.sum(((batch.y - ybar[:, None]) * batch.mask) ** 2, axis=1) / k
+    ybar = rowsum(batch.y * batch.mask) / k
+    start = rowsum(((batch.y - ybar[:, None]) * batch.mask) ** 2) / k
     df = _df(batch)
     with np.errstate(invalid="ignore", divide="ignore"):
         fit = wls(batch, start)
@@ -147,8 +147,8 @@ def _newton_step(f: np.ndarray, neg_hessian: np.ndarray, information: np.ndarray
 def _ml_score(batch: Batch, tau2: np.ndarray):
     # 2 x score and 2 x (negative) Hessian of the profile log-likelihood.
     fit = wls(batch, tau2)
-    f = fit.ypp_y - fit.w.sum(axis=1)
-    info = (fit.w * fit.w).sum(axis=1)
+    f = fit.ypp_y - rowsum(fit.w)
+    info = rowsum(fit.w * fit.w)
     return f, _newton_step(f, 2.0 * yppp_y(batch, fit) - info, info)
 
 
@@ -169,7 +169,7 @@ def _eb_score(batch: Batch, tau2: np.ndarray):
 
 def _q_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
     """metafor's standard error for the Q-based EB/PM/PMM estimators."""
-    sum_w = np.sum(wls(batch, tau2).w, axis=1)
+    sum_w = rowsum(wls(batch, tau2).w)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.sqrt(2.0 * batch.k**2 / _df(batch)) / sum_w
 
@@ -178,7 +178,7 @@ def log_likelihood(batch: Batch, tau2, restricted: bool) -> np.ndarray:
     """(Restricted) log-likelihood of the model at ``tau2``, up to a constant."""
     fit = wls(batch, tau2)
     t = np.asarray(tau2, dtype=float)
-    logv = (np.log(batch.v + (t[:, None] if t.ndim else t)) * batch.mask).sum(axis=1)
+    logv = rowsum(np.log(batch.v + (t[:, None] if t.ndim else t)) * batch.mask)
     ll = -0.5 * (logv + fit.q)
     if restricted:
         ll += 0.5 * np.linalg.slogdet(fit.vb)[1]
@@ -205,7 +205,7 @@ def _iterative(score, se_of: Callable, likelihood: str | None = None) -> Callabl
 
 def _ml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
     w = wls(batch, tau2).w
-    return np.sqrt(2.0 / (w * w).sum(axis=1))
+    return np.sqrt(2.0 / rowsum(w * w))
 
 
 def _reml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
