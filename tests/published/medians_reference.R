@@ -42,3 +42,48 @@ sei <- se_med(d$os_median_months, d$os_median_lower, d$os_median_upper)
 r <- rma.uni(yi = d$os_median_months, sei = sei, method = "REML")
 cat("SURV", r$k, coef(r), r$se, r$ci.lb, r$ci.ub, r$tau2, r$I2, "\n")
 cat("SEI", sei, "\n")
+
+# Quantile estimation: estmeansd::qe.fit(two.sample.default = TRUE) as metamedian's qe() calls it
+# (estmeansd 1.0.1, R/qe.fit.R and R/qe.helper.functions.R), restated for one-group studies.
+qe_var <- function(min.val = NA, q1.val = NA, med.val, q3.val = NA, max.val = NA, n) {
+  if (!is.na(min.val) && !is.na(q1.val)) { p <- c(1/n, .25, .5, .75, 1 - 1/n); q <- c(min.val, q1.val, med.val, q3.val, max.val); inner <- q[c(2, 4)] }
+  else if (!is.na(q1.val)) { p <- c(.25, .5, .75); q <- c(q1.val, med.val, q3.val); inner <- q[c(1, 3)] }
+  else { p <- c(1/n, .5, 1 - 1/n); q <- c(min.val, med.val, max.val); inner <- q[c(1, 3)] }
+  S <- list(
+    normal = function(t) sum((qnorm(p, t[1], t[2]) - q)^2),
+    `log-normal` = function(t) sum((qlnorm(p, t[1], t[2]) - q)^2),
+    gamma = function(t) sum((qgamma(p, shape = t[1], rate = t[2]) - q)^2),
+    weibull = function(t) sum((qweibull(p, shape = t[1], scale = t[2]) - q)^2))
+  fit <- function(start, fn, lower, upper)  # as qe.fit: a failed fit has value NA
+    tryCatch(optim(start, fn, method = "L-BFGS-B", lower = lower, upper = upper), error = function(e) list(par = NA, value = NA))
+  fits <- list(normal = fit(c(med.val, 1), S$normal, c(inner[1], 1e-3), c(inner[2], 50)))
+  if (min(q) > 0) {
+    fits$`log-normal` <- fit(c(log(med.val), 1), S$`log-normal`, c(log(inner[1]), 1e-3), c(log(inner[2]), 10))
+    fits$gamma <- fit(c(1, 1), S$gamma, c(1e-3, 1e-3), c(40, 40))
+    fits$weibull <- fit(c(1, 1), S$weibull, c(1e-3, 1e-3), c(50, 50))
+  }
+  vals <- sapply(fits, function(f) f$value); best <- names(which.min(vals)); t <- fits[[best]]$par
+  fm <- switch(best, normal = dnorm(qnorm(.5, t[1], t[2]), t[1], t[2]),
+               `log-normal` = dlnorm(qlnorm(.5, t[1], t[2]), t[1], t[2]),
+               gamma = dgamma(qgamma(.5, t[1], t[2]), t[1], t[2]),
+               weibull = dweibull(qweibull(.5, t[1], t[2]), t[1], t[2]))
+  list(var = 0.25 / (fm^2 * n), best = best, par = t, values = vals)
+}
+# metamedian qe() example 1 (all S2)
+med <- c(6.1, 5.2, 3.1, 2.8, 4.5); q1 <- c(2.0, 1.6, 2.6, 0.9, 3.2); q3 <- c(10.2, 13.0, 8.3, 8.2, 9.9); n <- c(100, 92, 221, 81, 42)
+f <- lapply(1:5, function(i) qe_var(q1.val = q1[i], med.val = med[i], q3.val = q3[i], n = n[i]))
+cat("QE1BEST", sapply(f, `[[`, "best"), "\n")
+cat("QE1VAR", sapply(f, `[[`, "var"), "\n")
+r <- rma.uni(yi = med, vi = sapply(f, `[[`, "var"), method = "REML")
+cat("QE1POOL", coef(r), r$se, r$tau2, "\n")
+# metamedian qe() example 2 (S1, S2, S3, S4)
+v <- c(qe_var(min.val = 0.7, med.val = 8.7, max.val = 22.2, n = 52)$var,
+       qe_var(q1.val = 5.2, med.val = 10.7, q3.val = 16.1, n = 34)$var,
+       qe_var(min.val = 1.1, q1.val = 5.3, med.val = 11.0, q3.val = 17.2, max.val = 24.7, n = 57)$var,
+       4.2^2 / 90)
+cat("QE2VAR", v, "\n")
+cat("QE2BEST", qe_var(min.val = 0.7, med.val = 8.7, max.val = 22.2, n = 52)$best,
+    qe_var(q1.val = 5.2, med.val = 10.7, q3.val = 16.1, n = 34)$best,
+    qe_var(min.val = 1.1, q1.val = 5.3, med.val = 11.0, q3.val = 17.2, max.val = 24.7, n = 57)$best, "\n")
+r <- rma.uni(yi = c(8.7, 10.7, 11.0, 12.2), vi = v, method = "REML")
+cat("QE2POOL", coef(r), r$se, r$tau2, "\n")

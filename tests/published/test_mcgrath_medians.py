@@ -15,6 +15,8 @@ from metapool.medians import (
     median_survival_se,
     pool_median_survival,
     pool_medians,
+    pool_medians_qe,
+    qe_fit,
     weighted_quantile,
 )
 
@@ -101,3 +103,41 @@ def test_pool_median_survival_matches_metafor_on_demo_data():
 def test_median_outside_its_ci_is_an_error():
     with pytest.raises(ValueError, match="outside its CI"):
         pool_median_survival([5.0, 6.0], [6.0, 4.0], [9.0, 8.0], slab=["x", "y"])
+
+
+# Quantile estimation: metamedian's qe() examples 1 and 2 (example 2 with the q3 values the
+# documentation mistypes as equal to q1 replaced by 16.1 and 17.2); R restatement of qe.fit
+# in medians_reference.R.
+QE_MED = [6.1, 5.2, 3.1, 2.8, 4.5]
+QE_Q1 = [2.0, 1.6, 2.6, 0.9, 3.2]
+QE_Q3 = [10.2, 13.0, 8.3, 8.2, 9.9]
+QE_N = [100, 92, 221, 81, 42]
+
+
+def test_qe_fits_match_r_optim():
+    fits = [qe_fit(QE_N[i], QE_MED[i], q1=QE_Q1[i], q3=QE_Q3[i]) for i in range(5)]
+    assert [f.family for f in fits] == ["normal", "weibull", "log-normal", "log-normal", "log-normal"]
+    r_var = [0.580412666727462, 1.06994342861657, 0.129368531006033, 0.385710521722744, 0.901937067888891]
+    assert [f.variance for f in fits] == pytest.approx(r_var, rel=1e-8)
+    res = pool_medians_qe(QE_N, QE_MED, q1=QE_Q1, q3=QE_Q3)
+    assert res.estimate == pytest.approx(4.20919705445515, rel=1e-6)
+    assert res.tau2 == pytest.approx(1.57679017545373, rel=1e-4)
+
+
+def test_qe_mixed_scenarios_and_means():
+    s1 = qe_fit(52, 8.7, minimum=0.7, maximum=22.2)
+    s2 = qe_fit(34, 10.7, q1=5.2, q3=16.1)
+    s3 = qe_fit(57, 11.0, minimum=1.1, q1=5.3, q3=17.2, maximum=24.7)
+    assert (s1.scenario, s2.scenario, s3.scenario) == ("S1", "S2", "S3")
+    assert (s1.family, s2.family, s3.family) == ("gamma", "normal", "normal")
+    # the gamma fit stops within 1e-4 of R's optimum (L-BFGS-B line searches differ slightly)
+    assert s1.variance == pytest.approx(0.688223657308389, rel=1e-4)
+    assert s2.variance == pytest.approx(3.01636057554473, rel=1e-8)
+    assert s3.variance == pytest.approx(0.958918668403181, rel=1e-8)
+    res = pool_medians_qe(
+        [52, 34, 57, 90], [8.7, 10.7, 11.0, np.nan], q1=[np.nan, 5.2, 5.3, np.nan],
+        q3=[np.nan, 16.1, 17.2, np.nan], minimum=[0.7, np.nan, 1.1, np.nan],
+        maximum=[22.2, np.nan, 24.7, np.nan], mean=[np.nan, np.nan, np.nan, 12.2], sd=[np.nan, np.nan, np.nan, 4.2],
+    )  # fmt: skip
+    assert res.vi[3] == pytest.approx(4.2**2 / 90)
+    assert res.estimate == pytest.approx(10.7272976697159, rel=1e-4)
