@@ -48,17 +48,19 @@ def _column(data, value, role: str, n: int | None):
 
 def _zero_notes(measure: str, family: str, cells: dict, ok: np.ndarray) -> list[str]:
     """Flag data sets where every study has zero (or all) events."""
-    if family != "single" or not ok.any():
+    if family not in ("single", "rate") or not ok.any():
         return []
-    xi, mi = cells["xi"][ok], cells["mi"][ok]
+    xi = cells["xi"][ok]
+    mi = cells["mi"][ok] if family == "single" else np.ones_like(xi)
     what = "zero events" if np.all(xi == 0) else "only events (xi = ni)" if np.all(mi == 0) else None
     if what is None:
         return []
-    if measure in ("PFT", "PAS"):
+    if measure in ("PFT", "PAS", "IRFT", "IRS"):
         return [f"All studies report {what}; the {measure} estimate is defined without a correction."]
+    instead = "PFT or PAS, or an exact binomial" if family == "single" else "IRFT or IRS, or an exact Poisson"
     return [
         f"All studies report {what}: the {measure} estimate is an artefact of the continuity"
-        " correction. Use measure PFT or PAS, or an exact binomial interval."
+        f" correction. Use measure {instead} interval."
     ]
 
 
@@ -217,7 +219,8 @@ def escalc(
         notes += _zero_notes(m.code, m.family, prepared.cells, valid)
         if corrected.any():
             notes.append(
-                f"Continuity correction: {amount:g} added to each cell of {int(corrected.sum())}"
+                f"Continuity correction: {amount:g} added to"
+                f" {'each cell' if family.corrected_cells is None else 'the events'} of {int(corrected.sum())}"
                 f" stud{'y' if corrected.sum() == 1 else 'ies'} ({CORRECTION_TARGETS[to]}): "
                 + ", ".join(labels[i] for i in np.flatnonzero(corrected))
             )
