@@ -109,9 +109,11 @@ def trimfill_side(res: RMAResult) -> str:
     return _slope_sign_side(np.asarray(res.yi), np.asarray(res.vi), res.method)
 
 
-def _var_sr(k: int, k0: float) -> float:
-    return (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0 - 18 * k * k0**2
-            - 18 * k * k0 + 6 * k**2 * k0) / 24.0
+def _sqrt_var_sr(k: int, k0: float) -> float:
+    # NaN where the variance formula turns negative (metafor reports NaN then)
+    var = (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0 - 18 * k * k0**2
+           - 18 * k * k0 + 6 * k**2 * k0) / 24.0
+    return math.sqrt(var) if var >= 0 else float("nan")
 
 
 def _k0(signed_ranks: np.ndarray, k: int, estimator: str) -> tuple[float, float]:
@@ -122,9 +124,10 @@ def _k0(signed_ranks: np.ndarray, k: int, estimator: str) -> tuple[float, float]
     sr = float(signed_ranks[signed_ranks > 0].sum())
     if estimator == "L0":
         k0 = (4 * sr - k * (k + 1)) / (2 * k - 1)
-        return k0, 4 * math.sqrt(max(_var_sr(k, k0), 0.0)) / (2 * k - 1)
+        return k0, 4 * _sqrt_var_sr(k, k0) / (2 * k - 1)
     k0 = k - 0.5 - math.sqrt(2 * k**2 - 4 * sr + 0.25)
-    return k0, 2 * math.sqrt(max(_var_sr(k, k0), 0.0)) / math.sqrt((k - 0.5) ** 2 - k0 * (2 * k - k0 - 1))
+    denom = (k - 0.5) ** 2 - k0 * (2 * k - k0 - 1)
+    return k0, 2 * _sqrt_var_sr(k, k0) / math.sqrt(denom) if denom > 0 else float("nan")
 
 
 @singledispatch
@@ -190,7 +193,7 @@ def _(res: RMAResult, side: str | None = None, estimator: str = "L0") -> TrimFil
         ranks[np.argsort(np.abs(centred), kind="stable")] = np.arange(1, k + 1)
         raw, se_k0 = _k0(np.sign(centred) * ranks, k, estimator)
         k0 = int(max(0, np.round(raw)))
-        se_k0 = max(0.0, se_k0)
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)
     p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else float("nan")
     if k0 == 0:
         return TrimFillResult(0, se_k0, side, estimator, p_k0, res, np.empty(0), np.empty(0))

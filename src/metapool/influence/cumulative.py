@@ -18,12 +18,17 @@ def cumulative_order(res, order=None, *, decreasing: bool = False) -> np.ndarray
     """Indices of the studies of ``res`` in the order they are added.
 
     ``order`` gives one sort key per study in the model (e.g. publication
-    year); ties keep the data order (a stable sort, as R's ``order``). None
-    keeps the data order.
+    year); ties keep the data order (a stable sort, as R's ``order``). Text
+    keys that are numbers sort as numbers. None keeps the data order.
     """
     if order is None:
         return np.arange(res.k)
     key = np.asarray(order)
+    if key.dtype.kind in "USO":  # text read from a file: numbers sort as numbers
+        try:
+            key = key.astype(float)
+        except ValueError:
+            key = key.astype(str)
     if key.shape != (res.k,):
         raise DataValidationError(
             f"The order has {key.size} values; the model has k = {res.k} studies (one key per study)."
