@@ -200,11 +200,7 @@ def _fit_frame(table, keys: list, opts: _Options, max_cells: int, progress) -> "
             _fit_chunk(part, lay.sizes[a:b], lay.analyses[a:b], opts, out)
             if progress is not None:
                 progress(b - a)
-    frame = key_frame.copy()
-    for name, values in out.columns().items():
-        frame[name] = values
-    frame.index = pd.RangeIndex(n_groups)
-    return frame
+    return pd.concat([key_frame, pd.DataFrame(out.columns(), index=key_frame.index)], axis=1)
 
 
 class _Output:

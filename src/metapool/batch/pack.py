@@ -85,8 +85,15 @@ def chunks(sizes: np.ndarray, max_cells: int) -> list[tuple[int, int]]:
     return out
 
 
-def pad(values: np.ndarray, positions: np.ndarray, rows: np.ndarray, n_rows: int, width: int, fill: float):
-    """Scatter ``values`` into a ``[n_rows, width]`` array at ``(rows, positions)``."""
-    out = np.full((n_rows, max(width, 1)), fill)
+def pad(values, positions: np.ndarray, rows: np.ndarray, n_rows: int, width: int, fill: float) -> np.ndarray:
+    """Scatter ``values`` into a ``[n_rows, width]`` array at ``(rows, positions)``.
+
+    ``(rows, positions)`` must be in row-major order; when they fill every cell
+    the values are simply reshaped.
+    """
+    width = max(width, 1)
+    if len(rows) == n_rows * width:
+        return np.broadcast_to(values, rows.shape).reshape(n_rows, width)
+    out = np.full((n_rows, width), fill, dtype=np.result_type(values, fill))
     out[rows, positions] = values
     return out

@@ -8,6 +8,7 @@ error that names the row and the column.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,9 +94,22 @@ def to_float_array(values: object, column: str, labels: Sequence[str] | None = N
     return out
 
 
+#: Tables with this many rows or fewer, but at least LABEL_POOL_MIN, share one tuple of
+#: default labels (the batch engine calls escalc on many such chunks).
+LABEL_POOL_SIZE = 1 << 16
+LABEL_POOL_MIN = 1 << 10
+
+
+@functools.cache
+def _label_pool() -> tuple[str, ...]:
+    return tuple(f"Study {i + 1}" for i in range(LABEL_POOL_SIZE))
+
+
 def to_labels(values: object, n: int) -> tuple[str, ...]:
     """Study labels as text; missing labels become ``Study i``. No NA parsing."""
     if values is None:
+        if LABEL_POOL_MIN <= n <= LABEL_POOL_SIZE:
+            return _label_pool()[:n]
         return tuple(f"Study {i + 1}" for i in range(n))
     arr = list(getattr(values, "tolist", lambda: list(values))())
     if len(arr) != n:
