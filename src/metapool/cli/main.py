@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     mods.add_argument("--permutations", type=int, metavar="N",
                       help="permutation test of the model (N random permutations; exact when fewer exist)")
     mods.add_argument("--seed", type=int, help="seed of the random permutations")
+    extra = pool.add_argument_group("publication bias and sensitivity")
+    extra.add_argument("--bias", action="store_true",
+                       help="add Egger's test, Begg's test, trim-and-fill, LFK index and fail-safe N (metafor's defaults)")
+    extra.add_argument("--sensitivity", action="store_true",
+                       help="add leave-one-out analysis and influence diagnostics")
 
     from .batch import add_batch_parser
     from .run import add_run_parsers
@@ -167,7 +172,9 @@ def run_pool(args: argparse.Namespace) -> int:
     study = args.study or next((c for c in table if c.lower() == "study"), None)
     if args.method in (GLMM, *TABLE_METHODS):
         res = (_pool_glmm if args.method == GLMM else _pool_tables)(args, table, roles, study)
-        text = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n" if args.json else res.summary().to_text()
+        out, docs = res.to_dict(), [res.summary()]
+        _bias_sensitivity(args, res, out, docs)
+        text = json.dumps(out, indent=2, allow_nan=False) + "\n" if args.json else "\n".join(d.to_text() for d in docs)
         print(text, end="")
         return 0
     es = escalc(
@@ -193,11 +200,28 @@ def run_pool(args: argparse.Namespace) -> int:
         sub = subgroup_analysis(es, args.subgroup, table, tau2=args.subgroup_tau2, **fit)
         out |= sub.to_dict()
         docs.append(sub.summary())
+    _bias_sensitivity(args, res, out, docs)
     if args.json:
         print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print("\n".join(d.to_text() for d in docs), end="")
     return 0
+
+
+def _bias_sensitivity(args: argparse.Namespace, res, out: dict, docs: list) -> None:
+    """Add the --bias and --sensitivity sections (JSON keys ``bias``, ``sensitivity``)."""
+    if args.bias:
+        from ..bias import bias_report
+
+        report = bias_report(res)
+        out["bias"] = report.to_dict()
+        docs.append(report.summary())
+    if args.sensitivity:
+        from ..influence.report import sensitivity_report
+
+        report = sensitivity_report(res)
+        out["sensitivity"] = report.to_dict()
+        docs.append(report.summary())
 
 
 def _with_progress(unit: str, run):
