@@ -180,5 +180,29 @@ def test_registry_and_dispatch():
     for t in BIAS_TESTS.values():
         assert t.name and t.reference and callable(t.function)
     for f in (regtest, ranktest, trimfill, lfk, leave_one_out, influence, gosh):
-        with pytest.raises(TypeError):
+        with pytest.raises(mp.MetapoolError, match="not available"):
             f(object())
+
+
+def test_cli_bias_and_sensitivity(tmp_path, capsys):
+    from metapool.cli.main import main
+
+    csv = tmp_path / "bcg.csv"
+    d = load_dataset("bcg")
+    rows = ["study,tpos,tneg,cpos,cneg"] + [
+        f"{d['author'][i].replace(',', '')},{d['tpos'][i]},{d['tneg'][i]},{d['cpos'][i]},{d['cneg'][i]}"
+        for i in range(13)
+    ]
+    csv.write_text("\n".join(rows) + "\n")
+    args = [str(csv), "--events1", "tpos", "--total1", "tneg", "--events2", "cpos", "--total2", "cneg"]
+    assert main(["pool", *args, "--bias", "--sensitivity", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"egger", "begg", "trimfill", "lfk"} <= set(out["bias"])
+    assert {"z", "p", "limit"} <= set(out["bias"]["egger"])
+    assert {"tau", "p"} <= set(out["bias"]["begg"])
+    assert {"k0", "side", "estimate", "ci_lower", "ci_upper"} <= set(out["bias"]["trimfill"])
+    assert len(out["sensitivity"]["leave_one_out"]) == 13
+    assert len(out["sensitivity"]["influence"]) == 13
+    assert main(["pool", *args, "--bias", "--sensitivity"]) == 0
+    text = capsys.readouterr().out
+    assert "Regression test for funnel plot asymmetry" in text and "Influence diagnostics" in text

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._distributions import norm_ppf, norm_sf2
 from .._validation import check_choice
+from ..exceptions import MetapoolError
 from ..formatting.document import Document, KeyValues
 from ..formatting.numbers import fmt, fmt_p
 from ..models.results import RMAResult, _num
@@ -81,7 +82,7 @@ def fsn(res, type: str = "Rosenthal", alpha: float = 0.05, target: float | None 
     Rosenthal R (1979). Psychol Bull 86:638-641. Orwin RG (1983). J Educ Stat
     8:157-159. Rosenberg MS (2005). Evolution 59:464-468.
     """
-    raise TypeError(f"fsn is not available for {type(res).__name__}")
+    raise MetapoolError(f"fsn is not available for {type(res).__name__} results.")
 
 
 @fsn.register

@@ -8,6 +8,7 @@ from functools import singledispatch
 import numpy as np
 
 from .._distributions import crit_value, norm_sf2
+from ..exceptions import MetapoolError
 from ..models.results import RMAResult, _freeze, _num
 
 __all__ = ["FunnelData", "funnel_data", "CONTOUR_LEVELS"]
@@ -81,7 +82,7 @@ def funnel_data(res, levels=CONTOUR_LEVELS, refline: float = 0.0, points: int = 
     Contour-enhanced meta-analysis funnel plots help distinguish publication
     bias from other causes of asymmetry. J Clin Epidemiol 61:991-996.
     """
-    raise TypeError(f"funnel_data is not available for {type(res).__name__}")
+    raise MetapoolError(f"funnel_data is not available for {type(res).__name__} results.")
 
 
 @funnel_data.register

@@ -112,7 +112,7 @@ def lfk(res) -> LFKResult:
     and quantitative method for detecting bias in meta-analysis. Int J Evid
     Based Healthc 16:195-203.
     """
-    raise TypeError(f"lfk is not available for {type(res).__name__}")
+    raise MetapoolError(f"lfk is not available for {type(res).__name__} results.")
 
 
 @lfk.register

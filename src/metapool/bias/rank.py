@@ -111,7 +111,7 @@ def ranktest(res) -> RankTest:
     Begg CB, Mazumdar M (1994). Operating characteristics of a rank
     correlation test for publication bias. Biometrics 50:1088-1101.
     """
-    raise TypeError(f"ranktest is not available for {type(res).__name__}")
+    raise MetapoolError(f"ranktest is not available for {type(res).__name__} results.")
 
 
 @ranktest.register

@@ -169,7 +169,7 @@ def regtest(res, model: str = "rma", predictor: str = "sei") -> RegressionTest:
     Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in
     meta-analysis detected by a simple, graphical test. BMJ 315:629-634.
     """
-    raise TypeError(f"regtest is not available for {type(res).__name__}")
+    raise MetapoolError(f"regtest is not available for {type(res).__name__} results.")
 
 
 @regtest.register
@@ -205,7 +205,7 @@ def peters(res, events, nonevents) -> RegressionTest:
     Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2006). Comparison of
     two methods to detect publication bias in meta-analysis. JAMA 295:676-680.
     """
-    raise TypeError(f"peters is not available for {type(res).__name__}")
+    raise MetapoolError(f"peters is not available for {type(res).__name__} results.")
 
 
 @peters.register

@@ -162,7 +162,7 @@ def trimfill(res, side: str | None = None, estimator: str = "L0") -> TrimFillRes
     method of testing and adjusting for publication bias in meta-analysis.
     Biometrics 56:455-463.
     """
-    raise TypeError(f"trimfill is not available for {type(res).__name__}")
+    raise MetapoolError(f"trimfill is not available for {type(res).__name__} results.")
 
 
 @trimfill.register

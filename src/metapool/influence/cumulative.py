@@ -6,7 +6,7 @@ from functools import singledispatch
 
 import numpy as np
 
-from ..exceptions import DataValidationError
+from ..exceptions import DataValidationError, MetapoolError
 from ..models.results import RMAResult
 from ._refit import refit_subsets, require_intercept_only
 from .series import SubsetSeries, series_from_fit
@@ -61,7 +61,7 @@ def cumulative(res, order=None, *, decreasing: bool = False) -> SubsetSeries:
     SubsetSeries
         Row i labelled with the study added at step i.
     """
-    raise TypeError(f"cumulative is not available for {type(res).__name__}")
+    raise MetapoolError(f"cumulative is not available for {type(res).__name__} results.")
 
 
 @cumulative.register

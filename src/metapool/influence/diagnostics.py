@@ -11,6 +11,7 @@ from functools import singledispatch
 import numpy as np
 
 from .._distributions import chi2_sf
+from ..exceptions import MetapoolError
 from ..formatting.document import Document, Paragraph, Table
 from ..formatting.numbers import fmt
 from ..models.results import RMAResult, _freeze, _num
@@ -138,7 +139,7 @@ def influence(res) -> InfluenceDiagnostics:
     Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for
     meta-analysis. Res Synth Methods 1:112-125.
     """
-    raise TypeError(f"influence is not available for {type(res).__name__}")
+    raise MetapoolError(f"influence is not available for {type(res).__name__} results.")
 
 
 @influence.register
@@ -192,7 +193,7 @@ def baujat(res) -> BaujatData:
     Baujat B, Mahe C, Pignon JP, Hill C (2002). A graphical method for
     exploring heterogeneity in meta-analyses. Stat Med 21:2641-2652.
     """
-    raise TypeError(f"baujat is not available for {type(res).__name__}")
+    raise MetapoolError(f"baujat is not available for {type(res).__name__} results.")
 
 
 @baujat.register

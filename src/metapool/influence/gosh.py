@@ -12,7 +12,7 @@ from functools import singledispatch
 
 import numpy as np
 
-from ..exceptions import OptionError
+from ..exceptions import MetapoolError, OptionError
 from ..formatting.document import Document, KeyValues
 from ..formatting.numbers import fmt
 from ..models.results import RMAResult, _freeze
@@ -140,7 +140,7 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> G
     Olkin I, Dahabreh IJ, Trikalinos TA (2012). GOSH - a graphical display of
     study heterogeneity. Res Synth Methods 3:214-223.
     """
-    raise TypeError(f"gosh is not available for {type(res).__name__}")
+    raise MetapoolError(f"gosh is not available for {type(res).__name__} results.")
 
 
 @gosh.register

@@ -6,6 +6,7 @@ from functools import singledispatch
 
 import numpy as np
 
+from ..exceptions import MetapoolError
 from ..models.results import RMAResult
 from ._refit import refit_subsets, require_intercept_only, require_k
 from .series import SubsetSeries, series_from_fit
@@ -40,7 +41,7 @@ def leave_one_out(res) -> SubsetSeries:
     Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for
     meta-analysis. Res Synth Methods 1:112-125.
     """
-    raise TypeError(f"leave_one_out is not available for {type(res).__name__}")
+    raise MetapoolError(f"leave_one_out is not available for {type(res).__name__} results.")
 
 
 @leave_one_out.register
