@@ -178,3 +178,18 @@ def test_import_metapool_plots_is_lazy():
     code = "import sys, metapool.plots; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_forest_reported_cis_with_not_reached_upper_limit():
+    from metapool.medians import pool_median_survival
+
+    data = load_dataset("aml_hma_ven_synthetic")
+    res = pool_median_survival("os_median_months", "os_median_lower", "os_median_upper", data, slab="study", ni="n")
+    t = forest_table(res, effect_label="Median OS (months)", reported_ci=(data["os_median_lower"], data["os_median_upper"]))
+    jansen = next(s for s in t.studies if s.label == "Jansen 2021")
+    assert (jansen.estimate, jansen.ci_lower, jansen.ci_upper) == (12.1, 8.4, np.inf)
+    assert t.study_ci.startswith("as reported")
+    ax = forest_plot(t, layout="jama", digits=1)
+    assert "12.1 (8.4\u2013NR)" in {x.get_text() for x in ax.texts}
+    with pytest.raises(ValueError, match="reported_ci"):
+        forest_table(res, reported_ci=([1.0, 2.0], [3.0, 4.0]))

@@ -59,6 +59,9 @@ def text_width_in(text: str, fontsize: float, font: str, bold: bool = False) -> 
 
 
 def fmt_value(x: float, percent: bool, digits: int) -> str:
+    """A number as shown in the table; +inf (an upper limit not reached) is "NR"."""
+    if x == math.inf:
+        return "NR"
     if x is None or not math.isfinite(x):
         return "NA"
     return f"{x * 100:.{digits}f}" if percent else f"{x:.{digits}f}"

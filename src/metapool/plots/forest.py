@@ -170,13 +170,16 @@ def _limits(table: ForestTable, xlim):
         lo = max([t for t in _LOG_TICKS if t <= vals.min()], default=_LOG_TICKS[0])
         hi = min([t for t in _LOG_TICKS if t >= vals.max()], default=_LOG_TICKS[-1])
         return lo, hi
-    lo, hi = float(vals.min()), float(vals.max())
-    if table.percent:
-        return max(0.0, math.floor(lo * 10) / 10), min(1.0, math.ceil(hi * 10) / 10)
+    ticks = _linear_ticks(float(vals.min()), float(vals.max()))
+    lo, hi = float(ticks[0]), float(ticks[-1])
+    return (max(0.0, lo), min(1.0, hi)) if table.percent else (lo, hi)
+
+
+def _linear_ticks(lo: float, hi: float) -> np.ndarray:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering [lo, hi]."""
     from matplotlib.ticker import MaxNLocator
 
-    ticks = MaxNLocator(nbins=6).tick_values(lo, hi)
-    return float(ticks[0]), float(ticks[-1])
+    return MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
 
 
 def _diamond(ax, p: ForestPooled, y: float, color: str, xlim):
@@ -195,9 +198,9 @@ def _ci_line(ax, lo, hi, y, xlim, color, lw=0.9):
         return
     ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt", zorder=2)
     if lo < xlim[0]:
-        ax.plot([a], [y], marker="<", ms=3.5, color=color, zorder=2)
+        ax.plot([a], [y], marker="<", ms=4.5, color=color, zorder=2)
     if hi > xlim[1]:
-        ax.plot([b], [y], marker=">", ms=3.5, color=color, zorder=2)
+        ax.plot([b], [y], marker=">", ms=4.5, color=color, zorder=2)
 
 
 def forest_plot(
@@ -354,8 +357,11 @@ def forest_plot(
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    elif table.percent:
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:g}"))
+    else:
+        ticks = _linear_ticks(*xlim)
+        ax.xaxis.set_major_locator(FixedLocator(ticks[(ticks >= xlim[0] - 1e-12) & (ticks <= xlim[1] + 1e-12)]))
+        if table.percent:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:g}"))
     for lab in ax.get_xticklabels():
         lab.set_family(lay.font)
 

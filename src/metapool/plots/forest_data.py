@@ -18,6 +18,7 @@ from .._validation import check_choice
 from ..effect_sizes.registry import MEASURES
 from ..exceptions import DataValidationError
 from ..formatting.numbers import fmt_p_clinical
+from ..io.parsing import to_float_array
 from .intervals import PROPORTION_CIS
 
 __all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "pooled_row"]
@@ -200,6 +201,7 @@ def forest_table(
     effect_label: str | None = None,
     percent: bool | None = None,
     pooled_label: str | None = None,
+    reported_ci: tuple | None = None,
 ) -> ForestTable:
     """Build the forest-plot table of a fitted model (without moderators).
 
@@ -221,6 +223,11 @@ def forest_table(
         Show proportions as percentages (default: True for proportions).
     pooled_label
         Label of the pooled row (default: the model's name and estimator).
+    reported_ci
+        ``(lower, upper)``: the study CIs as the papers report them (e.g.
+        Kaplan-Meier medians, hazard ratios), one per model study or one per
+        data row (rows the model excluded are dropped). A missing upper limit
+        is shown as not reached ("NR").
     """
     study_ci = check_choice("forest_table", "study_ci", study_ci, (*PROPORTION_CIS, "wald"))
     measure = result.measure
@@ -254,6 +261,10 @@ def forest_table(
         est = x / ni
         lo, hi = func(x, ni, level)
         ci_name = name
+    if reported_ci is not None:
+        lo, hi = (_in_model(result, to_float_array(v, name)) for v, name in zip(reported_ci, ("lower", "upper")))
+        hi = np.where(np.isnan(hi), np.inf, hi)
+        ci_name = "as reported (NR: upper limit not reached)" if np.isinf(hi).any() else "as reported"
     headers, texts = _study_cells(measure, cells, ni)
     studies = tuple(
         ForestStudy(str(result.slab[i]), float(est[i]), float(lo[i]), float(hi[i]), float(result.weights[i]), texts[i])
@@ -280,3 +291,12 @@ def _rows_in_model(result, es) -> np.ndarray:
         raise DataValidationError("The effect sizes given do not match the studies of the model.")
     return rows
 
+
+def _in_model(result, values: np.ndarray) -> np.ndarray:
+    """Values per model study from values per model study or per data row."""
+    if values.shape[0] == result.k:
+        return values
+    dropped = {e.row for e in result.exclusions}
+    if values.shape[0] == result.k + len(dropped):
+        return values[[i for i in range(values.shape[0]) if i not in dropped]]
+    raise DataValidationError(f"reported_ci has {values.shape[0]} rows; the model has {result.k} studies.")
