@@ -60,6 +60,9 @@ def test_scenarios_and_formulas():
     assert est.mean[1] == pytest.approx(w * 13 + (1 - w) * 12)
     assert est.sd[1] == pytest.approx(10 / WAN_TABLE2[24])
     assert np.isnan(est.mean[3]) and np.isnan(est.sd[3])
+    d = est.to_dict()["studies"]
+    assert d[3] == {"study": "Study 4", "scenario": None, "mean": None, "sd": None}
+    assert "C3" in est.summary().to_text()
     wan = estimate_mean_sd(n, [10, 12, 9, np.nan], q1=[6, 8, np.nan, 1], q3=[15, 18, np.nan, 2],
                            minimum=[1, np.nan, 2, 0], maximum=[30, np.nan, 20, 3], mean_method="wan")  # fmt: skip
     assert wan.mean[:3] == pytest.approx([(1 + 12 + 20 + 30 + 30) / 8, 38 / 3, 40 / 4])

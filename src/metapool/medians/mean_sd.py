@@ -27,6 +27,8 @@ from scipy import stats
 
 from .._validation import check_choice
 from ..exceptions import DataValidationError
+from ..formatting.document import Document, Table
+from ..formatting.numbers import fmt
 from ._input import column, labels
 
 __all__ = ["MeanSDEstimate", "estimate_mean_sd", "WAN_TABLE1", "WAN_TABLE2", "wan_xi", "wan_eta"]
@@ -93,6 +95,25 @@ class MeanSDEstimate:
             a = np.array(getattr(self, name), dtype=float, copy=True)
             a.flags.writeable = False
             object.__setattr__(self, name, a)
+
+    def to_dict(self) -> dict:
+        """JSON-safe: one record per study, missing estimates as None."""
+
+        def num(x):
+            return float(x) if np.isfinite(x) else None
+
+        return {
+            "mean_method": self.mean_method,
+            "studies": [
+                {"study": s, "scenario": sc or None, "mean": num(m), "sd": num(d)}
+                for s, sc, m, d in zip(self.slab, self.scenario, self.mean, self.sd)
+            ],
+        }
+
+    def summary(self) -> Document:
+        rows = tuple((s, sc or "-", fmt(m), fmt(d)) for s, sc, m, d in zip(self.slab, self.scenario, self.mean, self.sd))
+        note = f"Mean: {'Luo et al. (2018)' if self.mean_method == 'luo' else 'Wan et al. (2014)'}; SD: Wan et al. (2014)."
+        return Document("Means and SDs estimated from medians", (Table("", ("study", "scenario", "mean", "sd"), rows, note),))
 
     def to_frame(self):
         import pandas as pd
