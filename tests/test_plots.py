@@ -193,3 +193,10 @@ def test_forest_reported_cis_with_not_reached_upper_limit():
     assert "12.1 (8.4\u2013NR)" in {x.get_text() for x in ax.texts}
     with pytest.raises(ValueError, match="reported_ci"):
         forest_table(res, reported_ci=([1.0, 2.0], [3.0, 4.0]))
+
+
+def test_funnel_contours_only_where_there_is_a_null(orr):
+    gen = mp.rma([7.9, 9.5, 6.9, 12.0], [1.2, 0.9, 1.5, 2.0])
+    assert funnel_table(gen).null is None and funnel_table(orr[1]).null is None
+    ax = funnel_plot(gen, contours=(0.1, 0.05, 0.01))
+    assert ax.get_legend() is None and ax.get_xlim()[0] > 0

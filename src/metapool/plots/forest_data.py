@@ -21,7 +21,7 @@ from ..formatting.numbers import fmt_p_clinical
 from ..io.parsing import to_float_array
 from .intervals import PROPORTION_CIS
 
-__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "pooled_row"]
+__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "pooled_row", "null_value"]
 
 _NAN = float("nan")
 
@@ -164,7 +164,8 @@ def _study_cells(measure, cells: dict, ni) -> tuple[tuple, tuple]:
     return (), tuple(() for _ in range(k))
 
 
-def _null_value(measure) -> float | None:
+def null_value(measure) -> float | None:
+    """The natural-scale value of no effect: 1 for ratios, 0 for differences, None otherwise."""
     if measure not in MEASURES:
         return None
     m = MEASURES[measure]
@@ -183,7 +184,7 @@ def pooled_row(result, label: str | None = None) -> ForestPooled:
         het += f", \u03c4\u00b2 = {result.tau2:.3g}"
     if result.k > 1:
         het += f", Q = {result.q:.2f} (df = {result.q_df:g}), {fmt_p_clinical(result.q_pvalue)}"
-    null = _null_value(result.measure)
+    null = null_value(result.measure)
     test = ""
     if null is not None:
         stat = "z" if result.ddf is None else "t"
@@ -275,7 +276,7 @@ def forest_table(
         blocks=(ForestBlock(None, studies, pooled_row(result, pooled_label)),),
         effect_label=label,
         log_scale=m is not None and "ratio" in m.natural,
-        null=_null_value(measure),
+        null=null_value(measure),
         percent=is_prop if percent is None else bool(percent),
         data_headers=headers,
         study_ci=ci_name,

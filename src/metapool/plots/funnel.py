@@ -25,6 +25,7 @@ from scipy import stats
 
 from ..effect_sizes.registry import MEASURES
 from ._style import pyplot
+from .forest_data import null_value
 
 __all__ = ["FunnelTable", "funnel_table", "funnel_plot"]
 
@@ -81,11 +82,10 @@ def funnel_table(result, filled=None, *, natural_ticks: bool = True) -> FunnelTa
             fy = np.asarray(filled.yi, dtype=float)
             fs = np.asarray(filled.sei, dtype=float) if hasattr(filled, "sei") else np.sqrt(np.asarray(filled.vi, dtype=float))
             adjusted = float(getattr(filled, "estimate", float("nan")))
-    if m is None:
-        xlabel, null = "Estimate", 0.0
-    else:
-        xlabel = m.scale[0].upper() + m.scale[1:]
-        null = None if m.family in ("single", "rate", "mean") else 0.0
+    xlabel = "Estimate" if m is None or m.scale == "as given" else m.scale[0].upper() + m.scale[1:]
+    # contours centre on "no effect": 0 for differences and log ratios; none for single-group
+    # quantities (proportions, rates, means) and for generic estimates (e.g. median survival)
+    null = 0.0 if null_value(result.measure) is not None else None
     back = result.back_transform if natural_ticks and not (result.back_transform and result.back_transform.needs_ni) else None
     if back is not None and m is not None:
         xlabel = f"{m.natural.capitalize()} ({m.scale} scale)"
@@ -117,7 +117,7 @@ def funnel_plot(
     contours
         Significance levels for contour-enhanced regions around the null,
         e.g. ``(0.1, 0.05, 0.01)`` (Peters et al. 2008); None for none. Not
-        drawn when the measure has no null (single proportions).
+        drawn when the measure has no null (single-group or generic estimates).
     pseudo_ci
         Draw the pseudo confidence region ``estimate +/- z * SE``.
     title
