@@ -35,14 +35,20 @@ def require_k(res: RMAResult, minimum: int, what: str) -> None:
 def refit_subsets(res: RMAResult, mask: np.ndarray, *, test: str | None = None, level: float | None = None) -> BatchFit:
     """Fit the model of ``res`` to each subset ``mask[b]`` of its studies.
 
-    Rows whose iterative estimator did not converge are returned as they are
+    Only the studies of each subset enter its row (packed in data order), so
+    the batch is as wide as the largest subset. Rows whose iterative
+    estimator did not converge are returned as they are
     (check ``converged``); callers report them as missing, as metafor does for
     refits that fail.
     """
     mask = np.atleast_2d(np.asarray(mask, dtype=bool))
-    shape = mask.shape
-    batch = Batch.from_arrays(np.broadcast_to(res.yi, shape), np.broadcast_to(res.vi, shape), mask=mask)
-    tau2 = np.full(shape[0], res.tau2) if res.tau2_fixed else None
+    # pack each subset's studies (in data order) into the leading columns: the batch is
+    # only as wide as the largest subset
+    width = int(mask.sum(axis=1).max())
+    idx = np.argsort(~mask, axis=1, kind="stable")[:, :width]
+    kept = np.take_along_axis(mask, idx, axis=1)
+    batch = Batch.from_arrays(np.asarray(res.yi)[idx], np.asarray(res.vi)[idx], mask=kept)
+    tau2 = np.full(mask.shape[0], res.tau2) if res.tau2_fixed else None
     return fit_batch(
         batch,
         get_estimator(res.method),

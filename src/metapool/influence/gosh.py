@@ -131,7 +131,8 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> G
     Notes
     -----
     Numbers per subset equal metafor's ``gosh`` (every subset is a full fit
-    with the model's estimator). metafor fits all subsets only up to 10^6
+    with the model's estimator). For DL, H^2 is ``Q/(k - 1)`` as metafor's
+    gosh reports it (below 1 when Q < k - 1, where the fitted model's H^2 is 1). metafor fits all subsets only up to 10^6
     (k <= 19) and samples at k = 20; metapool fits all subsets up to k = 20.
     Random samples cannot reproduce R's random numbers.
 
@@ -176,7 +177,12 @@ def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHU
         ok = bf.converged
         out["q"][lo:hi] = np.where(ok, bf.het.q, np.nan)
         out["i2"][lo:hi] = np.where(ok, bf.het.i2, np.nan)
-        out["h2"][lo:hi] = np.where(ok, bf.het.h2, np.nan)
+        h2 = bf.het.h2
+        if res.method == "DL":
+            # metafor's gosh computes DL subsets in closed form with H^2 = Q/(k - 1), also
+            # below 1 where rma's H^2 = 1 + tau2/vt stays at 1 (I^2 agrees either way)
+            h2 = np.where(bf.k > 1, bf.het.q / np.maximum(bf.k - 1, 1), 1.0)
+        out["h2"][lo:hi] = np.where(ok, h2, np.nan)
         out["tau2"][lo:hi] = np.where(ok, bf.tau2, np.nan)
         out["estimate"][lo:hi] = np.where(ok, bf.coef.estimate[:, 0], np.nan)
     return GoshResult(slab=res.slab, incl=incl, k=incl.sum(axis=1), exhaustive=bool(exhaustive),
