@@ -21,6 +21,7 @@ from metapool.plots import (  # noqa: E402
     figure_svg,
     forest_plot,
     forest_table,
+    forest_table_subgroups,
     funnel_plot,
     funnel_table,
     pooled_row,
@@ -200,3 +201,24 @@ def test_funnel_contours_only_where_there_is_a_null(orr):
     assert funnel_table(gen).null is None and funnel_table(orr[1]).null is None
     ax = funnel_plot(gen, contours=(0.1, 0.05, 0.01))
     assert ax.get_legend() is None and ax.get_xlim()[0] > 0
+
+
+def test_forest_table_from_subgroup_analysis(bcg):
+    from metapool.moderators.subgroups import subgroup_analysis
+
+    es, res = bcg
+    sub = subgroup_analysis(es, "alloc", load_dataset("bcg"))
+    t = forest_table_subgroups(sub, es, overall=res)
+    assert [b.title for b in t.blocks] == ["alternate", "random", "systematic"]
+    assert sum(len(b.studies) for b in t.blocks) == 13 and t.overall.estimate == pytest.approx(np.exp(res.estimate))
+    for b, fit in zip(t.blocks, sub.fits):
+        assert b.pooled.estimate == pytest.approx(np.exp(fit.estimate))
+        assert [s.label for s in b.studies] == list(fit.slab)
+    # the two "Rosenthal et al" studies keep their own counts
+    cells = {s.cells for b in t.blocks for s in b.studies if s.label == "Rosenthal et al"}
+    assert cells == {("3/231", "11/220"), ("17/1716", "65/1665")}
+    assert t.footer[0].startswith("Test for subgroup differences (alloc): \u03c7\u00b2 = ")
+    ax = forest_plot(t)
+    assert "systematic" in {x.get_text() for x in ax.texts}
+    with pytest.raises(ValueError, match="separate"):
+        forest_table_subgroups(subgroup_analysis(es, "alloc", load_dataset("bcg"), tau2="common"), es)

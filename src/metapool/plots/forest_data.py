@@ -21,7 +21,7 @@ from ..formatting.numbers import fmt_p_clinical
 from ..io.parsing import to_float_array
 from .intervals import PROPORTION_CIS
 
-__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "pooled_row", "null_value"]
+__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "forest_table_subgroups", "pooled_row", "null_value"]
 
 _NAN = float("nan")
 
@@ -301,3 +301,53 @@ def _in_model(result, values: np.ndarray) -> np.ndarray:
     if values.shape[0] == result.k + len(dropped):
         return values[[i for i in range(values.shape[0]) if i not in dropped]]
     raise DataValidationError(f"reported_ci has {values.shape[0]} rows; the model has {result.k} studies.")
+
+
+def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: str = "exact", **options) -> ForestTable:
+    """Forest table with one block per subgroup, its diamond, and the test for differences.
+
+    Parameters
+    ----------
+    subgroups
+        A :class:`~metapool.moderators.subgroups.SubgroupResult` fitted with
+        separate tau2 per subgroup (one model per subgroup).
+    effect_sizes
+        The :class:`~metapool.EffectSizeTable` the subgroups were fitted from.
+    overall
+        Optional model of all studies, shown as the overall diamond.
+    study_ci, **options
+        As for :func:`forest_table` (``effect_label``, ``percent``).
+    """
+    if subgroups.tau2_mode != "separate":
+        raise DataValidationError("Forest blocks need one model per subgroup (subgroup_analysis with tau2='separate').")
+    used: set[int] = set()
+    blocks, first = [], None
+    for sub, fit in zip(subgroups.subgroups, subgroups.fits):
+        rows = _match_rows(fit, effect_sizes, used)
+        table = forest_table(fit, effect_sizes.take(rows), study_ci=study_ci,
+                             pooled_label=f"Subtotal ({fit.method})" if fit.random else "Subtotal", **options)  # fmt: skip
+        first = first or table
+        blocks.append(ForestBlock(sub.level, table.blocks[0].studies, table.blocks[0].pooled))
+    if subgroups.ddf is None:
+        stat = f"\u03c7\u00b2 = {subgroups.q:.2f}, df = {subgroups.df}"
+    else:
+        stat = f"F = {subgroups.q:.2f}, df = ({subgroups.df}, {subgroups.ddf:g})"
+    footer = (f"Test for subgroup differences ({subgroups.column}): {stat}, {fmt_p_clinical(subgroups.pvalue)}",)
+    return ForestTable(
+        blocks=tuple(blocks), effect_label=first.effect_label, log_scale=first.log_scale, null=first.null,
+        percent=first.percent, data_headers=first.data_headers, study_ci=first.study_ci, level=first.level,
+        overall=None if overall is None else pooled_row(overall), footer=footer,
+    )  # fmt: skip
+
+
+def _match_rows(fit, es, used: set) -> np.ndarray:
+    """Rows of ``es`` holding the studies of ``fit``: same label, yi and vi, each row used once."""
+    rows = []
+    for label, y, v in zip(fit.slab, fit.yi, fit.vi):
+        match = next((r for r in range(len(es)) if r not in used and str(es.slab[r]) == str(label)
+                      and es.yi[r] == y and es.vi[r] == v), None)  # fmt: skip
+        if match is None:
+            raise DataValidationError(f"Study {label!r} of the subgroup models is not in the effect sizes given.")
+        used.add(match)
+        rows.append(match)
+    return np.array(rows, dtype=int)
