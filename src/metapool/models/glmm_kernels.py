@@ -110,27 +110,49 @@ class Counts:
             ll = _xlogy(x, 1.0) - x - special.gammaln(x + 1)
         return np.where(self.mask, ll, 0.0).sum(axis=-1)
 
-    def _cells(self, eta, tail: int = 0, arrays=("x", "size")):
-        """Study arrays broadcast against ``eta[B, ..., K, *tail]``."""
-        extra = eta.ndim - self.x.ndim - tail
-        shape = (self.x.shape[0],) + (1,) * extra + self.x.shape[1:] + (1,) * tail
-        return [getattr(self, a).reshape(shape) for a in arrays]
+    def expand(self, extra: int = 0, tail: int = 0) -> Counts:
+        """The same counts shaped ``[B, 1 * extra, K, 1 * tail]`` to broadcast against parameters."""
+        B, K = self.x.shape
 
-    def deviance(self, eta, tail: int = 0):
-        """Deviance residuals ``d(eta)`` (eta includes the offset; ``tail`` trailing axes after K)."""
-        x, s, sat = self._cells(eta, tail, ("x", "size", "sat"))
-        if self.family == "binomial":
-            return 2.0 * (sat + x * np.logaddexp(0.0, -eta) + (s - x) * np.logaddexp(0.0, eta))
-        return 2.0 * (sat - x * eta + np.exp(eta))
+        def shape(a):
+            return a.reshape((B,) + (1,) * extra + (K,) + (1,) * tail)
+
+        return Counts(self.family, shape(self.x), shape(self.size), shape(self.mask), shape(self.sat))
+
+    def deviance(self, eta):
+        """Deviance residuals ``d(eta)`` (eta includes the offset).
+
+        Near the saturated fit the two terms of the binomial deviance cancel to
+        first order (fatal for n ~ 10^7); there the exact rearrangement
+        ``x (log1p(a) - a) + m (log1p(b) - b) + n (p - mu)^2 / (mu (1 - mu))``
+        with ``a = (p - mu) / mu``, ``b = (mu - p) / (1 - mu)`` (and its Poisson
+        analogue) keeps full relative precision.
+        """
+        x, s = self.x, self.size
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self.family == "binomial":
+                m = s - x
+                direct = self.sat + x * np.logaddexp(0.0, -eta) + m * np.logaddexp(0.0, eta)
+                mu, mu1 = special.expit(eta), special.expit(-eta)
+                diff = x / s - mu
+                a, b = diff / mu, -diff / mu1
+                near = s * diff * diff / (mu * mu1) + x * (np.log1p(a) - a) + m * (np.log1p(b) - b)
+                ok = (np.abs(a) < 0.5) & (np.abs(b) < 0.5)
+            else:
+                mean = np.exp(eta)
+                direct = self.sat - x * eta + mean
+                a = (x - mean) / mean
+                near = x * (np.log1p(a) - a) + mean * a * a
+                ok = np.abs(a) < 0.5
+            return 2.0 * np.where(ok, near, direct)
 
     def score_weight(self, eta):
         """Score ``x - E x`` and GLM weight (Fisher information) in eta."""
-        x, s = self._cells(eta)
         if self.family == "binomial":
             mu = special.expit(eta)
-            return x - s * mu, s * mu * (1.0 - mu)
+            return self.x - self.size * mu, self.size * mu * (1.0 - mu)
         mean = np.exp(eta)
-        return x - mean, mean
+        return self.x - mean, mean
 
 
 @functools.lru_cache(maxsize=8)
@@ -140,24 +162,27 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return z, w / np.sqrt(2.0 * np.pi)
 
 
-def _conditional_mode(counts: Counts, eta0, theta, u, tol=1e-11, maxiter=100):
-    """Minimise ``phi(u) = d(eta0 + theta u) + u^2`` per study by safeguarded Newton."""
+def _conditional_mode(counts: Counts, eta0, theta, u, tol=1e-10, maxiter=100):
+    """Minimise ``phi(u) = d(eta0 + theta u) + u^2`` per study by safeguarded Newton.
+
+    ``phi`` is convex; a step is halved only where it increases ``phi`` by more
+    than rounding.
+    """
     phi = counts.deviance(eta0 + theta * u) + u * u
     for _ in range(maxiter):
         score, w = counts.score_weight(eta0 + theta * u)
         step = (u - theta * score) / (theta * theta * w + 1.0)
-        active = np.abs(step) > tol * (1.0 + np.abs(u))
-        if not active.any():
+        if not np.any(np.abs(step) > tol * (1.0 + np.abs(u))):
             break
-        scale = np.ones_like(u)
-        for _ in range(60):  # step halving (phi is convex, so this ends)
-            trial = u - scale * step
-            phi_t = counts.deviance(eta0 + theta * trial) + trial * trial
-            worse = active & (phi_t > phi + 1e-13 * np.abs(phi))
+        trial = u - step
+        phi_t = counts.deviance(eta0 + theta * trial) + trial * trial
+        for _ in range(60):
+            worse = phi_t > phi + 1e-10 * (1.0 + np.abs(phi))
             if not worse.any():
                 break
-            scale = np.where(worse, 0.5 * scale, scale)
-            active = active & (np.abs(scale * step) > tol * (1.0 + np.abs(u)))
+            step = np.where(worse, 0.5 * step, step)
+            trial = u - step
+            phi_t = counts.deviance(eta0 + theta * trial) + trial * trial
         u, phi = trial, phi_t
     return u, phi
 
@@ -171,19 +196,19 @@ def agq_deviance(counts: Counts, beta, theta, n_agq: int, u_start=None):
     """
     beta = np.asarray(beta, dtype=float)[..., None]
     theta = np.asarray(theta, dtype=float)[..., None]
-    off = counts._cells(beta, arrays=("offset",))[0]
-    eta0 = beta + off
+    extra = beta.ndim - 2
+    c = counts.expand(extra)
+    eta0 = beta + (np.log(c.size) if c.family == "poisson" else 0.0)
     u = np.zeros(np.broadcast_shapes(eta0.shape, theta.shape)) if u_start is None else u_start
-    u, phi0 = _conditional_mode(counts, eta0, theta, u)
-    _, w = counts.score_weight(eta0 + theta * u)
+    u, phi0 = _conditional_mode(c, eta0, theta, u)
+    _, w = c.score_weight(eta0 + theta * u)
     s = 1.0 / np.sqrt(theta * theta * w + 1.0)
     z, wq = gauss_hermite(n_agq)
     uq = u[..., None] + s[..., None] * z
-    phiq = counts.deviance(eta0[..., None] + theta[..., None] * uq, tail=1) + uq * uq
+    phiq = counts.expand(extra, tail=1).deviance(eta0[..., None] + theta[..., None] * uq) + uq * uq
     expo = -0.5 * (phiq - phi0[..., None]) + 0.5 * z * z
     dev_i = phi0 - 2.0 * np.log(s) - 2.0 * np.log(np.sum(wq * np.exp(expo), axis=-1))
-    mask = counts._cells(beta, arrays=("mask",))[0]
-    return np.where(mask, dev_i, 0.0).sum(axis=-1), u
+    return np.where(c.mask, dev_i, 0.0).sum(axis=-1), u
 
 
 # -- maximum likelihood -----------------------------------------------------------------
@@ -259,51 +284,59 @@ def fit_glmm(counts: Counts, n_agq: int = 7, maxiter: int = 200, tol: float = 1e
     B = x.shape[0]
     converged = np.zeros(B, dtype=bool)
     n_iter = np.zeros(B, dtype=int)
-    u = np.zeros(counts.x.shape)[:, None, :]
-    f, g, hess, u0 = _derivatives(counts, x, n_agq, HESSIAN_DELTA, u)
-    for it in range(maxiter):
+    f, g, hess, u = _derivatives(counts, x, n_agq, HESSIAN_DELTA, np.zeros(counts.x.shape)[:, None, :])
+    for _ in range(maxiter):
         lam, vec = np.linalg.eigh(hess)
         scale = np.maximum(np.abs(lam).max(-1, keepdims=True), 1e-300)
         lam = np.maximum(np.abs(lam), 1e-10 * scale)
         step = -np.einsum("bij,bj->bi", vec, np.einsum("bji,bj->bi", vec, g) / lam)
-        size = np.abs(step).max(-1) / (1.0 + np.abs(x).max(-1))
-        done = converged | (size < tol)
-        converged = done
-        if done.all():
+        converged |= np.abs(step).max(-1) / (1.0 + np.abs(x).max(-1)) < tol
+        if converged.all():
             break
-        n_iter = n_iter + (~done)
-        t = np.where(done, 0.0, 1.0)
-        for _ in range(60):
+        n_iter += ~converged
+        t = np.where(converged, 0.0, 1.0)
+        for _ in range(40):  # step halving; each trial point comes with its derivatives
             trial = x + t[:, None] * step
-            ft, _ = agq_deviance(counts, trial[:, 1], trial[:, 0], n_agq, u0)
-            worse = (ft > f + 1e-12 * np.abs(f)) & (t > 0)
+            trial[:, 0] = np.abs(trial[:, 0])
+            new = _derivatives(counts, trial, n_agq, HESSIAN_DELTA, u[:, None, :])
+            worse = (new[0] > f + 1e-12 * np.abs(f)) & (t > 0)
             if not worse.any():
                 break
             t = np.where(worse, 0.5 * t, t)
-        stalled = worse | (t == 0.0)
-        x = np.where(stalled[:, None], x, trial)
-        x[:, 0] = np.abs(x[:, 0])
-        converged = converged | (stalled & ~done & (np.abs(g).max(-1) < 1e-6 * (1.0 + np.abs(f))))
-        f, g, hess, u0 = _derivatives(counts, x, n_agq, HESSIAN_DELTA, u0[:, None, :])
+        # rows whose step could not lower the deviance keep their point: converged
+        # if the gradient vanishes there, otherwise they stop unconverged; an
+        # accepted step shorter than tol ends the iterations too
+        keep = worse[:, None]
+        stalled = worse & ~converged
+        converged |= stalled & (np.abs(g).max(-1) < 1e-6 * (1.0 + np.abs(f)))
+        converged |= ~worse & (np.abs(t[:, None] * step).max(-1) / (1.0 + np.abs(x).max(-1)) < tol)
+        x = np.where(keep, x, trial)
+        f, g, hess, u = (np.where(worse.reshape((B,) + (1,) * (old.ndim - 1)), old, fresh)
+                         for old, fresh in zip((f, g, hess, u), new))
+        if stalled.all():
+            break
     theta = x[:, 0].copy()
     edge = (theta > 0) & (theta < BOUNDARY_TOL)
     if edge.any():
         f_edge, _ = agq_deviance(counts, x[:, 1], np.zeros(B), n_agq)
         theta = np.where(edge & (f_edge <= f + 1e-10 * (1.0 + np.abs(f))), 0.0, theta)
-    vb, from_h = _beta_variance(counts, x[:, 1], theta, hess, n_agq)
+    vb, from_h = _beta_variance(counts, x[:, 1], theta, u, hess)
     return GLMMFit(
         beta=x[:, 1], theta=theta, deviance=f, hessian=hess, vb=vb, vb_from_hessian=from_h,
         converged=converged, n_iter=n_iter, at_boundary=theta == 0.0,
     )
 
 
-def _beta_variance(counts: Counts, beta, theta, hess, n_agq: int):
-    """Var(beta): 2 [H^-1]_beta,beta of the deviance Hessian, else the conditional information."""
+def _beta_variance(counts: Counts, beta, theta, u, hess):
+    """Var(beta): 2 [H^-1]_beta,beta of the deviance Hessian, else the conditional information.
+
+    The fallback ``1 / sum w / (1 + theta^2 w)`` (lme4's ``RX``-based variance)
+    uses the GLM weights at the conditional modes ``u``.
+    """
     det = hess[:, 0, 0] * hess[:, 1, 1] - hess[:, 0, 1] ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         v_hess = 2.0 * hess[:, 0, 0] / det
     ok = np.isfinite(v_hess) & (v_hess > 0)
-    _, u = agq_deviance(counts, beta, theta, n_agq)
     eta = beta[:, None] + counts.offset + theta[:, None] * u
     _, w = counts.score_weight(eta)
     info = np.where(counts.mask, w / (1.0 + theta[:, None] ** 2 * w), 0.0).sum(-1)
@@ -329,10 +362,11 @@ class SaturatedFit:
 def _r_linkinv_mueta(family: str, eta):
     """R's C-level inverse link and its derivative (with their clamping)."""
     if family == "binomial":
-        tmp = np.where(eta < -30, _EPS, np.where(eta > 30, 1.0 / _EPS, np.exp(np.clip(eta, -30, 30))))
+        e = np.exp(np.clip(eta, -30, 30))
+        outside = np.abs(eta) > 30
+        tmp = np.where(outside, np.where(eta < 0, _EPS, 1.0 / _EPS), e)
         mu = tmp / (1.0 + tmp)
-        opexp = 1.0 + np.exp(np.clip(eta, -30, 30))
-        mu_eta = np.where(np.abs(eta) > 30, _EPS, np.exp(np.clip(eta, -30, 30)) / (opexp * opexp))
+        mu_eta = np.where(outside, _EPS, e / ((1.0 + e) * (1.0 + e)))
         return mu, mu_eta, mu * (1.0 - mu)
     mu = np.maximum(np.exp(eta), _EPS)
     return mu, mu, mu

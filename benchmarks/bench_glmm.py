@@ -1,0 +1,115 @@
+"""In-process time of one binomial-normal GLMM (k = 32): metapool vs metafor's rma.glmm.
+
+The data set: 32 studies with sizes log-uniform in 20..500 and true logits
+drawn from N(-1.5, 0.4). The calls timed are
+
+* ``mp.rma_glmm("PLO", xi=xi, ni=ni)`` /
+  ``rma.glmm(measure = "PLO", xi = xi, ni = ni)`` (ML, 7 quadrature points;
+  lme4's ``glmer`` does the fitting, metafor adds the two GLMs of the
+  heterogeneity tests);
+* the Poisson-normal model on the same events with ``ni`` as person-time
+  (``measure = "IRLN"``).
+
+Both report milliseconds per fit as the best of ``REPEAT`` loops after a
+warm-up. The goal is metafor / metapool >= 10 for PLO with estimates equal
+within 1e-4 (the largest absolute difference of estimate and tau2 is shown).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import timeit
+from pathlib import Path
+
+import numpy as np
+
+import metapool as mp
+from _common import K, SEED, print_table, r_available, r_path, ratio, run_r
+
+REPEAT = 5
+R_NUMBER = 5
+GOAL = 10.0
+
+#: (label, metapool call, metafor call) on the vectors ``xi`` and ``ni``.
+FITS = [
+    ("PLO   binomial-normal",
+     lambda xi, ni: mp.rma_glmm("PLO", xi=xi, ni=ni),
+     'rma.glmm(measure = "PLO", xi = xi, ni = ni)'),
+    ("IRLN  Poisson-normal",
+     lambda xi, ni: mp.rma_glmm("IRLN", xi=xi, ti=ni),
+     'rma.glmm(measure = "IRLN", xi = xi, ti = ni)'),
+]  # fmt: skip
+
+R_TIMING = """
+suppressMessages(library(metafor))
+d <- read.csv({path})
+xi <- d$xi
+ni <- d$ni
+per_fit <- function(fit) {{
+  fit()
+  best <- Inf
+  for (r in seq_len({repeat})) {{
+    t0 <- proc.time()[["elapsed"]]
+    for (i in seq_len({number})) fit()
+    best <- min(best, proc.time()[["elapsed"]] - t0)
+  }}
+  best / {number}
+}}
+"""
+
+
+def make_counts(k: int = K, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Events and totals of ``k`` single-arm studies (logits ~ N(-1.5, 0.4))."""
+    rng = np.random.default_rng(seed)
+    ni = np.round(np.exp(rng.uniform(np.log(20), np.log(500), k)))
+    xi = rng.binomial(ni.astype(int), 1 / (1 + np.exp(-rng.normal(-1.5, np.sqrt(0.4), k))))
+    return xi.astype(float), ni
+
+
+def time_metapool(call, xi, ni) -> float:
+    """Best per-call time in milliseconds of ``call(xi, ni)``."""
+    timer = timeit.Timer(lambda: call(xi, ni))
+    number = max(1, round(0.2 / (timer.timeit(3) / 3)))
+    return 1e3 * min(timer.repeat(REPEAT, number)) / number
+
+
+def time_metafor(path: Path) -> dict[str, float]:
+    """metafor's per-fit milliseconds (``ms<i>``) and results (``tau2<i>``, ``est<i>``)."""
+    code = R_TIMING.format(path=r_path(path), repeat=REPEAT, number=R_NUMBER)
+    for i, (_, _, call) in enumerate(FITS):
+        code += f"report('ms{i}', 1e3 * per_fit(function() {call}))\n"
+        code += f"f <- {call}\nreport('tau2{i}', f$tau2)\nreport('est{i}', f$beta[1])\n"
+    return run_r(code)
+
+
+def main() -> None:
+    xi, ni = make_counts()
+    print(f"GLMM, k = {len(xi)}, in-process (metapool {mp.__version__}; 7-point adaptive quadrature)\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "counts.csv"
+        path.write_text("xi,ni\n" + "\n".join(f"{int(x)},{int(n)}" for x, n in zip(xi, ni)) + "\n")
+        r = time_metafor(path) if r_available(("metafor", "lme4")) else {}
+
+    times, results, ours_ms = [], [], []
+    for i, (label, call, _) in enumerate(FITS):
+        ours, theirs = time_metapool(call, xi, ni), r.get(f"ms{i}")
+        ours_ms.append(ours)
+        times.append([label, f"{ours:.2f}", None if theirs is None else f"{theirs:.2f}", ratio(theirs, ours)])
+        fit = call(xi, ni)
+        tau2, est = r.get(f"tau2{i}"), r.get(f"est{i}")
+        diff = None if tau2 is None else max(abs(fit.tau2 - tau2), abs(fit.estimate - est))
+        results.append([label, f"{fit.tau2:.8f}", None if tau2 is None else f"{tau2:.8f}",
+                        f"{fit.estimate:.8f}", None if est is None else f"{est:.8f}",
+                        None if diff is None else f"{diff:.1e}"])
+    print_table(["fit", "metapool ms/fit", "metafor ms/fit", "metafor/metapool"], times)
+    print()
+    print_table(["fit", "metapool tau2", "metafor tau2", "metapool estimate", "metafor estimate",
+                 "max abs diff"], results)
+    if r:
+        achieved = r["ms0"] / ours_ms[0]
+        verdict = "met" if achieved >= GOAL else "NOT met"
+        print(f"\nGoal: metafor/metapool >= {GOAL:.0f}x for PLO: {verdict} ({achieved:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
