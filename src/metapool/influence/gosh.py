@@ -25,7 +25,7 @@ EXHAUSTIVE_MAX_K = 20
 #: Number of random subsets fitted by default beyond EXHAUSTIVE_MAX_K (metafor's default too).
 SAMPLED_SUBSETS = 10**6
 #: Subsets fitted per batch.
-CHUNK = 1 << 16
+CHUNK = 1 << 14
 
 
 @dataclass(frozen=True)
