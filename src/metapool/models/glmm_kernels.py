@@ -60,6 +60,9 @@ _EPS = np.finfo(float).eps
 HESSIAN_DELTA = 1e-4
 #: theta below this is tried at 0 (lme4's ``boundary.tol``).
 BOUNDARY_TOL = 1e-5
+#: Study sizes (binomial) or event counts (Poisson) above which the deviance is
+#: computed without first-order cancellation (see :meth:`Counts.deviance`).
+PRECISE_ABOVE = 1e4
 
 
 def _xlogy(x, y):
@@ -119,28 +122,37 @@ class Counts:
 
         return Counts(self.family, shape(self.x), shape(self.size), shape(self.mask), shape(self.sat))
 
+    @property
+    def precise(self) -> bool:
+        """Whether the cancellation-free deviance is needed (counts above :data:`PRECISE_ABOVE`)."""
+        return bool(np.max(self.size if self.family == "binomial" else self.x) > PRECISE_ABOVE)
+
     def deviance(self, eta):
         """Deviance residuals ``d(eta)`` (eta includes the offset).
 
         Near the saturated fit the two terms of the binomial deviance cancel to
-        first order (fatal for n ~ 10^7); there the exact rearrangement
-        ``x (log1p(a) - a) + m (log1p(b) - b) + n (p - mu)^2 / (mu (1 - mu))``
-        with ``a = (p - mu) / mu``, ``b = (mu - p) / (1 - mu)`` (and its Poisson
-        analogue) keeps full relative precision.
+        first order, losing about ``log10(n)`` digits (fatal for the
+        finite-difference Hessian when n ~ 10^7). For such counts the exact
+        rearrangement ``x (log1p(a) - a) + m (log1p(b) - b) + n (p - mu)^2 /
+        (mu (1 - mu))`` with ``a = (p - mu) / mu``, ``b = (mu - p) / (1 - mu)``
+        (and its Poisson analogue) is used near the fit.
         """
         x, s = self.x, self.size
+        if self.family == "binomial":
+            direct = self.sat + x * np.logaddexp(0.0, -eta) + (s - x) * np.logaddexp(0.0, eta)
+        else:
+            direct = self.sat - x * eta + np.exp(eta)
+        if not self.precise:
+            return 2.0 * direct
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if self.family == "binomial":
-                m = s - x
-                direct = self.sat + x * np.logaddexp(0.0, -eta) + m * np.logaddexp(0.0, eta)
                 mu, mu1 = special.expit(eta), special.expit(-eta)
                 diff = x / s - mu
                 a, b = diff / mu, -diff / mu1
-                near = s * diff * diff / (mu * mu1) + x * (np.log1p(a) - a) + m * (np.log1p(b) - b)
+                near = s * diff * diff / (mu * mu1) + x * (np.log1p(a) - a) + (s - x) * (np.log1p(b) - b)
                 ok = (np.abs(a) < 0.5) & (np.abs(b) < 0.5)
             else:
                 mean = np.exp(eta)
-                direct = self.sat - x * eta + mean
                 a = (x - mean) / mean
                 near = x * (np.log1p(a) - a) + mean * a * a
                 ok = np.abs(a) < 0.5
