@@ -72,7 +72,33 @@ def vocabulary_markdown() -> str:
     lines += ["| PETO | PETO | log odds ratio, sum(O - E) / sum(V) (Yusuf et al. 1985) |", ""]
     lines += ["## Tests (`test`)", "", "| code | description |", "|---|---|"]
     lines += [f"| {code} | {text} |" for code, text in TESTS.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _bias_lines()) + "\n"
+
+
+def _bias_lines() -> list[str]:
+    from ..bias import BIAS_TESTS, DEFAULT_BIAS_TESTS, PREDICTORS
+    from ..bias.failsafe import FSN_TYPES
+    from ..bias.lfk import LFK_BANDS
+    from ..bias.regression import REGRESSION_MODELS
+    from ..bias.trimfill import TRIMFILL_ESTIMATORS
+    from ..influence.report import SENSITIVITY_ANALYSES
+
+    lines = ["", "## Publication bias (`metapool.bias`; `pool --bias`)", "",
+             "| code | analysis | in `--bias` | defined from k | reference |", "|---|---|---|---|---|"]
+    lines += [f"| {t.code} | {t.name} | {'yes' if t.code in DEFAULT_BIAS_TESTS else 'no (needs ' + ', '.join(t.needs) + ')'}"
+              f" | {t.min_k} | {t.reference} |" for t in BIAS_TESTS.values()]
+    lines += ["", "Regression test models (`regtest(model=)`): "
+              + "; ".join(f"`{c}` {text}" for c, text in REGRESSION_MODELS.items()) + ".", "",
+              "Predictors (`regtest(predictor=)`): "
+              + "; ".join(f"`{c}` {d[0]}{' (limit estimate)' if d[2] else ''}" for c, d in PREDICTORS.items()) + ".",
+              "", "Trim-and-fill estimators: " + "; ".join(f"`{c}` {t}" for c, t in TRIMFILL_ESTIMATORS.items()) + ".",
+              "", "Fail-safe N types: " + "; ".join(f"`{c}` {t}" for c, t in FSN_TYPES.items()) + ".", "",
+              "LFK index bands (upper bound of |LFK|: interpretation): "
+              + "; ".join(f"{b:g}: {t}" for b, t in LFK_BANDS) + ".",
+              "", "## Sensitivity (`metapool.influence`; `pool --sensitivity`)", "",
+              "`pool --sensitivity` runs: " + ", ".join(f"{title} (`{c}`)" for c, (title, _) in SENSITIVITY_ANALYSES.items())
+              + "; the API also has `cumulative`, `baujat` and `gosh`."]
+    return lines
 
 
 if __name__ == "__main__":
