@@ -64,7 +64,8 @@ class RegressionTest:
     def to_dict(self) -> dict:
         return {
             "model": self.model, "predictor": self.predictor, "k": self.k,
-            "z" if self.ddf is None else "t": _num(self.statistic), "p": _num(self.pvalue),
+            # "z" is the statistic's stable key; it is a t value when ddf is not None
+            "z": _num(self.statistic), "p": _num(self.pvalue),
             "ddf": _num(self.ddf), "slope": _num(self.slope), "slope_se": _num(self.slope_se),
             "limit": _num(self.limit), "ci_lower": _num(self.ci_lower), "ci_upper": _num(self.ci_upper),
         }
