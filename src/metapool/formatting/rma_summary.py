@@ -43,7 +43,7 @@ def rma_document(res) -> Document:
     coef = res.coefficients
     rows = tuple(
         (
-            name if len(coef.names) > 1 else "estimate",
+            name if res.X is not None else "estimate",
             fmt(coef.estimate[i]),
             fmt(coef.se[i]),
             fmt(coef.statistic[i]),
@@ -75,7 +75,7 @@ def rma_document(res) -> Document:
         blocks.insert(-1, Paragraph(f"Test of moderators ({which}): {stat}, p-val {'' if p_text.startswith('<') else '= '}{p_text}"))
         if m.r2 == m.r2:
             blocks.insert(-1, Paragraph(f"R^2 (amount of heterogeneity accounted for): {fmt_pct(m.r2)}"))
-    if len(coef.names) == 1:
+    if res.X is None:
         pred = res.predict()
         items = [("Pooled estimate", f"{fmt(pred.estimate)} [{fmt(pred.ci_lower)}, {fmt(pred.ci_upper)}]")]
         if res.random:

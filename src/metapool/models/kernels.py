@@ -85,6 +85,11 @@ class Batch:
         """Number of studies of each analysis."""
         return self.mask.sum(axis=1)
 
+    @cached_property
+    def common(self) -> WLS:
+        """The common-effect fit (tau2 = 0), computed once: Q, DL, HS and I^2 all need it."""
+        return wls(self, 0.0)
+
     def take(self, rows) -> Batch:
         """The sub-batch of the given rows (for iterating only unconverged rows)."""
         return Batch(self.y[rows], self.v[rows], self.X[rows], self.mask[rows], self.intercept_only)
@@ -235,27 +240,36 @@ class Traces:
     tr_pvpv: np.ndarray
 
 
+#: Elements of the explicit ``P`` matrices formed at once by :func:`traces`.
+TRACE_CHUNK = 4_000_000
+
+
 def traces(batch: Batch, w: np.ndarray) -> Traces:
     """Traces of ``P``, ``PP``, ``PV``, ``PPV`` and ``PVPV`` for weights ``w``.
 
-    Computed through ``p x p`` matrices only (``P`` is never formed): with
-    ``A = (X'WX)^-1``, ``h_i = x_i' A x_i`` and ``u_i = x_i' A X'W^2X A x_i``,
-    ``diag(PP)_i = w_i^2 - 2 w_i^3 h_i + w_i^2 u_i`` and
-    ``tr(PVPV) = sum (w v)^2 - 2 sum w^3 h v^2 + tr((A X'W^2VX)^2)``.
+    ``P = W - WX(X'WX)^-1 X'W`` is formed explicitly (in chunks of analyses),
+    as metafor does: expansions through ``p x p`` matrices cancel badly when
+    moderators are on raw scales such as calendar years.
     """
     X, v = batch.X, batch.v * batch.mask
-    wX = w[:, :, None] * X
-    a = np.linalg.inv(np.einsum("bkp,bkq->bpq", wX, X))
-    h = np.einsum("bkp,bpq,bkq->bk", X, a, X)
-    s2 = np.einsum("bkp,bkq->bpq", wX, wX)
-    asa = np.einsum("bpq,bqr,brs->bps", a, s2, a)
-    u = np.einsum("bkp,bpq,bkq->bk", X, asa, X)
-    pp_diag = w**2 - 2.0 * w**3 * h + w**2 * u
-    am = np.einsum("bpq,bkq,bk,bkr->bpr", a, wX, v, wX)
-    return Traces(
-        tr_p=np.sum(w - w**2 * h, axis=1),
-        tr_pp=np.sum(pp_diag, axis=1),
-        tr_pv=np.sum(w * v - w**2 * h * v, axis=1),
-        tr_ppv=np.sum(pp_diag * v, axis=1),
-        tr_pvpv=np.sum((w * v) ** 2 - 2.0 * w**3 * h * v**2, axis=1) + np.einsum("bpq,bqp->b", am, am),
-    )
+    n, k = w.shape
+    step = max(1, TRACE_CHUNK // max(1, k * k))
+    parts = []
+    for lo in range(0, n, step):
+        ws, Xs, vs = w[lo : lo + step], X[lo : lo + step], v[lo : lo + step]
+        wX = ws[:, :, None] * Xs
+        a = np.linalg.inv(np.einsum("bkp,bkq->bpq", wX, Xs))
+        P = -np.einsum("bkp,bpq,blq->bkl", wX, a, wX)
+        idx = np.arange(k)
+        P[:, idx, idx] += ws
+        diag = P[:, idx, idx]
+        P2 = P * P
+        parts.append((
+            diag.sum(axis=1),
+            P2.sum(axis=(1, 2)),
+            (diag * vs).sum(axis=1),
+            np.einsum("bkl,bl->b", P2, vs),
+            np.einsum("bk,bkl,bl->b", vs, P2, vs),
+        ))
+    tr_p, tr_pp, tr_pv, tr_ppv, tr_pvpv = (np.concatenate(c) for c in zip(*parts))
+    return Traces(tr_p=tr_p, tr_pp=tr_pp, tr_pv=tr_pv, tr_ppv=tr_ppv, tr_pvpv=tr_pvpv)

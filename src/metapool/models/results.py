@@ -228,7 +228,7 @@ class RMAResult:
 
     # -- the pooled estimate (models without moderators) -------------------------
     def _single(self, attr: str) -> float:
-        if len(self.coefficients.names) != 1:
+        if self.X is not None or len(self.coefficients.names) != 1:
             raise AttributeError(
                 f"'{attr}' is defined for models without moderators; see .coefficients"
             )
@@ -406,7 +406,7 @@ class RMAResult:
             "test": self.test,
             "level": self.level * 100.0,
         }
-        if len(self.coefficients.names) == 1:
+        if self.X is None:
             pred = self.predict()
             d |= {
                 "estimate": _num(self.estimate),
@@ -445,7 +445,7 @@ class RMAResult:
                 "qm_pvalue": _num(m.pvalue),
                 "r2": _num(m.r2),
             }
-        elif len(self.coefficients.names) == 1:
+        elif self.X is None:
             back = self.back()
             if back is not None:
                 d["back"] = back.to_dict()
@@ -470,7 +470,7 @@ class RMAResult:
         return self.summary().to_html()
 
     def __repr__(self) -> str:
-        if len(self.coefficients.names) == 1:
+        if self.X is None:
             return (
                 f"RMAResult(method={self.method!r}, k={self.k}, estimate={self.estimate:.4g}, "
                 f"ci=({self.ci_lower:.4g}, {self.ci_upper:.4g}), tau2={self.tau2:.4g}, i2={self.i2:.4g})"
