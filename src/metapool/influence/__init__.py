@@ -2,9 +2,11 @@
 
 Leave-one-out, cumulative meta-analysis, influence diagnostics, Baujat-plot
 data and GOSH. Each function dispatches on the type of the fitted result and
-returns its own frozen result type; all refits run as batches of subsets.
+returns its own frozen result type; all refits run as batches of subsets
+(GLMM fits: leave-one-out and cumulative by refitting each subset).
 """
 
+from . import glmm as _glmm  # registers the GLMM refits
 from .cumulative import cumulative
 from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence
 from .gosh import GoshResult, gosh

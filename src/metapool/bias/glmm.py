@@ -1,0 +1,69 @@
+"""Bias analyses of GLMM fits, on the study-level logits (log rates).
+
+metafor's ``rma.glmm`` supports no funnel-plot analyses. For a GLMM fit,
+metapool runs them on the study-level effect sizes of the same data (PLO or
+IRLN from :func:`~metapool.effect_sizes.escalc`, with metafor's continuity
+correction for zero cells) under a random-effects model estimated by maximum
+likelihood, like the GLMM's tau2. The result says so in its ``notes``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..effect_sizes.escalc import escalc
+from ..models.glmm_results import GLMMResult
+from ..models.results import RMAResult
+from ..models.rma import rma
+from .failsafe import fsn
+from .funnel import funnel_data
+from .lfk import lfk
+from .rank import ranktest
+from .regression import regtest
+from .trimfill import trimfill
+
+__all__ = ["study_level_model", "STUDY_LEVEL_METHOD"]
+
+#: tau2 estimator of the study-level model (the GLMM's tau2 is an ML estimate too).
+STUDY_LEVEL_METHOD = "ML"
+
+
+def study_level_model(res: GLMMResult) -> RMAResult:
+    """The inverse-variance random-effects model of the GLMM's studies (ML tau2)."""
+    if res.measure == "PLO":
+        es = escalc("PLO", xi=res.xi, ni=res.size, slab=list(res.slab))
+    else:
+        es = escalc("IRLN", xi=res.xi, ti=res.size, slab=list(res.slab))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rma(es, method=STUDY_LEVEL_METHOD, test=res.test, level=res.level)
+
+
+@regtest.register
+def _(res: GLMMResult, model: str = "rma", predictor: str = "sei"):
+    return regtest(study_level_model(res), model, predictor)
+
+
+@ranktest.register
+def _(res: GLMMResult):
+    return ranktest(study_level_model(res))
+
+
+@trimfill.register
+def _(res: GLMMResult, side: str | None = None, estimator: str = "L0"):
+    return trimfill(study_level_model(res), side, estimator)
+
+
+@lfk.register
+def _(res: GLMMResult):
+    return lfk(study_level_model(res))
+
+
+@fsn.register
+def _(res: GLMMResult, type: str = "Rosenthal", alpha: float = 0.05, target=None, weighted: bool = False):
+    return fsn(study_level_model(res), type, alpha, target, weighted)
+
+
+@funnel_data.register
+def _(res: GLMMResult, *args, **kwargs):
+    return funnel_data(study_level_model(res), *args, **kwargs)
