@@ -46,7 +46,7 @@ def heterogeneity(batch: Batch, tau2: np.ndarray, random: bool) -> Heterogeneity
     ``I^2 = max(0, 100 (Q - df) / Q)`` and ``H^2 = Q / df``. With no residual
     degrees of freedom Q = 0, p = 1, I^2 = 0 and H^2 = 1.
     """
-    fe = wls(batch, 0.0)
+    fe = batch.common
     df = (batch.k - batch.p).astype(float)
     none_left = df <= 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -100,7 +100,7 @@ def q_profile(batch: Batch, tau2: np.ndarray, level: float, tol: float = R_TOL) 
     crit_l = chi2_isf(1.0 - alpha / 2.0, df)
     upper_bound = np.maximum(100.0, 10.0 * tau2)
     q_max = wls(batch, upper_bound).q
-    q_min = wls(batch, 0.0).q
+    q_min = batch.common.q
     lower, _ = q_root(batch, crit_u, upper_bound, tol)
     upper, _ = q_root(batch, crit_l, upper_bound, tol)
     upper_capped = q_max > crit_l

@@ -88,7 +88,7 @@ def _ce(batch: Batch, control: Control) -> Tau2Fit:
 
 
 def _dl(batch: Batch, control: Control) -> Tau2Fit:
-    fit = wls(batch, 0.0)
+    fit = batch.common
     df = _df(batch)
     with np.errstate(invalid="ignore", divide="ignore"):
         tau2 = _truncate((fit.q - df) / fit.trace_p)
@@ -114,7 +114,7 @@ def _he(batch: Batch, control: Control) -> Tau2Fit:
 
 
 def _hs(batch: Batch, control: Control) -> Tau2Fit:
-    fit = wls(batch, 0.0)
+    fit = batch.common
     sum_w = rowsum(fit.w)
     with np.errstate(invalid="ignore", divide="ignore"):
         tau2 = _truncate((fit.q - batch.k) / sum_w)
@@ -176,8 +176,8 @@ def _q_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
 
 def log_likelihood(batch: Batch, tau2, restricted: bool) -> np.ndarray:
     """(Restricted) log-likelihood of the model at ``tau2``, up to a constant."""
-    fit = wls(batch, tau2)
     t = np.asarray(tau2, dtype=float)
+    fit = batch.common if t.ndim == 0 and t == 0.0 else wls(batch, t)
     logv = rowsum(np.log(batch.v + (t[:, None] if t.ndim else t)) * batch.mask)
     ll = -0.5 * (logv + fit.q)
     if restricted:
@@ -244,23 +244,26 @@ def q_root(
     n = batch.size
     out = np.zeros(n)
     found = np.ones(n, dtype=bool)
-    q0 = wls(batch, 0.0).q
-    for i in np.flatnonzero(~(q0 < target)):
-        sub = batch.take([i])
+    rows = np.flatnonzero(~(batch.common.q < target))
+    if rows.size == 0:
+        return out, found
+    sub, goal = batch.take(rows), np.asarray(target, dtype=float)[rows]
 
-        def f(t: float, sub=sub, c=float(target[i])) -> float:
-            return float(wls(sub, t).q[0]) - c
+    def f(t: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return wls(sub if idx.size == sub.size else sub.take(idx), t).q - goal[idx]
 
-        hi = float(upper[i])
-        for _ in range(60):
-            if f(hi) <= 0:
-                break
-            hi *= 2.0
-        root = uniroot(f, 0.0, hi, tol) if f(hi) <= 0 else None
-        if root is None:
-            out[i], found[i] = np.nan, False
-        else:
-            out[i] = root
+    # Widen the interval until Q(hi) <= target (metafor stops with an error instead).
+    hi = np.array(upper, dtype=float)[rows]
+    above = np.arange(rows.size)
+    for _ in range(60):
+        above = above[~(f(hi[above], above) <= 0)]
+        if above.size == 0:
+            break
+        hi[above] *= 2.0
+    bracketed = f(hi, np.arange(rows.size)) <= 0
+    root, ok = uniroot(f, np.zeros(rows.size), hi, tol)
+    found[rows] = ok & bracketed
+    out[rows] = np.where(found[rows], root, np.nan)
     return out, found
 
 

@@ -28,58 +28,81 @@ _EPS = float(np.finfo(float).eps)
 
 
 def uniroot(
-    f: Callable[[float], float],
-    lower: float,
-    upper: float,
+    f: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    lower: np.ndarray,
+    upper: np.ndarray,
     tol: float = R_TOL,
     maxiter: int = 1000,
-) -> float | None:
-    """Root of ``f`` on ``[lower, upper]`` as R's ``uniroot`` finds it, or None.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Roots of many functions on ``[lower, upper]``, each as R's ``uniroot`` finds it.
 
-    ``f(lower)`` and ``f(upper)`` must not have the same sign. Returns None when
-    they do or when ``maxiter`` evaluations do not reach the tolerance.
+    Every problem runs exactly the iterates of R's ``zeroin.c`` (the branches
+    are taken per problem, with the same floating-point operations), so the
+    result of each equals that of a scalar run; finished problems leave the
+    batch, and ``f`` is evaluated on the others only.
+
+    Parameters
+    ----------
+    f
+        ``f(x, rows)``: values at ``x[j]`` of the functions of problems ``rows[j]``.
+    lower, upper
+        Search intervals, ``[n]``; ``f(lower)`` and ``f(upper)`` must not have
+        the same sign.
+    tol, maxiter
+        R's ``tol`` and ``maxiter``.
+
+    Returns
+    -------
+    (root, found)
+        ``found`` is False (and ``root`` NaN) where the end points have the same
+        sign or ``maxiter`` evaluations did not reach the tolerance.
     """
-    a, b = float(lower), float(upper)
-    fa, fb = f(a), f(b)
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    if fa * fb > 0:
-        return None
-    c, fc = a, fa
-    for _ in range(maxiter + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):  # keep b the best approximation
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2.0 * _EPS * abs(b) + tol / 2.0
-        new_step = (c - b) / 2.0
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+    a = np.array(lower, dtype=float)
+    b = np.array(upper, dtype=float)
+    n = a.shape[0]
+    root = np.full(n, np.nan)
+    rows = np.arange(n)
+    fa, fb = f(a, rows), f(b, rows)
+    root[fa == 0.0] = a[fa == 0.0]
+    at_b = (fa != 0.0) & (fb == 0.0)
+    root[at_b] = b[at_b]
+    keep = (fa != 0.0) & (fb != 0.0) & ~(fa * fb > 0)
+    rows, a, b, fa, fb = rows[keep], a[keep], b[keep], fa[keep], fb[keep]
+    c, fc = a.copy(), fa.copy()
+    found = ~np.isnan(root)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(maxiter + 1):
+            if rows.size == 0:
+                break
+            prev_step = b - a
+            swap = np.abs(fc) < np.abs(fb)  # keep b the best approximation
+            a, b, c = np.where(swap, b, a), np.where(swap, c, b), np.where(swap, b, c)
+            fa, fb, fc = np.where(swap, fb, fa), np.where(swap, fc, fb), np.where(swap, fb, fc)
+            tol_act = 2.0 * _EPS * np.abs(b) + tol / 2.0
+            new_step = (c - b) / 2.0
+            done = (np.abs(new_step) <= tol_act) | (fb == 0.0)
+            root[rows[done]] = b[done]
+            found[rows[done]] = True
+            interpolate = ~done & (np.abs(prev_step) >= tol_act) & (np.abs(fa) > np.abs(fb))
             cb = c - b
-            if a == c:  # secant
-                t1 = fb / fa
-                p = cb * t1
-                q = 1.0 - t1
-            else:  # inverse quadratic interpolation
-                q = fa / fc
-                t1 = fb / fc
-                t2 = fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2.0) and p < abs(prev_step * q / 2.0):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    return None
+            # secant where a == c, else inverse quadratic interpolation
+            t1 = np.where(a == c, fb / fa, fb / fc)
+            q_iq = fa / fc
+            t2 = fb / fa
+            p = np.where(a == c, cb * t1, t2 * (cb * q_iq * (q_iq - t1) - (b - a) * (t1 - 1.0)))
+            q = np.where(a == c, 1.0 - t1, (q_iq - 1.0) * (t1 - 1.0) * (t2 - 1.0))
+            q = np.where(p > 0, -q, q)
+            p = np.where(p > 0, p, -p)
+            accept = interpolate & (p < (0.75 * cb * q - np.abs(tol_act * q) / 2.0)) & (p < np.abs(prev_step * q / 2.0))
+            new_step = np.where(accept, p / q, new_step)
+            new_step = np.where(np.abs(new_step) < tol_act, np.where(new_step > 0, tol_act, -tol_act), new_step)
+            live = ~done
+            rows, a, b, c, fa, fb, fc, new_step = (
+                rows[live], b[live], b[live] + new_step[live], c[live], fb[live], fb[live], fc[live], new_step[live]
+            )
+            if rows.size == 0:
+                break
+            fb = f(b, rows)
+            same_side = ((fb > 0) & (fc > 0)) | ((fb < 0) & (fc < 0))
+            c, fc = np.where(same_side, a, c), np.where(same_side, fa, fc)
+    return root, found
