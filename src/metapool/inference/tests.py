@@ -51,8 +51,11 @@ def knha_scale(q: np.ndarray, df: np.ndarray) -> np.ndarray:
 def critical(level: float, ddf: np.ndarray) -> np.ndarray:
     """Two-sided critical values: normal where ``ddf`` is infinite, else t."""
     ddf = np.asarray(ddf, dtype=float)
-    z = crit_value(level)
-    return np.where(np.isinf(ddf), z, crit_value(level, np.where(np.isinf(ddf), 1.0, ddf)))
+    out = np.full(ddf.shape, crit_value(level))
+    t = ~np.isinf(ddf)
+    if t.any():
+        out[t] = crit_value(level, ddf[t])
+    return out
 
 
 def coefficient_tests(beta: np.ndarray, vb: np.ndarray, ddf: np.ndarray, level: float) -> Coefficients:
@@ -60,8 +63,10 @@ def coefficient_tests(beta: np.ndarray, vb: np.ndarray, ddf: np.ndarray, level: 
     se = np.sqrt(np.einsum("bpp->bp", vb))
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = beta / se
-    d = ddf[:, None]
-    pval = np.where(np.isinf(d), norm_sf2(stat), t_sf2(stat, np.where(np.isinf(d), 1.0, d)))
+    t = ~np.isinf(ddf)
+    pval = norm_sf2(stat)
+    if t.any():
+        pval[t] = t_sf2(stat[t], ddf[t][:, None])
     crit = critical(level, ddf)[:, None]
     return Coefficients(beta, se, stat, pval, beta - crit * se, beta + crit * se, ddf)
 

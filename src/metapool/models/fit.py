@@ -17,7 +17,7 @@ import numpy as np
 
 from ..inference.heterogeneity import Heterogeneity, heterogeneity
 from ..inference.tests import Coefficients, coefficient_tests, critical, knha_scale
-from .kernels import Batch, wls
+from .kernels import Batch, rowsum, wls
 from .rootfind import Control
 from .tau2 import Tau2Estimator, Tau2Fit
 
@@ -114,9 +114,8 @@ def fit_batch(
         pi_lower = pi_upper = np.full(batch.size, np.nan)
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        weights = 100.0 * fit.w / np.sum(fit.w, axis=1, keepdims=True)
-        v = np.where(batch.mask, batch.v, np.nan)
-        ratio = np.nanmax(v, axis=1) / np.nanmin(v, axis=1)
+        weights = 100.0 * fit.w / rowsum(fit.w)[:, None]
+        ratio = np.where(batch.mask, batch.v, -np.inf).max(axis=1) / np.where(batch.mask, batch.v, np.inf).min(axis=1)
     return BatchFit(
         estimator=estimator,
         test=test,
