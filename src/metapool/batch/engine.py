@@ -49,9 +49,9 @@ RESULT_COLUMNS = (
 #: with a back-transformation.
 BACK_COLUMNS = ("back_estimate", "back_ci_lower", "back_ci_upper", "back_pi_lower", "back_pi_upper")
 
-#: Padded cells (analyses x largest k) fitted at once: about 2 MB per array, which
+#: Padded cells (analyses x largest k) fitted at once: 256 kB per array, which
 #: keeps the kernels' temporaries in cache and memory bounded for any table size.
-DEFAULT_MAX_CELLS = 1 << 16
+DEFAULT_MAX_CELLS = 1 << 15
 
 _FLOAT_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in ("k", "measure", "method", "test", "level",
                                                                "converged", "n_iter")) + BACK_COLUMNS
@@ -192,7 +192,7 @@ def _fit_frame(table, keys: list, opts: _Options, max_cells: int, progress) -> "
     n_groups = len(key_frame)
     out = _Output(n_groups, opts)
     if n_groups:
-        lay = layout(codes, n_groups)
+        lay = layout(codes, n_groups, grouped.cumcount().to_numpy())
         arrays = {name: np.asarray(col)[lay.order] for name, col in arrays.items()}
         for a, b in chunks(lay.sizes, max_cells):
             r0, r1 = lay.starts[a], lay.starts[b - 1] + lay.sizes[b - 1]
@@ -224,21 +224,31 @@ class _Output:
         self.message[rows] = messages
 
     def columns(self) -> dict:
+        import pandas as pd
+
         o = self.opts
         n = len(self.k)
         cols = {
             "k": self.k,
-            "measure": np.full(n, o.measure, dtype=object),
-            "method": np.full(n, o.estimator.code, dtype=object),
-            "test": np.full(n, o.test, dtype=object),
+            "measure": _constant(o.measure, n),
+            "method": _constant(o.estimator.code, n),
+            "test": _constant(o.test, n),
             "level": np.full(n, 100.0 * o.level),
         }
         cols |= {name: self.float[name] for name in RESULT_COLUMNS if name in self.float}
         cols |= {"converged": self.converged, "n_iter": self.n_iter}
         cols |= {name: self.float[name] for name in BACK_COLUMNS if name in self.float}
-        cols |= {"n_excluded": self.n_excluded, "status": self.status, "message": self.message}
+        status = pd.Categorical(self.status, categories=list(STATUSES))
+        cols |= {"n_excluded": self.n_excluded, "status": status, "message": self.message}
         return {name: cols[name] for name in (*RESULT_COLUMNS, *BACK_COLUMNS, "n_excluded", "status", "message")
                 if name in cols}
+
+
+def _constant(value: str, n: int):
+    """A column holding one text value (categorical: built without n Python strings)."""
+    import pandas as pd
+
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
 def _escalc_rows(opts: _Options, part: dict, group: np.ndarray):

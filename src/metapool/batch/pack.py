@@ -25,8 +25,6 @@ class Layout:
     order
         Row indices of the long table in processing order: analyses contiguous,
         sorted by size, then by key; rows of an analysis in table order.
-    group
-        Analysis (0-based, in key order) of each entry of ``order``.
     starts, sizes
         First position in ``order`` and number of rows of each analysis, in
         processing order.
@@ -35,13 +33,12 @@ class Layout:
     """
 
     order: np.ndarray
-    group: np.ndarray
     starts: np.ndarray
     sizes: np.ndarray
     analyses: np.ndarray
 
 
-def layout(codes: np.ndarray, n_groups: int) -> Layout:
+def layout(codes: np.ndarray, n_groups: int, within: np.ndarray | None = None) -> Layout:
     """Order the rows of a long table by analysis size and key.
 
     Parameters
@@ -50,16 +47,23 @@ def layout(codes: np.ndarray, n_groups: int) -> Layout:
         Analysis number of each row, ``0 <= code < n_groups`` (key order).
     n_groups
         Number of analyses.
+    within
+        Position of each row among the rows of its analysis (0, 1, ...; e.g.
+        pandas' ``cumcount``); computed by a stable sort when not given.
     """
     codes = np.asarray(codes, dtype=np.int64)
     counts = np.bincount(codes, minlength=n_groups)
     analyses = np.lexsort((np.arange(n_groups), counts))
     rank = np.empty(n_groups, dtype=np.int64)
     rank[analyses] = np.arange(n_groups)
-    order = np.argsort(rank[codes], kind="stable")
     sizes = counts[analyses]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    return Layout(order, codes[order], starts, sizes, analyses)
+    if within is None:
+        order = np.argsort(rank[codes], kind="stable")
+    else:
+        order = np.empty(len(codes), dtype=np.int64)
+        order[starts[rank[codes]] + np.asarray(within, dtype=np.int64)] = np.arange(len(codes))
+    return Layout(order, starts, sizes, analyses)
 
 
 def chunks(sizes: np.ndarray, max_cells: int) -> list[tuple[int, int]]:
