@@ -7,6 +7,8 @@ batched code as :func:`metapool.rma`, in chunks to bound memory.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import singledispatch
 
@@ -112,7 +114,8 @@ def _sampled_masks(k: int, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @singledispatch
-def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> GoshResult:
+def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
+         workers: int | None = None) -> GoshResult:
     """Fit the model to all subsets of the studies, or to a random sample of them.
 
     Parameters
@@ -127,6 +130,8 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> G
         Seed of the random sample (numpy ``default_rng``).
     chunk
         Subsets fitted per batch (memory: about ``chunk * k * 100`` bytes).
+    workers
+        Threads fitting chunks in parallel (default: the number of CPUs).
 
     Notes
     -----
@@ -145,7 +150,8 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> G
 
 
 @gosh.register
-def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK) -> GoshResult:
+def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
+      workers: int | None = None) -> GoshResult:
     require_intercept_only(res, "GOSH")
     require_k(res, 2, "GOSH")
     k = res.k
@@ -169,7 +175,8 @@ def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHU
 
     incl = np.empty((n, k), dtype=bool)
     out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
-    for lo in range(0, n, chunk):
+
+    def fit_chunk(lo: int) -> None:
         hi = min(n, lo + chunk)
         m = masks(lo, hi)
         incl[lo:hi] = m
@@ -185,5 +192,14 @@ def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHU
         out["h2"][lo:hi] = np.where(ok, h2, np.nan)
         out["tau2"][lo:hi] = np.where(ok, bf.tau2, np.nan)
         out["estimate"][lo:hi] = np.where(ok, bf.coef.estimate[:, 0], np.nan)
+
+    starts = range(0, n, chunk)
+    threads = max(1, min(workers or os.cpu_count() or 1, len(starts)))
+    if threads == 1:
+        for lo in starts:
+            fit_chunk(lo)
+    else:  # numpy releases the GIL in its array operations: chunks run in parallel
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fit_chunk, starts))
     return GoshResult(slab=res.slab, incl=incl, k=incl.sum(axis=1), exhaustive=bool(exhaustive),
                       method=res.method, **out)
