@@ -155,3 +155,11 @@ def test_cli_permutation_test(tmp_path, capsys):
     assert main(["pool", str(path), "--yi", "yi", "--vi", "vi", "--mods", "x", "--permutations", "500", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["permutation"]["exact"] is True and out["permutation"]["iterations"] == 120
+
+
+def test_q_profile_ci_of_residual_heterogeneity(bcg):
+    data, es = bcg
+    # metafor: confint(rma(yi, vi, mods = ~ ablat, data = dat.bcg RR), control = list(tol = 1e-10))
+    hci = mp.rma(es, mods=["ablat"], data=data).heterogeneity_ci(tol=1e-10)
+    assert hci.tau2[1:] == pytest.approx((0.0166800683208299, 0.784835254581465), rel=1e-8)
+    assert hci.i2[1:] == pytest.approx((32.0978832362159423, 95.697443536860618), rel=1e-8)

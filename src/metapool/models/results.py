@@ -364,7 +364,8 @@ class RMAResult:
         """Q-profile CIs for tau2, tau, I^2 and H^2 (Viechtbauer 2007).
 
         Reproduces metafor's ``confint(res)`` for models with a random effect
-        and k >= 2. ``tol`` is the tolerance of the root search; the default
+        and k >= 2, with or without moderators (then for the residual
+        heterogeneity, with k - p degrees of freedom). ``tol`` is the tolerance of the root search; the default
         is metafor's (R's ``uniroot`` default, about 1.2e-4 in tau2); pass a
         smaller value for more exact limits.
         """
@@ -375,10 +376,11 @@ class RMAResult:
             raise MetapoolError("The common-effect model has no heterogeneity variance to bound.")
         if self.k < 2:
             raise MetapoolError("A confidence interval for tau2 needs k >= 2 studies.")
-        if len(self.coefficients.names) != 1:
-            raise MetapoolError("Q-profile intervals are implemented for models without moderators.")
         lev = self.level if level is None else check_level("heterogeneity_ci", level)
-        batch = Batch.from_arrays(self.yi, self.vi)
+        y = self.yi
+        if self.moderators is not None and not self.moderators.intercept:
+            y = y - y.mean()  # metafor's convention for models without an intercept
+        batch = Batch.from_arrays(y, self.vi, self.X)
         qp = q_profile(batch, np.array([self.tau2]), lev, tol)
         lo, hi = float(qp.lower[0]), float(qp.upper[0])
         vt = self.vt
