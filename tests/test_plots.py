@@ -222,3 +222,16 @@ def test_forest_table_from_subgroup_analysis(bcg):
     assert "systematic" in {x.get_text() for x in ax.texts}
     with pytest.raises(ValueError, match="separate"):
         forest_table_subgroups(subgroup_analysis(es, "alloc", load_dataset("bcg"), tau2="common"), es)
+
+
+@pytest.mark.filterwarnings("ignore:All studies report zero events")
+def test_forest_with_one_and_two_studies():
+    es1 = mp.escalc("PLO", xi=[0], ni=[25], slab=["Only"])
+    t1 = forest_table(mp.rma(es1), es1)
+    p1 = t1.blocks[0].pooled
+    assert t1.studies[0].ci_lower == 0.0 and np.isnan(p1.pi_lower) and "not estimable" in p1.heterogeneity
+    es2 = mp.escalc("PLO", xi=[3, 30], ni=[25, 30], slab=["A", "B"])
+    p2 = forest_table(mp.rma(es2), es2).blocks[0].pooled
+    assert np.isnan(p2.pi_lower) and p2.heterogeneity.startswith("Heterogeneity: I\u00b2")
+    for es in (es1, es2):
+        assert [t.get_text() for t in forest_plot(mp.rma(es), effect_sizes=es).texts].count("Prediction interval") == 0

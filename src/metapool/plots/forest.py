@@ -336,7 +336,7 @@ def forest_plot(
             side = 2.5 + 7.0 * math.sqrt(max(w, 0.0) / wmax)
             if xlim[0] <= s.estimate <= xlim[1]:
                 ax.plot([s.estimate], [y], marker="s", ms=side, color=lay.study_color, mec=lay.study_color,
-                        lw=0, zorder=3)  # fmt: skip
+                        lw=0, zorder=3, clip_on=False)  # fmt: skip
         elif r.kind == "pooled":
             _diamond(ax, r.item, y, lay.diamond_color, xlim)
         elif r.kind == "pi":

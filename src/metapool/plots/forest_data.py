@@ -175,23 +175,29 @@ def null_value(measure) -> float | None:
 
 
 def pooled_row(result, label: str | None = None) -> ForestPooled:
-    """The pooled row of a model without moderators: natural-scale diamond, PI and text."""
+    """The pooled row of a model without moderators: natural-scale diamond, PI and text.
+
+    The prediction interval is shown from k = 3 studies (as R's meta does);
+    with one study the heterogeneity line says it is not estimable.
+    """
     back = result.back() or result.predict()
     if label is None:
         label = result.model_name if not result.random else f"{result.model_name} ({result.method})"
-    het = f"Heterogeneity: I\u00b2 = {result.i2:.0f}%"
-    if result.random:
-        het += f", \u03c4\u00b2 = {result.tau2:.3g}"
-    if result.k > 1:
+    if result.k < 2:
+        het = "Heterogeneity: not estimable (k = 1)"
+    else:
+        het = f"Heterogeneity: I\u00b2 = {result.i2:.0f}%"
+        if result.random:
+            het += f", \u03c4\u00b2 = {result.tau2:.3g}"
         het += f", Q = {result.q:.2f} (df = {result.q_df:g}), {fmt_p_clinical(result.q_pvalue)}"
+    pi = (back.pi_lower, back.pi_upper) if result.k >= 3 else (_NAN, _NAN)
     null = null_value(result.measure)
     test = ""
     if null is not None:
         stat = "z" if result.ddf is None else "t"
         test = f"Test for overall effect: {stat} = {result.statistic:.2f}, {fmt_p_clinical(result.pvalue)}"
     n = float(np.nansum(result.ni)) if np.isfinite(result.ni).any() else _NAN
-    return ForestPooled(label, back.estimate, back.ci_lower, back.ci_upper, back.pi_lower, back.pi_upper,
-                        result.k, n, het, test)  # fmt: skip
+    return ForestPooled(label, back.estimate, back.ci_lower, back.ci_upper, *pi, result.k, n, het, test)
 
 
 def forest_table(
