@@ -7,7 +7,8 @@
 #
 # Structure: meta; datasets: list of {id, yi, vi, ni (or null), order, events, nonevents,
 #   ranktest, fsn, fits: [{method, test, fit, regtest[], trimfill[], leave1out, cumul,
-#   influence, baujat, gosh}], peters, lfk}
+#   influence, baujat, gosh}], peters, lfk}; glmm: [{id, xi, ni, leave1out, cumul (from k = 2),
+#   regtest, trimfill}] (rma.glmm refits by hand; funnel tests on the study-level logits)
 # Conventions: NA/NaN/Inf are JSON null; method "FE" is metafor's "EE"; every call is
 # wrapped so that an error is recorded as {error: message}.  Models are fitted with a
 # tight convergence threshold (CTRL), which leave1out, influence, regtest and gosh carry
@@ -165,7 +166,32 @@ for (i in seq_along(spec)) {
 k <- 10; vi <- rep(c(0.04, 0.09), each = 5); yi <- rnorm(k, 0.3, sqrt(vi + 0.02))
 add(dataset("ties_k10", yi, vi, ni = rep(c(100, 44), each = 5)))
 
-ref <- list(meta = list(metafor = as.character(packageVersion("metafor")), R = R.version.string,
+# GLMM (rma.glmm has no leave1out/cumul): refits on the reduced data by hand, and the
+# funnel-plot tests on the study-level logits (escalc PLO, rma with method ML)
+glmm_refit <- function(d, keep) {
+  r <- safe(rma.glmm(measure = "PLO", xi = d$xi[keep], ni = d$ni[keep]))
+  if (!is.null(r$error)) return(r)
+  list(estimate = num(r$beta), se = num(r$se), ci_lb = num(r$ci.lb), ci_ub = num(r$ci.ub), tau2 = num(r$tau2),
+       QE = num(r$QE.Wld), QEp = num(r$QEp.Wld))
+}
+glmm_ref <- function(id, xi, ni) {
+  d <- list(xi = xi, ni = ni)
+  k <- length(xi)
+  sl <- rma(measure = "PLO", xi = xi, ni = ni, method = "ML", control = CTRL)
+  rt <- regtest(sl)
+  tf <- trimfill(sl, control = CTRL)
+  list(id = id, xi = vec(xi), ni = vec(ni),
+       leave1out = lapply(seq_len(k), function(i) glmm_refit(d, seq_len(k) != i)),
+       cumul = lapply(2:k, function(i) glmm_refit(d, seq_len(k) <= i)),
+       regtest = list(zval = num(rt$zval), pval = num(rt$pval), est = num(rt$est)),
+       trimfill = list(k0 = num(tf$k0), side = tf$side, estimate = num(tf$beta)))
+}
+pz <- dat.pritz1997
+glmm <- list(glmm_ref("pritz1997", pz$xi, pz$ni))
+ni <- round(runif(9, 20, 120)); xi <- rbinom(9, ni, plogis(rnorm(9, -1, 0.5)))
+glmm[[2]] <- glmm_ref("random_plo_k9", xi, ni)
+
+ref <- list(glmm = glmm, meta = list(metafor = as.character(packageVersion("metafor")), R = R.version.string,
                         seed = SEED, date = as.character(Sys.Date())),
             lfk_pain = list(yi = vec(c(-4.270, -1.710, -0.580, -0.190, 0.000)),
                             vi = vec(c(0.158, 0.076, 0.018, 0.022, 0.040))),

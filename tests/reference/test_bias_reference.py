@@ -170,3 +170,32 @@ def test_lfk_worked_example():
     check(r.index, pain["lfk"], "lfk pain")
     assert r.interpretation == "major asymmetry"
     assert math.isclose(r.index, -3.3101115386, rel_tol=1e-9)
+
+
+GLMM_ABS = 1e-4  # lme4's optimiser tolerance (see test_glmm_reference.py)
+
+
+@pytest.mark.parametrize("g", reference()["glmm"], ids=lambda g: g["id"])
+def test_glmm_refits_and_study_level_tests(g):
+    """GLMM leave-one-out/cumulative equal rma.glmm refitted by hand on the reduced data."""
+    from metapool.models.glmm import rma_glmm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rma_glmm("PLO", xi=arr(g["xi"]), ni=arr(g["ni"]))
+    loo = leave_one_out(res)
+    cum = cumulative(res)
+    for series, refs, rows in ((loo, g["leave1out"], range(res.k)), (cum, g["cumul"], range(1, res.k))):
+        for ref, i in zip(refs, rows):
+            if "error" in ref:
+                continue
+            for mine, key in (("estimate", "estimate"), ("tau2", "tau2")):
+                assert abs(getattr(series, mine)[i] - ref[key]) <= GLMM_ABS, (series.kind, i, key)
+            assert abs(series.se[i] - ref["se"]) <= GLMM_ABS * max(1.0, ref["se"]), (series.kind, i)
+            check(series.q[i], ref["QE"], f"{series.kind} QE", rel=1e-5)  # glm() stops at epsilon 1e-8
+    rt = regtest(res)
+    check(rt.statistic, g["regtest"]["zval"], "glmm regtest", rel=1e-6)
+    check(rt.limit, g["regtest"]["est"], "glmm regtest limit", rel=1e-6)
+    tf = trimfill(res)
+    assert tf.k0 == g["trimfill"]["k0"] and tf.side == g["trimfill"]["side"]
+    check(tf.model.estimate, g["trimfill"]["estimate"], "glmm trimfill", rel=1e-6)
