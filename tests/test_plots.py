@@ -26,6 +26,7 @@ from metapool.plots import (  # noqa: E402
     funnel_table,
     pooled_row,
     save_figure,
+    series_forest_table,
     wilson,
 )
 
@@ -235,3 +236,17 @@ def test_forest_with_one_and_two_studies():
     assert np.isnan(p2.pi_lower) and p2.heterogeneity.startswith("Heterogeneity: I\u00b2")
     for es in (es1, es2):
         assert [t.get_text() for t in forest_plot(mp.rma(es), effect_sizes=es).texts].count("Prediction interval") == 0
+
+
+def test_leave_one_out_forest(orr):
+    from metapool.influence.leave_one_out import leave_one_out
+
+    es, res = orr
+    loo = leave_one_out(res)
+    t = series_forest_table(loo, res)
+    first = t.studies[0]
+    assert first.label == "Omitting " + res.slab[0] and first.cells[0] == str(res.k - 1)
+    assert first.estimate == pytest.approx(1 / (1 + np.exp(-loo.estimate[0])))
+    assert t.blocks[0].pooled.cells == (str(res.k), f"{res.i2:.0f}%")
+    texts = {x.get_text() for x in forest_plot(t).texts}
+    assert "Weight" not in texts and "All studies" in texts

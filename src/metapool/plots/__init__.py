@@ -8,10 +8,20 @@ the table (or the result), an optional matplotlib ``ax``, and returns the axes.
 from .export import figure_svg, save_figure
 from .forest import forest_plot
 from .funnel import FunnelTable, funnel_plot, funnel_table
-from .forest_data import ForestBlock, ForestPooled, ForestStudy, ForestTable, forest_table, forest_table_subgroups, pooled_row
+from .forest_data import (
+    ForestBlock,
+    ForestPooled,
+    ForestStudy,
+    ForestTable,
+    forest_table,
+    forest_table_subgroups,
+    pooled_row,
+    series_forest_table,
+)
 from .intervals import PROPORTION_CIS, clopper_pearson, wilson
 
 __all__ = [
-    "forest_plot", "forest_table", "forest_table_subgroups", "pooled_row", "ForestTable", "ForestBlock", "ForestPooled", "ForestStudy",
+    "forest_plot", "forest_table", "forest_table_subgroups", "series_forest_table", "pooled_row",
+    "ForestTable", "ForestBlock", "ForestPooled", "ForestStudy",
     "funnel_plot", "funnel_table", "FunnelTable", "clopper_pearson", "wilson", "PROPORTION_CIS", "save_figure", "figure_svg",
 ]  # fmt: skip

@@ -70,8 +70,9 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
         rows += [_Row("study", s) for s in block.studies]
         p = block.pooled
         if p is not None:
-            w = float(np.nansum([s.weight for s in block.studies]))
-            rows.append(_Row("pooled", p, w, _totals(block.studies, ncol)))
+            ws = np.array([s.weight for s in block.studies], dtype=float)
+            w = float(np.nansum(ws)) if np.isfinite(ws).any() else float("nan")
+            rows.append(_Row("pooled", p, w, p.cells or _totals(block.studies, ncol)))
             if math.isfinite(p.pi_lower):
                 rows.append(_Row("pi", p))
             notes = [t for t in (p.heterogeneity, p.test) if t]
@@ -83,7 +84,7 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
             rows.append(_Row("gap"))
     if table.overall is not None:
         p = table.overall
-        rows.append(_Row("pooled", p, 100.0, _totals(table.studies, ncol)))
+        rows.append(_Row("pooled", p, 100.0, p.cells or _totals(table.studies, ncol)))
         if math.isfinite(p.pi_lower):
             rows.append(_Row("pi", p))
         final_notes += [t for t in (p.heterogeneity, p.test) if t]
@@ -139,7 +140,8 @@ def _columns(table: ForestTable, rows: list[_Row], lay, digits: int, max_label: 
     w_col = _Column("Weight" if style == "revman" else "Weight, %", tuple(weight(r) for r in rows), "right")
     if style == "jama":
         w_col = _Column(w_col.header, tuple(c.rstrip("%") for c in w_col.cells), "right")
-    extra = [w_col] if weights else []
+    has_weights = any(math.isfinite(s.weight) for s in table.studies)
+    extra = [w_col] if weights and has_weights else []
     if lay.text_left:
         return [study_col, *data_cols, *extra, est_col], []
     return [study_col, *data_cols], [est_col, *extra]
@@ -332,8 +334,7 @@ def forest_plot(
         if r.kind == "study":
             s: ForestStudy = r.item
             _ci_line(ax, s.ci_lower, s.ci_upper, y, xlim, lay.line_color)
-            w = s.weight if math.isfinite(s.weight) else wmax
-            side = 2.5 + 7.0 * math.sqrt(max(w, 0.0) / wmax)
+            side = 2.5 + 7.0 * math.sqrt(max(s.weight, 0.0) / wmax) if math.isfinite(s.weight) else 5.0
             if xlim[0] <= s.estimate <= xlim[1]:
                 ax.plot([s.estimate], [y], marker="s", ms=side, color=lay.study_color, mec=lay.study_color,
                         lw=0, zorder=3, clip_on=False)  # fmt: skip

@@ -21,7 +21,7 @@ from ..formatting.numbers import fmt_p_clinical
 from ..io.parsing import to_float_array
 from .intervals import PROPORTION_CIS
 
-__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "forest_table_subgroups", "pooled_row", "null_value"]
+__all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "forest_table_subgroups", "series_forest_table", "pooled_row", "null_value"]
 
 _NAN = float("nan")
 
@@ -52,6 +52,7 @@ class ForestPooled:
     n: float = _NAN
     heterogeneity: str = ""
     test: str = ""
+    cells: tuple = ()  # data cells of the row; empty: column totals of the block's studies
 
 
 @dataclass(frozen=True)
@@ -357,3 +358,46 @@ def _match_rows(fit, es, used: set) -> np.ndarray:
         used.add(match)
         rows.append(match)
     return np.array(rows, dtype=int)
+
+
+def series_forest_table(series, result, *, effect_label: str | None = None, percent: bool | None = None) -> ForestTable:
+    """Forest table of a leave-one-out or cumulative series (Viechtbauer & Cheung 2010).
+
+    Row i is the pooled estimate without study i ("Omitting ...") or with the
+    studies up to i ("+ ..."), with its k and I^2 as data columns; the model
+    of all studies is the pooled row.
+
+    Parameters
+    ----------
+    series
+        A :class:`~metapool.influence.series.SubsetSeries`.
+    result
+        The model the series was computed from (scale, back-transformation).
+    """
+    back = result.back_transform
+    m = MEASURES.get(result.measure)
+
+    def natural(x):
+        x = np.asarray(x, dtype=float)
+        return x if back is None else np.asarray(back(x, np.asarray(result.ni, dtype=float)), dtype=float)
+
+    est, lo, hi = natural(series.estimate), natural(series.ci_lower), natural(series.ci_upper)
+    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    prefix = "Omitting " if series.kind == "leave-one-out" else "+ "
+    studies = tuple(
+        ForestStudy(prefix + str(label), float(est[i]), float(lo[i]), float(hi[i]), _NAN,
+                    (f"{int(series.k[i])}", f"{series.i2[i]:.0f}%" if np.isfinite(series.i2[i]) else ""))
+        for i, label in enumerate(series.slab)
+    )  # fmt: skip
+    pooled = pooled_row(result, "All studies")
+    pooled = ForestPooled(pooled.label, pooled.estimate, pooled.ci_lower, pooled.ci_upper, k=pooled.k, n=pooled.n,
+                          heterogeneity=pooled.heterogeneity, cells=(str(result.k), f"{result.i2:.0f}%"))  # fmt: skip
+    what = "omitting each study in turn" if series.kind == "leave-one-out" else "adding the studies one by one"
+    is_prop = m is not None and m.family == "single"
+    return ForestTable(
+        blocks=(ForestBlock(None, studies, pooled),),
+        effect_label=effect_label or (m.natural.capitalize() if m and m.natural != "as given" else "Estimate"),
+        log_scale=m is not None and "ratio" in m.natural, null=null_value(result.measure),
+        percent=is_prop if percent is None else bool(percent), data_headers=("k", "I\u00b2"),
+        level=result.level, footer=(f"Rows: the pooled estimate ({result.method}) {what}.",),
+    )  # fmt: skip

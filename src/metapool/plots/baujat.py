@@ -1,0 +1,91 @@
+"""Baujat plot: each study's contribution to heterogeneity (Q) against its influence on the pooled estimate.
+
+Drawn from a :class:`BaujatTable` built by :func:`baujat_table` from
+:func:`metapool.influence.baujat` (equal to metafor's ``baujat``). Studies in
+the upper right both add much to Q and move the estimate; the most extreme
+are labelled.
+
+References
+----------
+Baujat B, Mahe C, Pignon JP, Hill C (2002). A graphical method for exploring
+heterogeneity in meta-analyses: application to a meta-analysis of 65 trials.
+Stat Med 21:2641-2652.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._axes import POINT_COLOR, finish_axes, new_axes
+
+__all__ = ["BaujatTable", "baujat_table", "baujat_plot"]
+
+
+@dataclass(frozen=True)
+class BaujatTable:
+    """Baujat coordinates per study; ``labelled`` marks the studies named on the plot."""
+
+    x: np.ndarray
+    y: np.ndarray
+    labels: tuple
+    labelled: np.ndarray
+
+
+def baujat_table(data, *, label_top: int = 5) -> BaujatTable:
+    """Build the Baujat-plot table.
+
+    Parameters
+    ----------
+    data
+        A :class:`~metapool.influence.BaujatData`, or a fitted model without
+        moderators (then :func:`metapool.influence.baujat` is applied).
+    label_top
+        Label the studies among the ``label_top`` largest on either axis
+        (all studies when there are at most ``2 * label_top``).
+    """
+    from ..influence.diagnostics import BaujatData, baujat
+
+    if not isinstance(data, BaujatData):
+        data = baujat(data)
+    x, y = np.asarray(data.x, dtype=float), np.asarray(data.y, dtype=float)
+    k = x.size
+    labelled = np.zeros(k, dtype=bool)
+    if k <= 2 * label_top:
+        labelled[:] = True
+    else:
+        for v in (x, y):
+            labelled[np.argsort(-np.nan_to_num(v, nan=-np.inf), kind="stable")[:label_top]] = True
+    return BaujatTable(x, y, tuple(map(str, data.slab)), labelled)
+
+
+def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
+    """Draw a Baujat plot and return its axes.
+
+    Parameters
+    ----------
+    data
+        A :class:`BaujatTable`, :class:`~metapool.influence.BaujatData` or a
+        fitted model (see :func:`baujat_table`).
+    ax
+        Axes to draw in; a new 4.8 x 4 inch figure by default.
+    label_top
+        As for :func:`baujat_table`.
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    t = data if isinstance(data, BaujatTable) else baujat_table(data, label_top=label_top)
+    ax = new_axes(ax)
+    ax.scatter(t.x, t.y, s=20, color=POINT_COLOR, edgecolor="white", lw=0.5, zorder=3)
+    for xi, yi, lab, on in zip(t.x, t.y, t.labels, t.labelled):
+        if on and np.isfinite(xi) and np.isfinite(yi):
+            ax.annotate(lab, (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=7, color="#333333")
+    ax.set_xlim(left=0.0, right=float(np.nanmax(t.x)) * 1.15 if np.isfinite(t.x).any() else 1.0)
+    ax.set_ylim(bottom=0.0, top=float(np.nanmax(t.y)) * 1.12 if np.isfinite(t.y).any() else 1.0)
+    finish_axes(ax, "Contribution to overall heterogeneity (Q)", "Influence on the pooled estimate", title)
+    return ax
