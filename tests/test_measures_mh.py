@@ -29,7 +29,8 @@ def test_person_time_must_be_positive(ti):
 @pytest.mark.parametrize("r", [1.2, -1.01])
 def test_correlation_outside_unit_interval(r):
     data = {"study": ["a", "b", "c"], "r": [0.2, 0.4, r], "n": [20, 30, 40]}
-    with pytest.raises(DataValidationError, match=r"row 3 \(study 'c'\), column 'r': correlation .* is outside \[-1, 1\]"):
+    message = r"row 3 \(study 'c'\), column 'r': correlation .* is outside \[-1, 1\]"
+    with pytest.raises(DataValidationError, match=message):
         mp.escalc("COR", data, ri="r", ni="n", slab="study")
 
 
@@ -175,7 +176,8 @@ def test_cli_mh_needs_two_group_counts(tmp_path, capsys):
 @pytest.fixture
 def misc_csv(tmp_path):
     path = tmp_path / "misc.csv"
-    path.write_text("study,ev,pt,m,s,n,r\nA,3,1200.5,10.2,2.1,30,0.31\nB,0,800,11.5,3.0,25,0.12\nC,7,2300,9.8,2.5,40,-0.05\n")
+    path.write_text("study,ev,pt,m,s,n,r\nA,3,1200.5,10.2,2.1,30,0.31\n"
+                    "B,0,800,11.5,3.0,25,0.12\nC,7,2300,9.8,2.5,40,-0.05\n")
     return path
 
 

@@ -43,7 +43,7 @@ import numpy as np
 from .._distributions import chi2_sf
 from .._validation import check_choice, check_level
 from ..effect_sizes.escalc import escalc
-from ..effect_sizes.table import EffectSizeTable, Exclusion
+from ..effect_sizes.table import EffectSizeTable
 from ..exceptions import DataValidationError, MetapoolWarning
 from ..inference.tests import coefficient_tests
 from .results import CoefficientTable, RMAResult, _num
