@@ -82,10 +82,19 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
     t = data if isinstance(data, BaujatTable) else baujat_table(data, label_top=label_top)
     ax = new_axes(ax)
     ax.scatter(t.x, t.y, s=20, color=POINT_COLOR, edgecolor="white", lw=0.5, zorder=3)
-    for xi, yi, lab, on in zip(t.x, t.y, t.labels, t.labelled):
-        if on and np.isfinite(xi) and np.isfinite(yi):
-            ax.annotate(lab, (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=7, color="#333333")
-    ax.set_xlim(left=0.0, right=float(np.nanmax(t.x)) * 1.15 if np.isfinite(t.x).any() else 1.0)
-    ax.set_ylim(bottom=0.0, top=float(np.nanmax(t.y)) * 1.12 if np.isfinite(t.y).any() else 1.0)
+    xmax = float(np.nanmax(t.x)) * 1.15 if np.isfinite(t.x).any() else 1.0
+    ymax = float(np.nanmax(t.y)) * 1.12 if np.isfinite(t.y).any() else 1.0
+    ax.set_xlim(0.0, xmax)
+    ax.set_ylim(0.0, ymax)
+    placed: list[tuple[float, float]] = []  # label anchors (axes fractions): a crowded label goes below its point
+    for i in np.argsort(-t.y, kind="stable"):
+        xi, yi = t.x[i], t.y[i]
+        if not (t.labelled[i] and np.isfinite(xi) and np.isfinite(yi)):
+            continue
+        fx, fy = xi / xmax, yi / ymax
+        crowded = any(abs(fx - px) < 0.25 and abs(fy - py) < 0.04 for px, py in placed)
+        ax.annotate(t.labels[i], (xi, yi), xytext=(4, -9 if crowded else 3), textcoords="offset points",
+                    fontsize=7, color="#333333")  # fmt: skip
+        placed.append((fx, fy - (0.05 if crowded else 0.0)))
     finish_axes(ax, "Contribution to overall heterogeneity (Q)", "Influence on the pooled estimate", title)
     return ax
