@@ -22,7 +22,8 @@ from ..models.tau2 import ALIASES, ESTIMATORS
 GLMM = "GLMM"
 
 #: ``--method`` values that pool 2x2 tables directly (see :mod:`metapool.models.mh_peto`).
-TABLE_METHODS = ("MH", "PETO")
+TABLE_METHODS = {"MH": "Mantel-Haenszel common-effect model of 2x2 tables (OR, RR, RD)",
+                 "PETO": "Peto's common-effect odds ratio of 2x2 tables"}
 
 
 def _table_lines(title: str, entries: dict) -> str:
@@ -34,7 +35,7 @@ def _epilog() -> str:
     return "\n\n".join(
         [
             _table_lines("measures:", {c: f"{m.name} [{m.family}]" for c, m in MEASURES.items()}),
-            _table_lines("methods:", {c: e.name for c, e in ESTIMATORS.items()}),
+            _table_lines("methods:", {c: e.name for c, e in ESTIMATORS.items()} | TABLE_METHODS),
             _table_lines("tests:", TESTS),
         ]
     )
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_batch(args)
         vocab = {"measures": {c: m.name for c, m in MEASURES.items()},
-                 "methods": {c: e.name for c, e in ESTIMATORS.items()}, "tests": TESTS}[args.what]
+                 "methods": {c: e.name for c, e in ESTIMATORS.items()} | TABLE_METHODS, "tests": TESTS}[args.what]
         print(_table_lines(f"{args.what}:", vocab))
         return 0
     except MetapoolError as exc:
