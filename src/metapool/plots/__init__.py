@@ -19,9 +19,15 @@ from .forest_data import (
     series_forest_table,
 )
 from .intervals import PROPORTION_CIS, clopper_pearson, wilson
+from .baujat import BaujatTable, baujat_plot, baujat_table
+from .bubble import BubbleTable, bubble_plot, bubble_table
+from .doi import DoiTable, doi_plot, doi_table
+from .labbe import LabbeTable, labbe_plot, labbe_table
 
 __all__ = [
     "forest_plot", "forest_table", "forest_table_subgroups", "series_forest_table", "pooled_row",
     "ForestTable", "ForestBlock", "ForestPooled", "ForestStudy",
+    "doi_plot", "doi_table", "DoiTable", "baujat_plot", "baujat_table", "BaujatTable",
+    "bubble_plot", "bubble_table", "BubbleTable", "labbe_plot", "labbe_table", "LabbeTable",
     "funnel_plot", "funnel_table", "FunnelTable", "clopper_pearson", "wilson", "PROPORTION_CIS", "save_figure", "figure_svg",
 ]  # fmt: skip
