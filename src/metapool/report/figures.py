@@ -1,4 +1,4 @@
-"""Figures of a report: forest and funnel plots per outcome, as SVG text and files."""
+"""Figures of a report per outcome (forest, funnel and follow-up plots), as SVG text and files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..exceptions import MetapoolError
 from ..models.results import RMAResult
 
 __all__ = ["Figure", "outcome_figures", "slug"]
@@ -27,7 +28,12 @@ def slug(text: str) -> str:
 
 
 def outcome_figures(outcome, folder: Path | None) -> tuple:
-    """Draw the figures of one outcome (forest always, funnel from k = 3).
+    """Draw the figures of one outcome.
+
+    Forest always, funnel from k = 3, and the figures of the follow-up
+    analyses that exist: forest by subgroup, bubble plot (first numeric
+    moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
+    L'Abbe plot for two-group binary outcomes.
 
     Figures are saved as SVG and PNG into ``folder`` when given.
     """
@@ -47,11 +53,54 @@ def outcome_figures(outcome, folder: Path | None) -> tuple:
         plans.append(("funnel", f"Contour-enhanced funnel plot: {outcome.spec.name}"
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
                       lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=outcome.spec.name)))
+    plans += _follow_up_plans(outcome, model)
     for kind, caption, draw in plans:
-        ax = draw()
+        try:
+            ax = draw()
+        except MetapoolError:  # an optional figure the data do not support (e.g. no numeric moderator)
+            continue
         files = ()
         if folder is not None:
-            files = tuple(str(p) for p in save_figure(ax, folder / f"{slug(outcome.spec.name)}_{kind}", dpi=150))
-        figures.append(Figure(kind, caption, figure_svg(ax), files))
+            paths = save_figure(ax, folder / f"{slug(outcome.spec.name)}_{kind}", dpi=150)
+            files = tuple(str(p) for p in paths)
+            svg = paths[0].read_text(encoding="utf-8")  # the SVG just written: same text as figure_svg, drawn once
+        else:
+            svg = figure_svg(ax)
+        figures.append(Figure(kind, caption, svg, files))
         plt.close(ax.figure)
     return tuple(figures)
+
+
+def _follow_up_plans(outcome, model) -> list:
+    """Figures of the follow-up analyses that exist: subgroup forest, bubble, Doi, Baujat, leave-one-out, L'Abbe."""
+    from ..plots import (baujat_plot, bubble_plot, doi_plot, forest_plot, forest_table_subgroups, labbe_plot,
+                         series_forest_table)  # fmt: skip
+    from ..plots.bubble import numeric_moderators
+
+    name = outcome.spec.name
+    plans = []
+    sub = outcome.subgroups
+    if sub is not None and sub.tau2_mode == "separate":
+        plans.append(("subgroups", f"Forest plot by {sub.column}, with the test for subgroup differences: {name}",
+                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model), title=name)))
+    reg = outcome.regression
+    if reg is not None and numeric_moderators(reg):
+        mod = numeric_moderators(reg)[0]
+        plans.append(("bubble", f"Bubble plot of the meta-regression on {mod} (bubble area: weight; band: "
+                      f"{reg.level * 100:g}% CI of the fitted line): {name}",
+                      lambda: bubble_plot(reg, moderator=mod, title=name)))
+    lfk = getattr(outcome.bias, "results", {}).get("lfk") if outcome.bias is not None else None
+    if lfk is not None:
+        plans.append(("doi", f"Doi plot with the LFK index ({lfk.interpretation}): {name}",
+                      lambda: doi_plot(lfk, model=model, title=name)))
+    if outcome.influence is not None:
+        plans.append(("baujat", f"Baujat plot (contribution to heterogeneity vs influence on the estimate): {name}",
+                      lambda: baujat_plot(model, title=name)))
+    if outcome.leave_one_out is not None:
+        plans.append(("leave_one_out", f"Leave-one-out forest plot: {name}",
+                      lambda: forest_plot(series_forest_table(outcome.leave_one_out, model), title=name)))
+    es = outcome.effects
+    if es is not None and es.measure in ("OR", "RR", "RD", "PETO") and {"ai", "bi", "ci", "di"} <= set(es.cells):
+        plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: weight): {name}",
+                      lambda: labbe_plot(es, result=model, title=name)))
+    return plans
