@@ -73,7 +73,8 @@ def bubble_table(result, moderator: str | None = None, *, points: int = 101, nat
             raise DataValidationError("The bubble plot needs a numeric moderator; the model has none.")
         moderator = numeric[0]
     if moderator not in names or moderator == "intrcpt":
-        raise DataValidationError(f"The 'moderator' parameter of bubble_table must be one of {set(names) - {'intrcpt'}}. Got {moderator!r}.")
+        choices = sorted(set(names) - {"intrcpt"})
+        raise DataValidationError(f"The 'moderator' parameter of bubble_table must be one of {choices}. Got {moderator!r}.")
     j = names.index(moderator)
     start = int(names[0] == "intrcpt")
     X = np.asarray(result.X, dtype=float)
@@ -82,7 +83,8 @@ def bubble_table(result, moderator: str | None = None, *, points: int = 101, nat
     rows = np.tile(X[:, start:].mean(axis=0), (points, 1))
     rows[:, j - start] = grid
     preds = result.predict(newmods=rows)
-    cols = {f: np.array([getattr(p, f) for p in preds]) for f in ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")}
+    fields = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+    cols = {f: np.array([getattr(p, f) for p in preds]) for f in fields}
     yi = np.asarray(result.yi, dtype=float)
     nat = False
     if natural:

@@ -70,7 +70,7 @@ def doi_table(data, model=None, *, natural_ticks: bool = True) -> DoiTable:
         back = t if natural_ticks and t is not None and not t.needs_ni else None
         xlabel = effect_label(model.measure, natural=False)
         if back is not None:
-            xlabel = f"{effect_label(model.measure, natural=True)} ({effect_label(model.measure, natural=False).lower()} scale)"
+            xlabel = f"{effect_label(model.measure, natural=True)} ({xlabel.lower()} scale)"
     return DoiTable(yi=np.asarray(data.yi, dtype=float), abs_z=np.asarray(data.abs_z, dtype=float),
                     labels=tuple(data.slab), index=float(data.index), interpretation=data.interpretation,
                     xlabel=xlabel, back=back)  # fmt: skip
@@ -112,9 +112,11 @@ def doi_plot(data, ax=None, *, model=None, title: str | None = None):
     if t.back is not None:
         _natural_ticks(ax, t.back, lo, hi)
     color = LFK_BAND_COLORS.get(t.interpretation, "black")
-    ax.text(0.98, 0.97, f"LFK index = {t.index:.2f}\n{t.interpretation.capitalize()}", transform=ax.transAxes,
-            ha="right", va="top", fontsize=9, fontweight="bold", color=color,
+    right = (t.yi[tip] - lo) / (hi - lo) <= 0.5  # the LFK box goes in the top corner away from the peak
+    box, bands = (0.98, 0.02) if right else (0.02, 0.98)
+    ax.text(box, 0.97, f"LFK index = {t.index:.2f}\n{t.interpretation.capitalize()}", transform=ax.transAxes,
+            ha="right" if right else "left", va="top", fontsize=9, fontweight="bold", color=color,
             bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": color, "lw": 0.8})  # fmt: skip
-    ax.text(0.02, 0.97, "|LFK| \u2264 1: none\n1\u20132: minor\n> 2: major asymmetry", transform=ax.transAxes,
-            ha="left", va="top", fontsize=7, color="#555555")  # fmt: skip
+    ax.text(bands, 0.97, "|LFK| \u2264 1: none\n1\u20132: minor\n> 2: major asymmetry", transform=ax.transAxes,
+            ha="left" if right else "right", va="top", fontsize=7, color="#555555")  # fmt: skip
     return ax

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..effect_sizes.registry import MEASURES
 from ..exceptions import DataValidationError
 from ._axes import LINE_COLOR, POINT_COLOR, finish_axes, new_axes
 
