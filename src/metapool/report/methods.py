@@ -21,6 +21,7 @@ REFERENCES = {
     "PM": "Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377-385.",
     "GLMM": "Stijnen T, Hamza TH, Ozdemir P (2010). Random effects meta-analysis of event outcome in the framework of the generalized linear mixed model. Stat Med 29:3046-3067.",
     "MM": "McGrath S, Zhao X, Qin ZZ, Steele R, Benedetti A (2019). One-sample aggregate data meta-analysis of medians. Stat Med 38:969-984.",
+    "MS": "McGrath S, Kimmelman J, Ozturk O, Steele R, Benedetti A (2025). Meta-analysis of median survival times with inverse-variance weighting. arXiv e-prints.",
     "Egger": "Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple, graphical test. BMJ 315:629-634.",
     "Begg": "Begg CB, Mazumdar M (1994). Operating characteristics of a rank correlation test for publication bias. Biometrics 50:1088-1101.",
     "TF": "Duval S, Tweedie R (2000). Trim and fill. Biometrics 56:455-463.",
@@ -66,7 +67,11 @@ def methods_text(analysis) -> tuple[str, tuple]:
         f"for tau² {cite('QP')}, and 95% prediction intervals {cite('PI')}."
     )
     if any(s.kind == "median" for s in specs):
-        parts.append(f"Median survival times were pooled from study medians and their confidence intervals {cite('MM')}.")
+        parts.append(
+            f"Median survival times were pooled by inverse-variance weighting of the study medians, with standard "
+            f"errors from their reported confidence intervals {cite('MS')}; medians without intervals by the "
+            f"(weighted) median of medians {cite('MM')}."
+        )
     if any(o.bias is not None for o in analysis.outcomes):
         parts.append(
             f"Small-study effects were assessed with Egger's regression test {cite('Egger')}, Begg's rank correlation "
