@@ -86,15 +86,37 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
     ymax = float(np.nanmax(t.y)) * 1.12 if np.isfinite(t.y).any() else 1.0
     ax.set_xlim(0.0, xmax)
     ax.set_ylim(0.0, ymax)
-    placed: list[tuple[float, float]] = []  # label anchors (axes fractions): a crowded label goes below its point
-    for i in np.argsort(-t.y, kind="stable"):
-        xi, yi = t.x[i], t.y[i]
-        if not (t.labelled[i] and np.isfinite(xi) and np.isfinite(yi)):
-            continue
-        fx, fy = xi / xmax, yi / ymax
-        crowded = any(abs(fx - px) < 0.25 and abs(fy - py) < 0.04 for px, py in placed)
-        ax.annotate(t.labels[i], (xi, yi), xytext=(4, -9 if crowded else 3), textcoords="offset points",
-                    fontsize=7, color="#333333")  # fmt: skip
-        placed.append((fx, fy - (0.05 if crowded else 0.0)))
     finish_axes(ax, "Contribution to overall heterogeneity (Q)", "Influence on the pooled estimate", title)
+    engine = ax.figure.get_layout_engine()
+    if engine is not None:  # place the labels in the final layout (labels stay inside the axes)
+        engine.execute(ax.figure)
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    from matplotlib.transforms import Bbox
+
+    # placed labels and the points are obstacles: each label takes the spot around its point with the
+    # fewest clashes (a label over a label counts double), not over the y axis
+    pts = ax.transData.transform(np.column_stack([t.x, t.y])[np.isfinite(t.x) & np.isfinite(t.y)])
+    dots = [Bbox.from_extents(px - 3, py - 3, px + 3, py + 3) for px, py in pts]
+    boxes = []
+    spots = ((4, 3, "left"), (4, -9, "left"), (-4, 3, "right"), (-4, -9, "right"))
+    for i in np.argsort(-t.y, kind="stable"):
+        if not (t.labelled[i] and np.isfinite(t.x[i]) and np.isfinite(t.y[i])):
+            continue
+        best = None
+        for dx, dy, ha in spots:
+            note = ax.annotate(t.labels[i], (t.x[i], t.y[i]), xytext=(dx, dy), textcoords="offset points", ha=ha,
+                               fontsize=7, color="#333333", zorder=2)  # fmt: skip
+            box = note.get_window_extent(renderer)
+            clashes = (2 * sum(box.overlaps(b) for b in boxes) + sum(box.overlaps(b) for b in dots)
+                       + 10 * (box.x0 < frame.x0))  # fmt: skip
+            if best is None or clashes < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clashes, note, box)
+            else:
+                note.remove()
+            if clashes == 0:
+                break
+        boxes.append(best[2])
     return ax
