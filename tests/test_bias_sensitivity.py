@@ -206,3 +206,12 @@ def test_cli_bias_and_sensitivity(tmp_path, capsys):
     assert main(["pool", *args, "--bias", "--sensitivity"]) == 0
     text = capsys.readouterr().out
     assert "Regression test for funnel plot asymmetry" in text and "Influence diagnostics" in text
+
+
+def test_moderator_models_are_reported_not_guessed(bcg):
+    d, es = bcg
+    res = mp.rma(es, mods=["ablat"], data=d)
+    for f in (regtest, trimfill, funnel_data, leave_one_out, cumulative, influence, baujat, gosh):
+        with pytest.raises(mp.MetapoolError, match="without moderators"):
+            f(res)
+    assert "undefined" in bias_report(res).to_dict()["egger"]

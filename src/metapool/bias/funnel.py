@@ -87,6 +87,8 @@ def funnel_data(res, levels=CONTOUR_LEVELS, refline: float = 0.0, points: int = 
 
 @funnel_data.register
 def _(res: RMAResult, levels=CONTOUR_LEVELS, refline: float = 0.0, points: int = 100) -> FunnelData:
+    if len(res.coefficients.names) != 1:
+        raise MetapoolError("Funnel-plot data are defined for models without moderators.")
     yi = np.asarray(res.yi, dtype=float)
     sei = np.sqrt(res.vi)
     grid = np.linspace(0.0, float(sei.max()), points + 1)
