@@ -215,3 +215,16 @@ def test_moderator_models_are_reported_not_guessed(bcg):
         with pytest.raises(mp.MetapoolError, match="without moderators"):
             f(res)
     assert "undefined" in bias_report(res).to_dict()["egger"]
+
+
+def test_peters_from_the_two_by_two_table(bcg):
+    from metapool.bias import peters
+
+    d, _ = bcg
+    es = mp.escalc("OR", d, ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    res = mp.rma(es)
+    a, b, c, dd = (np.asarray(d[x], dtype=float) for x in ("tpos", "tneg", "cpos", "cneg"))
+    direct = peters(res, a + c, b + dd)
+    assert peters(res, table=es).statistic == direct.statistic
+    with pytest.raises(mp.DataValidationError):
+        peters(res)

@@ -185,7 +185,7 @@ def _(res: RMAResult, model: str = "rma", predictor: str = "sei") -> RegressionT
 
 
 @singledispatch
-def peters(res, events, nonevents) -> RegressionTest:
+def peters(res, events=None, nonevents=None, *, table=None) -> RegressionTest:
     """Peters' regression test for small-study effects in binary outcomes (Peters et al. 2006).
 
     Weighted regression (with a multiplicative dispersion term) of the effect
@@ -200,6 +200,10 @@ def peters(res, events, nonevents) -> RegressionTest:
         sample sizes.
     events, nonevents
         Per study in the model: ``ai + ci`` and ``bi + di``.
+    table
+        Instead of ``events``/``nonevents``: the two-group
+        :class:`~metapool.effect_sizes.EffectSizeTable` the model was fitted
+        to (its uncorrected 2x2 cells of the studies in the model are used).
 
     References
     ----------
@@ -210,7 +214,16 @@ def peters(res, events, nonevents) -> RegressionTest:
 
 
 @peters.register
-def _(res: RMAResult, events, nonevents) -> RegressionTest:
+def _(res: RMAResult, events=None, nonevents=None, *, table=None) -> RegressionTest:
+    if table is not None:
+        cells = table.cells
+        if not {"ai", "bi", "ci", "di"} <= set(cells):
+            raise DataValidationError("Peters' test needs two-group binary data (2x2 cells ai, bi, ci, di).")
+        keep = table.included
+        events = (np.asarray(cells["ai"], dtype=float) + np.asarray(cells["ci"], dtype=float))[keep]
+        nonevents = (np.asarray(cells["bi"], dtype=float) + np.asarray(cells["di"], dtype=float))[keep]
+    if events is None or nonevents is None:
+        raise DataValidationError("Peters' test needs events and non-events per study (or the 2x2 table).")
     events = np.asarray(events, dtype=float)
     nonevents = np.asarray(nonevents, dtype=float)
     if events.shape != (res.k,) or nonevents.shape != (res.k,):
