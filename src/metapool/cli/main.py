@@ -20,10 +20,16 @@ from ..models.tau2 import ALIASES, ESTIMATORS
 
 #: ``--method`` value of the generalised linear mixed model (see :func:`metapool.models.glmm.rma_glmm`).
 GLMM = "GLMM"
+GLMM_METHOD = {GLMM: "binomial- or Poisson-normal GLMM of one-group counts (PLO, IRLN; ML, 7-point AGQ)"}
 
 #: ``--method`` values that pool 2x2 tables directly (see :mod:`metapool.models.mh_peto`).
 TABLE_METHODS = {"MH": "Mantel-Haenszel common-effect model of 2x2 tables (OR, RR, RD)",
                  "PETO": "Peto's common-effect odds ratio of 2x2 tables"}
+
+
+def _methods() -> dict:
+    """Every ``--method`` value with its description: tau^2 estimators, GLMM, MH, PETO."""
+    return {c: e.name for c, e in ESTIMATORS.items()} | GLMM_METHOD | TABLE_METHODS
 
 
 def _table_lines(title: str, entries: dict) -> str:
@@ -35,7 +41,7 @@ def _epilog() -> str:
     return "\n\n".join(
         [
             _table_lines("measures:", {c: f"{m.name} [{m.family}]" for c, m in MEASURES.items()}),
-            _table_lines("methods:", {c: e.name for c, e in ESTIMATORS.items()} | TABLE_METHODS),
+            _table_lines("methods:", _methods()),
             _table_lines("tests:", TESTS),
         ]
     )
@@ -269,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_batch(args)
         vocab = {"measures": {c: m.name for c, m in MEASURES.items()},
-                 "methods": {c: e.name for c, e in ESTIMATORS.items()} | TABLE_METHODS, "tests": TESTS}[args.what]
+                 "methods": _methods(), "tests": TESTS}[args.what]
         print(_table_lines(f"{args.what}:", vocab))
         return 0
     except MetapoolError as exc:
