@@ -113,6 +113,7 @@ class Analysis:
     input_sha256: str
     version: str = __version__
     created: str = ""
+    table: StudyTable | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -289,4 +290,5 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
         n_studies=table.n_rows,
         input_sha256=_sha256(spec.data_path),
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        table=table,
     )

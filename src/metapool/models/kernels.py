@@ -21,7 +21,7 @@ Viechtbauer W (2005). J Educ Behav Stat 30:261-293.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -36,7 +36,14 @@ def rowsum(a: np.ndarray) -> np.ndarray:
     at the speed of one pass. (The order of the additions differs, which
     changes results in the last bit only.)
     """
-    return a @ np.ones(a.shape[1])
+    return a @ _ones(a.shape[1])
+
+
+@lru_cache(maxsize=64)
+def _ones(k: int) -> np.ndarray:
+    ones = np.ones(k)
+    ones.flags.writeable = False
+    return ones
 
 
 @dataclass(frozen=True)

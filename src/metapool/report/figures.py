@@ -27,7 +27,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "outcome"
 
 
-def outcome_figures(outcome, folder: Path | None) -> tuple:
+def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> tuple:
     """Draw the figures of one outcome.
 
     Forest always, funnel from k = 3, and the figures of the follow-up
@@ -35,7 +35,9 @@ def outcome_figures(outcome, folder: Path | None) -> tuple:
     moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
     L'Abbe plot for two-group binary outcomes.
 
-    Figures are saved as SVG and PNG into ``folder`` when given.
+    Figures are saved as SVG and PNG into ``folder`` when given. ``data`` is
+    the study table (for CIs shown as the papers report them, e.g. of median
+    survival); ``note`` is appended to every figure title (e.g. "SYNTHETIC data").
     """
     from ..plots import figure_svg, forest_plot, forest_table, funnel_plot, save_figure
     from ..plots._style import pyplot
@@ -45,15 +47,16 @@ def outcome_figures(outcome, folder: Path | None) -> tuple:
         return ()
     plt = pyplot()
     figures = []
+    title = f"{outcome.spec.name} ({note})" if note else outcome.spec.name
     plans = [("forest", f"Forest plot: {outcome.spec.name}",
-              lambda: forest_plot(forest_table(model, outcome.effects), title=outcome.spec.name))]
+              lambda: forest_plot(forest_table(model, outcome.effects, **_reported(outcome, data)), title=title))]
     if model.k >= 3:
         tf = getattr(outcome.bias, "results", {}).get("trimfill") if outcome.bias is not None else None
         filled = (tf.filled_yi, tf.filled_vi) if tf is not None and tf.k0 > 0 else None
         plans.append(("funnel", f"Contour-enhanced funnel plot: {outcome.spec.name}"
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
-                      lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=outcome.spec.name)))
-    plans += _follow_up_plans(outcome, model)
+                      lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=title)))
+    plans += _follow_up_plans(outcome, model, title)
     for kind, caption, draw in plans:
         try:
             ax = draw()
@@ -71,13 +74,24 @@ def outcome_figures(outcome, folder: Path | None) -> tuple:
     return tuple(figures)
 
 
-def _follow_up_plans(outcome, model) -> list:
+def _reported(outcome, data) -> dict:
+    """Forest options for outcomes whose study CIs come from the papers (medians with their CIs)."""
+    cols = outcome.spec.columns
+    if data is None or outcome.spec.kind != "median" or "lower" not in cols:
+        return {}
+    from ..io.parsing import to_float_array
+
+    lower, upper = (to_float_array(data[cols[c]], cols[c]) for c in ("lower", "upper"))
+    unit = f" ({outcome.spec.unit})" if outcome.spec.unit else ""
+    return {"reported_ci": (lower, upper), "effect_label": f"Median{unit}"}
+
+
+def _follow_up_plans(outcome, model, name: str) -> list:
     """Figures of the follow-up analyses that exist: subgroup forest, bubble, Doi, Baujat, leave-one-out, L'Abbe."""
     from ..plots import (baujat_plot, bubble_plot, doi_plot, forest_plot, forest_table_subgroups, labbe_plot,
                          series_forest_table)  # fmt: skip
     from ..plots.bubble import numeric_moderators
 
-    name = outcome.spec.name
     plans = []
     sub = outcome.subgroups
     if sub is not None and sub.tau2_mode == "separate":

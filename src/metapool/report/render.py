@@ -137,11 +137,13 @@ def write_outputs(analysis, outdir, force: bool = False) -> dict:
         raise MetapoolError(f"{out / 'report.html'} exists; use --force to overwrite it.")
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
-    figures = {o.spec.name: outcome_figures(o, figdir) for o in analysis.outcomes if o.error is None}
+    card = build_card(analysis)
+    note = "SYNTHETIC data" if card.synthetic else ""
+    figures = {o.spec.name: outcome_figures(o, figdir, analysis.table, note) for o in analysis.outcomes if o.error is None}
     card_html, card_md = render_card(analysis)
     files = {
         "report": (out / "report.html", render_report(analysis, figures)),
-        "results": (out / "results.json", json.dumps(analysis.to_dict() | {"card": build_card(analysis).to_dict()},
+        "results": (out / "results.json", json.dumps(analysis.to_dict() | {"card": card.to_dict()},
                                                     indent=2, allow_nan=False)),
         "effect_sizes": (out / "effect_sizes.csv", _csv(effect_size_rows(analysis))),
         "card_html": (out / "card.html", card_html),
