@@ -8,6 +8,7 @@ the back-transformed pooled value and the fitting details.
 from __future__ import annotations
 
 from ..effect_sizes.registry import MEASURES
+from ..models.glmm_results import GLMM_MODELS
 from .document import Document, KeyValues, Paragraph, Table
 from .numbers import fmt, fmt_p, fmt_pct, stars
 
@@ -32,7 +33,7 @@ def glmm_document(res) -> Document:
     else:
         title = f"Random-effects GLMM (k = {res.k}; tau^2 estimator: ML)"
         blocks = [
-            Paragraph(f"Measure: {m.code} ({m.name}); model: {res.model}; adaptive Gauss-Hermite"
+            Paragraph(f"Measure: {m.code} ({m.name}); {GLMM_MODELS[res.model]}; adaptive Gauss-Hermite"
                       f" quadrature with {res.n_quadrature} points per study."),
             KeyValues("", (
                 ("tau^2 (estimated amount of total heterogeneity)", fmt(res.tau2)),

@@ -56,12 +56,15 @@ def _exact(measure: str, x: float, size: float, lev: float) -> Prediction:
     return Prediction(x / size, float(lo), float(hi), float("nan"), float("nan"), lev, "natural")
 
 
-def _heterogeneity_tests(counts: Counts, k: int):
+def _heterogeneity_tests(counts: Counts, k: int, notes: list):
     """metafor's QE.Wld and QE.LRT with their p-values (saturated vs common-effect GLM)."""
     if k < 2:
         nan = float("nan")
         return nan, nan, nan, nan, nan
     sat = saturated_glm(counts)
+    if not sat.converged[0]:
+        notes.append("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations"
+                     " unconverged (as R's glm, which metafor uses, would warn).")
     w, th = sat.weight[0], sat.coef[0]
     wald = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
     x, s = counts.x[0], counts.size[0]
@@ -216,7 +219,7 @@ def rma_glmm(
     c = coefficient_tests(fit.beta[:, None], fit.vb[:, None, None], ddf, lev)
     pi_half = float(critical(lev, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
     het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
-    wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(counts, k)
+    wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(counts, k, notes)
     loglik = float(counts.saturated_constant[0] - fit.deviance[0] / 2.0)
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=2)

@@ -86,6 +86,8 @@ class Counts:
 
     @classmethod
     def from_arrays(cls, family: str, x, size, mask=None) -> Counts:
+        if family not in FAMILIES:
+            raise ValueError(f"family must be one of {sorted(FAMILIES)}, not {family!r}")
         x = np.atleast_2d(np.asarray(x, dtype=float))
         size = np.atleast_2d(np.asarray(size, dtype=float))
         mask = np.ones(x.shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, dtype=bool))

@@ -13,7 +13,7 @@ from ..effect_sizes.transforms import TRANSFORMS
 from ..inference.tests import critical
 from .results import Prediction, _freeze, _num
 
-__all__ = ["GLMMResult"]
+__all__ = ["GLMMResult", "GLMM_MODELS"]
 
 #: Model codes of :attr:`GLMMResult.model` with their descriptions.
 GLMM_MODELS = {
