@@ -26,8 +26,9 @@ def datasets(draw, min_k=2, max_k=25):
     return np.array(yi), np.array(vi)
 
 
-# PM and PMM default to metafor's loose root tolerance; invariances hold for exact roots.
-EXACT = Control(root_tol=1e-13)
+# By default ML/REML/EB stop as metafor does (absolute change of tau2 <= 1e-5) and PM/PMM
+# search with R's uniroot tolerance; the invariances hold for exact solutions.
+EXACT = Control(root_tol=1e-13, algorithm="newton")
 
 
 def fit(yi, vi, **kw):

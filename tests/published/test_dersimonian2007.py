@@ -22,10 +22,9 @@ CI = [8, 17, 9, 94, 11, 352]
         ("HE", 0.4410, -0.4035, 0.2327),  # "CA" in the paper
         ("DL", 0.2323, -0.3240, 0.1540),
         ("EB", 0.3681, -0.3811, 0.2060),
-        # The paper's tau = 0.0023 (tau2 = 5e-6) is where its iterations stopped: the ML
-        # score is negative at tau2 = 0 (d logL / d tau2 = -21), so the ML estimate is 0;
-        # mu and se at tau2 = 0 differ from the printed ones by less than 1e-4.
-        ("ML", 0.0, -0.1974, 0.0694),
+        # tau = 0.0023 (tau2 = 5e-6) is where Fisher scoring stops under its 1e-5 rule; the
+        # ML score is negative at tau2 = 0, so the exact ML optimum is 0 (see test below).
+        ("ML", 0.0023, -0.1974, 0.0694),
         ("REML", 0.1843, -0.2980, 0.1343),
         ("HS", 0.1330, -0.2666, 0.1125),
         ("SJ", 0.4572, -0.4079, 0.2386),
@@ -33,7 +32,11 @@ CI = [8, 17, 9, 94, 11, 352]
 )
 def test_clasp(method, tau, mu, se):
     res = mp.rma(mp.escalc("OR", ai=AI, n1i=N1, ci=CI, n2i=N2), method=method)
-    tol = 1e-4 if method == "ML" else 5e-5
     assert math.sqrt(res.tau2) == pytest.approx(tau, abs=5e-5)
-    assert res.estimate == pytest.approx(mu, abs=tol)
-    assert res.se == pytest.approx(se, abs=tol)
+    assert res.estimate == pytest.approx(mu, abs=5e-5)
+    assert res.se == pytest.approx(se, abs=5e-5)
+
+
+def test_exact_ml_optimum_is_zero():
+    es = mp.escalc("OR", ai=AI, n1i=N1, ci=CI, n2i=N2)
+    assert mp.rma(es, method="ML", control=mp.Control(algorithm="newton")).tau2 == 0.0

@@ -50,6 +50,7 @@ class BatchFit:
     z_forced: np.ndarray
     variance_ratio: np.ndarray
     tau2_reset: np.ndarray
+    tau2_fallback: np.ndarray
 
 
 def fit_batch(
@@ -136,4 +137,5 @@ def fit_batch(
         z_forced=z_forced,
         variance_ratio=ratio,
         tau2_reset=np.zeros(batch.size, dtype=bool) if est.reset_to_zero is None else est.reset_to_zero & ~single,
+        tau2_fallback=np.zeros(batch.size, dtype=bool) if est.fallback is None else est.fallback & ~single,
     )

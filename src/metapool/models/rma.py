@@ -255,6 +255,11 @@ def _fit_warnings(table: EffectSizeTable, bf, estimator, test: str, notes: list)
     warns = [n for n in notes if "artefact" in n]
     if bf.z_forced[0]:
         warns.append(f"k = 1: the {test} test is undefined; the z test was used.")
+    if bf.tau2_fallback[0]:
+        warns.append(
+            f"Fisher scoring (metafor's algorithm) did not converge in {bf.estimator.code} on these data;"
+            " the safeguarded Newton search found the optimum instead (metafor stops with an error here)."
+        )
     if bf.tau2_reset[0]:
         warns.append(
             "The likelihood at tau^2 = 0 exceeds that at the local maximum found; tau^2 was set"

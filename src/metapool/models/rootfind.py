@@ -1,12 +1,18 @@
-"""A safeguarded, batched Newton/Fisher-scoring root finder on tau2 >= 0.
+"""Batched iterative solvers for tau2 >= 0: metafor's Fisher scoring and a safeguarded search.
 
-Plain Fisher scoring (metafor's algorithm for ML, REML and EB) oscillates on a
-small share of data sets and then fails to converge. Here each analysis keeps
-a bracket ``[lo, hi]`` around the root of its estimating equation; a scoring
-step that leaves the bracket, or does not halve the error fast enough, is
-replaced by bisection (the strategy of Numerical Recipes' ``rtsafe``). The
-estimating equations used are decreasing through their root, so the search
-always converges. Only analyses not yet converged keep iterating.
+* :func:`fisher_scoring` runs metafor's algorithm for ML, REML and EB step for
+  step (start at the HE estimate, step halving at the bound, stop when tau2
+  changes by at most ``threshold``), so that the estimates equal metafor's,
+  including where its absolute stopping rule halts before the optimum.
+* :func:`solve` is a safeguarded Newton search to the exact root: each
+  analysis keeps a bracket ``[lo, hi]`` around the root of its estimating
+  equation; a step that leaves the bracket, or does not halve the error fast
+  enough, is replaced by bisection (the strategy of Numerical Recipes'
+  ``rtsafe``). It always converges. It serves where Fisher scoring oscillates
+  and fails (metafor stops with an error there) and, with
+  ``Control(algorithm="newton")``, for exact optima everywhere.
+
+Only analyses not yet converged keep iterating.
 """
 
 from __future__ import annotations
@@ -34,11 +40,23 @@ class Control:
         Tolerance of the bracketing search of PM and PMM. The default is
         metafor's (R's ``uniroot`` default, about 1.2e-4 in tau2), so that the
         estimates equal metafor's; a smaller value gives the exact root.
+    algorithm
+        ML/REML/EB: ``"fisher"`` (default) runs metafor's Fisher scoring, whose
+        results equal metafor's, and switches to the safeguarded search where
+        it does not converge; ``"newton"`` always solves to the exact optimum
+        (``tol``), also where metafor's absolute stopping rule halts early on
+        tiny tau2 scales.
+    threshold, fisher_maxiter
+        metafor's stopping rule (change in tau2 at most ``threshold``) and
+        iteration limit of Fisher scoring.
     """
 
     tol: float = 1e-12
     maxiter: int = 200
     root_tol: float = R_TOL
+    algorithm: str = "fisher"
+    threshold: float = 1e-5
+    fisher_maxiter: int = 100
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,7 @@ def _halved(x: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 ScoreFn = Callable[[Batch, np.ndarray], tuple[np.ndarray, np.ndarray]]
+StepFn = Callable[[Batch, np.ndarray], np.ndarray]
 
 
 def solve(batch: Batch, score: ScoreFn, start: np.ndarray, control: Control) -> Root:
@@ -131,6 +150,54 @@ def solve(batch: Batch, score: ScoreFn, start: np.ndarray, control: Control) -> 
             sub = sub.take(keep)
         x, dx_old = x_new, dx
         f, step = score(sub, x)
+    else:
+        x_out[active] = x
+    return Root(x_out, converged, n_iter)
+
+
+def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Control) -> Root:
+    """metafor's Fisher scoring for tau2, for every analysis of the batch.
+
+    Parameters
+    ----------
+    batch
+        The analyses.
+    step
+        ``step(sub_batch, tau2) -> adj``: the Fisher scoring update.
+    start
+        Starting values (metafor: the HE estimate, truncated at 0).
+    control
+        ``threshold`` and ``fisher_maxiter``.
+
+    Returns
+    -------
+    Root
+        ``converged`` is False where the iteration limit was reached (metafor
+        stops with an error there).
+    """
+    n = batch.size
+    x_out = np.zeros(n)
+    n_iter = np.full(n, control.fisher_maxiter, dtype=int)
+    converged = np.zeros(n, dtype=bool)
+    x = np.maximum(np.nan_to_num(np.asarray(start, dtype=float), nan=0.0), 0.0)
+    active = np.arange(n)
+    sub = batch
+    for it in range(1, control.fisher_maxiter + 1):
+        adj = step(sub, x)
+        adj = np.where(np.isfinite(adj), adj, 0.0)
+        new = _halved(x, adj)  # metafor halves a step that would cross tau2 = 0
+        finished = np.abs(new - x) <= control.threshold
+        x = new
+        if finished.any():
+            rows = active[finished]
+            x_out[rows] = x[finished]
+            converged[rows] = True
+            n_iter[rows] = it
+            keep = ~finished
+            if not keep.any():
+                break
+            active, x = active[keep], x[keep]
+            sub = sub.take(keep)
     else:
         x_out[active] = x
     return Root(x_out, converged, n_iter)

@@ -32,7 +32,7 @@ import numpy as np
 from .._distributions import chi2_isf
 from .._validation import check_choice
 from .kernels import Batch, ols, rowsum, trace_pp, traces, wls, yppp_y
-from .rootfind import Control, solve
+from .rootfind import Control, Root, fisher_scoring, solve
 from .uniroot import R_TOL, uniroot
 
 __all__ = ["Tau2Estimator", "ESTIMATORS", "ALIASES", "get_estimator", "Tau2Fit", "q_root", "log_likelihood"]
@@ -47,6 +47,7 @@ class Tau2Fit:
     converged: np.ndarray
     n_iter: np.ndarray
     reset_to_zero: np.ndarray | None = None
+    fallback: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,28 @@ def _reml_score(batch: Batch, tau2: np.ndarray):
     return f, _newton_step(f, 2.0 * yppp_y(batch, fit) - info, info)
 
 
+def _ml_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
+    """metafor's ML Fisher scoring step ``(y'PPy - sum w) / sum w^2``."""
+    fit = wls(batch, tau2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (fit.ypp_y - rowsum(fit.w)) / rowsum(fit.w * fit.w)
+
+
+def _reml_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
+    """metafor's REML Fisher scoring step ``(y'PPy - tr P) / tr(PP)``."""
+    fit = wls(batch, tau2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (fit.ypp_y - fit.trace_p) / trace_pp(batch, fit)
+
+
+def _eb_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
+    """metafor's EB step ``(Q k / (k - p) - k) / sum w``."""
+    fit = wls(batch, tau2)
+    k = batch.k
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (fit.q * k / _df(batch) - k) / rowsum(fit.w)
+
+
 def _eb_score(batch: Batch, tau2: np.ndarray):
     # Q(tau2) = k - p; Q decreases with derivative -y'PPy.
     fit = wls(batch, tau2)
@@ -185,9 +208,23 @@ def log_likelihood(batch: Batch, tau2, restricted: bool) -> np.ndarray:
     return ll
 
 
-def _iterative(score, se_of: Callable, likelihood: str | None = None) -> Callable:
+def _iterative(score, fisher, se_of: Callable, likelihood: str | None = None) -> Callable:
     def estimate(batch: Batch, control: Control) -> Tau2Fit:
-        root = solve(batch, score, _he_estimate(batch), control)
+        start = _he_estimate(batch)
+        fallback = np.zeros(batch.size, dtype=bool)
+        if control.algorithm == "newton":
+            root = solve(batch, score, start, control)
+        else:
+            root = fisher_scoring(batch, fisher, start, control)
+            fallback = ~root.converged
+            if fallback.any():  # metafor stops with an error here; the safeguarded search does not
+                rows = np.flatnonzero(fallback)
+                again = solve(batch.take(rows), score, start[rows], control)
+                root = Root(
+                    np.where(fallback, 0.0, root.x), root.converged.copy(), root.n_iter.copy()
+                )
+                root.x[rows], root.converged[rows] = again.x, again.converged
+                root.n_iter[rows] += again.n_iter
         tau2 = root.x
         reset = np.zeros(batch.size, dtype=bool)
         if likelihood is not None:
@@ -198,7 +235,7 @@ def _iterative(score, se_of: Callable, likelihood: str | None = None) -> Callabl
             tau2 = np.where(reset, 0.0, tau2)
         with np.errstate(invalid="ignore", divide="ignore"):
             se = se_of(batch, tau2)
-        return Tau2Fit(tau2, se, root.converged, root.n_iter, reset)
+        return Tau2Fit(tau2, se, root.converged, root.n_iter, reset, fallback)
 
     return estimate
 
@@ -288,13 +325,13 @@ ESTIMATORS: dict[str, Tau2Estimator] = {
         Tau2Estimator("HS", "Hunter-Schmidt", "Hunter & Schmidt (2004)", _hs),
         Tau2Estimator("SJ", "Sidik-Jonkman", "Sidik & Jonkman (2005)", _sj),
         Tau2Estimator(
-            "ML", "maximum likelihood", "Viechtbauer (2005)", _iterative(_ml_score, _ml_se, "ML"), iterative=True
+            "ML", "maximum likelihood", "Viechtbauer (2005)", _iterative(_ml_score, _ml_fisher, _ml_se, "ML"), iterative=True
         ),
         Tau2Estimator(
-            "REML", "restricted maximum likelihood", "Viechtbauer (2005)", _iterative(_reml_score, _reml_se, "REML"),
+            "REML", "restricted maximum likelihood", "Viechtbauer (2005)", _iterative(_reml_score, _reml_fisher, _reml_se, "REML"),
             iterative=True,
         ),
-        Tau2Estimator("EB", "empirical Bayes", "Morris (1983)", _iterative(_eb_score, _q_se), iterative=True),
+        Tau2Estimator("EB", "empirical Bayes", "Morris (1983)", _iterative(_eb_score, _eb_fisher, _q_se), iterative=True),
         Tau2Estimator("PM", "Paule-Mandel", "Paule & Mandel (1982)", _pm_like(_df), iterative=True),
         Tau2Estimator(
             "PMM", "median-unbiased Paule-Mandel", "Viechtbauer et al. (2015)",
