@@ -163,3 +163,19 @@ def test_q_profile_ci_of_residual_heterogeneity(bcg):
     hci = mp.rma(es, mods=["ablat"], data=data).heterogeneity_ci(tol=1e-10)
     assert hci.tau2[1:] == pytest.approx((0.0166800683208299, 0.784835254581465), rel=1e-8)
     assert hci.i2[1:] == pytest.approx((32.0978832362159423, 95.697443536860618), rel=1e-8)
+
+
+def test_cli_bias_runs_peters_for_two_group_binary_data(tmp_path, capsys):
+    frame = load_dataset("bcg").to_frame()
+    frame["n1"] = frame.tpos.astype(int) + frame.tneg.astype(int)
+    frame["n2"] = frame.cpos.astype(int) + frame.cneg.astype(int)
+    path = tmp_path / "bcg.csv"
+    path.write_text(frame.to_csv(index=False))
+    args = ["pool", str(path), "--events1", "tpos", "--total1", "n1", "--events2", "cpos", "--total2", "n2",
+            "--measure", "RR", "--bias", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    from metapool.bias import peters
+
+    es = mp.escalc("RR", ai=frame.tpos, n1i=frame.n1, ci=frame.cpos, n2i=frame.n2)
+    assert out["bias"]["peters"]["p"] == pytest.approx(peters(mp.rma(es), table=es).pvalue, rel=1e-12)

@@ -251,7 +251,7 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
     if out.bias:
         from .bias import bias_report
 
-        attempt("bias", MIN_K_BIAS, lambda: bias_report(model))
+        attempt("bias", MIN_K_BIAS, lambda: bias_report(model, table=es))
     if out.sensitivity:
         from .influence import influence, leave_one_out
 

@@ -207,7 +207,7 @@ def run_pool(args: argparse.Namespace) -> int:
         sub = subgroup_analysis(es, args.subgroup, table, tau2=args.subgroup_tau2, **fit)
         out |= sub.to_dict()
         docs.append(sub.summary())
-    _bias_sensitivity(args, res, out, docs)
+    _bias_sensitivity(args, res, out, docs, es)
     if args.json:
         print(json.dumps(out, indent=2, allow_nan=False))
     else:
@@ -215,12 +215,15 @@ def run_pool(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bias_sensitivity(args: argparse.Namespace, res, out: dict, docs: list) -> None:
-    """Add the --bias and --sensitivity sections (JSON keys ``bias``, ``sensitivity``)."""
+def _bias_sensitivity(args: argparse.Namespace, res, out: dict, docs: list, es=None) -> None:
+    """Add the --bias and --sensitivity sections (JSON keys ``bias``, ``sensitivity``).
+
+    ``es`` (the effect sizes of a two-group binary model) adds Peters' test.
+    """
     if args.bias:
         from ..bias import bias_report
 
-        report = bias_report(res)
+        report = bias_report(res, table=es)
         out["bias"] = report.to_dict()
         docs.append(report.summary())
     if args.sensitivity:
