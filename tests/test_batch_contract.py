@@ -115,7 +115,7 @@ def test_batch_equals_loop(measure, method, test):
 
 @pytest.mark.parametrize("method", ["ML", "REML", "EB"])
 def test_unconverged_fits_are_reported(method):
-    control = mp.Control(maxiter=2)
+    control = mp.Control(maxiter=2, fisher_maxiter=2)
     roles = FAMILIES["GEN"]
     batch = fit_many(DATA, "review", measure="GEN", method=method, control=control, **roles)
     single = loop(DATA, "review", "GEN", roles, method=method, control=control)

@@ -97,16 +97,16 @@ class TrimFillResult:
         return self.summary().to_text()
 
 
-def _slope_sign_side(yi, vi, method: str) -> str:
+def _slope_sign_side(yi, vi, method: str, control: Control) -> str:
     """metafor's rule: regress yi on sqrt(vi); a negative slope puts missing studies on the right."""
     X = np.column_stack([np.ones(yi.size), np.sqrt(vi)])[None]
-    bf = fit_batch(Batch.from_arrays(yi, vi, X), get_estimator(method), "z", 0.95, Control())
+    bf = fit_batch(Batch.from_arrays(yi, vi, X), get_estimator(method), "z", 0.95, control)
     return "right" if bf.coef.estimate[0, 1] < 0 else "left"
 
 
 def trimfill_side(res: RMAResult) -> str:
     """The side of missing studies as metafor chooses it (sign of Egger-type slope on sqrt(vi))."""
-    return _slope_sign_side(np.asarray(res.yi), np.asarray(res.vi), res.method)
+    return _slope_sign_side(np.asarray(res.yi), np.asarray(res.vi), res.method, res.control)
 
 
 def _sqrt_var_sr(k: int, k0: float) -> float:
@@ -186,7 +186,7 @@ def _(res: RMAResult, side: str | None = None, estimator: str = "L0") -> TrimFil
         if it > MAXITER:
             raise ConvergenceError("The trim-and-fill algorithm did not converge.")
         keep = np.arange(k) < k - k0
-        bf = fit_batch(Batch.from_arrays(yi, vi, mask=keep), estimator_fn, "z", 0.95, Control())
+        bf = fit_batch(Batch.from_arrays(yi, vi, mask=keep), estimator_fn, "z", 0.95, res.control)
         beta = float(bf.coef.estimate[0, 0])
         centred = yi - beta
         ranks = np.empty(k)
@@ -213,5 +213,5 @@ def _(res: RMAResult, side: str | None = None, estimator: str = "L0") -> TrimFil
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = rma(table, method=res.method)
+        model = rma(table, method=res.method, control=res.control)
     return TrimFillResult(k0, se_k0, side, estimator, p_k0, model, filled_yi, filled_vi)
