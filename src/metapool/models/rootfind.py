@@ -71,6 +71,8 @@ class Root:
 def _halved(x: np.ndarray, step: np.ndarray) -> np.ndarray:
     """``x + step``, with the step halved until the result is >= 0 (metafor's rule)."""
     target = x + step
+    if (target >= 0).all():  # the usual case: no step crosses zero
+        return target
     with np.errstate(divide="ignore", invalid="ignore"):
         halvings = np.ceil(np.log2(-step / x))
         halved = np.maximum(x + step * np.exp2(-halvings), 0.0)
@@ -183,8 +185,7 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
     active = np.arange(n)
     sub = batch
     for it in range(1, control.fisher_maxiter + 1):
-        adj = step(sub, x)
-        adj = np.where(np.isfinite(adj), adj, 0.0)
+        adj = np.nan_to_num(step(sub, x), nan=0.0, posinf=0.0, neginf=0.0)
         new = _halved(x, adj)  # metafor halves a step that would cross tau2 = 0
         finished = np.abs(new - x) <= control.threshold
         x = new
