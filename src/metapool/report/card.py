@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..io.parsing import to_float_array
-from ..io.tables import get_column, read_table
+from ..io.tables import get_column
 from .certainty import Certainty, EvidenceLevel, evidence_level, suggest_certainty
 
 __all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate"]
@@ -88,32 +88,29 @@ def _analysed_studies(analysis) -> set:
     return labels
 
 
-def _study_level(analysis, column: str | None):
-    """Values of a study-level column for the analysed studies (None when not given)."""
-    spec = analysis.spec
-    if column is None or spec.study is None:
+def _analysed_cells(analysis, column: str | None):
+    """Cells of a study-level column for the studies analysed in any outcome (None if not given)."""
+    spec, table = analysis.spec, analysis.table
+    if column is None or spec.study is None or table is None:
         return None
-    table = read_table(spec.data_path, sheet=spec.sheet)
-    studies = [str(s) for s in get_column(table, spec.study)]
-    keep = np.array([s in _analysed_studies(analysis) for s in studies])
-    return table, keep
+    analysed = _analysed_studies(analysis)
+    keep = np.array([str(s) in analysed for s in get_column(table, spec.study)])
+    return np.asarray(list(get_column(table, column)), dtype=object)[keep]
 
 
 def _total_patients(analysis) -> int | None:
-    got = _study_level(analysis, analysis.spec.n)
-    if got is None:
+    cells = _analysed_cells(analysis, analysis.spec.n)
+    if cells is None:
         return None
-    table, keep = got
-    n = to_float_array(get_column(table, analysis.spec.n), analysis.spec.n)[keep]
+    n = to_float_array(cells, analysis.spec.n)
     return int(np.nansum(n)) if np.isfinite(n).any() else None
 
 
 def _followup(analysis) -> str | None:
-    got = _study_level(analysis, analysis.spec.followup)
-    if got is None:
+    cells = _analysed_cells(analysis, analysis.spec.followup)
+    if cells is None:
         return None
-    table, keep = got
-    f = to_float_array(get_column(table, analysis.spec.followup), analysis.spec.followup)[keep]
+    f = to_float_array(cells, analysis.spec.followup)
     f = f[np.isfinite(f)]
     if f.size == 0:
         return None
@@ -121,11 +118,9 @@ def _followup(analysis) -> str | None:
 
 
 def _designs(analysis) -> dict:
-    got = _study_level(analysis, analysis.spec.design)
-    if got is None:
+    cells = _analysed_cells(analysis, analysis.spec.design)
+    if cells is None:
         return {}
-    table, keep = got
-    cells = np.asarray(list(get_column(table, analysis.spec.design)), dtype=object)[keep]
     return dict(Counter(str(c).strip() for c in cells if str(c).strip()))
 
 
