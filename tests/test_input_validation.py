@@ -117,3 +117,15 @@ def test_ratio_with_ci_validation():
         mp.escalc("LNR", ratio=[0.5], ci_lb=[0.6], ci_ub=[1.2])
     with pytest.raises(DataValidationError, match="use measure 'LNR'"):
         mp.escalc("GEN", ratio=[0.5], ci_lb=[0.4], ci_ub=[1.2])
+
+
+def test_proportion_with_ci_is_pooled_on_the_logit_scale():
+    es = mp.escalc("PCI", prop=[0.45, 0.30], ci_lb=[0.35, 0.20], ci_ub=[0.55, 0.42])
+    z = 1.959963984540054
+    assert es.yi[0] == pytest.approx(np.log(0.45 / 0.55))
+    assert es.vi[0] == pytest.approx(((np.log(0.55 / 0.45) - np.log(0.35 / 0.65)) / (2 * z)) ** 2)
+    assert mp.rma(es).back().estimate == pytest.approx(1 / (1 + np.exp(-mp.rma(es).estimate)))
+    with pytest.raises(DataValidationError, match="strictly between 0 and 1"):
+        mp.escalc("PCI", prop=[45], ci_lb=[35], ci_ub=[55])
+    with pytest.raises(DataValidationError, match="use measure 'PCI'"):
+        mp.escalc("LNR", prop=[0.4], ci_lb=[0.3], ci_ub=[0.5])

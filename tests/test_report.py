@@ -172,3 +172,13 @@ def test_pooled_values_are_finite(run):
     for o in analysis.outcomes:
         p = o.pooled
         assert math.isfinite(p.estimate) and p.ci_lower <= p.estimate <= p.ci_upper
+
+
+def test_landmark_survival_from_reported_estimates_with_cis(tmp_path):
+    (tmp_path / "s.csv").write_text("study,os1y,lo,hi\nA,0.45,0.35,0.55\nB,0.30,0.20,0.42\nC,0.52,0.40,0.64\n")
+    spec = parse_spec('data = "s.csv"\nstudy = "study"\n[[outcome]]\nname = "1-year OS"\nkind = "survival"\n'
+                      'prop = "os1y"\nci_lower = "lo"\nci_upper = "hi"\n', "a.toml", tmp_path)
+    outcome = run_analysis(spec).outcomes[0]
+    direct = mp.rma(mp.escalc("PCI", prop=[0.45, 0.30, 0.52], ci_lb=[0.35, 0.20, 0.40], ci_ub=[0.55, 0.42, 0.64]))
+    assert outcome.model.measure == "PCI"
+    assert outcome.pooled.estimate == pytest.approx(direct.back().estimate, rel=1e-12)

@@ -29,11 +29,12 @@ COLUMN_FLAGS = {
     "vi": ("vi", "sampling variances of yi"),
     "sei": ("sei", "standard errors of yi"),
     "ratio": ("ratio", "ratio estimate (e.g. hazard ratio), pooled on the log scale"),
-    "ci-lower": ("ci_lb", "lower confidence limit of --ratio"),
-    "ci-upper": ("ci_ub", "upper confidence limit of --ratio"),
+    "prop": ("prop", "proportion reported with its CI (e.g. 1-year survival 0.45), pooled on the logit scale"),
+    "ci-lower": ("ci_lb", "lower confidence limit of --ratio or --prop"),
+    "ci-upper": ("ci_ub", "upper confidence limit of --ratio or --prop"),
 }
 
 #: Measure used when --measure is not given, by the first role present.
 DEFAULT_MEASURE = {
-    "ti": "IRLN", "xi": "PLO", "ai": "OR", "m1i": "MD", "meani": "MN", "ri": "ZCOR", "ratio": "LNR", "yi": "GEN",
+    "ti": "IRLN", "xi": "PLO", "ai": "OR", "m1i": "MD", "meani": "MN", "ri": "ZCOR", "ratio": "LNR", "prop": "PCI", "yi": "GEN",
 }

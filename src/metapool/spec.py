@@ -50,8 +50,9 @@ __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
 KINDS: dict[str, dict] = {
     "proportion": {"columns": (("events", "total"),), "measure": "PLO",
                    "text": "events out of patients in one group (response, remission, adverse events)"},
-    "survival": {"columns": (("events", "total"),), "measure": "PLO",
-                 "text": "landmark survival (e.g. alive at 1 year out of patients at risk) pooled as a proportion"},
+    "survival": {"columns": (("events", "total"), ("prop", "ci-lower", "ci-upper")), "measure": None,
+                 "text": "landmark survival pooled as a proportion: alive at 1 year out of patients at risk,"
+                         " or the reported survival estimate with its CI"},
     "rate": {"columns": (("events", "time"),), "measure": "IRLN", "text": "events per person-time"},
     "binary": {"columns": (("events1", "total1", "events2", "total2"),), "measure": "OR",
                "text": "events out of patients in two groups"},

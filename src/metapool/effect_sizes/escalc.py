@@ -23,7 +23,7 @@ ROLES = (
     "m1i", "sd1i", "m2i", "sd2i",
     "meani", "sdi", "ri",
     "yi", "vi", "sei",
-    "ratio", "ci_lb", "ci_ub",
+    "ratio", "ci_lb", "ci_ub", "prop",
 )  # fmt: skip
 
 #: Values of ``to``: which studies receive the continuity correction.
@@ -73,7 +73,7 @@ def escalc(
     m1i=None, sd1i=None, m2i=None, sd2i=None,
     meani=None, sdi=None, ri=None,
     yi=None, vi=None, sei=None,
-    ratio=None, ci_lb=None, ci_ub=None, ci_level=95,
+    ratio=None, ci_lb=None, ci_ub=None, prop=None, ci_level=95,
     slab=None,
     add: float | None = None,
     to: str = "only0",
@@ -116,6 +116,10 @@ def escalc(
         Generic log ratios (measure ``"LNR"``): a ratio (e.g. a hazard ratio)
         with its confidence limits on the ratio scale and their level; converted
         to ``yi = log(ratio)``, ``sei = (log(ci_ub) - log(ci_lb)) / (2 z)``.
+    prop
+        Generic proportions (measure ``"PCI"``), e.g. 1-year survival reported
+        as 0.45 (95% CI 0.35 to 0.55), with ``ci_lb``/``ci_ub``; converted to the
+        logit scale as ratios are to the log scale.
     slab
         Study labels (column name or values). Labels are text; "NA" stays "NA".
     add, to, drop00
@@ -152,16 +156,18 @@ def escalc(
         for role, value in zip(
             ROLES,
             (xi, ni, mi, ti, ai, bi, ci, di, n1i, n2i, m1i, sd1i, m2i, sd2i, meani, sdi, ri,
-             yi, vi, sei, ratio, ci_lb, ci_ub),
+             yi, vi, sei, ratio, ci_lb, ci_ub, prop),
         )
         if value is not None
     }
     family = FAMILY_TABLE[m.family]
     roles = family.roles(given)
-    if "ratio" in roles and m.code != "LNR":
-        raise DataValidationError(
-            f"A ratio with its confidence limits is pooled on the log scale: use measure 'LNR', not {m.code!r}."
-        )
+    for role, code, scale in (("ratio", "LNR", "log"), ("prop", "PCI", "logit")):
+        if role in roles and m.code != code:
+            raise DataValidationError(
+                f"A {role} with its confidence limits is pooled on the {scale} scale: use measure {code!r},"
+                f" not {m.code!r}."
+            )
     used = set(roles) | ({"ni"} if m.family == "generic" else set())
     unused = sorted(set(given) - used)
     if unused:

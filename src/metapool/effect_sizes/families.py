@@ -131,7 +131,9 @@ def _prepare_generic(inp: Inputs) -> Prepared:
     if inp.has("ni"):
         inp.counts("ni", positive=True)
     if inp.has("ratio"):
-        return _prepare_ratio_ci(inp, total)
+        return _prepare_estimate_ci(inp, total, "ratio")
+    if inp.has("prop"):
+        return _prepare_estimate_ci(inp, total, "prop")
     if inp.has("vi"):
         missing = inp.missing(["yi", "vi"])
         inp.positive("vi", what="sampling variance")
@@ -141,22 +143,38 @@ def _prepare_generic(inp: Inputs) -> Prepared:
     return Prepared({"yi": inp["yi"], "vi": inp["sei"] ** 2}, total, missing)
 
 
-def _prepare_ratio_ci(inp: Inputs, total: np.ndarray) -> Prepared:
-    """Estimate with its CI on the ratio scale (e.g. HR 0.80, 95% CI 0.60 to 1.10).
+def _logit(p):
+    return np.log(p / (1.0 - p))
 
-    yi = log(ratio), sei = (log(upper) - log(lower)) / (2 z), z the normal
-    quantile of the CI's level (``ci_level``, default 0.95).
+
+#: Estimates reported with a CI: role -> (scale transform, what the values are, valid-range check).
+_ESTIMATE_CI = {
+    "ratio": (np.log, "a ratio or its confidence limit", lambda x: x <= 0, "must be > 0"),
+    "prop": (_logit, "a proportion or its confidence limit", lambda x: (x <= 0) | (x >= 1),
+             "must be strictly between 0 and 1 (write 0.45 for 45%)"),
+}
+
+
+def _prepare_estimate_ci(inp: Inputs, total: np.ndarray, role: str) -> Prepared:
+    """An estimate with its CI as the papers report it, on the analysis scale.
+
+    Ratios (e.g. HR 0.80, 95% CI 0.60 to 1.10) go to the log scale,
+    proportions (e.g. 1-year survival 45%, 95% CI 35% to 55%) to the logit
+    scale: ``yi = g(estimate)``, ``sei = (g(upper) - g(lower)) / (2 z)``, with
+    z the normal quantile of the CI's level (``ci_level``, default 0.95).
     """
-    missing = inp.missing(["ratio", "ci_lb", "ci_ub"])
-    inp.positive("ratio", "ci_lb", "ci_ub", what="a ratio or its confidence limit")
+    transform, what, invalid, rule = _ESTIMATE_CI[role]
+    missing = inp.missing([role, "ci_lb", "ci_ub"])
     with np.errstate(invalid="ignore"):
+        for r in (role, "ci_lb", "ci_ub"):
+            inp.check(invalid(inp[r]), r, f"{{value}} is not valid as {what}: it {rule}.")
         inp.check(inp["ci_lb"] >= inp["ci_ub"], "ci_lb", "lower limit {value} is not below the upper limit.")
-        inp.check(inp["ratio"] < inp["ci_lb"], "ratio", "estimate {value} is below its lower limit.")
-        inp.check(inp["ratio"] > inp["ci_ub"], "ratio", "estimate {value} is above its upper limit.")
+        inp.check(inp[role] < inp["ci_lb"], role, "estimate {value} is below its lower limit.")
+        inp.check(inp[role] > inp["ci_ub"], role, "estimate {value} is above its upper limit.")
     z = norm_ppf(1.0 - (1.0 - inp.ci_level) / 2.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sei = (np.log(inp["ci_ub"]) - np.log(inp["ci_lb"])) / (2.0 * z)
-    return Prepared({"yi": np.log(inp["ratio"]), "vi": sei**2}, total, missing)
+        sei = (transform(inp["ci_ub"]) - transform(inp["ci_lb"])) / (2.0 * z)
+        return Prepared({"yi": transform(inp[role]), "vi": sei**2}, total, missing)
 
 
 FAMILY_TABLE: dict[str, Family] = {
@@ -188,6 +206,7 @@ FAMILY_TABLE: dict[str, Family] = {
     "mean": Family("mean", (("meani", "sdi", "ni"),), _prepare_mean),
     "correlation": Family("correlation", (("ri", "ni"),), _prepare_correlation),
     "generic": Family(
-        "generic", (("yi", "vi"), ("yi", "sei"), ("ratio", "ci_lb", "ci_ub")), _prepare_generic
+        "generic", (("yi", "vi"), ("yi", "sei"), ("ratio", "ci_lb", "ci_ub"), ("prop", "ci_lb", "ci_ub")),
+        _prepare_generic
     ),
 }

@@ -212,5 +212,9 @@ for _m in (
         "LNR", "generic log ratio (e.g. hazard ratio)", "generic", "log ratio", "ratio", "exp",
         _generic, 0.0, "user-supplied log ratios, or ratios with CIs converted to log scale",
     ),
+    Measure(
+        "PCI", "proportion reported with its CI (e.g. 1-year survival)", "generic", "log odds", "proportion",
+        "ilogit", _generic, 0.0, "reported proportions with CIs converted to the logit scale",
+    ),
 ):
     register(_m)

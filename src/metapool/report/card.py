@@ -16,7 +16,7 @@ import numpy as np
 
 from ..io.parsing import to_float_array
 from ..io.tables import get_column
-from .certainty import Certainty, EvidenceLevel, evidence_level, suggest_certainty
+from .certainty import Certainty, EvidenceLevel, evidence_level, is_proportion, suggest_certainty
 
 __all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate"]
 
@@ -30,8 +30,7 @@ def format_estimate(outcome) -> str:
     if p is None:
         return "not estimable"
     level = f"{100 * p.level:g}% CI"
-    measure = getattr(outcome.model, "measure", None)
-    if measure in ("PR", "PLN", "PLO", "PAS", "PFT"):
+    if is_proportion(outcome.model):
         return f"{100 * p.estimate:.0f}% ({level} {100 * p.ci_lower:.0f}–{100 * p.ci_upper:.0f}%)"
     unit = f" {outcome.spec.unit}" if outcome.spec.unit else ""
     return f"{p.estimate:.2f}{unit} ({level} {p.ci_lower:.2f}–{p.ci_upper:.2f})"
@@ -149,7 +148,7 @@ def build_card(analysis) -> EvidenceCard:
             cautions.append(f"{o.spec.name}: high heterogeneity (I² = {i2:.0f}%)")
         pooled = o.pooled
         if pooled is not None and pooled.pi_lower == pooled.pi_lower and i2:
-            if getattr(o.model, "measure", None) in ("PR", "PLN", "PLO", "PAS", "PFT"):
+            if is_proportion(o.model):
                 cautions.append(f"{o.spec.name}: 95% prediction interval {100 * pooled.pi_lower:.0f}–"
                                 f"{100 * pooled.pi_upper:.0f}% — a new study may differ widely")
         if o.k < 10 and o.spec.bias:

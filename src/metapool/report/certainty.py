@@ -46,6 +46,14 @@ def study_type(design: str) -> str:
     return "single-arm"
 
 
+def is_proportion(model) -> bool:
+    """Whether a model's natural scale is a proportion (shown in percent)."""
+    from ..effect_sizes import MEASURES
+
+    measure = MEASURES.get(getattr(model, "measure", None) or "")
+    return measure is not None and measure.natural == "proportion"
+
+
 @dataclass(frozen=True)
 class EvidenceLevel:
     level: int
@@ -91,7 +99,7 @@ def suggest_certainty(outcome) -> Certainty:
         level -= 1
         reasons.append(f"inconsistency: I² = {i2:.0f}% (≥ {I2_SERIOUS:.0f}%)")
     pooled = outcome.pooled
-    proportion = getattr(model, "measure", None) in ("PR", "PLN", "PLO", "PAS", "PFT")
+    proportion = is_proportion(model)
     if pooled is not None and proportion and pooled.ci_upper - pooled.ci_lower > CI_WIDTH_SERIOUS:
         level -= 1
         reasons.append(f"imprecision: 95% CI spans {100 * (pooled.ci_upper - pooled.ci_lower):.0f} percentage points")
