@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._distributions import chi2_isf
 from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
 from ..inference.tests import critical
-from .results import Prediction, _freeze, _num
+from .results import HeterogeneityCI, Prediction, _freeze, _num
 
 __all__ = ["GLMMResult", "GLMM_MODELS"]
 
@@ -122,6 +123,80 @@ class GLMMResult:
         return Prediction(
             self.estimate, self.estimate - half, self.estimate + half,
             self.estimate - pi_half, self.estimate + pi_half, lev, "analysis", self.se,
+        )
+
+    def heterogeneity_ci(self, level=None) -> HeterogeneityCI:
+        """Profile-likelihood CIs for tau2, tau, I^2 and H^2.
+
+        The tau2 interval is ``{tau2 >= 0 : 2 (logL_max - logL_p(tau2)) <=
+        chi2_{1, level}}``, where the profile log-likelihood ``logL_p(tau2)``
+        maximises the marginal log-likelihood (the same adaptive Gauss-Hermite
+        quadrature with ``n_quadrature`` points as the fit) over the pooled
+        logit (log rate) at fixed tau2. The lower limit is 0 when the
+        statistic at tau2 = 0 is below the critical value; the limits are
+        found by a bracketing root search (Brent). I^2 and H^2 limits follow
+        from the tau2 limits with the typical within-study variance ``vt``.
+
+        metafor gives no tau2 interval for ``rma.glmm``; this is metapool's
+        (a likelihood-ratio interval, not the Q-profile interval of
+        :meth:`RMAResult.heterogeneity_ci <metapool.models.results.RMAResult.heterogeneity_ci>`).
+        ``upper_capped`` is True when the statistic stays below the critical
+        value up to tau2 = 1e4 (the upper limit is then reported as inf).
+        """
+        from scipy import optimize
+
+        from ..exceptions import MetapoolError
+        from .glmm_kernels import Counts, agq_deviance
+
+        if self.exact is not None:
+            raise MetapoolError("Separated data have no GLMM fit, hence no interval for tau2.")
+        if self.k < 2:
+            raise MetapoolError("A confidence interval for tau2 needs k >= 2 studies.")
+        lev = self.level if level is None else check_level("heterogeneity_ci", level)
+        family = "binomial" if self.measure == "PLO" else "poisson"
+        counts = Counts.from_arrays(family, self.xi, self.size)
+        n_agq, beta0 = self.n_quadrature, self.estimate
+
+        def profile(tau2: float) -> float:
+            """Minimum over beta of the AGQ deviance at theta = sqrt(tau2)."""
+            theta = np.array([math.sqrt(max(tau2, 0.0))])
+
+            def dev(b):
+                return float(agq_deviance(counts, np.array([b]), theta, n_agq)[0][0])
+
+            opt = optimize.minimize_scalar(dev, bracket=(beta0 - 0.1, beta0 + 0.1), method="brent",
+                                           options={"xtol": 1e-10, "maxiter": 500})
+            return float(opt.fun)
+
+        dev_max = float(counts.saturated_constant[0] - self.loglik) * 2.0
+        dev_max = min(dev_max, profile(self.tau2))
+        crit = float(chi2_isf(1.0 - lev, 1.0))
+
+        def excess(tau2: float) -> float:
+            return profile(tau2) - dev_max - crit
+
+        kw = dict(xtol=1e-14, rtol=1e-12, maxiter=200)
+        lo = 0.0
+        if self.tau2 > 0 and excess(0.0) > 0:
+            lo = float(optimize.brentq(excess, 0.0, self.tau2, **kw))
+        a, b, hi, capped = self.tau2, max(2.0 * self.tau2, 0.01), math.inf, True
+        while b <= 1e4:
+            if excess(b) > 0:
+                hi, capped = float(optimize.brentq(excess, a, b, **kw)), False
+                break
+            a, b = b, 2.0 * b
+        vt = self.vt
+
+        def triple(f):
+            return (f(self.tau2), f(lo), f(hi))
+
+        return HeterogeneityCI(
+            tau2=(self.tau2, lo, hi),
+            tau=triple(math.sqrt),
+            i2=triple(lambda t: 100.0 if math.isinf(t) else 100.0 * t / (vt + t)),
+            h2=triple(lambda t: 1.0 + t / vt),
+            level=lev,
+            upper_capped=capped,
         )
 
     def back(self, level=None) -> Prediction:
