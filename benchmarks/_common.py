@@ -96,3 +96,20 @@ def print_table(headers: list[str], rows: list[list]) -> None:
         print(line.rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
+
+
+#: R code loading metafor and the benchmark's CSV (a ``str.format`` template: ``{path}``).
+R_HEADER = "suppressMessages(library(metafor))\nd <- read.csv({path})\n"
+
+#: R function timing ``fit()``: best of ``{repeat}`` loops of ``{number}`` calls, seconds per call.
+R_PER_FIT = """per_fit <- function(fit) {{
+  fit()
+  best <- Inf
+  for (r in seq_len({repeat})) {{
+    t0 <- proc.time()[["elapsed"]]
+    for (i in seq_len({number})) fit()
+    best <- min(best, proc.time()[["elapsed"]] - t0)
+  }}
+  best / {number}
+}}
+"""

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import metapool as mp
-from _common import K, SEED, print_table, r_available, r_path, ratio, run_r
+from _common import R_HEADER, R_PER_FIT, K, SEED, print_table, r_available, r_path, ratio, run_r
 
 REPEAT = 5
 R_NUMBER = 5
@@ -40,22 +40,7 @@ FITS = [
      'rma.glmm(measure = "IRLN", xi = xi, ti = ni)'),
 ]  # fmt: skip
 
-R_TIMING = """
-suppressMessages(library(metafor))
-d <- read.csv({path})
-xi <- d$xi
-ni <- d$ni
-per_fit <- function(fit) {{
-  fit()
-  best <- Inf
-  for (r in seq_len({repeat})) {{
-    t0 <- proc.time()[["elapsed"]]
-    for (i in seq_len({number})) fit()
-    best <- min(best, proc.time()[["elapsed"]] - t0)
-  }}
-  best / {number}
-}}
-"""
+R_TIMING = R_HEADER + "xi <- d$xi\nni <- d$ni\n" + R_PER_FIT
 
 
 def make_counts(k: int = K, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ import tempfile
 import timeit
 
 import metapool as mp
-from _common import make_data, print_table, r_available, r_path, ratio, run_r, write_csv
+from _common import R_HEADER, R_PER_FIT, make_data, print_table, r_available, r_path, ratio, run_r, write_csv
 
 REPEAT = 25
 LOOP_SECONDS = 0.05
@@ -49,22 +49,7 @@ FITS = [
      'rma(yi, vi, method = "REML", control = list(threshold = 1e-12))'),
 ]  # fmt: skip
 
-R_TIMING = """
-suppressMessages(library(metafor))
-d <- read.csv({path})
-yi <- d$yi
-vi <- d$vi
-per_fit <- function(fit) {{
-  fit()
-  best <- Inf
-  for (r in seq_len({repeat})) {{
-    t0 <- proc.time()[["elapsed"]]
-    for (i in seq_len({number})) fit()
-    best <- min(best, proc.time()[["elapsed"]] - t0)
-  }}
-  best / {number}
-}}
-"""
+R_TIMING = R_HEADER + "yi <- d$yi\nvi <- d$vi\n" + R_PER_FIT
 
 
 def time_metapool(call, yi, vi) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._distributions import norm_ppf
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, KeyValues
+from ..formatting.document import Document, KeyValues, Rendered
 from ..formatting.numbers import fmt
 from ..models.results import RMAResult, _freeze, _num
 
@@ -28,7 +28,7 @@ def lfk_interpretation(index: float) -> str:
 
 
 @dataclass(frozen=True)
-class LFKResult:
+class LFKResult(Rendered):
     """LFK index with the Doi-plot coordinates.
 
     The Doi plot draws ``abs_z`` (y, upwards: 0 at the top of a folded
@@ -62,9 +62,6 @@ class LFKResult:
             ("LFK index", f"{fmt(self.index, 2)} ({self.interpretation})"),
             ("Bands", "|LFK| <= 1 no asymmetry; 1-2 minor; > 2 major asymmetry"),
         )),))
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def lfk_index(yi, sei, slab=None) -> LFKResult:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._distributions import norm_sf2
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, KeyValues
+from ..formatting.document import Document, KeyValues, Rendered
 from ..formatting.numbers import fmt, fmt_p
 from ..models.results import RMAResult, _num
 
@@ -17,7 +17,7 @@ __all__ = ["RankTest", "ranktest", "kendall_tau", "kendall_cdf"]
 
 
 @dataclass(frozen=True)
-class RankTest:
+class RankTest(Rendered):
     """Kendall's tau between standardised effect sizes and their variances.
 
     ``exact`` tells whether the p-value is from the exact null distribution
@@ -37,9 +37,6 @@ class RankTest:
         return Document("Rank correlation test for funnel plot asymmetry", (KeyValues("", (
             ("Kendall's tau", f"{fmt(self.tau)}, p = {fmt_p(self.pvalue)} ({kind})"),
         )),))
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def kendall_cdf(q: int, n: int) -> float:

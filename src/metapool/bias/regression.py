@@ -9,7 +9,7 @@ import numpy as np
 
 from .._validation import check_choice
 from ..exceptions import ConvergenceError, DataValidationError, MetapoolError
-from ..formatting.document import Document, KeyValues
+from ..formatting.document import Document, KeyValues, Rendered
 from ..formatting.numbers import fmt, fmt_p
 from ..models.fit import fit_batch
 from ..models.kernels import Batch
@@ -37,7 +37,7 @@ REGRESSION_MODELS = {
 
 
 @dataclass(frozen=True)
-class RegressionTest:
+class RegressionTest(Rendered):
     """Result of a regression test for funnel-plot asymmetry.
 
     ``statistic`` is the z (or t, when ``ddf`` is not None) statistic of the
@@ -83,9 +83,6 @@ class RegressionTest:
             items.append(("Limit estimate (as the predictor -> 0)",
                           f"{fmt(self.limit)} [{fmt(self.ci_lower)}, {fmt(self.ci_upper)}]"))
         return Document(self.name, (KeyValues("", tuple(items)),))
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def _predictor(res: RMAResult, predictor: str) -> np.ndarray:

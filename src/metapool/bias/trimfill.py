@@ -12,7 +12,7 @@ import numpy as np
 from .._validation import check_choice
 from ..effect_sizes.table import EffectSizeTable
 from ..exceptions import ConvergenceError, MetapoolError
-from ..formatting.document import Document, KeyValues, Paragraph
+from ..formatting.document import Document, KeyValues, Paragraph, Rendered
 from ..formatting.numbers import fmt
 from ..models.fit import fit_batch
 from ..models.kernels import Batch
@@ -32,7 +32,7 @@ MAXITER = 100
 
 
 @dataclass(frozen=True)
-class TrimFillResult:
+class TrimFillResult(Rendered):
     """Trim-and-fill: estimated number of missing studies and the filled analysis.
 
     Attributes
@@ -92,9 +92,6 @@ class TrimFillResult:
             KeyValues("", items),
             Paragraph("The model below is fitted to the observed and the filled studies."),
         ) + m.summary().blocks)
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def _slope_sign_side(yi, vi, method: str, control: Control) -> str:

@@ -103,3 +103,13 @@ class Document:
                     out.append(f"<p><small>{e(b.note)}</small></p>")
         out.append("</div>")
         return "".join(out)
+
+
+class Rendered:
+    """Mixin for results with a ``summary()`` document: ``str()`` and Jupyter's HTML view."""
+
+    def __str__(self) -> str:
+        return self.summary().to_text()
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html()

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._distributions import chi2_sf
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, Paragraph, Table
+from ..formatting.document import Document, Paragraph, Rendered, Table
 from ..formatting.numbers import fmt
 from ..models.results import RMAResult, _freeze, _num
 from ._refit import refit_subsets, require_intercept_only, require_k
@@ -27,7 +27,7 @@ _HAT_ONE = 1.0 - 10.0 * np.finfo(float).eps
 
 
 @dataclass(frozen=True)
-class InfluenceDiagnostics:
+class InfluenceDiagnostics(Rendered):
     """Case diagnostics per study, equal to metafor's ``influence()``.
 
     Attributes
@@ -85,9 +85,6 @@ class InfluenceDiagnostics:
         n = int(self.influential.sum())
         blocks.append(Paragraph(f"{n} of {len(self.slab)} studies flagged as influential (*)."))
         return Document("Influence diagnostics", tuple(blocks))
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formatting.document import Document, Paragraph, Table
+from ..formatting.document import Document, Paragraph, Rendered, Table
 from ..formatting.numbers import fmt, fmt_p, fmt_pct
 from ..models.fit import BatchFit
 from ..models.results import _freeze, _num
@@ -17,7 +17,7 @@ _COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q"
 
 
 @dataclass(frozen=True)
-class SubsetSeries:
+class SubsetSeries(Rendered):
     """One refit per row: pooled estimate, CI, heterogeneity (arrays ``[n]``).
 
     ``kind`` is ``"leave-one-out"`` (row i omits study ``slab[i]``) or
@@ -83,9 +83,6 @@ class SubsetSeries:
         if not np.all(np.isfinite(self.estimate)):
             blocks.append(Paragraph("NA: the refit did not converge."))
         return Document(f"{title} (k = {len(self.slab)})", tuple(blocks))
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def series_from_fit(kind: str, slab, bf: BatchFit, res) -> SubsetSeries:

@@ -18,7 +18,7 @@ from scipy import stats
 
 from .._validation import check_choice, check_level
 from ..exceptions import DataValidationError
-from ..formatting.document import Document, KeyValues
+from ..formatting.document import Document, KeyValues, Rendered
 from ..formatting.numbers import fmt
 from ._input import column, labels
 
@@ -58,7 +58,7 @@ def weighted_quantile(x, w, probs) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PooledMedian:
+class PooledMedian(Rendered):
     """A pooled median with its confidence interval.
 
     ``coverage`` is the interval's nominal coverage: the requested level for
@@ -96,9 +96,6 @@ class PooledMedian:
             (f"{self.coverage * 100:.4g}% CI ({'exact' if self.exact else 'normal approx.'} sign test)", ci),
         )
         return Document("Pooled median", (KeyValues("", items),))
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def pool_medians(

@@ -11,6 +11,7 @@ from .._distributions import chi2_isf
 from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
+from ..formatting.document import Rendered
 from ..inference.tests import critical
 from .results import HeterogeneityCI, Prediction, _freeze, _num
 
@@ -26,7 +27,7 @@ GLMM_MODELS = {
 
 
 @dataclass(frozen=True)
-class GLMMResult:
+class GLMMResult(Rendered):
     """Result of a random-intercept GLMM for study counts (Stijnen et al. 2010).
 
     The JSON keys of :meth:`to_dict` are those of
@@ -261,11 +262,6 @@ class GLMMResult:
 
         return glmm_document(self)
 
-    def __str__(self) -> str:
-        return self.summary().to_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().to_html()
 
     def __repr__(self) -> str:
         return (

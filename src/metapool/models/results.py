@@ -10,6 +10,7 @@ import numpy as np
 from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
+from ..formatting.document import Rendered
 from ..inference.tests import critical
 from .kernels import Batch
 from .rootfind import Control
@@ -142,7 +143,7 @@ class HeterogeneityCI:
 
 
 @dataclass(frozen=True)
-class RMAResult:
+class RMAResult(Rendered):
     """Result of a common- or random-effects (meta-regression) model.
 
     Use :meth:`summary` for a printable table, :meth:`to_dict` for the
@@ -465,11 +466,6 @@ class RMAResult:
 
         return rma_document(self)
 
-    def __str__(self) -> str:
-        return self.summary().to_text()
-
-    def _repr_html_(self) -> str:
-        return self.summary().to_html()
 
     def __repr__(self) -> str:
         if self.X is None:

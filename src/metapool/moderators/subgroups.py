@@ -23,7 +23,7 @@ import numpy as np
 from .._validation import check_choice
 from ..effect_sizes.table import EffectSizeTable, Exclusion
 from ..exceptions import DataValidationError
-from ..formatting.document import Document, Paragraph, Table
+from ..formatting.document import Document, Paragraph, Rendered, Table
 from ..formatting.numbers import fmt, fmt_p, fmt_pct
 from ..io.parsing import MISSING_MARKERS
 from ..io.tables import get_column
@@ -68,7 +68,7 @@ class Subgroup:
 
 
 @dataclass(frozen=True)
-class SubgroupResult:
+class SubgroupResult(Rendered):
     """Subgroup estimates and the test for subgroup differences.
 
     Attributes
@@ -121,9 +121,6 @@ class SubgroupResult:
                 Paragraph(f"Test for subgroup differences: {stat} = {fmt(self.q)}, p-val = {fmt_p(self.pvalue)}"),
             ),
         )
-
-    def __str__(self) -> str:
-        return self.summary().to_text()
 
 
 def _labels(groups, data, n: int) -> tuple[np.ndarray, str]:
