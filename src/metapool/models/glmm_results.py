@@ -13,7 +13,7 @@ from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
 from ..formatting.document import Rendered
 from ..inference.tests import critical
-from .results import HeterogeneityCI, Prediction, _freeze, _num
+from .results import ESTIMATE_KEYS, HETEROGENEITY_KEYS, HeterogeneityCI, Prediction, _freeze, _num, json_numbers
 
 __all__ = ["GLMMResult", "GLMM_MODELS"]
 
@@ -225,23 +225,8 @@ class GLMMResult(Rendered):
             "model": self.model,
             "test": self.test,
             "level": self.level * 100.0,
-            "estimate": _num(self.estimate),
-            "se": _num(self.se),
-            "statistic": _num(self.statistic),
-            "pvalue": _num(self.pvalue),
-            "ci_lower": _num(self.ci_lower),
-            "ci_upper": _num(self.ci_upper),
-            "pi_lower": _num(self.pi_lower),
-            "pi_upper": _num(self.pi_upper),
-            "ddf": _num(self.ddf),
-            "tau2": _num(self.tau2),
-            "tau2_se": None,
-            "tau": _num(self.tau),
-            "i2": _num(self.i2),
-            "h2": _num(self.h2),
-            "q": _num(self.q),
-            "q_df": _num(self.q_df),
-            "q_pvalue": _num(self.q_pvalue),
+            **json_numbers(self, ESTIMATE_KEYS),
+            **json_numbers(self, HETEROGENEITY_KEYS),
             "q_lrt": _num(self.q_lrt),
             "q_lrt_pvalue": _num(self.q_lrt_pvalue),
             "loglik": _num(self.loglik),

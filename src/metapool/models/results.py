@@ -36,6 +36,16 @@ def _freeze(obj) -> None:
             object.__setattr__(obj, name, value)
 
 
+#: Keys of the pooled estimate and of heterogeneity in every model's JSON (``metapool pool --json``).
+ESTIMATE_KEYS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+HETEROGENEITY_KEYS = ("ddf", "tau2", "tau2_se", "tau", "i2", "h2", "q", "q_df", "q_pvalue")
+
+
+def json_numbers(obj, keys) -> dict:
+    """``{key: value}`` for the numeric attributes ``keys`` of a result (NaN/inf/missing as None)."""
+    return {k: _num(getattr(obj, k, None)) for k in keys}
+
+
 @dataclass(frozen=True)
 class CoefficientTable:
     """Model coefficients with their inference (one entry per coefficient)."""
@@ -410,27 +420,8 @@ class RMAResult(Rendered):
             "level": self.level * 100.0,
         }
         if self.X is None:
-            pred = self.predict()
-            d |= {
-                "estimate": _num(self.estimate),
-                "se": _num(self.se),
-                "statistic": _num(self.statistic),
-                "pvalue": _num(self.pvalue),
-                "ci_lower": _num(self.ci_lower),
-                "ci_upper": _num(self.ci_upper),
-                "pi_lower": _num(pred.pi_lower),
-                "pi_upper": _num(pred.pi_upper),
-            }
-        d |= {
-            "ddf": _num(self.ddf),
-            "tau2": _num(self.tau2),
-            "tau2_se": _num(self.tau2_se),
-            "tau": _num(self.tau),
-            "i2": _num(self.i2),
-            "h2": _num(self.h2),
-            "q": _num(self.q),
-            "q_df": _num(self.q_df),
-            "q_pvalue": _num(self.q_pvalue),
+            d |= json_numbers(self, ESTIMATE_KEYS)
+        d |= json_numbers(self, HETEROGENEITY_KEYS) | {
             "converged": bool(self.converged),
             "n_iter": int(self.n_iter),
             "excluded": [e.to_dict() for e in self.exclusions],
