@@ -14,7 +14,7 @@ from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError, OptionError
 from ..inference.heterogeneity import heterogeneity
 from ..inference.tests import coefficient_tests, critical
-from .glmm_kernels import Counts, GLMMFit, agq_deviance, fit_glmm, saturated_glm
+from .glmm_kernels import Counts, GLMMFit, agq_deviance, fit_glmm, saturated_glm, wald_contributions
 from .glmm_results import GLMMResult
 from .kernels import Batch
 from .results import Prediction
@@ -65,8 +65,7 @@ def _heterogeneity_tests(counts: Counts, k: int, notes: list):
     if not sat.converged[0]:
         notes.append("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations"
                      " unconverged (as R's glm, which metafor uses, would warn).")
-    w, th = sat.weight[0], sat.coef[0]
-    wald = float(np.sum(w * (th - np.sum(w * th) / np.sum(w)) ** 2))
+    wald = float(wald_contributions(counts, sat)[0].sum())
     x, s = counts.x[0], counts.size[0]
     rate = x.sum() / s.sum()
     beta_ce = np.log(rate / (1.0 - rate)) if counts.family == "binomial" else np.log(rate)

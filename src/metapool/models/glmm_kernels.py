@@ -50,6 +50,7 @@ __all__ = [
     "fit_glmm",
     "saturated_glm",
     "SaturatedFit",
+    "wald_contributions",
 ]
 
 #: Models of the counts: code -> (likelihood, link).
@@ -427,3 +428,16 @@ def saturated_glm(counts: Counts, epsilon: float = 1e-8, maxit: int = 25) -> Sat
         if done.all():
             break
     return SaturatedFit(coef=eta - off, weight=weight, deviance=dev(eta), converged=done)
+
+
+def wald_contributions(counts: Counts, sat: SaturatedFit) -> np.ndarray:
+    """Each study's term ``w_i (theta_i - theta_w)^2`` of the Wald heterogeneity statistic.
+
+    ``theta_i`` and ``w_i`` are the coefficients and IRLS weights of the
+    saturated GLM ``sat`` (of ``counts``), ``theta_w`` their weighted mean; the
+    terms (``[B, K]``, 0 in padded cells) sum to metafor's ``QE.Wld``.
+    """
+    w = np.where(counts.mask, sat.weight, 0.0)
+    th = np.where(counts.mask, sat.coef, 0.0)
+    mean = (w * th).sum(-1, keepdims=True) / w.sum(-1, keepdims=True)
+    return w * (th - mean) ** 2
