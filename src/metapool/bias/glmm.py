@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-from ..effect_sizes.escalc import escalc
 from ..models.glmm_results import GLMMResult
 from ..models.results import RMAResult
 from ..models.rma import rma
@@ -30,10 +29,7 @@ STUDY_LEVEL_METHOD = "ML"
 
 def study_level_model(res: GLMMResult) -> RMAResult:
     """The inverse-variance random-effects model of the GLMM's studies (ML tau2)."""
-    if res.measure == "PLO":
-        es = escalc("PLO", xi=res.xi, ni=res.size, slab=list(res.slab))
-    else:
-        es = escalc("IRLN", xi=res.xi, ti=res.size, slab=list(res.slab))
+    es = res.effect_sizes()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return rma(es, method=STUDY_LEVEL_METHOD, test=res.test, level=res.level)

@@ -7,6 +7,8 @@ returns its own frozen result type; all refits run as batches of subsets
 """
 
 from . import glmm as _glmm  # registers the GLMM refits
+from . import glmm_diagnostics as _glmm_diagnostics  # registers influence, baujat for GLMM fits
+from . import glmm_gosh as _glmm_gosh  # registers gosh for GLMM fits
 from .cumulative import cumulative
 from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence
 from .gosh import GoshResult, gosh

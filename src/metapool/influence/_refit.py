@@ -17,7 +17,7 @@ from ..models.kernels import Batch
 from ..models.results import RMAResult
 from ..models.tau2 import get_estimator
 
-__all__ = ["refit_subsets", "require_intercept_only", "require_k"]
+__all__ = ["pack_subsets", "refit_subsets", "require_intercept_only", "require_k"]
 
 
 def require_intercept_only(res: RMAResult, what: str) -> None:
@@ -32,6 +32,18 @@ def require_k(res: RMAResult, minimum: int, what: str) -> None:
         raise MetapoolError(f"{what} needs at least {minimum} studies; the model has k = {res.k}.")
 
 
+def pack_subsets(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pack each subset's studies (in data order) into the leading columns.
+
+    Returns ``idx[B, W]`` (study indices) and ``kept[B, W]`` (False in padded
+    cells), ``W`` the size of the largest subset.
+    """
+    mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    width = int(mask.sum(axis=1).max())
+    idx = np.argsort(~mask, axis=1, kind="stable")[:, :width]
+    return idx, np.take_along_axis(mask, idx, axis=1)
+
+
 def refit_subsets(res: RMAResult, mask: np.ndarray, *, test: str | None = None, level: float | None = None) -> BatchFit:
     """Fit the model of ``res`` to each subset ``mask[b]`` of its studies.
 
@@ -42,11 +54,7 @@ def refit_subsets(res: RMAResult, mask: np.ndarray, *, test: str | None = None, 
     refits that fail.
     """
     mask = np.atleast_2d(np.asarray(mask, dtype=bool))
-    # pack each subset's studies (in data order) into the leading columns: the batch is
-    # only as wide as the largest subset
-    width = int(mask.sum(axis=1).max())
-    idx = np.argsort(~mask, axis=1, kind="stable")[:, :width]
-    kept = np.take_along_axis(mask, idx, axis=1)
+    idx, kept = pack_subsets(mask)
     batch = Batch.from_arrays(np.asarray(res.yi)[idx], np.asarray(res.vi)[idx], mask=kept)
     tau2 = np.full(mask.shape[0], res.tau2) if res.tau2_fixed else None
     return fit_batch(

@@ -18,7 +18,7 @@ from ..models.results import RMAResult, _freeze, _num
 from ._refit import refit_subsets, require_intercept_only, require_k
 from .leave_one_out import leave_one_out_masks
 
-__all__ = ["InfluenceDiagnostics", "BaujatData", "influence", "baujat"]
+__all__ = ["InfluenceDiagnostics", "BaujatData", "influence", "baujat", "influential_flags"]
 
 _FIELDS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight", "dfbetas")
 
@@ -114,6 +114,18 @@ class BaujatData:
         return Document("Baujat plot data", (Table("", ("", "contribution to Q", "influence on estimate"), rows),))
 
 
+def influential_flags(dffits, cook_d, hat, dfbetas, k: int) -> np.ndarray:
+    """metafor's rule for one coefficient (p = 1): any of ``|DFFITS| > 3 sqrt(1/(k-1))``,
+    ``P(chi2_1 <= D) > 0.5``, ``hat > 3/k``, ``|DFBETAS| > 1`` (NaN never flags)."""
+    with np.errstate(invalid="ignore"):
+        return (
+            (np.abs(dffits) > 3.0 * np.sqrt(1.0 / (k - 1)))
+            | (chi2_sf(cook_d, 1.0) < 0.5)
+            | (hat > 3.0 / k)
+            | (np.abs(dfbetas) > 1.0)
+        )
+
+
 def _loo(res: RMAResult):
     bf = refit_subsets(res, leave_one_out_masks(res.k))
     ok = bf.converged
@@ -160,12 +172,6 @@ def _(res: RMAResult) -> InfluenceDiagnostics:
         resid = yi - beta_del
         resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
         rstudent = resid / np.sqrt(vi * s2w_del + vb_del + tau2_del * s2w_del)
-        flagged = (
-            (np.abs(dffits) > 3.0 * np.sqrt(1.0 / (k - 1)))
-            | (chi2_sf(cook, 1.0) < 0.5)
-            | (hat > 3.0 / k)
-            | (np.abs(dfbetas) > 1.0)
-        )
     return InfluenceDiagnostics(
         slab=res.slab,
         rstudent=rstudent,
@@ -177,7 +183,7 @@ def _(res: RMAResult) -> InfluenceDiagnostics:
         hat=hat,
         weight=np.asarray(res.weights, dtype=float),
         dfbetas=dfbetas,
-        influential=flagged,
+        influential=influential_flags(dffits, cook, hat, dfbetas, k),
     )
 
 

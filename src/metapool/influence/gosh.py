@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import singledispatch
@@ -15,12 +16,12 @@ from functools import singledispatch
 import numpy as np
 
 from ..exceptions import MetapoolError, OptionError
-from ..formatting.document import Document, KeyValues
+from ..formatting.document import Document, KeyValues, Paragraph
 from ..formatting.numbers import fmt
 from ..models.results import RMAResult, _freeze
 from ._refit import refit_subsets, require_intercept_only, require_k
 
-__all__ = ["GoshResult", "gosh", "EXHAUSTIVE_MAX_K", "SAMPLED_SUBSETS", "CHUNK"]
+__all__ = ["GoshResult", "gosh", "subset_plan", "run_chunks", "EXHAUSTIVE_MAX_K", "SAMPLED_SUBSETS", "CHUNK"]
 
 #: Largest k fitted exhaustively by default (2^20 - 1 = 1,048,575 subsets).
 EXHAUSTIVE_MAX_K = 20
@@ -46,6 +47,8 @@ class GoshResult:
         Per subset: number of studies, Q, I^2 (percent), H^2, tau2, pooled estimate.
     exhaustive
         True when every subset was fitted, False for a random sample.
+    notes
+        Remarks, e.g. how many subsets have no fit (separated GLMM subsets).
     """
 
     slab: tuple
@@ -58,6 +61,7 @@ class GoshResult:
     estimate: np.ndarray
     exhaustive: bool
     method: str
+    notes: tuple = ()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -72,7 +76,8 @@ class GoshResult:
             return [float(np.nanmin(a)), float(np.nanmax(a))]
 
         return {"subsets": self.n, "exhaustive": self.exhaustive, "method": self.method,
-                "estimate_range": rng(self.estimate), "i2_range": rng(self.i2)}
+                "estimate_range": rng(self.estimate), "i2_range": rng(self.i2),
+                "failed": int(np.isnan(self.estimate).sum()), "notes": list(self.notes)}
 
     def to_frame(self):
         import pandas as pd
@@ -90,6 +95,7 @@ class GoshResult:
                 ("I^2 % (min, median, max)", ", ".join(fmt(v, 2) for v in i2)),
                 ("failed fits", str(int(np.isnan(self.estimate).sum()))),
             )),
+            *(Paragraph("Note: " + text) for text in self.notes),
         ))
 
 
@@ -115,7 +121,7 @@ def _sampled_masks(k: int, n: int, rng: np.random.Generator) -> np.ndarray:
 
 @singledispatch
 def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
-         workers: int | None = None) -> GoshResult:
+         workers: int | None = None, progress=None) -> GoshResult:
     """Fit the model to all subsets of the studies, or to a random sample of them.
 
     Parameters
@@ -132,6 +138,8 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
         Subsets fitted per batch (memory: about ``chunk * k * 100`` bytes).
     workers
         Threads fitting chunks in parallel (default: the number of CPUs).
+    progress
+        Optional ``progress(done, total)``, called after each chunk of fits.
 
     Notes
     -----
@@ -149,35 +157,67 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
     raise MetapoolError(f"gosh is not available for {type(res).__name__} results.")
 
 
-@gosh.register
-def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
-      workers: int | None = None) -> GoshResult:
-    require_intercept_only(res, "GOSH")
-    require_k(res, 2, "GOSH")
-    k = res.k
+def subset_plan(k: int, subsets: int | None, seed, exhaustive_default: bool, n_default: int):
+    """Which subsets a GOSH analysis fits: ``(n, masks(lo, hi), exhaustive)``.
+
+    All ``2^k - 1`` subsets (ordered as metafor orders them) when ``subsets``
+    is at least that many, or, with ``subsets`` None, when
+    ``exhaustive_default``; else ``subsets`` (default ``n_default``) random
+    subsets drawn with ``seed``. ``masks(lo, hi)`` gives rows ``lo:hi``.
+    """
     total = (1 << k) - 1 if k < 63 else np.inf
     if subsets is not None and subsets < 2:
         raise OptionError(f"The 'subsets' parameter of gosh must be >= 2. Got {subsets!r}.")
-    exhaustive = total <= subsets if subsets is not None else k <= EXHAUSTIVE_MAX_K
+    exhaustive = total <= subsets if subsets is not None else exhaustive_default
     if exhaustive:
         codes = _exhaustive_codes(k)
         bits = np.arange(k, dtype=np.int64)
-        n = codes.shape[0]
 
         def masks(lo, hi):
             return ((codes[lo:hi, None] >> bits) & 1).astype(bool)
-    else:
-        n = SAMPLED_SUBSETS if subsets is None else int(subsets)
-        incl_all = _sampled_masks(k, n, np.random.default_rng(seed))
 
-        def masks(lo, hi):
-            return incl_all[lo:hi]
+        return codes.shape[0], masks, True
+    n = n_default if subsets is None else int(subsets)
+    incl_all = _sampled_masks(k, n, np.random.default_rng(seed))
+    return n, lambda lo, hi: incl_all[lo:hi], False
 
+
+def run_chunks(n: int, chunk: int, workers: int | None, fit_chunk, progress=None) -> None:
+    """Call ``fit_chunk(lo, hi)`` for ``lo = 0, chunk, 2 chunk, ...`` in ``workers`` threads.
+
+    ``progress(done, total)`` is called after each chunk (from the worker threads).
+    """
+    starts = range(0, n, chunk)
+    lock, done = threading.Lock(), [0]
+
+    def one(lo: int) -> None:
+        hi = min(n, lo + chunk)
+        fit_chunk(lo, hi)
+        if progress is not None:
+            with lock:
+                done[0] += hi - lo
+                progress(done[0], n)
+
+    threads = max(1, min(workers or os.cpu_count() or 1, len(starts)))
+    if threads == 1:
+        for lo in starts:
+            one(lo)
+    else:  # numpy releases the GIL in its array operations: chunks run in parallel
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, starts))
+
+
+@gosh.register
+def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
+      workers: int | None = None, progress=None) -> GoshResult:
+    require_intercept_only(res, "GOSH")
+    require_k(res, 2, "GOSH")
+    k = res.k
+    n, masks, exhaustive = subset_plan(k, subsets, seed, k <= EXHAUSTIVE_MAX_K, SAMPLED_SUBSETS)
     incl = np.empty((n, k), dtype=bool)
     out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
 
-    def fit_chunk(lo: int) -> None:
-        hi = min(n, lo + chunk)
+    def fit_chunk(lo: int, hi: int) -> None:
         m = masks(lo, hi)
         incl[lo:hi] = m
         bf = refit_subsets(res, m)
@@ -193,13 +233,6 @@ def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHU
         out["tau2"][lo:hi] = np.where(ok, bf.tau2, np.nan)
         out["estimate"][lo:hi] = np.where(ok, bf.coef.estimate[:, 0], np.nan)
 
-    starts = range(0, n, chunk)
-    threads = max(1, min(workers or os.cpu_count() or 1, len(starts)))
-    if threads == 1:
-        for lo in starts:
-            fit_chunk(lo)
-    else:  # numpy releases the GIL in its array operations: chunks run in parallel
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(fit_chunk, starts))
+    run_chunks(n, chunk, workers, fit_chunk, progress)
     return GoshResult(slab=res.slab, incl=incl, k=incl.sum(axis=1), exhaustive=bool(exhaustive),
                       method=res.method, **out)

@@ -200,6 +200,21 @@ class GLMMResult(Rendered):
             upper_capped=capped,
         )
 
+    def effect_sizes(self):
+        """The studies' PLO (IRLN) effect sizes, as :func:`~metapool.effect_sizes.escalc` gives them.
+
+        metafor's continuity correction (1/2 added to zero cells); the ``vi``
+        behind ``vt`` and the study-level analyses of a GLMM fit (bias tests,
+        influence diagnostics).
+        """
+        from ..effect_sizes.escalc import escalc
+        from ..exceptions import MetapoolError
+
+        if self.measure not in ("PLO", "IRLN"):
+            raise MetapoolError(f"Study-level effect sizes of a GLMM fit are defined for PLO and IRLN, not {self.measure}.")
+        size = {"ni": self.size} if self.measure == "PLO" else {"ti": self.size}
+        return escalc(self.measure, xi=self.xi, slab=list(self.slab), **size)
+
     def back(self, level=None) -> Prediction:
         """Pooled proportion (rate) with CI and prediction interval.
 

@@ -1,0 +1,142 @@
+"""Influence diagnostics and Baujat-plot data of GLMM fits (an extension of metafor).
+
+metafor's ``influence()`` and ``baujat()`` stop for ``rma.glmm`` fits. metapool
+mirrors each definition of metafor's ``influence.rma.uni`` and ``baujat.rma``
+with the ingredients of the binomial-normal (Poisson-normal) model, taken from
+case-deletion refits of the GLMM (:func:`~metapool.models.glmm.rma_glmm` on
+the data without study i, as :func:`~metapool.influence.leave_one_out` runs
+them):
+
+* ``mu``, ``Var(mu) = se^2``, ``tau2``: the fit; ``mu(-i)``, ``se(-i)``,
+  ``tau2(-i)``, ``QE(-i)`` (the Wald heterogeneity statistic): the refit
+  without study i.
+* ``I_i(tau2)``: study i's observed Fisher information for ``mu`` at fixed
+  tau2, ``(1/2) d^2 D_i / d mu^2`` of its term ``D_i`` of the AGQ deviance
+  (central second difference, step :data:`INFO_STEP`) at the fitted ``mu``.
+  It is the GLMM's counterpart of the weight ``1 / (v_i + tau2)`` of the
+  normal model, which is exactly that model's per-study information.
+* ``y_i``, ``v_i``: the study's logit (log rate) and sampling variance from
+  :func:`~metapool.effect_sizes.escalc` (1/2 added to zero cells).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..models.glmm_kernels import agq_deviance
+from ..models.glmm_results import GLMMResult
+from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence, influential_flags
+from .glmm import glmm_counts, require_glmm
+from .leave_one_out import leave_one_out
+
+__all__ = ["study_information", "INFO_STEP"]
+
+#: Step in mu of the second difference behind the per-study information.
+INFO_STEP = 1e-3
+
+
+def study_information(res: GLMMResult, tau2) -> np.ndarray:
+    """Each study's observed Fisher information for mu at the fitted mu, for each tau2.
+
+    Parameters
+    ----------
+    res
+        A GLMM fit (one-group counts).
+    tau2
+        Values of tau2, shape ``[m]``.
+
+    Returns
+    -------
+    ndarray
+        ``[m, k]``: ``(1/2) d^2 D_i / d mu^2`` of study i's term of the AGQ
+        deviance (the quadrature of the fit), by a central second difference.
+        Every study is one analysis of a batch, so the terms come out separately.
+    """
+    tau = np.sqrt(np.asarray(tau2, dtype=float))
+    counts = glmm_counts(res, np.arange(res.k)[:, None])  # [k, 1]: one study per analysis
+    k, m = res.k, tau.shape[0]
+    beta = np.broadcast_to(res.estimate + INFO_STEP * np.array([-1.0, 0.0, 1.0]), (k, m, 3))
+    theta = np.broadcast_to(tau[None, :, None], (k, m, 3))
+    dev, _ = agq_deviance(counts, beta, theta, res.n_quadrature)
+    info = (dev[..., 0] - 2.0 * dev[..., 1] + dev[..., 2]) / (2.0 * INFO_STEP**2)
+    return info.T
+
+
+def _case_deletion(res: GLMMResult):
+    """mu(-i), se(-i), tau2(-i), QE(-i) of the leave-one-out refits (NaN where a refit fails)."""
+    loo = leave_one_out(res)
+    return loo.estimate, loo.se, loo.tau2, loo.q
+
+
+@influence.register
+def _(res: GLMMResult) -> InfluenceDiagnostics:
+    """Influence diagnostics of a GLMM fit by case-deletion refits (beyond metafor).
+
+    metafor's definitions (``influence.rma.uni``, with its ``s2w = 1``) with
+    the GLMM's ingredients (see the module docstring: ``mu``, ``se``,
+    ``tau2``, their refits without study i, the per-study information
+    ``I_i`` and the study-level ``y_i``, ``v_i``):
+
+    * ``rstudent = (y_i - mu(-i)) / sqrt(v_i + tau2(-i) + se(-i)^2)``;
+    * ``hat = I_i(tau2) / sum_j I_j(tau2)``, ``weight = 100 hat`` (percent);
+    * ``dffits = (mu - mu(-i)) / sqrt(hat_i (tau2(-i) + v_i))``;
+    * ``cook_d = (mu - mu(-i))^2 / se^2``; ``cov_r = se(-i)^2 / se^2``;
+    * ``dfbetas = (mu - mu(-i)) / sqrt(1 / sum_j I_j(tau2(-i)))``, the
+      variance of mu from all k studies with tau2 set to ``tau2(-i)``;
+    * ``tau2_del = tau2(-i)``, ``qe_del = QE(-i)``, the Wald statistic;
+    * influential as metafor flags it (p = 1).
+
+    Refits that fail (or whose remaining studies are separated) give NaN.
+    """
+    require_glmm(res, 2, "Influence diagnostics")
+    mu_del, se_del, tau2_del, qe_del = _case_deletion(res)
+    es = res.effect_sizes()
+    yi, vi = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
+    ok = np.isfinite(tau2_del)
+    info = study_information(res, np.concatenate([[res.tau2], np.where(ok, tau2_del, 0.0)]))
+    hat = info[0] / info[0].sum()
+    vb = res.se**2
+    diff = res.estimate - mu_del
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vb_del = np.where(ok, 1.0 / info[1:].sum(axis=1), np.nan)
+        dffits = diff / np.sqrt(hat * (tau2_del + vi))
+        dfbetas = diff / np.sqrt(vb_del)
+        cook = diff**2 / vb
+        resid = yi - mu_del
+        resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
+        rstudent = resid / np.sqrt(vi + tau2_del + se_del**2)
+    return InfluenceDiagnostics(
+        slab=res.slab,
+        rstudent=rstudent,
+        dffits=dffits,
+        cook_d=cook,
+        cov_r=se_del**2 / vb,
+        tau2_del=tau2_del,
+        qe_del=qe_del,
+        hat=hat,
+        weight=100.0 * hat,
+        dfbetas=dfbetas,
+        influential=influential_flags(dffits, cook, hat, dfbetas, res.k),
+    )
+
+
+@baujat.register
+def _(res: GLMMResult) -> BaujatData:
+    """Baujat-plot data of a GLMM fit (beyond metafor, whose ``baujat`` stops for ``rma.glmm``).
+
+    * ``x``: the study's term ``w_i (theta_i - theta_w)^2`` of the Wald
+      heterogeneity statistic (``theta_i``, ``w_i``: coefficient and IRLS
+      weight of the saturated GLM; :func:`~metapool.models.glmm_kernels.wald_contributions`),
+      so the ``x`` sum to the fit's ``q`` as metafor's sum to Q;
+    * ``y``: ``(mu(-i) - mu)^2 / se(-i)^2`` from the leave-one-out refits,
+      metafor's definition.
+    """
+    from ..models.glmm_kernels import saturated_glm, wald_contributions
+
+    require_glmm(res, 2, "The Baujat plot")
+    mu_del, se_del, _, _ = _case_deletion(res)
+    counts = glmm_counts(res)
+    x = wald_contributions(counts, saturated_glm(counts))[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = (mu_del - res.estimate) ** 2 / se_del**2
+    return BaujatData(res.slab, x, y)
