@@ -42,6 +42,13 @@ def glmm_document(res) -> Document:
                 ("H^2 (total variability / sampling variability)", fmt(res.h2, 2)),
             )),
         ]
+        ci, ci_note = res.reported_heterogeneity_ci
+        if ci is not None:
+            blocks.append(Table(
+                f"{ci.level * 100:g}% profile-likelihood CIs:", ("", "estimate", "ci.lb", "ci.ub"),
+                tuple((name, *(f(v) for v in getattr(ci, attr))) for name, attr, f in (
+                    ("tau^2", "tau2", fmt), ("tau", "tau", fmt), ("I^2(%)", "i2", fmt_pct), ("H^2", "h2", fmt))),
+            ))
         if res.q_df == res.q_df:
             blocks.append(Paragraph(
                 f"Tests for heterogeneity: Wld(df = {res.q_df:g}) = {fmt(res.q)}, {_pval(res.q_pvalue)};"
@@ -68,6 +75,6 @@ def glmm_document(res) -> Document:
                             tuple((str(e.row + 1), e.label, e.reason) for e in res.exclusions)))
     for text in res.warnings:
         blocks.append(Paragraph("Warning: " + text))
-    for text in res.notes:
+    for text in res.notes + ((ci_note,) if res.model != "exact" and ci_note else ()):
         blocks.append(Paragraph("Note: " + text))
     return Document(title, tuple(blocks))

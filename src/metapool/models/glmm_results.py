@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -200,6 +201,23 @@ class GLMMResult(Rendered):
             upper_capped=capped,
         )
 
+    @cached_property
+    def reported_heterogeneity_ci(self) -> tuple[HeterogeneityCI | None, str | None]:
+        """:meth:`heterogeneity_ci` at the fit's level for the summary and JSON, or None and the reason.
+
+        Computed once per result. Where no interval exists (k = 1, separated
+        data) or the profile search fails, the interval is None and the
+        reason is given instead of an error.
+        """
+        from ..exceptions import MetapoolError
+
+        try:
+            return self.heterogeneity_ci(), None
+        except MetapoolError as exc:
+            return None, f"No confidence interval for tau^2: {exc}"
+        except (ArithmeticError, ValueError, RuntimeError) as exc:
+            return None, f"The profile-likelihood confidence interval for tau^2 could not be computed ({exc})."
+
     def effect_sizes(self):
         """The studies' PLO (IRLN) effect sizes, as :func:`~metapool.effect_sizes.escalc` gives them.
 
@@ -211,7 +229,8 @@ class GLMMResult(Rendered):
         from ..exceptions import MetapoolError
 
         if self.measure not in ("PLO", "IRLN"):
-            raise MetapoolError(f"Study-level effect sizes of a GLMM fit are defined for PLO and IRLN, not {self.measure}.")
+            raise MetapoolError("Study-level effect sizes of a GLMM fit are defined for PLO and IRLN,"
+                                f" not {self.measure}.")
         size = {"ni": self.size} if self.measure == "PLO" else {"ti": self.size}
         return escalc(self.measure, xi=self.xi, slab=list(self.slab), **size)
 
@@ -232,7 +251,14 @@ class GLMMResult(Rendered):
         return Prediction(est, lo, hi, plo, phi, p.level, "natural")
 
     def to_dict(self) -> dict:
-        """Machine-readable result; the schema of ``metapool pool --method GLMM --json``."""
+        """Machine-readable result; the schema of ``metapool pool --method GLMM --json``.
+
+        ``heterogeneity_ci`` holds the profile-likelihood CIs of tau2, tau, I^2
+        and H^2 (the keys of :meth:`HeterogeneityCI.to_dict
+        <metapool.models.results.HeterogeneityCI.to_dict>`), or None with the
+        reason among the ``notes``.
+        """
+        ci, ci_note = self.reported_heterogeneity_ci
         return {
             "k": self.k,
             "measure": self.measure,
@@ -252,8 +278,10 @@ class GLMMResult(Rendered):
             "excluded": [e.to_dict() for e in self.exclusions],
             "corrected": [],
             "warnings": list(self.warnings),
-            "notes": list(self.notes),
+            "notes": list(self.notes) + ([ci_note] if ci_note else []),
             "back": self.back().to_dict(),
+            "heterogeneity_ci": None if ci is None else (
+                ci.to_dict() | {"method": "profile likelihood", "upper_capped": ci.upper_capped}),
         }
 
     def summary(self):
