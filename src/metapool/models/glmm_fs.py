@@ -1,0 +1,189 @@
+"""GLMM for 2x2 tables: the unconditional model with fixed study effects (metafor's ``UM.FS``).
+
+:func:`rma_glmm_fs` is what :func:`metapool.rma_glmm` runs for
+``measure="OR"``; the numerics are in :mod:`metapool.models.glmm_fs_kernels`.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+
+import numpy as np
+
+from .._distributions import chi2_sf
+from ..effect_sizes.escalc import escalc
+from ..effect_sizes.table import Exclusion
+from ..exceptions import ConvergenceWarning, DataValidationError
+from ..inference.heterogeneity import heterogeneity
+from ..inference.tests import coefficient_tests, critical
+from .glmm_fs_kernels import FSFit, arm_counts, fit_fs, start_values
+from .glmm_kernels import Counts, saturated_glm
+from .glmm_results import GLMMResult
+from .kernels import Batch
+
+__all__ = ["rma_glmm_fs", "OR_MODELS", "profile_deviance"]
+
+#: GLMMs of 2x2 tables: code (metafor's ``model``) -> description.
+OR_MODELS = {
+    "UM.FS": "unconditional model with fixed study effects (logistic, fixed study intercepts,"
+             " random log odds ratio coded +-1/2)",
+}
+NEWTON = "Newton (arrowhead Hessian; study intercepts eliminated by the Schur complement)"
+
+
+def _separation(a, b, c, d) -> str | None:
+    """Why the ML log odds ratio is infinite, or None.
+
+    With free study intercepts mu -> -inf raises every study's likelihood
+    exactly when each study has no events in group 1 or only events in
+    group 2 (and mu -> +inf symmetrically).
+    """
+    if np.all((a == 0) | (d == 0)):
+        return "-inf: every study has no events in group 1 or only events in group 2"
+    if np.all((c == 0) | (b == 0)):
+        return "+inf: every study has no events in group 2 or only events in group 1"
+    return None
+
+
+def _heterogeneity_tests(arms: Counts, fe: FSFit, k: int, notes: list):
+    """metafor's QE.Wld and QE.LRT for UM.FS with their p-values.
+
+    Both compare the saturated logistic model (a log odds ratio per study;
+    R's ``glm``, replicated by :func:`saturated_glm` on the 2k groups) with
+    the common-effect model with study intercepts. The Wald statistic
+    ``b' V^-1 b`` of metafor (contrasts of the study log odds ratios) equals
+    ``sum w_i (theta_i - theta_w)^2`` with ``w_i = 1 / (1/w_i1 + 1/w_i2)``
+    from the final IRLS weights.
+    """
+    nan = float("nan")
+    if k < 2:
+        return nan, nan, nan, nan, nan
+    sat = saturated_glm(Counts.from_arrays("binomial", arms.x.reshape(1, -1), arms.size.reshape(1, -1)))
+    if not sat.converged[0]:
+        notes.append("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations"
+                     " unconverged (as R's glm, which metafor uses, would warn).")
+    coef, w = sat.coef[0].reshape(k, 2), sat.weight[0].reshape(k, 2)
+    theta = coef[:, 0] - coef[:, 1]
+    wi = 1.0 / (1.0 / w[:, 0] + 1.0 / w[:, 1])
+    wald = max(float(np.sum(wi * (theta - np.sum(wi * theta) / np.sum(wi)) ** 2)), 0.0)
+    lrt = max(float(fe.deviance[0] - sat.deviance[0]), 0.0)
+    df = k - 1.0
+    return wald, float(chi2_sf(wald, df)), lrt, float(chi2_sf(lrt, df)), df
+
+
+def _fit(arms: Counts, fe: FSFit, n_agq: int) -> FSFit:
+    """The random-effects fit: from the common-effect estimates, else from the moment start."""
+    theta0 = start_values(arms)[0][:, 0]
+    fit = fit_fs(arms, n_agq, start=(np.stack([theta0, fe.mu], -1), fe.alpha))
+    if not fit.converged[0]:
+        other = fit_fs(arms, n_agq)
+        if other.converged[0] or other.deviance[0] < fit.deviance[0]:
+            fit = other
+    return fit
+
+
+def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, slab=None,
+                test: str = "z", level: float = 0.95, n_agq: int = 7) -> GLMMResult:
+    """Random-effects GLMM of 2x2 tables with fixed study intercepts (metafor's ``UM.FS``).
+
+    The model, for study i with ``ai`` events of ``n1i`` (group 1) and ``ci``
+    of ``n2i`` (group 2)::
+
+        logit p_i1 = alpha_i + mu + b_i / 2,   logit p_i2 = alpha_i - b_i / 2,   b_i ~ N(0, tau2)
+
+    fitted by maximum likelihood with ``n_agq``-point adaptive Gauss-Hermite
+    quadrature, equal to metafor's ``rma.glmm(measure="OR", model="UM.FS")``
+    (lme4's ``glmer``, metafor's ``coding = 1/2``). ``mu`` is the pooled log
+    odds ratio. Arguments are validated by :func:`metapool.rma_glmm`, which
+    documents them; ``level`` is a fraction here.
+
+    Studies with no events, or only events, in both groups are dropped (as
+    metafor's ``drop00 = TRUE``; with its own intercept such a study carries
+    no information on ``mu`` or ``tau2``) and listed in ``exclusions``.
+    I^2 and H^2 use the typical within-study variance of the study log odds
+    ratios (1/2 added to tables with a zero cell), as metafor does.
+
+    References
+    ----------
+    Stijnen T, Hamza TH, Özdemir P (2010). Stat Med 29:3046-3067.
+    Jackson D, Law M, Stijnen T, Viechtbauer W, White IR (2018). Stat Med 37:1059-1085.
+    """
+    cols = {r: v for r, v in dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i).items() if v is not None}
+    table = escalc("OR", data, slab=slab, drop00=True, **cols)
+    keep = table.included
+    exclusions = list(table.exclusions)
+    listed = {e.row for e in exclusions}
+    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
+                   for r in np.flatnonzero(~keep) if int(r) not in listed]
+    k = int(keep.sum())
+    if k == 0:
+        raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
+    a, b, c, d = (np.asarray(table.cells[r], dtype=float)[keep] for r in ("ai", "bi", "ci", "di"))
+    why = _separation(a, b, c, d)
+    if why is not None:
+        raise DataValidationError(
+            f"The maximum-likelihood log odds ratio is {why} (separation); no GLMM estimate exists"
+            " (lme4 fails or reports an arbitrary large value). Report the counts, or use an exact method."
+        )
+    events, totals = np.stack([a, c], -1), np.stack([a + b, c + d], -1)
+    arms = arm_counts(events, totals)
+    warns, notes = [], []
+    fe = fit_fs(arms, n_agq, theta=np.zeros(1))
+    model = "UM.FS"
+    if k == 1:
+        fit = fe
+        model = "common-effect"
+        notes.append("k = 1: tau^2 cannot be estimated; the common-effect logistic model was fitted"
+                     " (metafor stops: more parameters than observations).")
+    else:
+        fit = _fit(arms, fe, n_agq)
+        if fit.at_boundary[0] or fit.deviance[0] >= fe.deviance[0]:
+            fit = fe
+            model = "common-effect"
+            notes.append("tau^2 is estimated at its boundary 0: the result is the common-effect logistic"
+                         " model with fixed study intercepts.")
+    converged = bool(fit.converged[0])
+    if not converged:
+        warns.append("Newton's method did not converge: the estimates are the last iterate and may not be"
+                     " the maximum-likelihood estimates.")
+    if not fit.vb_from_hessian[0]:
+        notes.append("The finite-difference Hessian was not positive definite; the SE comes from the"
+                     " conditional information (as lme4 falls back to).")
+    tau2 = float(fit.theta[0] ** 2)
+    lev = level
+    ddf = np.array([k - 1.0 if test == "t" else np.inf])
+    co = coefficient_tests(fit.mu[:, None], fit.vb[:, None, None], ddf, lev)
+    pi_half = float(critical(lev, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
+    het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
+    wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(arms, fe, k, notes)
+    for w in warns:
+        _warnings.warn(w, ConvergenceWarning, stacklevel=3)
+    mu = float(fit.mu[0])
+    return GLMMResult(
+        measure="OR", model=model, test=test, level=lev, k=k, estimate=mu, se=float(co.se[0, 0]),
+        statistic=float(co.statistic[0, 0]), pvalue=float(co.pvalue[0, 0]), ci_lower=float(co.ci_lower[0, 0]),
+        ci_upper=float(co.ci_upper[0, 0]), ddf=None if test == "z" else k - 1.0, tau2=tau2,
+        i2=float(het.i2[0]), h2=float(het.h2[0]), vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p,
+        q_lrt=lrt, q_lrt_pvalue=lrt_p, pi_lower=mu - pi_half, pi_upper=mu + pi_half,
+        loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0), n_quadrature=n_agq,
+        optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), xi=events, size=totals,
+        slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
+        exclusions=tuple(sorted(exclusions, key=lambda e: e.row)), warnings=tuple(warns), notes=tuple(notes),
+    )
+
+
+def profile_deviance(res: GLMMResult):
+    """The saturated log-likelihood constant and ``tau2 -> min_{mu, alpha} deviance`` of a UM.FS fit.
+
+    For :meth:`GLMMResult.heterogeneity_ci`: the profile deviance at fixed
+    tau2 maximises over the pooled log odds ratio and every study intercept
+    (Newton's method with theta held fixed).
+    """
+    arms = arm_counts(res.xi, res.size)
+    start = (np.array([[0.0, res.estimate]]), start_values(arms)[1])
+
+    def profile(tau2: float) -> float:
+        fit = fit_fs(arms, res.n_quadrature, start=start, theta=np.array([np.sqrt(max(tau2, 0.0))]))
+        return float(fit.deviance[0])
+
+    return float(arms.saturated_constant[0].sum()), profile
