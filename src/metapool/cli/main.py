@@ -20,7 +20,8 @@ from ..models.tau2 import ALIASES, ESTIMATORS
 
 #: ``--method`` value of the generalised linear mixed model (see :func:`metapool.models.glmm.rma_glmm`).
 GLMM = "GLMM"
-GLMM_METHOD = {GLMM: "binomial- or Poisson-normal GLMM of one-group counts (PLO, IRLN; ML, 7-point AGQ)"}
+GLMM_METHOD = {GLMM: "binomial- or Poisson-normal GLMM of one-group counts (PLO, IRLN), or of 2x2 tables"
+                     " (OR; model UM.FS); ML, 7-point AGQ"}
 
 #: ``--method`` values that pool 2x2 tables directly (see :mod:`metapool.models.mh_peto`).
 TABLE_METHODS = {"MH": "Mantel-Haenszel common-effect model of 2x2 tables (OR, RR, RD)",
@@ -106,7 +107,8 @@ def add_analysis_arguments(parser: argparse.ArgumentParser):
                       help="effect measure (default: PLO, OR, MD, LNR or GEN by the columns given)")
     opts.add_argument("--method", type=str.upper, default="REML",
                       choices=list(ESTIMATORS) + list(ALIASES) + [GLMM, *TABLE_METHODS],
-                      help="tau^2 estimator (default REML), or GLMM (binomial/Poisson-normal model, from counts),"
+                      help="tau^2 estimator (default REML), or GLMM (binomial/Poisson-normal model from counts, or"
+                           " the UM.FS model of 2x2 tables),"
                            " or MH / PETO (Mantel-Haenszel, Peto: common-effect models of 2x2 tables)")
     opts.add_argument("--test", type=str.lower, default="z", choices=list(TESTS), help="inference (default z)")
     opts.add_argument("--level", type=float, default=95.0, help="confidence level in percent (default 95)")
@@ -136,11 +138,15 @@ def _pool_glmm(args: argparse.Namespace, table, roles: dict, study):
     """``--method GLMM``: a model of its own (not a tau^2 estimator), fitted from the counts."""
     from ..models.glmm import rma_glmm
 
-    others = set(roles) - {"xi", "ni", "mi", "ti"} or getattr(args, "mods", None) or getattr(args, "subgroup", None)
-    if others or "xi" not in roles:
-        raise MetapoolError("--method GLMM takes one-group counts only: --events with --total (proportions)"
-                            " or with person-time (rates); no moderators or subgroups.")
-    measure = args.measure or ("IRLN" if "ti" in roles else "PLO")
+    if "ai" in roles:
+        counts, measure = {"ai", "bi", "ci", "di", "n1i", "n2i"}, args.measure or "OR"
+    else:
+        counts, measure = {"xi", "ni", "mi", "ti"}, args.measure or ("IRLN" if "ti" in roles else "PLO")
+    others = set(roles) - counts or getattr(args, "mods", None) or getattr(args, "subgroup", None)
+    if others or not {"xi", "ai"} & set(roles):
+        raise MetapoolError("--method GLMM takes counts only: --events with --total (proportions) or with"
+                            " person-time (rates), or --events1 --total1 --events2 --total2 (odds ratios);"
+                            " no moderators or subgroups.")
     return rma_glmm(measure, table, slab=study, test=args.test, level=args.level, **roles)
 
 

@@ -1,4 +1,4 @@
-"""``rma_glmm``: random-effects meta-analysis of proportions and rates by GLMM."""
+"""``rma_glmm``: random-effects meta-analysis of proportions, rates and 2x2 tables by GLMM."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ __all__ = ["rma_glmm", "GLMM_MEASURES"]
 GLMM_MEASURES = {
     "PLO": ("binomial", "ni", "binomial-normal"),
     "IRLN": ("poisson", "ti", "poisson-normal"),
+    "OR": ("binomial", "n1i, n2i", "UM.FS"),
 }
 NEWTON = "Newton (central-difference derivatives, step halving)"
 NELDER_MEAD = "Nelder-Mead (scipy; after Newton failed)"
@@ -84,12 +85,19 @@ def rma_glmm(
     ni=None,
     mi=None,
     ti=None,
+    ai=None,
+    bi=None,
+    ci=None,
+    di=None,
+    n1i=None,
+    n2i=None,
     slab=None,
     test: str = "z",
     level: float = 95,
     n_agq: int = 7,
+    model: str | None = None,
 ) -> GLMMResult:
-    """Random-intercept GLMM for single-group proportions or incidence rates.
+    """Random-effects GLMM for single-group proportions or incidence rates, or 2x2 tables.
 
     Fits the binomial-normal model ``x_i ~ Bin(n_i, ilogit(beta + b_i))``
     (``measure="PLO"``) or the Poisson-normal model
@@ -99,15 +107,26 @@ def rma_glmm(
     ``n_agq`` points (7, metafor's default for ``rma.glmm``, which passes it to
     ``lme4::glmer``). Equal to metafor's ``rma.glmm(measure=, xi, ni | ti)``.
 
+    ``measure="OR"`` pools the log odds ratio of 2x2 tables with metafor's
+    default ``model="UM.FS"``: the unconditional logistic model with a fixed
+    intercept per study and a random treatment effect,
+    ``logit p_i1 = alpha_i + mu + b_i / 2``, ``logit p_i2 = alpha_i - b_i / 2``,
+    ``b_i ~ N(0, tau2)`` (see :func:`metapool.models.glmm_fs.rma_glmm_fs`),
+    equal to ``rma.glmm(measure="OR", ai, bi, ci, di, model="UM.FS")``.
+
     Parameters
     ----------
     measure
-        ``"PLO"`` (proportions, logit link) or ``"IRLN"`` (rates, log link).
+        ``"PLO"`` (proportions, logit link), ``"IRLN"`` (rates, log link) or
+        ``"OR"`` (2x2 tables, log odds ratio).
     data
-        Table whose columns ``xi``, ``ni``, ``mi``, ``ti`` and ``slab`` may name.
+        Table whose columns the count arguments and ``slab`` may name.
     xi, ni, mi, ti
         Events, totals (or non-events ``mi``) for PLO; events and person-time
         ``ti`` for IRLN.
+    ai, bi, ci, di, n1i, n2i
+        For OR, as for :func:`~metapool.effect_sizes.escalc`: events ``ai``/``ci``
+        with group sizes ``n1i``/``n2i``, or the four cells of each table.
     slab
         Study labels.
     test
@@ -116,6 +135,9 @@ def rma_glmm(
         Confidence level, as a percentage (95) or a fraction (0.95).
     n_agq
         Quadrature points per study (1 is the Laplace approximation).
+    model
+        GLMM of 2x2 tables (``measure="OR"`` only): ``"UM.FS"`` (the default,
+        and for now the only one). Must be None for PLO and IRLN.
 
     Returns
     -------
@@ -127,7 +149,9 @@ def rma_glmm(
     Raises
     ------
     DataValidationError
-        Impossible counts (from :func:`escalc`) or no usable study.
+        Impossible counts (from :func:`escalc`), no usable study, or (OR) an
+        infinite ML log odds ratio (separation, e.g. no events in group 1 of
+        any study).
 
     Notes
     -----
@@ -145,6 +169,9 @@ def rma_glmm(
     References
     ----------
     Stijnen T, Hamza TH, Özdemir P (2010). Stat Med 29:3046-3067.
+    Jackson D, Law M, Stijnen T, Viechtbauer W, White IR (2018). A comparison
+    of seven random-effects models for meta-analyses that estimate the summary
+    odds ratio. Stat Med 37:1059-1085.
     Clopper CJ, Pearson ES (1934). Biometrika 26:404-413.
     """
     measure = check_choice("rma_glmm", "measure", measure, GLMM_MEASURES)
@@ -152,6 +179,18 @@ def rma_glmm(
     lev = check_level("rma_glmm", level)
     if not isinstance(n_agq, int | np.integer) or not 1 <= n_agq <= 50:
         raise OptionError(f"The 'n_agq' parameter of rma_glmm must be an integer from 1 to 50. Got {n_agq!r}.")
+    two_group = dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i)
+    if measure == "OR":
+        from .glmm_fs import OR_MODELS, rma_glmm_fs
+
+        check_choice("rma_glmm", "model", "UM.FS" if model is None else model, OR_MODELS)
+        return rma_glmm_fs(data, slab=slab, test=test, level=lev, n_agq=int(n_agq), **two_group)
+    if model is not None:
+        raise OptionError(f"The 'model' parameter of rma_glmm applies to measure 'OR' only. Got {model!r}"
+                          f" with measure {measure!r}.")
+    given = sorted(r for r, v in two_group.items() if v is not None)
+    if given:
+        raise DataValidationError(f"Measure {measure} takes one-group counts; also given: {', '.join(given)}.")
     family, size_col, model = GLMM_MEASURES[measure]
     if measure == "PLO":
         table = escalc("PLO", data, xi=xi, ni=ni, mi=mi, slab=slab)

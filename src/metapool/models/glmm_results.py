@@ -22,6 +22,7 @@ __all__ = ["GLMMResult", "GLMM_MODELS"]
 GLMM_MODELS = {
     "binomial-normal": "binomial-normal random-intercept model (logit link)",
     "poisson-normal": "Poisson-normal random-intercept model (log link, log person-time offset)",
+    "UM.FS": "unconditional logistic model with fixed study intercepts and a random log odds ratio (UM.FS)",
     "common-effect": "common-effect logistic / Poisson model (tau^2 = 0)",
     "exact": "no GLMM (separated data): exact interval for the pooled value",
 }
@@ -39,8 +40,9 @@ class GLMMResult(Rendered):
     Attributes
     ----------
     measure, model, test, level
-        ``"PLO"`` (proportions) or ``"IRLN"`` (rates); the model fitted (see
-        :data:`GLMM_MODELS`); ``"z"`` or ``"t"``; level as a fraction.
+        ``"PLO"`` (proportions), ``"IRLN"`` (rates) or ``"OR"`` (2x2 tables);
+        the model fitted (see :data:`GLMM_MODELS`); ``"z"`` or ``"t"``; level
+        as a fraction.
     k
         Number of studies in the model.
     estimate, se, statistic, pvalue, ci_lower, ci_upper, ddf
@@ -63,7 +65,8 @@ class GLMMResult(Rendered):
         For the ``"exact"`` model: the pooled proportion (rate) with its exact
         Clopper-Pearson (Poisson) interval, else None.
     xi, size, slab, exclusions, warnings, notes
-        The studies (events and totals or person-time), rows left out, remarks.
+        The studies (events and totals or person-time; for OR shape ``(k, 2)``,
+        events and sizes of group 1 and group 2), rows left out, remarks.
     """
 
     measure: str
@@ -170,7 +173,12 @@ class GLMMResult(Rendered):
                                            options={"xtol": 1e-10, "maxiter": 500})
             return float(opt.fun)
 
-        dev_max = float(counts.saturated_constant[0] - self.loglik) * 2.0
+        sat = float(counts.saturated_constant[0])
+        if self.measure == "OR":  # 2x2 tables: the study intercepts are profiled out too
+            from .glmm_fs import profile_deviance
+
+            sat, profile = profile_deviance(self)
+        dev_max = float(sat - self.loglik) * 2.0
         dev_max = min(dev_max, profile(self.tau2))
         crit = float(chi2_isf(1.0 - lev, 1.0))
 
