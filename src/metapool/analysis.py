@@ -182,6 +182,7 @@ def _fit_model(out: OutcomeSpec, table: StudyTable, study: str | None):
 
 def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> OutcomeResult:
     """Pool one outcome and run its follow-up analyses (each only where defined)."""
+    from .models.glmm_results import GLMMResult
     from .models.results import RMAResult
 
     with warnings.catch_warnings(record=True) as caught:
@@ -195,10 +196,10 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> Outc
         rows = _analysed_rows(es, model, medians, table)
         skipped: dict[str, str] = {}
         extra: dict[str, object] = {}
-        if isinstance(model, RMAResult):
+        if isinstance(model, RMAResult | GLMMResult):
             extra, skipped = _follow_up(out, es, model, table, k)
         elif out.subgroup or out.mods or out.bias or out.sensitivity:
-            skipped["follow-up"] = "available for inverse-variance models (rma) only"
+            skipped["follow-up"] = "available for inverse-variance models (rma) and GLMMs only"
     ni = getattr(model, "ni", None)
     return OutcomeResult(
         spec=out,
@@ -225,7 +226,13 @@ def _analysed_rows(es, model, medians, table: StudyTable) -> np.ndarray:
 
 
 def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[dict, dict]:
-    """Subgroups, meta-regression, bias and sensitivity analyses of an rma model."""
+    """Subgroups, meta-regression, bias and sensitivity analyses of an rma model.
+
+    A GLMM fit gets the bias analyses (on its study-level logits) and the
+    sensitivity analyses (by refitting the GLMM); subgroups and
+    meta-regression are rma models only.
+    """
+    from .models.glmm_results import GLMMResult
     from .models.rma import rma
 
     done: dict[str, object] = {}
@@ -241,11 +248,15 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
         except MetapoolError as exc:
             skipped[name] = str(exc)
 
-    if out.subgroup:
+    glmm = isinstance(model, GLMMResult)
+    for name, wanted in (("subgroups", out.subgroup), ("regression", out.mods)):
+        if wanted and glmm:
+            skipped[name] = "available for inverse-variance models (rma) only, not for the GLMM"
+    if out.subgroup and not glmm:
         from .moderators.subgroups import subgroup_analysis
 
         attempt("subgroups", 2, lambda: subgroup_analysis(es, out.subgroup, table, tau2=out.subgroup_tau2, **fit))
-    if out.mods:
+    if out.mods and not glmm:
         mods = out.mods[0] if len(out.mods) == 1 and "~" in out.mods[0] else list(out.mods)
         attempt("regression", 3, lambda: rma(es, mods=mods, data=table, **fit))
     if out.bias:

@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import MetapoolError
+from ..models.glmm_results import GLMMResult
 from ..models.results import RMAResult
 
-__all__ = ["Figure", "outcome_figures", "slug"]
+__all__ = ["Figure", "outcome_figures", "slug", "GLMM_FIGURES"]
+
+#: Figures drawn for GLMM fits (the others need a study-level inverse-variance model).
+GLMM_FIGURES = ("baujat",)
 
 
 @dataclass(frozen=True)
@@ -33,21 +37,22 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
     Forest always, funnel from k = 3, and the figures of the follow-up
     analyses that exist: forest by subgroup, bubble plot (first numeric
     moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
-    L'Abbe plot for two-group binary outcomes.
+    L'Abbe plot for two-group binary outcomes. GLMM fits get the figures of
+    :data:`GLMM_FIGURES` only.
 
     Figures are saved as SVG and PNG into ``folder`` when given. ``data`` is
     the study table (for CIs shown as the papers report them, e.g. of median
     survival); ``note`` is appended to every figure title (e.g. "SYNTHETIC data").
     """
-    from ..plots import figure_svg, forest_plot, forest_table, funnel_plot, save_figure
-    from ..plots._style import pyplot
+    from ..plots import forest_plot, forest_table, funnel_plot
 
     model = outcome.model
+    title = f"{outcome.spec.name} ({note})" if note else outcome.spec.name
+    if isinstance(model, GLMMResult):
+        plans = [p for p in _follow_up_plans(outcome, model, title) if p[0] in GLMM_FIGURES]
+        return _draw(plans, outcome, folder)
     if not isinstance(model, RMAResult) or model.X is not None:
         return ()
-    plt = pyplot()
-    figures = []
-    title = f"{outcome.spec.name} ({note})" if note else outcome.spec.name
     plans = [("forest", f"Forest plot: {outcome.spec.name}",
               lambda: forest_plot(forest_table(model, outcome.effects, **_reported(outcome, data)), title=title))]
     if model.k >= 3:
@@ -57,6 +62,16 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
                       lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=title)))
     plans += _follow_up_plans(outcome, model, title)
+    return _draw(plans, outcome, folder)
+
+
+def _draw(plans: list, outcome, folder: Path | None) -> tuple:
+    """Draw each ``(kind, caption, draw)`` plan into a :class:`Figure` (saved into ``folder`` when given)."""
+    from ..plots import figure_svg, save_figure
+    from ..plots._style import pyplot
+
+    plt = pyplot()
+    figures = []
     for kind, caption, draw in plans:
         try:
             ax = draw()

@@ -57,7 +57,10 @@ def methods_text(analysis) -> tuple[str, tuple]:
             else:
                 parts.append("Estimates were pooled with a common-effect (inverse-variance) model.")
         elif method == "GLMM":
-            parts.append(f"Proportions were pooled with a binomial-normal generalised linear mixed model {cite('GLMM')}.")
+            parts.append(f"Proportions were pooled with a binomial-normal generalised linear mixed model {cite('GLMM')}"
+                         " (maximum likelihood; profile-likelihood confidence interval for tau²); its leave-one-out"
+                         " and influence diagnostics refit the model without each study, and its small-study"
+                         " analyses use the study-level logits.")
     tests = sorted({s.test for s in specs})
     for test in tests:
         extra = f" {cite('KH')}" if test == "knha" else ""
