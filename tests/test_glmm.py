@@ -160,7 +160,7 @@ def test_t_test_uses_k_minus_1_df():
 
 def test_errors_and_exclusions():
     with pytest.raises(OptionError, match="'measure' parameter of rma_glmm"):
-        mp.rma_glmm("OR", xi=[1, 2], ni=[10, 10])
+        mp.rma_glmm("RR", xi=[1, 2], ni=[10, 10])
     with pytest.raises(OptionError, match="'test'"):
         mp.rma_glmm("PLO", xi=[1, 2], ni=[10, 10], test="knha")
     with pytest.raises(OptionError, match="n_agq"):
