@@ -95,7 +95,9 @@ def fit_batch(
     tau2 = np.where(single, 0.0, est.tau2)
     tau2_se = np.where(single, np.nan, est.se)
 
-    fit = wls(batch, tau2)
+    # the estimator's own fit at tau2 serves where it fitted this batch and no k = 1 row was reset
+    reuse = est.fit is not None and tau_batch is batch and not np.count_nonzero(single)
+    fit = est.fit if reuse else wls(batch, tau2)
     df = (k - batch.p).astype(float)
     z_forced = single & (test != "z")
     if test == "knha":

@@ -71,7 +71,7 @@ class Root:
 def _halved(x: np.ndarray, step: np.ndarray) -> np.ndarray:
     """``x + step``, with the step halved until the result is >= 0 (metafor's rule)."""
     target = x + step
-    if (target >= 0).all():  # the usual case: no step crosses zero
+    if not np.count_nonzero(target < 0):  # the usual case: no step crosses zero
         return target
     with np.errstate(divide="ignore", invalid="ignore"):
         halvings = np.ceil(np.log2(-step / x))
@@ -165,7 +165,8 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
     batch
         The analyses.
     step
-        ``step(sub_batch, tau2) -> adj``: the Fisher scoring update.
+        ``step(sub_batch, tau2) -> adj``: the Fisher scoring update (evaluated
+        with floating-point warnings off; a non-finite step counts as 0).
     start
         Starting values (metafor: the HE estimate, truncated at 0).
     control
@@ -184,21 +185,25 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
     x = np.maximum(np.nan_to_num(np.asarray(start, dtype=float), nan=0.0), 0.0)
     active = np.arange(n)
     sub = batch
-    for it in range(1, control.fisher_maxiter + 1):
-        adj = np.nan_to_num(step(sub, x), nan=0.0, posinf=0.0, neginf=0.0)
-        new = _halved(x, adj)  # metafor halves a step that would cross tau2 = 0
-        finished = np.abs(new - x) <= control.threshold
-        x = new
-        if finished.any():
-            rows = active[finished]
-            x_out[rows] = x[finished]
-            converged[rows] = True
-            n_iter[rows] = it
-            keep = ~finished
-            if not keep.any():
-                break
-            active, x = active[keep], x[keep]
-            sub = sub.take(keep)
-    else:
-        x_out[active] = x
+    with np.errstate(invalid="ignore", divide="ignore"):  # non-finite steps are replaced by 0
+        for it in range(1, control.fisher_maxiter + 1):
+            adj = step(sub, x)
+            finite = np.isfinite(adj)
+            if np.count_nonzero(finite) < finite.size:
+                adj[~finite] = 0.0
+            new = _halved(x, adj)  # metafor halves a step that would cross tau2 = 0
+            finished = np.abs(new - x) <= control.threshold
+            x = new
+            if np.count_nonzero(finished):
+                rows = active[finished]
+                x_out[rows] = x[finished]
+                converged[rows] = True
+                n_iter[rows] = it
+                keep = ~finished
+                if not np.count_nonzero(keep):
+                    break
+                active, x = active[keep], x[keep]
+                sub = sub.take(keep)
+        else:
+            x_out[active] = x
     return Root(x_out, converged, n_iter)

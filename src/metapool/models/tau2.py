@@ -31,7 +31,7 @@ import numpy as np
 
 from .._distributions import chi2_isf
 from .._validation import check_choice
-from .kernels import Batch, ols, rowsum, trace_pp, traces, wls, yppp_y
+from .kernels import WLS, Batch, moments, ols, rowsum, trace_pp, traces, wls, yppp_y
 from .rootfind import Control, Root, fisher_scoring, solve
 from .uniroot import R_TOL, uniroot
 
@@ -48,6 +48,7 @@ class Tau2Fit:
     n_iter: np.ndarray
     reset_to_zero: np.ndarray | None = None
     fallback: np.ndarray | None = None
+    fit: WLS | None = None  # the weighted fit at ``tau2``, where the estimator computed it
 
 
 @dataclass(frozen=True)
@@ -160,26 +161,25 @@ def _reml_score(batch: Batch, tau2: np.ndarray):
     return f, _newton_step(f, 2.0 * yppp_y(batch, fit) - info, info)
 
 
+# The Fisher scoring steps; fisher_scoring() evaluates them with floating-point
+# warnings off and replaces non-finite steps by 0.
 def _ml_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
     """metafor's ML Fisher scoring step ``(y'PPy - sum w) / sum w^2``."""
-    fit = wls(batch, tau2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (fit.ypp_y - rowsum(fit.w)) / rowsum(fit.w * fit.w)
+    m = moments(batch, tau2)
+    return (m.ypp_y - m.sum_w) / m.sum_w2
 
 
 def _reml_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
     """metafor's REML Fisher scoring step ``(y'PPy - tr P) / tr(PP)``."""
-    fit = wls(batch, tau2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (fit.ypp_y - fit.trace_p) / trace_pp(batch, fit)
+    m = moments(batch, tau2, with_pp=True)
+    return (m.ypp_y - m.trace_p) / m.trace_pp
 
 
 def _eb_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
     """metafor's EB step ``(Q k / (k - p) - k) / sum w``."""
-    fit = wls(batch, tau2)
+    m = moments(batch, tau2)
     k = batch.k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (fit.q * k / _df(batch) - k) / rowsum(fit.w)
+    return (m.q * k / _df(batch) - k) / m.sum_w
 
 
 def _eb_score(batch: Batch, tau2: np.ndarray):
@@ -190,21 +190,25 @@ def _eb_score(batch: Batch, tau2: np.ndarray):
         return f, f / fit.ypp_y
 
 
-def _q_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
-    """metafor's standard error for the Q-based EB/PM/PMM estimators."""
-    sum_w = rowsum(wls(batch, tau2).w)
+def _q_se(batch: Batch, fit: WLS) -> np.ndarray:
+    """metafor's standard error for the Q-based EB/PM/PMM estimators (``fit`` at tau2)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(2.0 * batch.k**2 / _df(batch)) / sum_w
+        return np.sqrt(2.0 * batch.k**2 / _df(batch)) / rowsum(fit.w)
 
 
-def log_likelihood(batch: Batch, tau2, restricted: bool) -> np.ndarray:
-    """(Restricted) log-likelihood of the model at ``tau2``, up to a constant."""
+def log_likelihood(batch: Batch, tau2, restricted: bool, fit: WLS | None = None) -> np.ndarray:
+    """(Restricted) log-likelihood of the model at ``tau2``, up to a constant.
+
+    ``fit`` is the weighted fit at ``tau2`` when the caller has it.
+    """
     t = np.asarray(tau2, dtype=float)
-    fit = batch.common if t.ndim == 0 and t == 0.0 else wls(batch, t)
-    logv = rowsum(np.log(batch.v + (t[:, None] if t.ndim else t)) * batch.mask)
-    ll = -0.5 * (logv + fit.q)
+    if fit is None:
+        fit = batch.common if t.ndim == 0 and t == 0.0 else wls(batch, t)
+    # log(v + tau2) summed over studies = -sum log w (w = 0 on padding)
+    logw = np.log(fit.w, out=np.zeros_like(fit.w), where=batch.mask)
+    ll = 0.5 * (rowsum(logw) - fit.q)
     if restricted:
-        ll += 0.5 * np.linalg.slogdet(fit.vb)[1]
+        ll += 0.5 * (np.log(fit.vb[:, 0, 0]) if batch.p == 1 else np.linalg.slogdet(fit.vb)[1])
     return ll
 
 
@@ -226,27 +230,29 @@ def _iterative(score, fisher, se_of: Callable, likelihood: str | None = None) ->
                 root.x[rows], root.converged[rows] = again.x, again.converged
                 root.n_iter[rows] += again.n_iter
         tau2 = root.x
+        fit = wls(batch, tau2)
         reset = np.zeros(batch.size, dtype=bool)
         if likelihood is not None:
             # As metafor: a local maximum below the likelihood at 0 gives way to 0.
             restricted = likelihood == "REML"
-            gain = log_likelihood(batch, 0.0, restricted) - log_likelihood(batch, tau2, restricted)
+            gain = log_likelihood(batch, 0.0, restricted) - log_likelihood(batch, tau2, restricted, fit)
             reset = (gain > R_TOL) & (tau2 > 1e-5)
-            tau2 = np.where(reset, 0.0, tau2)
+            if np.count_nonzero(reset):
+                tau2 = np.where(reset, 0.0, tau2)
+                fit = wls(batch, tau2)
         with np.errstate(invalid="ignore", divide="ignore"):
-            se = se_of(batch, tau2)
-        return Tau2Fit(tau2, se, root.converged, root.n_iter, reset, fallback)
+            se = se_of(batch, fit)
+        return Tau2Fit(tau2, se, root.converged, root.n_iter, reset, fallback, fit)
 
     return estimate
 
 
-def _ml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
-    w = wls(batch, tau2).w
-    return np.sqrt(2.0 / rowsum(w * w))
+def _ml_se(batch: Batch, fit: WLS) -> np.ndarray:
+    return np.sqrt(2.0 / rowsum(fit.w * fit.w))
 
 
-def _reml_se(batch: Batch, tau2: np.ndarray) -> np.ndarray:
-    return np.sqrt(2.0 / trace_pp(batch, wls(batch, tau2)))
+def _reml_se(batch: Batch, fit: WLS) -> np.ndarray:
+    return np.sqrt(2.0 / trace_pp(batch, fit))
 
 
 def _mad(y: np.ndarray) -> float:
@@ -310,7 +316,8 @@ def _pm_like(target_of: Callable[[Batch], np.ndarray]) -> Callable:
             [max(100.0, 10.0 * _mad(batch.y[i][batch.mask[i]]) ** 2) for i in range(batch.size)]
         )
         tau2, found = q_root(batch, target_of(batch), upper, control.root_tol)
-        return _fit(tau2, _q_se(batch, tau2), found, np.where(found, 1, 0))
+        fit = wls(batch, tau2)
+        return Tau2Fit(tau2, _q_se(batch, fit), found, np.where(found, 1, 0), fit=fit)
 
     return estimate
 
