@@ -102,7 +102,8 @@ def glmm() -> None:
     """GOSH of a binomial-normal GLMM: metapool only (metafor's gosh does not take rma.glmm fits)."""
     import warnings
 
-    xi, ni = make_counts()
+    counts = make_counts()  # the one-group columns of bench_glmm.py's data set
+    xi, ni = counts["xi"], counts["ni"]
     rows = []
     for k in (K_SMALL, len(xi)):
         with warnings.catch_warnings():

@@ -2,8 +2,10 @@
 
 Leave-one-out, cumulative meta-analysis, influence diagnostics, Baujat-plot
 data and GOSH. Each function dispatches on the type of the fitted result and
-returns its own frozen result type; all refits run as batches of subsets
-(GLMM fits: leave-one-out and cumulative by refitting each subset).
+returns its own frozen result type; all refits run as batches of subsets.
+GLMM fits get every analysis too, as metapool's extension of metafor:
+leave-one-out, cumulative and influence by refitting each subset, GOSH batched
+through the quadrature kernel.
 """
 
 from . import glmm as _glmm  # registers the GLMM refits

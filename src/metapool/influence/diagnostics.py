@@ -141,7 +141,9 @@ def influence(res) -> InfluenceDiagnostics:
     """Outlier and influence diagnostics of each study (Viechtbauer & Cheung 2010).
 
     Equal to metafor's ``influence()`` for models without moderators; the k
-    leave-one-out refits run as one batch.
+    leave-one-out refits run as one batch. GLMM fits (which metafor's
+    ``influence`` refuses) get the same columns by case-deletion refits, see
+    :mod:`metapool.influence.glmm_diagnostics`.
 
     References
     ----------
@@ -190,6 +192,8 @@ def _(res: RMAResult) -> InfluenceDiagnostics:
 @singledispatch
 def baujat(res) -> BaujatData:
     """Data of the Baujat plot (Baujat et al. 2002), equal to metafor's ``baujat``.
+
+    GLMM fits: see :mod:`metapool.influence.glmm_diagnostics` (an extension).
 
     References
     ----------

@@ -147,7 +147,9 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
     with the model's estimator). For DL, H^2 is ``Q/(k - 1)`` as metafor's
     gosh reports it (below 1 when Q < k - 1, where the fitted model's H^2 is 1). metafor fits all subsets only up to 10^6
     (k <= 19) and samples at k = 20; metapool fits all subsets up to k = 20.
-    Random samples cannot reproduce R's random numbers.
+    Random samples cannot reproduce R's random numbers. GLMM fits (which
+    metafor's ``gosh`` refuses) have their own defaults, see
+    :mod:`metapool.influence.glmm_gosh`.
 
     References
     ----------
