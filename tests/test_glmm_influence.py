@@ -23,7 +23,8 @@ from scipy import special, stats
 import metapool as mp
 from metapool.cli.main import main
 from metapool.exceptions import MetapoolError
-from metapool.influence import BaujatData, GoshResult, InfluenceDiagnostics, baujat, gosh, influence, leave_one_out
+from metapool.influence import (BaujatData, GoshResult, InfluenceDiagnostics, baujat, cumulative, gosh, influence,
+                                leave_one_out)
 from metapool.influence.glmm_gosh import GLMM_SUBSETS
 
 FIXTURE = Path(__file__).parent / "reference" / "glmm_influence_reference.json.gz"
@@ -256,8 +257,9 @@ def test_undefined_cases_are_clear_errors(xi, ni, match):
 
 
 def test_two_group_glmm_measures_are_refused_not_guessed():
-    res = dataclasses.replace(fit(xi=HET_X, ni=HET_N), measure="OR")
-    for analysis in (influence, baujat, gosh, leave_one_out):
+    res = fit("OR", ai=[5, 8, 12, 3, 9], n1i=[40, 50, 60, 30, 45], ci=[9, 12, 20, 8, 15], n2i=[40, 52, 58, 33, 47])
+    assert res.measure == "OR"
+    for analysis in (influence, baujat, gosh, leave_one_out, cumulative):
         with pytest.raises(MetapoolError, match="one-group"):
             analysis(res)
 

@@ -33,7 +33,7 @@ _FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q",
 def require_glmm(res: GLMMResult, minimum: int, what: str) -> None:
     """Raise unless ``res`` is a one-group GLMM fit (not the exact answer) with ``minimum`` studies."""
     if res.measure not in SINGLE_GROUP:
-        raise MetapoolError(f"{what} of GLMM fits is defined for one-group counts ({', '.join(SINGLE_GROUP)}),"
+        raise MetapoolError(f"{what}: defined for GLMM fits of one-group counts ({', '.join(SINGLE_GROUP)}),"
                             f" not {res.measure}.")
     if res.exact is not None:
         raise MetapoolError(f"{what} needs a GLMM fit; separated data have an exact interval only.")
