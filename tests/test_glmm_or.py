@@ -17,7 +17,9 @@ import metapool as mp
 from metapool.cli.main import main
 from metapool.exceptions import ConvergenceWarning, DataValidationError, OptionError
 from metapool.models import glmm_fs
-from metapool.models.glmm_fs_kernels import GROUP1, GROUP12, _derivatives, arm_counts, fit_fs, study_deviance
+from metapool.models.glmm_fs_kernels import (
+    GROUP1, GROUP12, _derivatives, _mu_variance, arm_counts, fit_fs, study_deviance,
+)
 
 BCG = dict(ai=[4, 6, 3, 62, 33, 180, 8], n1i=[123, 306, 231, 13598, 5069, 1541, 2545],
            ci=[11, 29, 11, 248, 47, 372, 10], n2i=[139, 303, 220, 12867, 5808, 1451, 629])
@@ -150,6 +152,18 @@ def test_schur_variance_equals_the_inverse_of_the_full_hessian():
     # (the fit's Hessian came with warm-started conditional modes: rounding / delta^2 ~ 1e-8)
     assert res.vb[0] == pytest.approx(2 * np.linalg.inv(h)[1, 1], rel=1e-7)
     assert np.abs(dv.g).max() < 1e-5 and np.abs(dv.g_alpha).max() < 1e-5  # a stationary point
+
+
+def test_conditional_information_fallback_at_tau2_zero_is_the_logistic_variance():
+    """Where the Hessian is not positive definite, Var(mu) is 1 / (profiled conditional information),
+    lme4's RX fallback; at theta = 0 that is the common-effect logistic model's variance."""
+    arms = arm_counts(np.stack([BCG["ai"], BCG["ci"]], -1), np.stack([BCG["n1i"], BCG["n2i"]], -1))
+    fe = fit_fs(arms, theta=np.zeros(1))
+    dv = _derivatives(arms, np.array([[0.0, fe.mu[0]]]), fe.alpha, 7, None)
+    broken = type(dv)(**(vars(dv) | {"c": -dv.c}))
+    vb, ok = _mu_variance(arms, fe.theta, fe.mu, fe.alpha, broken, False)
+    assert fe.vb_from_hessian[0] and not ok[0]
+    assert vb[0] == pytest.approx(fe.vb[0], rel=1e-6)
 
 
 def test_batch_equals_loop():

@@ -150,17 +150,16 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
         notes.append("The finite-difference Hessian was not positive definite; the SE comes from the"
                      " conditional information (as lme4 falls back to).")
     tau2 = float(fit.theta[0] ** 2)
-    lev = level
     ddf = np.array([k - 1.0 if test == "t" else np.inf])
-    co = coefficient_tests(fit.mu[:, None], fit.vb[:, None, None], ddf, lev)
-    pi_half = float(critical(lev, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
+    co = coefficient_tests(fit.mu[:, None], fit.vb[:, None, None], ddf, level)
+    pi_half = float(critical(level, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
     het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
     wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(arms, fe, k, notes)
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=3)
     mu = float(fit.mu[0])
     return GLMMResult(
-        measure="OR", model=model, test=test, level=lev, k=k, estimate=mu, se=float(co.se[0, 0]),
+        measure="OR", model=model, test=test, level=level, k=k, estimate=mu, se=float(co.se[0, 0]),
         statistic=float(co.statistic[0, 0]), pvalue=float(co.pvalue[0, 0]), ci_lower=float(co.ci_lower[0, 0]),
         ci_upper=float(co.ci_upper[0, 0]), ddf=None if test == "z" else k - 1.0, tau2=tau2,
         i2=float(het.i2[0]), h2=float(het.h2[0]), vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p,

@@ -329,11 +329,11 @@ def _mu_variance(arms: Counts, theta, mu, alpha, dv: _Derivatives, free_theta: b
             v = 2.0 * s[:, 0, 0] / det
         good = np.isfinite(v) & (v > 0) & (s[:, 0, 0] > 0) & np.all(np.where(mask[rows], sub.c > 0, True), -1)
         vb[rows], ok[rows] = v, good
-    eta = alpha[..., None] + mu[:, None, None] * GROUP1 + (theta[:, None, None] * GROUP12) * dv.u[..., None]
-    _, w = arms.score_weight(eta)
     load = theta[:, None, None] * GROUP12
+    _, w = arms.score_weight(alpha[..., None] + mu[:, None, None] * GROUP1 + load * dv.u[..., None])
     wl = w * load
-    w_eff = w[..., :, None] * np.eye(2) - wl[..., :, None] * wl[..., None, :] / (1.0 + (wl * load).sum(-1))[..., None, None]
+    shrink = (1.0 + (wl * load).sum(-1))[..., None, None]
+    w_eff = w[..., :, None] * np.eye(2) - wl[..., :, None] * wl[..., None, :] / shrink
     i_aa = w_eff.sum((-1, -2))
     i_am = w_eff[..., 0].sum(-1)
     i_mm = w_eff[..., 0, 0]
