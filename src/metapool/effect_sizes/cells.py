@@ -52,29 +52,26 @@ class Inputs:
     def check(self, bad: np.ndarray, role: str, problem: str) -> None:
         """Raise for the first row where ``bad`` is true (NaN rows are ignored)."""
         bad = np.asarray(bad, dtype=bool) & ~np.isnan(self.values.get(role, np.zeros(len(bad))))
-        if bad.any():
+        if np.count_nonzero(bad):
             row = int(np.flatnonzero(bad)[0])
             raise self.fail(row, role, problem.format(value=_fmt(self.values.get(role), row)))
 
     def counts(self, *roles: str, positive: bool = False) -> None:
         """Check that the given roles hold whole numbers >= 0 (or > 0)."""
         for role in roles:
-            x = self.values[role]
-            with np.errstate(invalid="ignore"):
-                self.check(x < 0, role, "count {value} is negative.")
-                self.check(x != np.round(x), role, "count {value} is not a whole number.")
-                if positive:
-                    self.check(x == 0, role, "sample size must be at least 1, got {value}.")
+            x = self.values[role]  # (comparisons with NaN raise no warnings)
+            self.check(x < 0, role, "count {value} is negative.")
+            self.check(x != np.round(x), role, "count {value} is not a whole number.")
+            if positive:
+                self.check(x == 0, role, "sample size must be at least 1, got {value}.")
 
     def positive(self, *roles: str, what: str) -> None:
         for role in roles:
-            with np.errstate(invalid="ignore"):
-                self.check(self.values[role] <= 0, role, what + " must be > 0, got {value}.")
+            self.check(self.values[role] <= 0, role, what + " must be > 0, got {value}.")
 
     def not_above(self, part: str, whole: str, what: str) -> None:
-        with np.errstate(invalid="ignore"):
-            bad = self.values[part] > self.values[whole]
-        if bad.any():
+        bad = self.values[part] > self.values[whole]
+        if np.count_nonzero(bad):
             row = int(np.flatnonzero(bad)[0])
             raise self.fail(
                 row,

@@ -48,7 +48,6 @@ def heterogeneity(batch: Batch, tau2: np.ndarray, random: bool) -> Heterogeneity
     """
     fe = batch.common
     df = (batch.k - batch.p).astype(float)
-    none_left = df <= 0
     with np.errstate(invalid="ignore", divide="ignore"):
         q = np.maximum(fe.q, 0.0)
         vt = df / fe.trace_p
@@ -56,18 +55,15 @@ def heterogeneity(batch: Batch, tau2: np.ndarray, random: bool) -> Heterogeneity
             i2 = 100.0 * tau2 / (vt + tau2)
             h2 = 1.0 + tau2 / vt
         else:
-            i2 = np.maximum(0.0, np.nan_to_num(100.0 * (q - df) / q, nan=0.0, neginf=0.0))
+            i2 = 100.0 * (q - df) / q
+            i2 = np.where(i2 > 0.0, i2, 0.0)  # also 0 where Q = 0 (NaN or -inf)
             h2 = q / df
         pvalue = chi2_sf(q, df)
-    q = np.where(none_left, 0.0, q)
-    return Heterogeneity(
-        q=q,
-        df=df,
-        pvalue=np.where(none_left, 1.0, pvalue),
-        i2=np.where(none_left, 0.0, i2),
-        h2=np.where(none_left, 1.0, h2),
-        vt=np.where(none_left, 0.0, vt),
-    )
+    none_left = df <= 0
+    if np.count_nonzero(none_left):
+        q, pvalue, i2, h2, vt = (np.where(none_left, fill, a) for fill, a in
+                                 ((0.0, q), (1.0, pvalue), (0.0, i2), (1.0, h2), (0.0, vt)))
+    return Heterogeneity(q=q, df=df, pvalue=pvalue, i2=i2, h2=h2, vt=vt)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Viechtbauer W (2010). J Stat Softw 36(3):1-48.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,24 +49,29 @@ def knha_scale(q: np.ndarray, df: np.ndarray) -> np.ndarray:
     return np.where(q <= np.finfo(float).eps, 0.0, s2)
 
 
+@functools.lru_cache(maxsize=32)
+def _z_critical(level: float) -> float:
+    return float(crit_value(level))
+
+
 def critical(level: float, ddf: np.ndarray) -> np.ndarray:
     """Two-sided critical values: normal where ``ddf`` is infinite, else t."""
     ddf = np.asarray(ddf, dtype=float)
-    out = np.full(ddf.shape, crit_value(level))
-    t = ~np.isinf(ddf)
-    if t.any():
+    out = np.full(ddf.shape, _z_critical(float(level)))
+    t = np.isfinite(ddf)
+    if np.count_nonzero(t):
         out[t] = crit_value(level, ddf[t])
     return out
 
 
 def coefficient_tests(beta: np.ndarray, vb: np.ndarray, ddf: np.ndarray, level: float) -> Coefficients:
     """Standard errors, statistics, p-values and CIs from ``beta`` and ``vb``."""
-    se = np.sqrt(np.einsum("bpp->bp", vb))
+    se = np.sqrt(vb.diagonal(axis1=1, axis2=2))
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = beta / se
-    t = ~np.isinf(ddf)
+    t = np.isfinite(ddf)
     pval = norm_sf2(stat)
-    if t.any():
+    if np.count_nonzero(t):
         pval[t] = t_sf2(stat[t], ddf[t][:, None])
     crit = critical(level, ddf)[:, None]
     return Coefficients(beta, se, stat, pval, beta - crit * se, beta + crit * se, ddf)

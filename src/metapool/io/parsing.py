@@ -94,22 +94,23 @@ def to_float_array(values: object, column: str, labels: Sequence[str] | None = N
     return out
 
 
-#: Tables with this many rows or fewer, but at least LABEL_POOL_MIN, share one tuple of
-#: default labels (the batch engine calls escalc on many such chunks).
+#: Default labels come from shared tuples of "Study i" (the batch engine calls escalc on
+#: many chunks): one of LABEL_POOL_MIN labels for small tables, one of LABEL_POOL_SIZE
+#: (built on first use) for tables up to that size.
 LABEL_POOL_SIZE = 1 << 16
 LABEL_POOL_MIN = 1 << 10
 
 
 @functools.cache
-def _label_pool() -> tuple[str, ...]:
-    return tuple(f"Study {i + 1}" for i in range(LABEL_POOL_SIZE))
+def _label_pool(size: int) -> tuple[str, ...]:
+    return tuple(f"Study {i + 1}" for i in range(size))
 
 
 def to_labels(values: object, n: int) -> tuple[str, ...]:
     """Study labels as text; missing labels become ``Study i``. No NA parsing."""
     if values is None:
-        if LABEL_POOL_MIN <= n <= LABEL_POOL_SIZE:
-            return _label_pool()[:n]
+        if n <= LABEL_POOL_SIZE:
+            return _label_pool(LABEL_POOL_MIN if n <= LABEL_POOL_MIN else LABEL_POOL_SIZE)[:n]
         return tuple(f"Study {i + 1}" for i in range(n))
     arr = list(getattr(values, "tolist", lambda: list(values))())
     if len(arr) != n:

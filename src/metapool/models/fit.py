@@ -118,7 +118,8 @@ def fit_batch(
 
     with np.errstate(invalid="ignore", divide="ignore"):
         weights = 100.0 * fit.w / rowsum(fit.w)[:, None]
-        ratio = np.where(batch.mask, batch.v, -np.inf).max(axis=1) / np.where(batch.mask, batch.v, np.inf).min(axis=1)
+        ratio = (np.max(batch.v, axis=1, where=batch.mask, initial=-np.inf)
+                 / np.min(batch.v, axis=1, where=batch.mask, initial=np.inf))
     return BatchFit(
         estimator=estimator,
         test=test,

@@ -155,26 +155,27 @@ def wls(batch: Batch, tau2) -> WLS:
 
     ``tau2`` is a scalar or an array ``[B]``.
     """
-    w = batch.mask / (batch.v + _col(tau2, batch.size))
+    w = 1.0 / (batch.v_open + _col(tau2, batch.size))  # 0 on padding
     X = batch.X
     y = batch.y
-    sum_w = rowsum(w)
     sum_w2 = None
-    if X.shape[2] == 1 and batch.intercept_only:
+    if batch.intercept_only:
+        sums = w[:, None, :] @ batch.ones_y  # [B, 1, 2]: sum w, sum w y
+        sum_w = sums[:, 0, 0]
         a = 1.0 / sum_w
-        mu = rowsum(w * y) * a
-        resid = y - mu[:, None]
+        beta = sums[:, 0, 1:] * a[:, None]
+        resid = y - beta
         vb = a[:, None, None]
-        beta = mu[:, None]
-        sum_w2 = rowsum(w * w)
+        sum_w2 = np.vecdot(w, w)
         # tr(P) = sum w_i (1 - w_i / sum w) = S (1 - sum (w_i / S)^2): direct unless
         # the weights concentrate on one study, then from exclusive sums.
         trace_p = sum_w - sum_w2 * a
         dominated = sum_w2 * a * a > 0.5
-        if dominated.any():
+        if np.count_nonzero(dominated):
             wd = w[dominated]
             trace_p[dominated] = rowsum(wd * exclusive_sum(wd)) * a[dominated]
     else:
+        sum_w = rowsum(w)
         wX = w[:, :, None] * X
         vb = _inv(np.einsum("bkp,bkq->bpq", wX, X))
         beta = np.einsum("bpq,bq->bp", vb, np.einsum("bkp,bk->bp", wX, y))
@@ -186,9 +187,9 @@ def wls(batch: Batch, tau2) -> WLS:
         beta=beta,
         vb=vb,
         resid=resid,
-        q=rowsum(wr * resid),
+        q=np.vecdot(wr, resid),
         trace_p=trace_p,
-        ypp_y=rowsum(wr * wr),
+        ypp_y=np.vecdot(wr, wr),
         sum_w2=sum_w2,
     )
 

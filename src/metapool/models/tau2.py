@@ -86,7 +86,8 @@ def _truncate(raw: np.ndarray) -> np.ndarray:
 
 
 def _ce(batch: Batch, control: Control) -> Tau2Fit:
-    return _fit(np.zeros(batch.size), np.full(batch.size, np.nan))
+    n = batch.size
+    return Tau2Fit(np.zeros(n), np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=int), fit=batch.common)
 
 
 def _dl(batch: Batch, control: Control) -> Tau2Fit:
