@@ -1,10 +1,14 @@
-"""Bias analyses of GLMM fits, on the study-level logits (log rates).
+"""Bias analyses of GLMM fits, on the study-level logits (log rates, log odds ratios).
 
 metafor's ``rma.glmm`` supports no funnel-plot analyses. For a GLMM fit,
-metapool runs them on the study-level effect sizes of the same data (PLO or
-IRLN from :func:`~metapool.effect_sizes.escalc`, with metafor's continuity
-correction for zero cells) under a random-effects model estimated by maximum
-likelihood, like the GLMM's tau2. The result says so in its ``notes``.
+metapool runs them on the study-level effect sizes of the same data
+(:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`:
+PLO, IRLN or OR from :func:`~metapool.effect_sizes.escalc`, with metafor's
+continuity correction, ``add = 1/2, to = "only0"``: 1/2 added to the cells
+of a study or 2x2 table with a zero cell; double-zero tables are not among a
+UM.FS fit's studies) under a random-effects model
+estimated by maximum likelihood, like the GLMM's tau2 (a report's methods
+text says so). Peters' test is not offered for GLMM fits.
 """
 
 from __future__ import annotations

@@ -226,19 +226,26 @@ class GLMMResult(Rendered):
         except (ArithmeticError, ValueError, RuntimeError) as exc:
             return None, f"The profile-likelihood confidence interval for tau^2 could not be computed ({exc})."
 
-    def effect_sizes(self):
-        """The studies' PLO (IRLN) effect sizes, as :func:`~metapool.effect_sizes.escalc` gives them.
+    @property
+    def back_transform(self):
+        """The measure's back-transformation to the natural scale (inverse logit, exp)."""
+        return TRANSFORMS[MEASURES[self.measure].back]
 
-        metafor's continuity correction (1/2 added to zero cells); the ``vi``
-        behind ``vt`` and the study-level analyses of a GLMM fit (bias tests,
-        influence diagnostics).
+    def effect_sizes(self):
+        """The studies' PLO (IRLN, OR) effect sizes, as :func:`~metapool.effect_sizes.escalc` gives them.
+
+        metafor's continuity correction (1/2 added to zero cells; for OR to
+        each cell of a table with a zero cell, ``add = 1/2, to = "only0"``,
+        with ``drop00`` as the GLMM: double-zero tables are not among its
+        studies); the ``vi`` behind ``vt`` and the study-level analyses of a
+        GLMM fit (bias tests, forest and funnel plots, influence diagnostics).
         """
         from ..effect_sizes.escalc import escalc
-        from ..exceptions import MetapoolError
 
-        if self.measure not in ("PLO", "IRLN"):
-            raise MetapoolError("Study-level effect sizes of a GLMM fit are defined for PLO and IRLN,"
-                                f" not {self.measure}.")
+        if self.measure == "OR":
+            events, totals = self.xi.T, self.size.T
+            return escalc("OR", ai=events[0], n1i=totals[0], ci=events[1], n2i=totals[1], slab=list(self.slab),
+                          drop00=True)
         size = {"ni": self.size} if self.measure == "PLO" else {"ti": self.size}
         return escalc(self.measure, xi=self.xi, slab=list(self.slab), **size)
 
@@ -252,7 +259,7 @@ class GLMMResult(Rendered):
             if level is not None and check_level("back", level) != self.level:
                 raise ValueError("The exact interval is available at the fit's level only.")
             return self.exact
-        t = TRANSFORMS[MEASURES[self.measure].back]
+        t = self.back_transform
         p = self.predict(level)
         est, lo, hi, plo, phi = (float(v) for v in t(np.array(
             [p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper])))
