@@ -29,7 +29,7 @@ from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence, in
 from .glmm import glmm_counts, require_glmm
 from .leave_one_out import leave_one_out
 
-__all__ = ["study_information", "INFO_STEP"]
+__all__ = ["study_information", "information_share", "INFO_STEP"]
 
 #: Step in mu of the second difference behind the per-study information.
 INFO_STEP = 1e-3
@@ -60,6 +60,19 @@ def study_information(res: GLMMResult, tau2) -> np.ndarray:
     dev, _ = agq_deviance(counts, beta, theta, res.n_quadrature)
     info = (dev[..., 0] - 2.0 * dev[..., 1] + dev[..., 2]) / (2.0 * INFO_STEP**2)
     return info.T
+
+
+def information_share(res: GLMMResult) -> np.ndarray:
+    """Each study's share of the information for mu at the fit: the GLMM's hat values.
+
+    ``hat_i = I_i(tau2) / sum_j I_j(tau2)`` with the per-study information of
+    :func:`study_information` (one batched quadrature, no refits); ``100 hat``
+    are the weights of :func:`~metapool.influence.influence` and of a GLMM's
+    forest plot, the counterpart of the normal model's ``w_i / sum w_j``.
+    """
+    require_glmm(res, 1, "The information share of each study")
+    info = study_information(res, np.array([res.tau2]))[0]
+    return info / info.sum()
 
 
 def _case_deletion(res: GLMMResult):
@@ -93,12 +106,11 @@ def _(res: GLMMResult) -> InfluenceDiagnostics:
     es = res.effect_sizes()
     yi, vi = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
     ok = np.isfinite(tau2_del)
-    info = study_information(res, np.concatenate([[res.tau2], np.where(ok, tau2_del, 0.0)]))
-    hat = info[0] / info[0].sum()
+    hat = information_share(res)
     vb = res.se**2
     diff = res.estimate - mu_del
     with np.errstate(invalid="ignore", divide="ignore"):
-        vb_del = np.where(ok, 1.0 / info[1:].sum(axis=1), np.nan)
+        vb_del = np.where(ok, 1.0 / study_information(res, np.where(ok, tau2_del, 0.0)).sum(axis=1), np.nan)
         dffits = diff / np.sqrt(hat * (tau2_del + vi))
         dfbetas = diff / np.sqrt(vb_del)
         cook = diff**2 / vb

@@ -10,6 +10,7 @@ drawing core (:func:`metapool.plots.forest_plot`) never looks at a model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import singledispatch
 
 import numpy as np
 from scipy import stats
@@ -19,7 +20,10 @@ from ..effect_sizes.registry import MEASURES
 from ..exceptions import DataValidationError
 from ..formatting.numbers import fmt_p_clinical
 from ..io.parsing import to_float_array
+from ..models.glmm import GLMM_MEASURES
+from ..models.glmm_results import GLMMResult
 from .intervals import PROPORTION_CIS
+from .study_level import study_values
 
 __all__ = ["ForestStudy", "ForestPooled", "ForestBlock", "ForestTable", "forest_table", "forest_table_subgroups", "series_forest_table", "pooled_row", "null_value"]
 
@@ -175,29 +179,54 @@ def null_value(measure) -> float | None:
     return 0.0 if m.family in ("binary", "continuous", "correlation") else None
 
 
+@singledispatch
 def pooled_row(result, label: str | None = None) -> ForestPooled:
     """The pooled row of a model without moderators: natural-scale diamond, PI and text.
 
     The prediction interval is shown from k = 3 studies (as R's meta does);
-    with one study the heterogeneity line says it is not estimable.
+    with one study the heterogeneity line says it is not estimable. For a
+    GLMM fit the label names the model (e.g. "Binomial-normal GLMM"), the
+    heterogeneity line shows its tau2, I^2 (metafor's GLMM definition) and
+    Wald-type test (metafor's ``QE.Wld``); separated data show the exact
+    interval of the pooled value.
     """
     back = result.back() or result.predict()
     if label is None:
         label = result.model_name if not result.random else f"{result.model_name} ({result.method})"
-    if result.k < 2:
-        het = "Heterogeneity: not estimable (k = 1)"
+    return _pooled(result, label, back, _heterogeneity_text(result, tau2=result.random), result.ni)
+
+
+@pooled_row.register
+def _(result: GLMMResult, label: str | None = None) -> ForestPooled:
+    name = GLMM_MEASURES[result.measure][2]
+    if result.exact is not None:
+        label = label or "Exact interval (no GLMM: separated data)"
+        het = "Heterogeneity: not estimable (separated data)"
     else:
-        het = f"Heterogeneity: I\u00b2 = {result.i2:.0f}%"
-        if result.random:
-            het += f", \u03c4\u00b2 = {result.tau2:.3g}"
-        het += f", Q = {result.q:.2f} (df = {result.q_df:g}), {fmt_p_clinical(result.q_pvalue)}"
+        label = label or f"{name[0].upper()}{name[1:]} GLMM"
+        het = _heterogeneity_text(result, tau2=True, q_name="Wald Q")
+    return _pooled(result, label, result.back(), het, result.effect_sizes().ni)
+
+
+def _heterogeneity_text(result, *, tau2: bool, q_name: str = "Q") -> str:
+    """The heterogeneity line: I^2, tau2 (random-effects models) and the test for heterogeneity."""
+    if result.k < 2:
+        return "Heterogeneity: not estimable (k = 1)"
+    het = f"Heterogeneity: I\u00b2 = {result.i2:.0f}%"
+    if tau2:
+        het += f", \u03c4\u00b2 = {result.tau2:.3g}"
+    return het + f", {q_name} = {result.q:.2f} (df = {result.q_df:g}), {fmt_p_clinical(result.q_pvalue)}"
+
+
+def _pooled(result, label: str, back, het: str, ni) -> ForestPooled:
+    """A pooled row from the natural-scale prediction ``back``: PI from k = 3, the test where a null exists."""
     pi = (back.pi_lower, back.pi_upper) if result.k >= 3 else (_NAN, _NAN)
-    null = null_value(result.measure)
     test = ""
-    if null is not None:
+    if null_value(result.measure) is not None and np.isfinite(result.statistic):
         stat = "z" if result.ddf is None else "t"
         test = f"Test for overall effect: {stat} = {result.statistic:.2f}, {fmt_p_clinical(result.pvalue)}"
-    n = float(np.nansum(result.ni)) if np.isfinite(result.ni).any() else _NAN
+    ni = np.asarray(ni, dtype=float)
+    n = float(np.nansum(ni)) if np.isfinite(ni).any() else _NAN
     return ForestPooled(label, back.estimate, back.ci_lower, back.ci_upper, *pi, result.k, n, het, test)
 
 
@@ -216,12 +245,15 @@ def forest_table(
     Parameters
     ----------
     result
-        An :class:`~metapool.RMAResult`.
+        An :class:`~metapool.RMAResult`, or a GLMM fit
+        (:class:`~metapool.GLMMResult`, see Notes).
     effect_sizes
         The :class:`~metapool.EffectSizeTable` the model was fitted to; gives
         the data columns (events/total, means) and, for single proportions,
         the counts for exact study CIs. Without it, study CIs are Wald
-        intervals on the analysis scale, back-transformed.
+        intervals on the analysis scale, back-transformed. A GLMM fit brings
+        its own (:meth:`GLMMResult.effect_sizes
+        <metapool.models.glmm_results.GLMMResult.effect_sizes>`).
     study_ci
         For single proportions: ``"exact"`` (Clopper-Pearson, default, as R's
         meta shows them), ``"wilson"`` or ``"wald"`` (the model's scale).
@@ -236,15 +268,29 @@ def forest_table(
         Kaplan-Meier medians, hazard ratios), one per model study or one per
         data row (rows the model excluded are dropped). A missing upper limit
         is shown as not reached ("NR").
+
+    Notes
+    -----
+    A GLMM fit pools the counts directly; its study rows are the study-level
+    effect sizes of the same data (escalc's PLO, IRLN or OR with metafor's
+    correction for zero cells), shown as for an rma model of them: for
+    proportions the observed proportion with its exact (``study_ci``) CI,
+    otherwise the back-transformed value with its Wald CI (``study_ci =
+    "wald"`` for escalc's PLO CIs). The pooled row is the GLMM's estimate with
+    its CI and prediction interval, back-transformed. Weights are each
+    study's share of the GLMM's information for the pooled value (100 times
+    the hat values of ``influence(glmm)``); GLMMs of 2x2 tables (UM.FS) have
+    none, and the footer says so.
     """
     study_ci = check_choice("forest_table", "study_ci", study_ci, (*PROPORTION_CIS, "wald"))
     measure = result.measure
     m = MEASURES.get(measure)
     level = result.level
-    yi, vi = np.asarray(result.yi), np.asarray(result.vi)
+    sv = study_values(result)
+    yi, vi, ni = sv.yi, sv.vi, sv.ni
+    effect_sizes = sv.effect_sizes if effect_sizes is None else effect_sizes
     z = float(stats.norm.ppf(0.5 + level / 2.0))
     back = result.back_transform
-    ni = np.asarray(result.ni, dtype=float)
 
     def natural(x):
         x = np.asarray(x, dtype=float)
@@ -275,7 +321,7 @@ def forest_table(
         ci_name = "as reported (NR: upper limit not reached)" if np.isinf(hi).any() else "as reported"
     headers, texts = _study_cells(measure, cells, ni)
     studies = tuple(
-        ForestStudy(str(result.slab[i]), float(est[i]), float(lo[i]), float(hi[i]), float(result.weights[i]), texts[i])
+        ForestStudy(str(result.slab[i]), float(est[i]), float(lo[i]), float(hi[i]), float(sv.weights[i]), texts[i])
         for i in range(result.k)
     )
     label = effect_label or (m.natural.capitalize() if m and m.natural != "as given" else "Estimate")
@@ -288,6 +334,7 @@ def forest_table(
         data_headers=headers,
         study_ci=ci_name,
         level=level,
+        footer=(sv.note,) if sv.note else (),
     )
 
 
@@ -372,14 +419,16 @@ def series_forest_table(series, result, *, effect_label: str | None = None, perc
     series
         A :class:`~metapool.influence.series.SubsetSeries`.
     result
-        The model the series was computed from (scale, back-transformation).
+        The model the series was computed from (scale, back-transformation):
+        an :class:`~metapool.RMAResult` or a GLMM fit, whose series are GLMM
+        refits (``leave_one_out(glmm)``, ``cumulative(glmm)``).
     """
     back = result.back_transform
     m = MEASURES.get(result.measure)
 
     def natural(x):
         x = np.asarray(x, dtype=float)
-        return x if back is None else np.asarray(back(x, np.asarray(result.ni, dtype=float)), dtype=float)
+        return x if back is None else np.asarray(back(x, result.ni if back.needs_ni else None), dtype=float)
 
     est, lo, hi = natural(series.estimate), natural(series.ci_lower), natural(series.ci_upper)
     lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)

@@ -24,8 +24,10 @@ import numpy as np
 from scipy import stats
 
 from ..effect_sizes.registry import MEASURES
+from ..exceptions import MetapoolError
 from ._style import pyplot
 from .forest_data import null_value
+from .study_level import study_values
 
 __all__ = ["FunnelTable", "funnel_table", "funnel_plot"]
 
@@ -62,7 +64,11 @@ def funnel_table(result, filled=None, *, natural_ticks: bool = True) -> FunnelTa
     Parameters
     ----------
     result
-        An :class:`~metapool.RMAResult` (its pooled estimate is the centre).
+        An :class:`~metapool.RMAResult` (its pooled estimate is the centre),
+        or a GLMM fit: its studies are the study-level effect sizes
+        (:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`,
+        escalc's PLO, IRLN or OR) around the GLMM's pooled estimate; studies
+        imputed by ``trimfill(glmm)`` mirror the study-level model's.
     filled
         Studies imputed by trim and fill: an object with ``yi`` and ``vi``
         (or ``sei``) of the imputed studies and, optionally, ``estimate``
@@ -71,7 +77,11 @@ def funnel_table(result, filled=None, *, natural_ticks: bool = True) -> FunnelTa
         Label the x axis on the natural scale (proportions, ratios) where
         the measure has a back-transformation.
     """
+    if not math.isfinite(result.estimate):
+        raise MetapoolError("A funnel plot needs a pooled estimate on the analysis scale; separated data have"
+                            " an exact interval of the pooled value only.")
     m = MEASURES.get(result.measure)
+    sv = study_values(result)
     fy = fs = np.empty(0)
     adjusted = float("nan")
     if filled is not None:
@@ -90,7 +100,7 @@ def funnel_table(result, filled=None, *, natural_ticks: bool = True) -> FunnelTa
     if back is not None and m is not None:
         xlabel = f"{m.natural.capitalize()} ({m.scale} scale)"
     return FunnelTable(
-        yi=np.asarray(result.yi, dtype=float), sei=np.sqrt(np.asarray(result.vi, dtype=float)),
+        yi=sv.yi, sei=np.sqrt(sv.vi),
         labels=tuple(result.slab), estimate=float(result.estimate), xlabel=xlabel,
         filled_yi=fy, filled_sei=fs, adjusted=adjusted, null=null, back=back, level=result.level,
     )  # fmt: skip

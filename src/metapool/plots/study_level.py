@@ -1,0 +1,75 @@
+"""The studies of a fitted model as the plot adapters read them.
+
+:func:`study_values` dispatches on the result type. An
+:class:`~metapool.RMAResult` carries its studies' effect sizes, variances and
+weights. A GLMM fit (:class:`~metapool.GLMMResult`) pools the counts
+directly; its studies are shown by their study-level effect sizes
+(:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`:
+escalc's PLO, IRLN or OR with metafor's correction for zero cells, the same
+values its bias analyses use) and weighted by their share of the GLMM's
+information for the pooled value (:func:`~metapool.influence.glmm_diagnostics.information_share`,
+the weights of ``influence(glmm)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import singledispatch
+
+import numpy as np
+
+from ..models.glmm_results import GLMMResult
+
+__all__ = ["StudyValues", "study_values", "GLMM_OR_WEIGHTS_NOTE"]
+
+#: Why a forest plot of a GLMM of 2x2 tables has no weight column.
+GLMM_OR_WEIGHTS_NOTE = ("No weights: the information share of each study is computed for GLMMs of one-group counts"
+                        " (PLO, IRLN), not for the UM.FS model of 2x2 tables.")
+
+
+@dataclass(frozen=True)
+class StudyValues:
+    """The studies of a model on the analysis scale.
+
+    Attributes
+    ----------
+    yi, vi, ni
+        Effect sizes, sampling variances and sample sizes, in the model's order.
+    weights
+        Weights in percent (NaN: not defined for the model; ``note`` says why).
+    effect_sizes
+        The :class:`~metapool.EffectSizeTable` of exactly these studies (its
+        cells give a forest plot's data columns), or None when not known.
+    note
+        Remark for the plot's footer (empty: none).
+    """
+
+    yi: np.ndarray
+    vi: np.ndarray
+    ni: np.ndarray
+    weights: np.ndarray
+    effect_sizes: object = None
+    note: str = ""
+
+
+@singledispatch
+def study_values(result) -> StudyValues:
+    """The studies of ``result`` (a model carrying ``yi``, ``vi``, ``ni`` and ``weights``)."""
+    return StudyValues(np.asarray(result.yi, dtype=float), np.asarray(result.vi, dtype=float),
+                       np.asarray(result.ni, dtype=float), np.asarray(result.weights, dtype=float))
+
+
+@study_values.register
+def _(result: GLMMResult) -> StudyValues:
+    es = result.effect_sizes()
+    weights, note = np.full(result.k, np.nan), ""
+    if result.measure == "OR":
+        note = GLMM_OR_WEIGHTS_NOTE
+    elif result.exact is None:
+        from ..influence.glmm_diagnostics import information_share
+
+        weights = 100.0 * information_share(result)
+        note = "Weights: each study's share of the GLMM's information for the pooled value."
+    else:
+        note = "No weights: separated data have no GLMM fit."
+    return StudyValues(np.asarray(es.yi), np.asarray(es.vi), np.asarray(es.ni), weights, es, note)
