@@ -314,7 +314,7 @@ def test_cli_glmm_sensitivity_has_influence(tmp_path, capsys):
     assert out["heterogeneity_ci"]["tau2"]["ci_upper"] == pytest.approx(res.heterogeneity_ci().tau2[2])
 
 
-def test_analysis_file_glmm_outcome_gets_sensitivity_bias_and_baujat(tmp_path):
+def test_analysis_file_glmm_outcome_gets_sensitivity_bias_and_figures(tmp_path):
     from metapool.analysis import run_outcome
     from metapool.io.tables import read_table
     from metapool.spec import load_spec
@@ -330,4 +330,5 @@ def test_analysis_file_glmm_outcome_gets_sensitivity_bias_and_baujat(tmp_path):
     assert "rma" in out.skipped["subgroups"]
     from metapool.report.figures import outcome_figures
 
-    assert [f.kind for f in outcome_figures(out, None)] == ["baujat"]
+    kinds = [f.kind for f in outcome_figures(out, None)]  # the GLMM's figures: tests/test_plots_glmm.py
+    assert kinds == ["forest", "funnel", "doi", "baujat", "leave_one_out"]

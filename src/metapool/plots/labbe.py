@@ -68,11 +68,13 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
         cells ``ai, bi, ci, di``.
     result
         Optional model fitted to ``effect_sizes``: gives the weights and the
-        pooled-effect curve.
+        pooled-effect curve. A GLMM of 2x2 tables has no study weights; its
+        bubbles (as without a model) are sized by the study sizes.
     groups
         Names of group 1 and group 2 for the axis titles.
     """
     from .forest_data import _rows_in_model
+    from .study_level import study_values
 
     es = effect_sizes
     if es.measure not in _KIND or not {"ai", "bi", "ci", "di"} <= set(es.cells):
@@ -84,12 +86,12 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
     n1, n2 = a + b, c + d
     kind = _KIND[es.measure]
     effect = (float("nan"),) * 3
+    weight = 100.0 * (n1 + n2) / np.sum(n1 + n2)
     if result is not None:
-        weight = np.asarray(result.weights, dtype=float)
+        weights = study_values(result).weights
+        weight = weights if np.isfinite(weights).all() else weight
         p = result.back() or result.predict()
         effect = (p.estimate, p.ci_lower, p.ci_upper)
-    else:
-        weight = 100.0 * (n1 + n2) / np.sum(n1 + n2)
     return LabbeTable(p1=a / n1, p2=c / n2, n1=n1, n2=n2, weight=weight,
                       labels=tuple(str(es.slab[i]) for i in rows), kind=kind, effect=effect,
                       xlabel=f"Event rate, {groups[1].lower()}", ylabel=f"Event rate, {groups[0].lower()}")  # fmt: skip

@@ -10,10 +10,7 @@ from ..exceptions import MetapoolError
 from ..models.glmm_results import GLMMResult
 from ..models.results import RMAResult
 
-__all__ = ["Figure", "outcome_figures", "slug", "GLMM_FIGURES"]
-
-#: Figures drawn for GLMM fits (the others need a study-level inverse-variance model).
-GLMM_FIGURES = ("baujat",)
+__all__ = ["Figure", "outcome_figures", "slug"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +34,10 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
     Forest always, funnel from k = 3, and the figures of the follow-up
     analyses that exist: forest by subgroup, bubble plot (first numeric
     moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
-    L'Abbe plot for two-group binary outcomes. GLMM fits get the figures of
-    :data:`GLMM_FIGURES` only.
+    L'Abbe plot for two-group binary outcomes. GLMM fits get the same
+    figures, their studies shown by the study-level effect sizes of the fit
+    (:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`);
+    those a GLMM of 2x2 tables does not support (leave-one-out, Baujat) are left out.
 
     Figures are saved as SVG and PNG into ``folder`` when given. ``data`` is
     the study table (for CIs shown as the papers report them, e.g. of median
@@ -48,13 +47,12 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
 
     model = outcome.model
     title = f"{outcome.spec.name} ({note})" if note else outcome.spec.name
-    if isinstance(model, GLMMResult):
-        plans = [p for p in _follow_up_plans(outcome, model, title) if p[0] in GLMM_FIGURES]
-        return _draw(plans, outcome, folder)
-    if not isinstance(model, RMAResult) or model.X is not None:
+    glmm = isinstance(model, GLMMResult)
+    if not glmm and (not isinstance(model, RMAResult) or model.X is not None):
         return ()
+    effects = _effects(outcome)
     plans = [("forest", f"Forest plot: {outcome.spec.name}",
-              lambda: forest_plot(forest_table(model, outcome.effects, **_reported(outcome, data)), title=title))]
+              lambda: forest_plot(forest_table(model, effects, **_reported(outcome, data)), title=title))]
     if model.k >= 3:
         tf = getattr(outcome.bias, "results", {}).get("trimfill") if outcome.bias is not None else None
         filled = (tf.filled_yi, tf.filled_vi) if tf is not None and tf.k0 > 0 else None
@@ -87,6 +85,12 @@ def _draw(plans: list, outcome, folder: Path | None) -> tuple:
         figures.append(Figure(kind, caption, svg, files))
         plt.close(ax.figure)
     return tuple(figures)
+
+
+def _effects(outcome):
+    """The effect sizes of the outcome's model studies: a GLMM fit's own (the outcome's may hold tables it dropped)."""
+    model = outcome.model
+    return model.effect_sizes() if isinstance(model, GLMMResult) else outcome.effects
 
 
 def _reported(outcome, data) -> dict:
@@ -128,8 +132,9 @@ def _follow_up_plans(outcome, model, name: str) -> list:
     if outcome.leave_one_out is not None:
         plans.append(("leave_one_out", f"Leave-one-out forest plot: {name}",
                       lambda: forest_plot(series_forest_table(outcome.leave_one_out, model), title=name)))
-    es = outcome.effects
+    es = _effects(outcome)
     if es is not None and es.measure in ("OR", "RR", "RD", "PETO") and {"ai", "bi", "ci", "di"} <= set(es.cells):
-        plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: weight): {name}",
+        size = "study size" if isinstance(model, GLMMResult) else "weight"  # a GLMM of 2x2 tables has no weights
+        plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: {size}): {name}",
                       lambda: labbe_plot(es, result=model, title=name)))
     return plans

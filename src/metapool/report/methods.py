@@ -32,6 +32,11 @@ REFERENCES = {
 }
 
 
+#: What a GLMM pools, by measure, for the methods text.
+_GLMM_POOLED = {"PLO": "proportions (binomial-normal model)", "IRLN": "incidence rates (Poisson-normal model)",
+                "OR": "odds ratios (logistic model with fixed study intercepts, UM.FS)"}
+
+
 def methods_text(analysis) -> tuple[str, tuple]:
     """The methods paragraph and the references it cites (in order of citation)."""
     cited: list[str] = []
@@ -57,10 +62,14 @@ def methods_text(analysis) -> tuple[str, tuple]:
             else:
                 parts.append("Estimates were pooled with a common-effect (inverse-variance) model.")
         elif method == "GLMM":
-            parts.append(f"Proportions were pooled with a binomial-normal generalised linear mixed model {cite('GLMM')}"
-                         " (maximum likelihood; profile-likelihood confidence interval for tau²); its leave-one-out"
-                         " and influence diagnostics refit the model without each study, and its small-study"
-                         " analyses use the study-level logits.")
+            pooled = ", ".join(_GLMM_POOLED[m] for m in _GLMM_POOLED
+                               if any(s.method == "GLMM" and s.measure == m for s in specs))
+            parts.append(f"{pooled[:1].upper()}{pooled[1:]} were pooled with generalised linear mixed models"
+                         f" {cite('GLMM')} (maximum likelihood; profile-likelihood confidence interval for tau²); their"
+                         " leave-one-out and influence diagnostics (for proportions and rates) refit the model without"
+                         " each study, and their small-study analyses and forest, funnel and Doi plots use the"
+                         " study-level logits, log rates or log odds ratios (1/2 added to zero cells), with forest-plot"
+                         " weights from each study's share of the model's information (none for 2x2 tables).")
     tests = sorted({s.test for s in specs})
     for test in tests:
         extra = f" {cite('KH')}" if test == "knha" else ""
