@@ -12,6 +12,8 @@ def check_choice(owner: str, name: str, value: object, choices: Iterable[str]) -
 
     Matching is case-insensitive; the canonical spelling is the one in ``choices``.
     """
+    if isinstance(value, str) and value in choices:  # the canonical spelling itself
+        return value
     choices = list(choices)
     if isinstance(value, str):
         for c in choices:

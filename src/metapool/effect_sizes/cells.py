@@ -83,6 +83,8 @@ class Inputs:
     def missing(self, roles: Sequence[str]) -> list[tuple[int, str]]:
         """Rows with a missing value in any of ``roles``, with the reason."""
         out: list[tuple[int, str]] = []
+        if not np.count_nonzero(np.isnan(np.stack([self.values[r] for r in roles]))):
+            return out
         seen: set[int] = set()
         for role in roles:
             for row in np.flatnonzero(np.isnan(self.values[role])):

@@ -200,7 +200,8 @@ def escalc(
         raise inputs.fail(row, "", reason)
     excluded = {row: reason for row, reason in prepared.missing}
     valid = np.ones(n, dtype=bool)
-    valid[list(excluded)] = False
+    if excluded:
+        valid[list(excluded)] = False
 
     cells = {k: np.array(v, dtype=float) for k, v in prepared.cells.items()}
     corrected = np.zeros(n, dtype=bool)

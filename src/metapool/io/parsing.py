@@ -86,7 +86,7 @@ def to_float_array(values: object, column: str, labels: Sequence[str] | None = N
                 )
             out[i] = value
     bad = np.isinf(out)
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
             f"{describe_row(i, labels)}, column {column!r}: infinite value is not allowed."

@@ -99,6 +99,11 @@ class Batch:
         return wls(self, 0.0)
 
     @cached_property
+    def padding(self) -> np.ndarray:
+        """1.0 on padded cells, 0.0 on studies."""
+        return (~self.mask).astype(float)
+
+    @cached_property
     def v_open(self) -> np.ndarray:
         """``v`` with padding at infinity, so that weights ``1/(v + tau2)`` vanish there."""
         return np.where(self.mask, self.v, np.inf)

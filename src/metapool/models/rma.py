@@ -230,7 +230,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
     """Rows that enter the model, and every other row with its reason."""
     keep = table.included
     bad = keep & ~(table.vi > 0)
-    if bad.any():
+    if np.count_nonzero(bad):
         row = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
             f"{describe_row(row, table.slab)}: sampling variance {float(table.vi[row])!r} is not positive;"
@@ -245,7 +245,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
                 reasons[r] = reason
         keep = keep & np.array([r not in design.missing for r in range(len(table))])
     exclusions = tuple(Exclusion(r, table.slab[r], reasons[r]) for r in sorted(reasons))
-    if not keep.any():
+    if not np.count_nonzero(keep):
         detail = "; ".join(str(e) for e in exclusions[:5])
         raise DataValidationError(f"No study can be analysed (k = 0). {detail}")
     return keep, exclusions

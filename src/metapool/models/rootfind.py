@@ -182,7 +182,7 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
     x_out = np.zeros(n)
     n_iter = np.full(n, control.fisher_maxiter, dtype=int)
     converged = np.zeros(n, dtype=bool)
-    x = np.maximum(np.nan_to_num(np.asarray(start, dtype=float), nan=0.0), 0.0)
+    x = np.fmax(np.asarray(start, dtype=float), 0.0)  # missing starts are read as 0
     active = np.arange(n)
     sub = batch
     with np.errstate(invalid="ignore", divide="ignore"):  # non-finite steps are replaced by 0

@@ -205,9 +205,8 @@ def log_likelihood(batch: Batch, tau2, restricted: bool, fit: WLS | None = None)
     t = np.asarray(tau2, dtype=float)
     if fit is None:
         fit = batch.common if t.ndim == 0 and t == 0.0 else wls(batch, t)
-    # log(v + tau2) summed over studies = -sum log w (w = 0 on padding)
-    logw = np.log(fit.w, out=np.zeros_like(fit.w), where=batch.mask)
-    ll = 0.5 * (rowsum(logw) - fit.q)
+    # log(v + tau2) summed over studies = -sum log w (w = 0 on padding, where log 1 is added)
+    ll = 0.5 * (rowsum(np.log(fit.w + batch.padding)) - fit.q)
     if restricted:
         ll += 0.5 * (np.log(fit.vb[:, 0, 0]) if batch.p == 1 else np.linalg.slogdet(fit.vb)[1])
     return ll
