@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .glmm_kernels import BOUNDARY_TOL, HESSIAN_DELTA, Counts, gauss_hermite
+from .glmm_kernels import BOUNDARY_TOL, HESSIAN_DELTA, Counts, study_agq
 
 __all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values"]
 
@@ -81,36 +81,6 @@ def arm_counts(events, totals, mask=None) -> Counts:
     return Counts.from_arrays("binomial", x, n, np.repeat(study[..., None], 2, axis=-1))
 
 
-def _shaped(c: Counts, axis: int) -> Counts:
-    """``c`` with a length-1 axis inserted at ``axis`` (to broadcast against parameters)."""
-    return Counts(c.family, *(np.expand_dims(a, axis) for a in (c.x, c.size, c.mask, c.sat)))
-
-
-def _mode(c: Counts, eta0, load, u, tol=1e-10, maxiter=100):
-    """Minimise ``phi(u) = sum_j d_j(eta0_j + load_j u) + u^2`` per study (safeguarded Newton)."""
-
-    def phi(v):
-        return c.deviance(eta0 + load * v[..., None]).sum(-1) + v * v
-
-    f = phi(u)
-    for _ in range(maxiter):
-        score, w = c.score_weight(eta0 + load * u[..., None])
-        step = (u - (load * score).sum(-1)) / (1.0 + (load * load * w).sum(-1))
-        if not np.any(np.abs(step) > tol * (1.0 + np.abs(u))):
-            break
-        trial = u - step
-        f_t = phi(trial)
-        for _ in range(60):
-            worse = f_t > f + 1e-10 * (1.0 + np.abs(f))
-            if not worse.any():
-                break
-            step = np.where(worse, 0.5 * step, step)
-            trial = u - step
-            f_t = phi(trial)
-        u, f = trial, f_t
-    return u, f
-
-
 def study_deviance(arms: Counts, theta, mu, alpha, n_agq: int, u_start=None):
     """AGQ deviance of every study (relative to the saturated model), ``[B, ..., K]``.
 
@@ -119,24 +89,12 @@ def study_deviance(arms: Counts, theta, mu, alpha, n_agq: int, u_start=None):
     (0 for padded studies) and the conditional modes (for warm starts).
     """
     alpha = np.asarray(alpha, dtype=float)
-    extra = alpha.ndim - 2
     theta = np.asarray(theta, dtype=float).reshape(alpha.shape[:-1] + (1, 1))
     mu = np.asarray(mu, dtype=float).reshape(alpha.shape[:-1] + (1, 1))
     c = arms
-    for _ in range(extra):
-        c = _shaped(c, 1)
-    eta0 = alpha[..., None] + mu * GROUP1
-    load = theta * GROUP12
-    u = np.zeros(alpha.shape) if u_start is None else np.broadcast_to(u_start, alpha.shape)
-    u, f0 = _mode(c, eta0, load, u)
-    _, w = c.score_weight(eta0 + load * u[..., None])
-    s = 1.0 / np.sqrt(1.0 + (load * load * w).sum(-1))
-    z, wq = gauss_hermite(n_agq)
-    uq = u[..., None] + s[..., None] * z
-    eta_q = eta0[..., None, :] + load[..., None, :] * uq[..., None]
-    phi_q = _shaped(c, -2).deviance(eta_q).sum(-1) + uq * uq
-    expo = -0.5 * (phi_q - f0[..., None]) + 0.5 * z * z
-    dev = f0 - 2.0 * np.log(s) - 2.0 * np.log(np.sum(wq * np.exp(expo), axis=-1))
+    for _ in range(alpha.ndim - 2):
+        c = c.insert_axis(1)
+    dev, u = study_agq(c, alpha[..., None] + mu * GROUP1, theta * GROUP12, n_agq, u_start)
     return np.where(c.mask[..., 0], dev, 0.0), u
 
 

@@ -11,16 +11,20 @@ exposures (Poisson) ``size[B, K]`` and ``mask[B, K]``. Parameters are
 ``(beta, theta)`` with ``theta = tau``, the standard deviation of the random
 intercept (lme4's parametrisation; the deviance is even in ``theta``).
 
-For study i with spherical random effect ``u`` (``b = theta u``) let
-``phi_i(u) = d_i(beta + theta u) + u^2``, where ``d_i`` is the deviance
-residual (relative to the saturated model). With the conditional mode ``u0``
-and ``s = (theta^2 w_i(u0) + 1)^(-1/2)`` (``w`` the GLM weight), the AGQ
-deviance is
+For study i with spherical random effect ``u`` (``b = theta u``) and
+observations j (one here; two groups of a 2x2 table in
+:mod:`metapool.models.glmm_fs_kernels`) with linear predictors
+``eta0_ij + l_ij u`` (``l_ij`` the random-effect loadings, ``theta`` here) let
+``phi_i(u) = sum_j d_ij(eta0_ij + l_ij u) + u^2``, where ``d_ij`` is the
+deviance residual (relative to the saturated model). With the conditional mode
+``u0`` and ``s = (1 + sum_j l_ij^2 w_ij(u0))^(-1/2)`` (``w`` the GLM weight),
+the AGQ deviance is
 
     D_i = phi_i(u0) - 2 log s - 2 log sum_q w_q exp(-(phi_i(u0 + s z_q) - phi_i(u0))/2 + z_q^2/2)
 
 with Gauss-Hermite nodes ``z_q`` and weights ``w_q`` for the standard normal
-density; the marginal log-likelihood is ``ll_saturated - sum_i D_i / 2``.
+density (:func:`study_agq`); the marginal log-likelihood is
+``ll_saturated - sum_i D_i / 2``.
 
 References
 ----------
@@ -45,6 +49,7 @@ __all__ = [
     "FAMILIES",
     "Counts",
     "gauss_hermite",
+    "study_agq",
     "agq_deviance",
     "GLMMFit",
     "fit_glmm",
@@ -125,6 +130,12 @@ class Counts:
 
         return Counts(self.family, shape(self.x), shape(self.size), shape(self.mask), shape(self.sat))
 
+    def insert_axis(self, axis: int) -> Counts:
+        """The same counts with a length-1 axis inserted at ``axis`` (to broadcast against parameters)."""
+        shape = list(self.x.shape)
+        shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
+        return Counts(self.family, *(a.reshape(shape) for a in (self.x, self.size, self.mask, self.sat)))
+
     @property
     def precise(self) -> bool:
         """Whether the cancellation-free deviance is needed (counts above :data:`PRECISE_ABOVE`)."""
@@ -177,53 +188,81 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return z, w / np.sqrt(2.0 * np.pi)
 
 
-def _conditional_mode(counts: Counts, eta0, theta, u, tol=1e-10, maxiter=100):
-    """Minimise ``phi(u) = d(eta0 + theta u) + u^2`` per study by safeguarded Newton.
+def _observation_sum(c: Counts):
+    """Sum over the observations of a study (the last axis; a view where there is one)."""
+    if c.x.shape[-1] == 1:
+        return lambda a: a[..., 0]
+    return lambda a: a.sum(-1)
 
-    ``phi`` is convex; a step is halved only where it increases ``phi`` by more
-    than rounding.
+
+def _conditional_mode(c: Counts, eta0, load, u, tol=1e-10, maxiter=100):
+    """Minimise ``phi(u) = sum_j d_j(eta0_j + load_j u) + u^2`` per study by safeguarded Newton.
+
+    The observations j of a study are the last axis of ``c``, ``eta0`` and
+    ``load``. ``phi`` is convex; a step is halved only where it increases
+    ``phi`` by more than rounding.
     """
-    phi = counts.deviance(eta0 + theta * u) + u * u
+    total = _observation_sum(c)
+
+    def phi(v):
+        return total(c.deviance(eta0 + load * v[..., None])) + v * v
+
+    f = phi(u)
     for _ in range(maxiter):
-        score, w = counts.score_weight(eta0 + theta * u)
-        step = (u - theta * score) / (theta * theta * w + 1.0)
+        score, w = c.score_weight(eta0 + load * u[..., None])
+        step = (u - total(load * score)) / (total(load * load * w) + 1.0)
         if not np.any(np.abs(step) > tol * (1.0 + np.abs(u))):
             break
         trial = u - step
-        phi_t = counts.deviance(eta0 + theta * trial) + trial * trial
+        f_t = phi(trial)
         for _ in range(60):
-            worse = phi_t > phi + 1e-10 * (1.0 + np.abs(phi))
+            worse = f_t > f + 1e-10 * (1.0 + np.abs(f))
             if not worse.any():
                 break
             step = np.where(worse, 0.5 * step, step)
             trial = u - step
-            phi_t = counts.deviance(eta0 + theta * trial) + trial * trial
-        u, phi = trial, phi_t
-    return u, phi
+            f_t = phi(trial)
+        u, f = trial, f_t
+    return u, f
+
+
+def study_agq(c: Counts, eta0, load, n_agq: int, u_start=None):
+    """AGQ deviance ``D_i`` of every study with a scalar random effect shared by its observations.
+
+    ``c`` holds the counts with the observations of each study on the last
+    axis (``[B, ..., K, J]``), ``eta0`` their linear predictors without the
+    random effect and ``load`` its loadings (broadcasting against ``c``).
+    Returns ``D_i`` ``[B, ..., K]`` (padded studies not zeroed) and the
+    conditional modes (for warm starts). ``n_agq = 1`` is the Laplace
+    approximation.
+    """
+    total = _observation_sum(c)
+    shape = np.broadcast_shapes(c.x.shape, np.shape(eta0), np.shape(load))[:-1]
+    u = np.zeros(shape) if u_start is None else np.broadcast_to(u_start, shape)
+    u, phi0 = _conditional_mode(c, eta0, load, u)
+    _, w = c.score_weight(eta0 + load * u[..., None])
+    s = 1.0 / np.sqrt(total(load * load * w) + 1.0)
+    z, wq = gauss_hermite(n_agq)
+    uq = u[..., None] + s[..., None] * z
+    phiq = total(c.insert_axis(-2).deviance(eta0[..., None, :] + load[..., None, :] * uq[..., None])) + uq * uq
+    expo = -0.5 * (phiq - phi0[..., None]) + 0.5 * z * z
+    return phi0 - 2.0 * np.log(s) - 2.0 * np.log(np.sum(wq * np.exp(expo), axis=-1)), u
 
 
 def agq_deviance(counts: Counts, beta, theta, n_agq: int, u_start=None):
     """AGQ deviance ``sum_i D_i`` (relative to the saturated model) at ``(beta, theta)``.
 
     ``beta`` and ``theta`` have shape ``[B, ...]``; returns the deviance of that
-    shape and the conditional modes ``[B, ..., K]`` (for warm starts).
-    ``n_agq = 1`` is the Laplace approximation.
+    shape and the conditional modes ``[B, ..., K]`` (for warm starts): the
+    one-observation case of :func:`study_agq`. ``n_agq = 1`` is the Laplace
+    approximation.
     """
-    beta = np.asarray(beta, dtype=float)[..., None]
-    theta = np.asarray(theta, dtype=float)[..., None]
-    extra = beta.ndim - 2
-    c = counts.expand(extra)
+    beta = np.asarray(beta, dtype=float)[..., None, None]
+    theta = np.asarray(theta, dtype=float)[..., None, None]
+    c = counts.expand(beta.ndim - 3, tail=1)
     eta0 = beta + (np.log(c.size) if c.family == "poisson" else 0.0)
-    u = np.zeros(np.broadcast_shapes(eta0.shape, theta.shape)) if u_start is None else u_start
-    u, phi0 = _conditional_mode(c, eta0, theta, u)
-    _, w = c.score_weight(eta0 + theta * u)
-    s = 1.0 / np.sqrt(theta * theta * w + 1.0)
-    z, wq = gauss_hermite(n_agq)
-    uq = u[..., None] + s[..., None] * z
-    phiq = counts.expand(extra, tail=1).deviance(eta0[..., None] + theta[..., None] * uq) + uq * uq
-    expo = -0.5 * (phiq - phi0[..., None]) + 0.5 * z * z
-    dev_i = phi0 - 2.0 * np.log(s) - 2.0 * np.log(np.sum(wq * np.exp(expo), axis=-1))
-    return np.where(c.mask, dev_i, 0.0).sum(axis=-1), u
+    dev_i, u = study_agq(c, eta0, theta, n_agq, u_start)
+    return np.where(c.mask[..., 0], dev_i, 0.0).sum(axis=-1), u
 
 
 # -- maximum likelihood -----------------------------------------------------------------
