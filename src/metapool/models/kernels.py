@@ -226,7 +226,7 @@ def trace_pp(batch: Batch, fit: WLS) -> np.ndarray:
 
 
 class Moments(NamedTuple):
-    """The sums of an iterative tau2 step at given tau2, per analysis ``[B]``."""
+    """The sums of an iterative tau2 step at given tau2, per analysis (``[B]`` or floats)."""
 
     sum_w: np.ndarray
     sum_w2: np.ndarray
@@ -234,50 +234,65 @@ class Moments(NamedTuple):
     ypp_y: np.ndarray  # y'PPy
     trace_p: np.ndarray
     trace_pp: np.ndarray | None  # tr(PP), when asked for
+    k: np.ndarray  # number of studies
 
 
 #: Powers of the weights summed at once by :func:`moments`.
 _POWERS = np.array([[1.0], [2.0], [3.0]])
 
 
-def moments(batch: Batch, tau2: np.ndarray, with_pp: bool = False) -> Moments:
+def moments(batch: Batch, tau2: np.ndarray | float, with_pp: bool = False) -> Moments:
     """The sums that ML, REML and EB scoring steps need at ``tau2`` (``[B]``).
 
     Equal to the corresponding fields of :func:`wls` and :func:`trace_pp`.
     Models without moderators take a fused path that costs a few array
     operations per step (an iteration of Fisher scoring is dominated by numpy's
     per-call overhead for meta-analysis sizes): ``sum w^j`` for ``j = 1, 2, 3``
-    and ``sum w y`` come from one matrix product. Analyses whose weights
-    concentrate on one study, where the direct traces cancel, are recomputed
-    by :func:`wls` and :func:`trace_pp`.
+    and ``sum w y`` come from one matrix product. For a batch of one such
+    analysis ``tau2`` may be a float: the sums are then Python floats, computed
+    by the same operations (so with the same results) without numpy's overhead
+    on scalars; a zero denominator raises ``ZeroDivisionError`` there. Analyses
+    whose weights concentrate on one study, where the direct traces cancel,
+    are recomputed by :func:`wls` and :func:`trace_pp`.
     """
     if not batch.intercept_only:
         fit = wls(batch, tau2)
         return Moments(rowsum(fit.w), rowsum(fit.w * fit.w), fit.q, fit.ypp_y, fit.trace_p,
-                       trace_pp(batch, fit) if with_pp else None)
-    w = 1.0 / (batch.v_open + tau2[:, None])  # 0 on padding
+                       trace_pp(batch, fit) if with_pp else None, batch.k)
+    scalar = isinstance(tau2, float)
+    w = 1.0 / (batch.v_open + (tau2 if scalar else tau2[:, None]))  # 0 on padding
     sums = (w[:, None, :] ** _POWERS) @ batch.ones_y  # [B, 3, 2]: sum w^j, sum w^j y
-    sum_w, sum_w2, sum_w3 = sums[:, 0, 0], sums[:, 1, 0], sums[:, 2, 0]
+    if scalar:
+        (sum_w, sum_wy), (sum_w2, _), (sum_w3, _) = sums[0].tolist()
+    else:
+        sum_w, sum_wy, sum_w2, sum_w3 = sums[:, 0, 0], sums[:, 0, 1], sums[:, 1, 0], sums[:, 2, 0]
     a = 1.0 / sum_w
-    resid = batch.y - (sums[:, 0, 1] * a)[:, None]
+    mu = sum_wy * a
+    resid = batch.y - (mu if scalar else mu[:, None])
     wr = w * resid
     s2a = sum_w2 * a
     s3a = sum_w3 * a
     square = s2a * s2a
     trace_p = sum_w - s2a
     tr_pp = sum_w2 - 2.0 * s3a + square
-    out = Moments(sum_w, sum_w2, np.vecdot(wr, resid), np.vecdot(wr, wr), trace_p, tr_pp)
+    q, ypp_y = np.vecdot(wr, resid), np.vecdot(wr, wr)
     # trace_pp's criterion for its cancellation-free form; it holds wherever wls's
     # criterion for tr(P) does (sum p^2 > 1/2 with p = w / sum w implies
     # 4 sum p^3 > sum p^2 + (sum p^2)^2, as sum p^3 >= (sum p^2)^2)
     dominated = 4.0 * s3a > sum_w2 + square
+    if scalar:
+        q, ypp_y = float(q[0]), float(ypp_y[0])
+        if dominated:
+            fit = wls(batch, np.array([tau2]))
+            trace_p, tr_pp = float(fit.trace_p[0]), float(trace_pp(batch, fit)[0])
+        return Moments(sum_w, sum_w2, q, ypp_y, trace_p, tr_pp, int(batch.k[0]))
     if np.count_nonzero(dominated):
         rows = np.flatnonzero(dominated)
         sub = batch.take(rows)
         fit = wls(sub, tau2[rows])
         trace_p[rows] = fit.trace_p
         tr_pp[rows] = trace_pp(sub, fit)
-    return out
+    return Moments(sum_w, sum_w2, q, ypp_y, trace_p, tr_pp, batch.k)
 
 
 def yppp_y(batch: Batch, fit: WLS) -> np.ndarray:

@@ -17,6 +17,7 @@ Only analyses not yet converged keep iterating.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -166,7 +167,9 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
         The analyses.
     step
         ``step(sub_batch, tau2) -> adj``: the Fisher scoring update (evaluated
-        with floating-point warnings off; a non-finite step counts as 0).
+        with floating-point warnings off; a non-finite step counts as 0). For
+        one analysis without moderators it is called with a float ``tau2`` and
+        returns a float (see :func:`~metapool.models.kernels.moments`).
     start
         Starting values (metafor: the HE estimate, truncated at 0).
     control
@@ -179,10 +182,14 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
         stops with an error there).
     """
     n = batch.size
+    x = np.fmax(np.asarray(start, dtype=float), 0.0)  # missing starts are read as 0
+    if n == 1 and batch.intercept_only:
+        root = _fisher_scoring_one(batch, step, float(x[0]), control)
+        if root is not None:
+            return root
     x_out = np.zeros(n)
     n_iter = np.full(n, control.fisher_maxiter, dtype=int)
     converged = np.zeros(n, dtype=bool)
-    x = np.fmax(np.asarray(start, dtype=float), 0.0)  # missing starts are read as 0
     active = np.arange(n)
     sub = batch
     with np.errstate(invalid="ignore", divide="ignore"):  # non-finite steps are replaced by 0
@@ -207,3 +214,27 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
         else:
             x_out[active] = x
     return Root(x_out, converged, n_iter)
+
+
+def _fisher_scoring_one(batch: Batch, step: StepFn, x: float, control: Control) -> Root | None:
+    """:func:`fisher_scoring` of one analysis without moderators, in Python floats.
+
+    The same iterates as the batched loop (the step's sums come from the same
+    array operations); the scalar bookkeeping saves numpy's per-call overhead,
+    which dominates a single fit. Returns None where a step divides by zero
+    (e.g. k = 1), for the batched loop to handle as it does.
+    """
+    try:
+        for it in range(1, control.fisher_maxiter + 1):
+            adj = step(batch, x)
+            if not math.isfinite(adj):
+                adj = 0.0
+            new = x + adj
+            if new < 0:  # metafor halves a step that would cross tau2 = 0
+                new = float(_halved(np.array([x]), np.array([adj]))[0])
+            if abs(new - x) <= control.threshold:
+                return Root(np.array([new]), np.array([True]), np.array([it]))
+            x = new
+    except ZeroDivisionError:
+        return None
+    return Root(np.array([x]), np.array([False]), np.array([control.fisher_maxiter]))

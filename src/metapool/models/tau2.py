@@ -179,8 +179,7 @@ def _reml_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
 def _eb_fisher(batch: Batch, tau2: np.ndarray) -> np.ndarray:
     """metafor's EB step ``(Q k / (k - p) - k) / sum w``."""
     m = moments(batch, tau2)
-    k = batch.k
-    return (m.q * k / _df(batch) - k) / m.sum_w
+    return (m.q * m.k / (m.k - batch.p) - m.k) / m.sum_w
 
 
 def _eb_score(batch: Batch, tau2: np.ndarray):
