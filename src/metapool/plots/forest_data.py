@@ -198,11 +198,11 @@ def pooled_row(result, label: str | None = None) -> ForestPooled:
 
 @pooled_row.register
 def _(result: GLMMResult, label: str | None = None) -> ForestPooled:
-    name = GLMM_MEASURES[result.measure][2]
     if result.exact is not None:
         label = label or "Exact interval (no GLMM: separated data)"
         het = "Heterogeneity: not estimable (separated data)"
     else:
+        name = GLMM_MEASURES[result.measure][2]  # "binomial-normal", "poisson-normal", "UM.FS"
         label = label or f"{name[0].upper()}{name[1:]} GLMM"
         het = _heterogeneity_text(result, tau2=True, q_name="Wald Q")
     return _pooled(result, label, result.back(), het, result.effect_sizes().ni)
