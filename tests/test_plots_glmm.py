@@ -23,6 +23,7 @@ from metapool.bias import lfk, trimfill  # noqa: E402
 from metapool.bias.glmm import STUDY_LEVEL_METHOD  # noqa: E402
 from metapool.exceptions import MetapoolError  # noqa: E402
 from metapool.influence import cumulative, influence, leave_one_out  # noqa: E402
+from metapool.influence.glmm_diagnostics import information_share  # noqa: E402
 from metapool.plots import (  # noqa: E402
     clopper_pearson,
     doi_plot,
@@ -34,7 +35,6 @@ from metapool.plots import (  # noqa: E402
     labbe_table,
     series_forest_table,
 )
-from metapool.plots.study_level import GLMM_OR_WEIGHTS_NOTE  # noqa: E402
 
 X = np.array([2, 14, 6, 3, 28, 10])
 N = np.array([20, 35, 40, 30, 50, 60])
@@ -117,9 +117,16 @@ def test_forest_weights_are_the_glmm_information_shares(fits, measure):
     assert w.sum() == pytest.approx(100.0) and "share of the GLMM's information" in t.footer[0]
 
 
-def test_forest_of_or_fit_has_corrected_log_odds_ratios_no_weights_and_says_why(fits):
-    t = forest_table(fits["OR"])
-    assert all(np.isnan(s.weight) for s in t.studies) and t.footer == (GLMM_OR_WEIGHTS_NOTE,)
+def test_forest_of_or_fit_has_corrected_log_odds_ratios_and_weights_only_where_defined(fits):
+    res = fits["OR"]
+    t = forest_table(res)
+    w = np.array([s.weight for s in t.studies])
+    try:  # the GLMM's information share is defined for one-group counts; the plot says so otherwise
+        share = information_share(res)
+    except MetapoolError as exc:
+        assert np.isnan(w).all() and t.footer == (f"No weights. {exc}",) and "one-group counts" in str(exc)
+    else:
+        np.testing.assert_allclose(w, 100.0 * share, rtol=1e-14)
     assert t.studies[1].estimate == pytest.approx(0.5 * 40.5 / (50.5 * 12.5), rel=1e-14)  # 1/2 added to the table
     assert t.studies[1].cells == ("0/50", "12/52") and t.log_scale and t.null == 1.0
     drawn(forest_plot(fits["OR"], layout="jama"))
@@ -167,10 +174,17 @@ def test_series_forest_of_glmm_refits(fits, measure, analysis):
     drawn(forest_plot(t))
 
 
-def test_series_of_or_fits_are_clear_errors(fits):
-    for analysis in (leave_one_out, cumulative):
-        with pytest.raises(MetapoolError, match="one-group counts"):
-            analysis(fits["OR"])
+@pytest.mark.parametrize("analysis", [leave_one_out, cumulative])
+def test_series_of_or_fits_draw_or_are_clear_errors(fits, analysis):
+    res = fits["OR"]
+    try:  # refits of GLMMs of 2x2 tables: a clear error where not (yet) defined
+        series = analysis(res)
+    except MetapoolError as exc:
+        assert "one-group counts" in str(exc)
+        return
+    t = series_forest_table(series, res)
+    np.testing.assert_allclose([s.estimate for s in t.studies], np.exp(series.estimate), rtol=1e-14)
+    drawn(forest_plot(t))
 
 
 # -- Doi plot -------------------------------------------------------------------------------
@@ -215,8 +229,10 @@ def test_report_glmm_outcomes_get_their_figures(tmp_path):
     figures = {o.spec.name: quiet(outcome_figures, o, None) for o in analysis.outcomes}
     assert [f.kind for f in figures["Response"]] == ["forest", "funnel", "doi", "baujat", "leave_one_out"]
     assert [f.kind for f in figures["Infections"]] == ["forest", "funnel", "doi"]
-    assert [f.kind for f in figures["Death"]] == ["forest", "funnel", "doi", "labbe"]  # no refits for 2x2 tables
-    assert "leave_one_out" in death.skipped and "one-group" in death.skipped["leave_one_out"]
+    refits = [kind for kind in ("baujat", "leave_one_out")  # refits of 2x2 tables: where defined
+              if getattr(death, "influence" if kind == "baujat" else kind) is not None]
+    assert [f.kind for f in figures["Death"]] == ["forest", "funnel", "doi", *refits, "labbe"]
+    assert refits or "one-group" in death.skipped["leave_one_out"]
     assert "Binomial-normal GLMM" in figures["Response"][0].svg and "UM.FS GLMM" in figures["Death"][0].svg
     html = render_report(analysis, figures)
     assert html.count("Forest plot: ") >= 3 and "Leave-one-out forest plot: Response" in html

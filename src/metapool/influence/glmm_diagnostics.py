@@ -70,7 +70,7 @@ def information_share(res: GLMMResult) -> np.ndarray:
     are the weights of :func:`~metapool.influence.influence` and of a GLMM's
     forest plot, the counterpart of the normal model's ``w_i / sum w_j``.
     """
-    require_glmm(res, 1, "The information share of each study")
+    require_glmm(res, 1, "The weight of each study (its share of the information)")
     info = study_information(res, np.array([res.tau2]))[0]
     return info / info.sum()
 

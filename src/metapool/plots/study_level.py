@@ -18,13 +18,10 @@ from functools import singledispatch
 
 import numpy as np
 
+from ..exceptions import MetapoolError
 from ..models.glmm_results import GLMMResult
 
-__all__ = ["StudyValues", "study_values", "GLMM_OR_WEIGHTS_NOTE"]
-
-#: Why a forest plot of a GLMM of 2x2 tables has no weight column.
-GLMM_OR_WEIGHTS_NOTE = ("No weights: the information share of each study is computed for GLMMs of one-group counts"
-                        " (PLO, IRLN), not for the UM.FS model of 2x2 tables.")
+__all__ = ["StudyValues", "study_values"]
 
 
 @dataclass(frozen=True)
@@ -61,15 +58,13 @@ def study_values(result) -> StudyValues:
 
 @study_values.register
 def _(result: GLMMResult) -> StudyValues:
-    es = result.effect_sizes()
-    weights, note = np.full(result.k, np.nan), ""
-    if result.measure == "OR":
-        note = GLMM_OR_WEIGHTS_NOTE
-    elif result.exact is None:
-        from ..influence.glmm_diagnostics import information_share
+    """Where the information share is not defined (e.g. GLMMs of 2x2 tables) the weights are NaN and ``note`` says why."""
+    from ..influence.glmm_diagnostics import information_share
 
+    es = result.effect_sizes()
+    try:
         weights = 100.0 * information_share(result)
         note = "Weights: each study's share of the GLMM's information for the pooled value."
-    else:
-        note = "No weights: separated data have no GLMM fit."
+    except MetapoolError as exc:
+        weights, note = np.full(result.k, np.nan), f"No weights. {exc}"
     return StudyValues(np.asarray(es.yi), np.asarray(es.vi), np.asarray(es.ni), weights, es, note)

@@ -37,7 +37,8 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
     L'Abbe plot for two-group binary outcomes. GLMM fits get the same
     figures, their studies shown by the study-level effect sizes of the fit
     (:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`);
-    those a GLMM of 2x2 tables does not support (leave-one-out, Baujat) are left out.
+    those of analyses not defined for the fit (e.g. refits of a GLMM of 2x2
+    tables) are left out.
 
     Figures are saved as SVG and PNG into ``folder`` when given. ``data`` is
     the study table (for CIs shown as the papers report them, e.g. of median
