@@ -16,12 +16,12 @@ from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError
 from ..inference.heterogeneity import heterogeneity
 from ..inference.tests import coefficient_tests, critical
-from .glmm_fs_kernels import FSFit, arm_counts, fit_fs, start_values
-from .glmm_kernels import Counts, saturated_glm
+from .glmm_fs_kernels import FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values
+from .glmm_kernels import Counts
 from .glmm_results import GLMMResult
 from .kernels import Batch
 
-__all__ = ["rma_glmm_fs", "OR_MODELS", "profile_deviance"]
+__all__ = ["rma_glmm_fs", "fit_um_fs", "OR_MODELS", "profile_deviance"]
 
 #: GLMMs of 2x2 tables: code (metafor's ``model``) -> description.
 OR_MODELS = {
@@ -31,18 +31,47 @@ OR_MODELS = {
 NEWTON = "Newton (arrowhead Hessian; study intercepts eliminated by the Schur complement)"
 
 
-def _separation(a, b, c, d) -> str | None:
-    """Why the ML log odds ratio is infinite, or None.
+def _take(fit: FSFit, rows) -> FSFit:
+    return FSFit(**{name: a[rows] for name, a in vars(fit).items()})
 
-    With free study intercepts mu -> -inf raises every study's likelihood
-    exactly when each study has no events in group 1 or only events in
-    group 2 (and mu -> +inf symmetrically).
+
+def _put(fit: FSFit, rows, new: FSFit) -> FSFit:
+    """``fit`` with the analyses ``rows`` (indices) replaced by those of ``new`` (in that order)."""
+    fields = {}
+    for name, a in vars(fit).items():
+        fields[name] = np.array(a, copy=True)
+        fields[name][rows] = getattr(new, name)
+    return FSFit(**fields)
+
+
+def fit_um_fs(arms: Counts, n_agq: int = 7) -> tuple[FSFit, FSFit, np.ndarray]:
+    """The fit of each analysis as :func:`metapool.rma_glmm` reports it for ``measure="OR"``.
+
+    First the common-effect logistic model with study intercepts (theta = 0);
+    then, for analyses with at least two studies, the random-effects fit from
+    its ``mu`` and intercepts (theta from :func:`start_values`) and, where
+    Newton's method does not converge, again from the moment start (the
+    converged or lower-deviance one kept). An analysis with one study, or
+    whose random-effects fit has theta at its boundary 0 or no lower deviance,
+    gets the common-effect fit. Returns the fits, the common-effect fits and
+    the mask of analyses that got them.
     """
-    if np.all((a == 0) | (d == 0)):
-        return "-inf: every study has no events in group 1 or only events in group 2"
-    if np.all((c == 0) | (b == 0)):
-        return "+inf: every study has no events in group 2 or only events in group 1"
-    return None
+    fe = fit_fs(arms, n_agq, theta=np.zeros(arms.x.shape[0]))
+    common = np.ones(fe.mu.shape, dtype=bool)
+    rows = np.flatnonzero(arms.mask[..., 0].sum(-1) > 1)
+    if rows.size == 0:
+        return fe, fe, common
+    sub = arms.take(rows)
+    theta0 = start_values(sub)[0][:, 0]
+    fit = fit_fs(sub, n_agq, start=(np.stack([theta0, fe.mu[rows]], -1), fe.alpha[rows]))
+    retry = np.flatnonzero(~fit.converged)
+    if retry.size:
+        other = fit_fs(sub.take(retry), n_agq)
+        better = other.converged | (other.deviance < fit.deviance[retry])
+        fit = _put(fit, retry[better], _take(other, better))
+    random = ~fit.at_boundary & (fit.deviance < fe.deviance[rows])
+    common[rows[random]] = False
+    return _put(fe, rows[random], _take(fit, random)), fe, common
 
 
 def _heterogeneity_tests(arms: Counts, fe: FSFit, k: int, notes: list):
@@ -50,36 +79,20 @@ def _heterogeneity_tests(arms: Counts, fe: FSFit, k: int, notes: list):
 
     Both compare the saturated logistic model (a log odds ratio per study;
     R's ``glm``, replicated by :func:`saturated_glm` on the 2k groups) with
-    the common-effect model with study intercepts. The Wald statistic
-    ``b' V^-1 b`` of metafor (contrasts of the study log odds ratios) equals
-    ``sum w_i (theta_i - theta_w)^2`` with ``w_i = 1 / (1/w_i1 + 1/w_i2)``
-    from the final IRLS weights.
+    the common-effect model with study intercepts; the Wald statistic is the
+    sum of :func:`saturated_tables`' terms.
     """
     nan = float("nan")
     if k < 2:
         return nan, nan, nan, nan, nan
-    sat = saturated_glm(Counts.from_arrays("binomial", arms.x.reshape(1, -1), arms.size.reshape(1, -1)))
+    sat, terms = saturated_tables(arms)
     if not sat.converged[0]:
         notes.append("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations"
                      " unconverged (as R's glm, which metafor uses, would warn).")
-    coef, w = sat.coef[0].reshape(k, 2), sat.weight[0].reshape(k, 2)
-    theta = coef[:, 0] - coef[:, 1]
-    wi = 1.0 / (1.0 / w[:, 0] + 1.0 / w[:, 1])
-    wald = max(float(np.sum(wi * (theta - np.sum(wi * theta) / np.sum(wi)) ** 2)), 0.0)
+    wald = max(float(terms[0].sum()), 0.0)
     lrt = max(float(fe.deviance[0] - sat.deviance[0]), 0.0)
     df = k - 1.0
     return wald, float(chi2_sf(wald, df)), lrt, float(chi2_sf(lrt, df)), df
-
-
-def _fit(arms: Counts, fe: FSFit, n_agq: int) -> FSFit:
-    """The random-effects fit: from the common-effect estimates, else from the moment start."""
-    theta0 = start_values(arms)[0][:, 0]
-    fit = fit_fs(arms, n_agq, start=(np.stack([theta0, fe.mu], -1), fe.alpha))
-    if not fit.converged[0]:
-        other = fit_fs(arms, n_agq)
-        if other.converged[0] or other.deviance[0] < fit.deviance[0]:
-            fit = other
-    return fit
 
 
 def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, slab=None,
@@ -119,29 +132,25 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
     if k == 0:
         raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
     a, b, c, d = (np.asarray(table.cells[r], dtype=float)[keep] for r in ("ai", "bi", "ci", "di"))
-    why = _separation(a, b, c, d)
-    if why is not None:
+    events, totals = np.stack([a, c], -1), np.stack([a + b, c + d], -1)
+    arms = arm_counts(events, totals)
+    minus, plus = separation(arms)
+    if minus[0] or plus[0]:
+        why = ("-inf: every study has no events in group 1 or only events in group 2" if minus[0] else
+               "+inf: every study has no events in group 2 or only events in group 1")
         raise DataValidationError(
             f"The maximum-likelihood log odds ratio is {why} (separation); no GLMM estimate exists"
             " (lme4 fails or reports an arbitrary large value). Report the counts, or use an exact method."
         )
-    events, totals = np.stack([a, c], -1), np.stack([a + b, c + d], -1)
-    arms = arm_counts(events, totals)
     warns, notes = [], []
-    fe = fit_fs(arms, n_agq, theta=np.zeros(1))
-    model = "UM.FS"
+    fit, fe, common = fit_um_fs(arms, n_agq)
+    model = "common-effect" if common[0] else "UM.FS"
     if k == 1:
-        fit = fe
-        model = "common-effect"
         notes.append("k = 1: tau^2 cannot be estimated; the common-effect logistic model was fitted"
                      " (metafor stops: more parameters than observations).")
-    else:
-        fit = _fit(arms, fe, n_agq)
-        if fit.at_boundary[0] or fit.deviance[0] >= fe.deviance[0]:
-            fit = fe
-            model = "common-effect"
-            notes.append("tau^2 is estimated at its boundary 0: the result is the common-effect logistic"
-                         " model with fixed study intercepts.")
+    elif common[0]:
+        notes.append("tau^2 is estimated at its boundary 0: the result is the common-effect logistic"
+                     " model with fixed study intercepts.")
     converged = bool(fit.converged[0])
     if not converged:
         warns.append("Newton's method did not converge: the estimates are the last iterate and may not be"

@@ -51,9 +51,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .glmm_kernels import BOUNDARY_TOL, HESSIAN_DELTA, Counts, study_agq
+from .glmm_kernels import BOUNDARY_TOL, HESSIAN_DELTA, Counts, SaturatedFit, saturated_glm, study_agq, weighted_spread
 
-__all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values"]
+__all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values",
+           "separation", "saturated_tables"]
 
 #: Fixed-effect design of mu in the two groups (metafor's ``X.fit = group1``).
 GROUP1 = np.array([1.0, 0.0])
@@ -263,6 +264,38 @@ def fit_fs(arms: Counts, n_agq: int = 7, *, start=None, theta=None, maxiter: int
     vb, from_h = _mu_variance(arms, th, x[:, 1], alpha, dv, free)
     return FSFit(theta=th, mu=x[:, 1], alpha=alpha, deviance=dv.f, vb=vb, vb_from_hessian=from_h,
                  converged=converged, n_iter=n_iter, at_boundary=th == 0.0)
+
+
+def separation(arms: Counts) -> tuple[np.ndarray, np.ndarray]:
+    """Whether the ML log odds ratio of each analysis is -inf and whether it is +inf (``[B]`` each).
+
+    With free study intercepts mu -> -inf raises every study's likelihood
+    exactly when each study has no events in group 1 or only events in
+    group 2 (and mu -> +inf symmetrically).
+    """
+    a, c = arms.x[..., 0], arms.x[..., 1]
+    b, d = arms.size[..., 0] - a, arms.size[..., 1] - c
+    out = ~arms.mask[..., 0]
+    return np.all(out | (a == 0) | (d == 0), -1), np.all(out | (c == 0) | (b == 0), -1)
+
+
+def saturated_tables(arms: Counts) -> tuple[SaturatedFit, np.ndarray]:
+    """The saturated logistic model of the 2k groups and each study's term of metafor's ``QE.Wld``.
+
+    R's ``glm`` with a parameter per group (:func:`saturated_glm`, per
+    analysis over the groups ``[B, 2K]``). metafor's Wald statistic ``b'
+    V^-1 b`` (contrasts of the study log odds ratios) equals ``sum w_i
+    (theta_i - theta_w)^2`` with ``theta_i`` the study's log odds ratio and
+    ``w_i = 1 / (1/w_i1 + 1/w_i2)`` from the final IRLS weights; the terms
+    are ``[B, K]`` (0 for padded studies).
+    """
+    B, K = arms.x.shape[:2]
+    sat = saturated_glm(Counts.from_arrays("binomial", arms.x.reshape(B, -1), arms.size.reshape(B, -1),
+                                           arms.mask.reshape(B, -1)))
+    coef, w = sat.coef.reshape(B, K, 2), sat.weight.reshape(B, K, 2)
+    with np.errstate(divide="ignore"):
+        wi = 1.0 / (1.0 / w[..., 0] + 1.0 / w[..., 1])
+    return sat, weighted_spread(coef[..., 0] - coef[..., 1], wi, arms.mask[..., 0])
 
 
 def _mu_variance(arms: Counts, theta, mu, alpha, dv: _Derivatives, free_theta: bool):

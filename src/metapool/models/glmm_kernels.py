@@ -56,6 +56,7 @@ __all__ = [
     "saturated_glm",
     "SaturatedFit",
     "wald_contributions",
+    "weighted_spread",
 ]
 
 #: Models of the counts: code -> (likelihood, link).
@@ -135,6 +136,10 @@ class Counts:
         shape = list(self.x.shape)
         shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, 1)
         return Counts(self.family, *(a.reshape(shape) for a in (self.x, self.size, self.mask, self.sat)))
+
+    def take(self, rows) -> Counts:
+        """The analyses ``rows`` (index or boolean mask of the batch axis)."""
+        return Counts(self.family, self.x[rows], self.size[rows], self.mask[rows], self.sat[rows])
 
     @property
     def precise(self) -> bool:
@@ -473,10 +478,15 @@ def wald_contributions(counts: Counts, sat: SaturatedFit) -> np.ndarray:
     """Each study's term ``w_i (theta_i - theta_w)^2`` of the Wald heterogeneity statistic.
 
     ``theta_i`` and ``w_i`` are the coefficients and IRLS weights of the
-    saturated GLM ``sat`` (of ``counts``), ``theta_w`` their weighted mean; the
-    terms (``[B, K]``, 0 in padded cells) sum to metafor's ``QE.Wld``.
+    saturated GLM ``sat`` (of ``counts``); the terms (``[B, K]``, 0 in padded
+    cells; :func:`weighted_spread`) sum to metafor's ``QE.Wld``.
     """
-    w = np.where(counts.mask, sat.weight, 0.0)
-    th = np.where(counts.mask, sat.coef, 0.0)
+    return weighted_spread(sat.coef, sat.weight, counts.mask)
+
+
+def weighted_spread(theta, w, mask) -> np.ndarray:
+    """Terms ``w_i (theta_i - theta_w)^2`` around the weighted mean ``theta_w`` (``[B, K]``, 0 where not ``mask``)."""
+    w = np.where(mask, w, 0.0)
+    th = np.where(mask, theta, 0.0)
     mean = (w * th).sum(-1, keepdims=True) / w.sum(-1, keepdims=True)
     return w * (th - mean) ** 2
