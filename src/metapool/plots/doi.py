@@ -51,7 +51,8 @@ def doi_table(data, model=None, *, natural_ticks: bool = True) -> DoiTable:
     ----------
     data
         An :class:`~metapool.bias.LFKResult`, or a fitted model (then
-        :func:`metapool.bias.lfk` is applied to it).
+        :func:`metapool.bias.lfk` is applied to it; a GLMM fit's LFK index is
+        that of its study-level effect sizes, see :mod:`metapool.bias.glmm`).
     model
         The model the LFK index was computed from; names the axis and gives
         natural-scale tick labels (default: ``data`` when it is a model).
