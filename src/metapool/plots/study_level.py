@@ -58,7 +58,7 @@ def study_values(result) -> StudyValues:
 
 @study_values.register
 def _(result: GLMMResult) -> StudyValues:
-    """Where the information share is not defined (e.g. GLMMs of 2x2 tables) the weights are NaN and ``note`` says why."""
+    """Weights NaN, and ``note`` says why, where the information share is not defined (e.g. 2x2 tables)."""
     from ..influence.glmm_diagnostics import information_share
 
     es = result.effect_sizes()
