@@ -19,6 +19,7 @@ from functools import singledispatch
 import numpy as np
 
 from ..exceptions import MetapoolError
+from ..influence.glmm_diagnostics import information_share
 from ..models.glmm_results import GLMMResult
 
 __all__ = ["StudyValues", "study_values"]
@@ -59,8 +60,6 @@ def study_values(result) -> StudyValues:
 @study_values.register
 def _(result: GLMMResult) -> StudyValues:
     """Weights NaN, and ``note`` says why, where the information share is not defined (e.g. 2x2 tables)."""
-    from ..influence.glmm_diagnostics import information_share
-
     es = result.effect_sizes()
     try:
         weights = 100.0 * information_share(result)
