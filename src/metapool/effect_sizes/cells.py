@@ -83,11 +83,12 @@ class Inputs:
     def missing(self, roles: Sequence[str]) -> list[tuple[int, str]]:
         """Rows with a missing value in any of ``roles``, with the reason."""
         out: list[tuple[int, str]] = []
-        if not np.count_nonzero(np.isnan(np.stack([self.values[r] for r in roles]))):
-            return out
         seen: set[int] = set()
         for role in roles:
-            for row in np.flatnonzero(np.isnan(self.values[role])):
+            nan = np.isnan(self.values[role])
+            if not np.count_nonzero(nan):
+                continue
+            for row in np.flatnonzero(nan):
                 if int(row) not in seen:
                     seen.add(int(row))
                     out.append((int(row), f"missing value in column {self.names[role]!r}"))

@@ -238,9 +238,11 @@ def escalc(
     v = np.array(v, dtype=float)
     y[~valid] = np.nan
     v[~valid] = np.nan
-    for row in np.flatnonzero(valid & ~(np.isfinite(y) & np.isfinite(v))):
-        excluded[int(row)] = f"{m.code} is not estimable for this study ({m.undefined})"
-        y[row] = v[row] = np.nan
+    undefined = valid & ~(np.isfinite(y) & np.isfinite(v))
+    if np.count_nonzero(undefined):
+        for row in np.flatnonzero(undefined):
+            excluded[int(row)] = f"{m.code} is not estimable for this study ({m.undefined})"
+            y[row] = v[row] = np.nan
 
     return EffectSizeTable(
         measure=m.code,

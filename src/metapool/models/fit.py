@@ -92,20 +92,23 @@ def fit_batch(
         fixed = np.broadcast_to(np.asarray(tau2_fixed, dtype=float), (batch.size,))
         n = batch.size
         est = Tau2Fit(fixed, np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=int))
-    tau2 = np.where(single, 0.0, est.tau2)
-    tau2_se = np.where(single, np.nan, est.se)
+    any_single = np.count_nonzero(single) > 0
+    tau2, tau2_se = est.tau2, est.se
+    if any_single:
+        tau2, tau2_se = np.where(single, 0.0, tau2), np.where(single, np.nan, tau2_se)
 
     # the estimator's own fit at tau2 serves where it fitted this batch and no k = 1 row was reset
-    reuse = est.fit is not None and tau_batch is batch and not np.count_nonzero(single)
+    reuse = est.fit is not None and tau_batch is batch and not any_single
     fit = est.fit if reuse else wls(batch, tau2)
     df = (k - batch.p).astype(float)
     z_forced = single & (test != "z")
     if test == "knha":
         s2w = np.where(single, 1.0, knha_scale(fit.q, df))
+        vb = fit.vb * s2w[:, None, None]
     else:
         s2w = np.ones(batch.size)
-    vb = fit.vb * s2w[:, None, None]
-    ddf = np.where((test == "z") | single, np.inf, df)
+        vb = fit.vb
+    ddf = np.full(batch.size, np.inf) if test == "z" else np.where(single, np.inf, df)
     coef = coefficient_tests(fit.beta, vb, ddf, level)
 
     het = heterogeneity(tau_batch, tau2, estimator.random)
@@ -118,8 +121,7 @@ def fit_batch(
 
     with np.errstate(invalid="ignore", divide="ignore"):
         weights = 100.0 * fit.w / rowsum(fit.w)[:, None]
-        ratio = (np.max(batch.v, axis=1, where=batch.mask, initial=-np.inf)
-                 / np.min(batch.v, axis=1, where=batch.mask, initial=np.inf))
+        ratio = (batch.v * batch.mask).max(axis=1) / batch.v_open.min(axis=1)  # v > 0
     return BatchFit(
         estimator=estimator,
         test=test,

@@ -111,7 +111,10 @@ class Batch:
     @cached_property
     def ones_y(self) -> np.ndarray:
         """``[B, K, 2]``: a column of ones beside ``y``, to sum ``w`` and ``w y`` in one product."""
-        return np.stack([np.ones_like(self.y), self.y], axis=-1)
+        out = np.empty(self.y.shape + (2,))
+        out[..., 0] = 1.0
+        out[..., 1] = self.y
+        return out
 
     def take(self, rows) -> Batch:
         """The sub-batch of the given rows (for iterating only unconverged rows)."""
@@ -249,39 +252,47 @@ def moments(batch: Batch, tau2: np.ndarray | float, with_pp: bool = False) -> Mo
     operations per step (an iteration of Fisher scoring is dominated by numpy's
     per-call overhead for meta-analysis sizes): ``sum w^j`` for ``j = 1, 2, 3``
     and ``sum w y`` come from one matrix product. For a batch of one such
-    analysis ``tau2`` may be a float: the sums are then Python floats, computed
-    by the same operations (so with the same results) without numpy's overhead
-    on scalars; a zero denominator raises ``ZeroDivisionError`` there. Analyses
-    whose weights concentrate on one study, where the direct traces cancel,
-    are recomputed by :func:`wls` and :func:`trace_pp`.
+    analysis ``tau2`` may be a float: the sums are then Python floats (from
+    1-D dot products, equal to the batched sums up to the order of additions),
+    which avoids numpy's overhead on scalars; a zero denominator raises
+    ``ZeroDivisionError`` there. Analyses whose weights concentrate on one
+    study, where the direct traces cancel, are recomputed by :func:`wls` and
+    :func:`trace_pp`.
     """
     if not batch.intercept_only:
         fit = wls(batch, tau2)
         return Moments(rowsum(fit.w), rowsum(fit.w * fit.w), fit.q, fit.ypp_y, fit.trace_p,
                        trace_pp(batch, fit) if with_pp else None, batch.k)
     scalar = isinstance(tau2, float)
-    w = 1.0 / (batch.v_open + (tau2 if scalar else tau2[:, None]))  # 0 on padding
-    sums = (w[:, None, :] ** _POWERS) @ batch.ones_y  # [B, 3, 2]: sum w^j, sum w^j y
-    if scalar:
-        (sum_w, sum_wy), (sum_w2, _), (sum_w3, _) = sums[0].tolist()
+    if scalar:  # 1-D dot products: the fastest sums for one analysis
+        y = batch.y[0]
+        w = 1.0 / (batch.v_open[0] + tau2)  # 0 on padding
+        sum_w, sum_wy = w.dot(batch.ones_y[0]).tolist()
+        w2 = w * w
+        sum_w2, sum_w3 = float(w.dot(w)), float(w2.dot(w))
     else:
+        y = batch.y
+        w = 1.0 / (batch.v_open + tau2[:, None])
+        sums = (w[:, None, :] ** _POWERS) @ batch.ones_y  # [B, 3, 2]: sum w^j, sum w^j y
         sum_w, sum_wy, sum_w2, sum_w3 = sums[:, 0, 0], sums[:, 0, 1], sums[:, 1, 0], sums[:, 2, 0]
     a = 1.0 / sum_w
     mu = sum_wy * a
-    resid = batch.y - (mu if scalar else mu[:, None])
+    resid = y - (mu if scalar else mu[:, None])
     wr = w * resid
+    if scalar:
+        q, ypp_y = float(wr.dot(resid)), float(wr.dot(wr))
+    else:
+        q, ypp_y = np.vecdot(wr, resid), np.vecdot(wr, wr)
     s2a = sum_w2 * a
     s3a = sum_w3 * a
     square = s2a * s2a
     trace_p = sum_w - s2a
     tr_pp = sum_w2 - 2.0 * s3a + square
-    q, ypp_y = np.vecdot(wr, resid), np.vecdot(wr, wr)
     # trace_pp's criterion for its cancellation-free form; it holds wherever wls's
     # criterion for tr(P) does (sum p^2 > 1/2 with p = w / sum w implies
     # 4 sum p^3 > sum p^2 + (sum p^2)^2, as sum p^3 >= (sum p^2)^2)
     dominated = 4.0 * s3a > sum_w2 + square
     if scalar:
-        q, ypp_y = float(q[0]), float(ypp_y[0])
         if dominated:
             fit = wls(batch, np.array([tau2]))
             trace_p, tr_pp = float(fit.trace_p[0]), float(trace_pp(batch, fit)[0])

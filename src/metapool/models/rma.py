@@ -213,7 +213,8 @@ def rma(
         slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
         weights=bf.weights[0][:k],
         exclusions=exclusions,
-        corrected=tuple(table.slab[i] for i in np.flatnonzero(table.corrected & keep)),
+        corrected=tuple(table.slab[i] for i in np.flatnonzero(table.corrected & keep))
+        if np.count_nonzero(table.corrected) else (),
         warnings=tuple(warns),
         notes=tuple(n for n in notes if n not in warns),
         converged=bool(bf.converged[0]),
@@ -237,8 +238,9 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
             " every study needs vi > 0."
         )
     reasons = {e.row: e.reason for e in table.exclusions}
-    for r in np.flatnonzero(~keep):
-        reasons.setdefault(int(r), "effect size or variance missing")
+    if np.count_nonzero(keep) < keep.size:
+        for r in np.flatnonzero(~keep):
+            reasons.setdefault(int(r), "effect size or variance missing")
     if design is not None:
         for r, reason in design.missing.items():
             if keep[r]:

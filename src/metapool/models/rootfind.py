@@ -219,10 +219,10 @@ def fisher_scoring(batch: Batch, step: StepFn, start: np.ndarray, control: Contr
 def _fisher_scoring_one(batch: Batch, step: StepFn, x: float, control: Control) -> Root | None:
     """:func:`fisher_scoring` of one analysis without moderators, in Python floats.
 
-    The same iterates as the batched loop (the step's sums come from the same
-    array operations); the scalar bookkeeping saves numpy's per-call overhead,
-    which dominates a single fit. Returns None where a step divides by zero
-    (e.g. k = 1), for the batched loop to handle as it does.
+    The iterates of the batched loop (up to the order of additions in the
+    step's sums); the scalar bookkeeping saves numpy's per-call overhead, which
+    dominates a single fit. Returns None where a step divides by zero (e.g.
+    k = 1), for the batched loop to handle as it does.
     """
     try:
         for it in range(1, control.fisher_maxiter + 1):
