@@ -256,14 +256,6 @@ def test_undefined_cases_are_clear_errors(xi, ni, match):
             analysis(res)
 
 
-def test_two_group_glmm_measures_are_refused_not_guessed():
-    res = fit("OR", ai=[5, 8, 12, 3, 9], n1i=[40, 50, 60, 30, 45], ci=[9, 12, 20, 8, 15], n2i=[40, 52, 58, 33, 47])
-    assert res.measure == "OR"
-    for analysis in (influence, baujat, gosh, leave_one_out, cumulative):
-        with pytest.raises(MetapoolError, match="one-group"):
-            analysis(res)
-
-
 # -- the profile-likelihood CI of tau2 in summaries and JSON ------------------------------
 def test_summary_and_json_carry_the_profile_likelihood_ci():
     res = fit(xi=PRITZ_X, ni=PRITZ_N)

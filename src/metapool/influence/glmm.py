@@ -1,11 +1,13 @@
 """Leave-one-out and cumulative analyses of GLMM fits, by refitting.
 
 metafor's ``rma.glmm`` has no ``leave1out`` or ``cumul``; metapool refits the
-binomial-normal (Poisson-normal) model to each subset with
-:func:`~metapool.models.glmm.rma_glmm`, so boundary and separated subsets get
-the same answers (common-effect or exact) as a direct fit of that subset.
-GLMM fits are not batched by :func:`~metapool.models.fit.fit_batch`, hence
-one refit per subset.
+GLMM to each subset, so boundary and separated subsets get the same answers
+(common-effect, exact or none) as a direct fit of that subset with
+:func:`~metapool.models.glmm.rma_glmm`. The binomial-normal (Poisson-normal)
+model of one-group counts is refitted one subset at a time by ``rma_glmm``
+(Newton's method with its Nelder-Mead fallback); the model of 2x2 tables
+(``UM.FS``) is refitted to all subsets as one batch
+(:func:`~metapool.influence.glmm_or.fit_table_subsets`).
 """
 
 from __future__ import annotations
@@ -14,27 +16,24 @@ import warnings
 
 import numpy as np
 
+from .._distributions import chi2_sf
 from ..exceptions import MetapoolError
+from ..inference.tests import coefficient_tests
 from ..models.glmm import rma_glmm
 from ..models.glmm_kernels import Counts
 from ..models.glmm_results import GLMMResult
 from .cumulative import cumulative, cumulative_order
+from .glmm_or import fit_table_subsets
 from .leave_one_out import leave_one_out, leave_one_out_masks
 from .series import SubsetSeries
 
-__all__ = ["glmm_counts", "glmm_subset_series", "refit_glmm", "require_glmm", "SINGLE_GROUP"]
-
-#: GLMM measures whose subsets these analyses refit (one-group counts: events and totals or person-time).
-SINGLE_GROUP = ("PLO", "IRLN")
+__all__ = ["glmm_counts", "glmm_subset_series", "refit_glmm", "require_glmm"]
 
 _FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q", "q_pvalue", "tau2", "i2", "h2")
 
 
 def require_glmm(res: GLMMResult, minimum: int, what: str) -> None:
-    """Raise unless ``res`` is a one-group GLMM fit (not the exact answer) with ``minimum`` studies."""
-    if res.measure not in SINGLE_GROUP:
-        raise MetapoolError(f"{what}: defined for GLMM fits of one-group counts ({', '.join(SINGLE_GROUP)}),"
-                            f" not {res.measure}.")
+    """Raise unless ``res`` is a GLMM fit (not the exact answer) with ``minimum`` studies."""
     if res.exact is not None:
         raise MetapoolError(f"{what} needs a GLMM fit; separated data have an exact interval only.")
     if res.k < minimum:
@@ -42,7 +41,7 @@ def require_glmm(res: GLMMResult, minimum: int, what: str) -> None:
 
 
 def glmm_counts(res: GLMMResult, idx=None, mask=None) -> Counts:
-    """The counts of ``res`` as one analysis (``[1, k]``), or of studies ``idx[B, W]`` as a batch.
+    """The one-group counts of ``res`` as one analysis (``[1, k]``), or of studies ``idx[B, W]`` as a batch.
 
     ``mask`` marks the cells of ``idx`` in use (see :func:`~metapool.influence._refit.pack_subsets`).
     """
@@ -54,27 +53,47 @@ def glmm_counts(res: GLMMResult, idx=None, mask=None) -> Counts:
 
 def refit_glmm(res: GLMMResult, keep: np.ndarray) -> GLMMResult:
     """:func:`rma_glmm` with the options of ``res`` on the studies ``keep`` (warnings silenced)."""
-    size = {"ni" if res.measure == "PLO" else "ti": res.size[keep]}
+    if res.measure == "OR":
+        xi, size = res.xi[keep], res.size[keep]
+        counts = dict(ai=xi[:, 0], n1i=size[:, 0], ci=xi[:, 1], n2i=size[:, 1])
+    else:
+        counts = {"xi": res.xi[keep], "ni" if res.measure == "PLO" else "ti": res.size[keep]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return rma_glmm(res.measure, xi=res.xi[keep], slab=[res.slab[i] for i in np.flatnonzero(keep)],
-                        test=res.test, level=res.level, n_agq=res.n_quadrature, **size)
+        return rma_glmm(res.measure, slab=[res.slab[i] for i in np.flatnonzero(keep)], test=res.test,
+                        level=res.level, n_agq=res.n_quadrature, **counts)
+
+
+def _table_columns(res: GLMMResult, masks: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The series columns of the OR GLMM on each subset, from one batch of fits."""
+    es = res.effect_sizes()
+    cols, _, _ = fit_table_subsets(res, masks, np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float))
+    k = masks.sum(axis=1)
+    ddf = k - 1.0 if res.test == "t" else np.full(len(masks), np.inf)
+    co = coefficient_tests(cols["estimate"][:, None], cols["vb"][:, None, None], ddf, res.level)
+    with np.errstate(invalid="ignore"):
+        q_pvalue = chi2_sf(cols["q"], k - 1.0)
+    tests = {f: getattr(co, f)[:, 0] for f in ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper")}
+    return tests | {f: cols[f] for f in ("q", "tau2", "i2", "h2")} | {"q_pvalue": q_pvalue}, ddf
 
 
 def glmm_subset_series(res: GLMMResult, kind: str, masks: np.ndarray, slab) -> SubsetSeries:
     """Refit the GLMM of ``res`` to each subset ``masks[i]``; NaN where a refit fails."""
-    cols = {f: np.full(len(masks), np.nan) for f in _FIELDS}
-    ddf = np.full(len(masks), np.inf)
-    for i, keep in enumerate(masks):
-        try:
-            r = refit_glmm(res, keep)
-        except MetapoolError:
-            continue
-        if not r.converged:
-            continue
-        for f in _FIELDS:
-            cols[f][i] = getattr(r, f)
-        ddf[i] = np.inf if r.ddf is None else r.ddf
+    if res.measure == "OR":
+        cols, ddf = _table_columns(res, masks)
+    else:
+        cols = {f: np.full(len(masks), np.nan) for f in _FIELDS}
+        ddf = np.full(len(masks), np.inf)
+        for i, keep in enumerate(masks):
+            try:
+                r = refit_glmm(res, keep)
+            except MetapoolError:
+                continue
+            if not r.converged:
+                continue
+            for f in _FIELDS:
+                cols[f][i] = getattr(r, f)
+            ddf[i] = np.inf if r.ddf is None else r.ddf
     return SubsetSeries(kind=kind, slab=tuple(slab), k=masks.sum(axis=1), ddf=ddf, method="GLMM",
                         test=res.test, level=res.level, random=True, **cols)
 

@@ -2,7 +2,8 @@
 
 metafor's ``influence()`` and ``baujat()`` stop for ``rma.glmm`` fits. metapool
 mirrors each definition of metafor's ``influence.rma.uni`` and ``baujat.rma``
-with the ingredients of the binomial-normal (Poisson-normal) model, taken from
+with the ingredients of the GLMM (binomial-normal, Poisson-normal, or the
+model of 2x2 tables with fixed study intercepts, ``UM.FS``), taken from
 case-deletion refits of the GLMM (:func:`~metapool.models.glmm.rma_glmm` on
 the data without study i, as :func:`~metapool.influence.leave_one_out` runs
 them):
@@ -14,9 +15,16 @@ them):
   tau2, ``(1/2) d^2 D_i / d mu^2`` of its term ``D_i`` of the AGQ deviance
   (central second difference, step :data:`INFO_STEP`) at the fitted ``mu``.
   It is the GLMM's counterpart of the weight ``1 / (v_i + tau2)`` of the
-  normal model, which is exactly that model's per-study information.
-* ``y_i``, ``v_i``: the study's logit (log rate) and sampling variance from
-  :func:`~metapool.effect_sizes.escalc` (1/2 added to zero cells).
+  normal model, which is exactly that model's per-study information. For
+  2x2 tables study i also has its own intercept ``alpha_i``: ``I_i`` is the
+  Schur complement ``(1/2) (H_mu,mu - H_mu,alpha^2 / H_alpha,alpha)`` of the
+  Hessian of ``D_i`` in ``(mu, alpha_i)`` (the information of ``D_i``
+  profiled over ``alpha_i``), at the fitted ``mu`` and the ``alpha_i`` that
+  minimises ``D_i`` there (:mod:`metapool.influence.glmm_or`).
+* ``y_i``, ``v_i``: the study's logit (log rate, log odds ratio) and sampling
+  variance from :func:`~metapool.effect_sizes.escalc` (1/2 added to zero
+  cells; for OR to every cell of a table with a zero cell, metafor's
+  ``add = 1/2, to = "only0"``, ``drop00`` as the fit).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from ..models.glmm_kernels import agq_deviance
 from ..models.glmm_results import GLMMResult
 from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence, influential_flags
 from .glmm import glmm_counts, require_glmm
+from .glmm_or import table_information, table_wald_terms
 from .leave_one_out import leave_one_out
 
 __all__ = ["study_information", "information_share", "INFO_STEP"]
@@ -41,7 +50,7 @@ def study_information(res: GLMMResult, tau2) -> np.ndarray:
     Parameters
     ----------
     res
-        A GLMM fit (one-group counts).
+        A GLMM fit.
     tau2
         Values of tau2, shape ``[m]``.
 
@@ -51,7 +60,11 @@ def study_information(res: GLMMResult, tau2) -> np.ndarray:
         ``[m, k]``: ``(1/2) d^2 D_i / d mu^2`` of study i's term of the AGQ
         deviance (the quadrature of the fit), by a central second difference.
         Every study is one analysis of a batch, so the terms come out separately.
+        For 2x2 tables the Schur complement over the study's intercept
+        (:func:`~metapool.influence.glmm_or.table_information`).
     """
+    if res.measure == "OR":
+        return table_information(res, tau2, INFO_STEP)
     tau = np.sqrt(np.asarray(tau2, dtype=float))
     counts = glmm_counts(res, np.arange(res.k)[:, None])  # [k, 1]: one study per analysis
     k, m = res.k, tau.shape[0]
@@ -138,8 +151,11 @@ def _(res: GLMMResult) -> BaujatData:
 
     * ``x``: the study's term ``w_i (theta_i - theta_w)^2`` of the Wald
       heterogeneity statistic (``theta_i``, ``w_i``: coefficient and IRLS
-      weight of the saturated GLM; :func:`~metapool.models.glmm_kernels.wald_contributions`),
-      so the ``x`` sum to the fit's ``q`` as metafor's sum to Q;
+      weight of the saturated GLM; :func:`~metapool.models.glmm_kernels.wald_contributions`;
+      for 2x2 tables the study's log odds ratio in the saturated logistic
+      model and ``w_i = 1 / (1/w_i1 + 1/w_i2)`` from its two groups,
+      :func:`~metapool.models.glmm_fs_kernels.saturated_tables`), so the
+      ``x`` sum to the fit's ``q`` as metafor's sum to Q;
     * ``y``: ``(mu(-i) - mu)^2 / se(-i)^2`` from the leave-one-out refits,
       metafor's definition.
     """
@@ -147,8 +163,11 @@ def _(res: GLMMResult) -> BaujatData:
 
     require_glmm(res, 2, "The Baujat plot")
     mu_del, se_del, _, _ = _case_deletion(res)
-    counts = glmm_counts(res)
-    x = wald_contributions(counts, saturated_glm(counts))[0]
+    if res.measure == "OR":
+        x = table_wald_terms(res)
+    else:
+        counts = glmm_counts(res)
+        x = wald_contributions(counts, saturated_glm(counts))[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         y = (mu_del - res.estimate) ** 2 / se_del**2
     return BaujatData(res.slab, x, y)

@@ -194,10 +194,20 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _observation_sum(c: Counts):
-    """Sum over the observations of a study (the last axis; a view where there is one)."""
-    if c.x.shape[-1] == 1:
-        return lambda a: a[..., 0]
-    return lambda a: a.sum(-1)
+    """Sum over the observations of a study (the last axis), as one addition per observation.
+
+    Much faster than a reduction over a short strided axis, and the same
+    sequential sum; a view where there is one observation.
+    """
+    n = c.x.shape[-1]
+
+    def total(a):
+        out = a[..., 0]
+        for j in range(1, n):
+            out = out + a[..., j]
+        return out
+
+    return total
 
 
 def _conditional_mode(c: Counts, eta0, load, u, tol=1e-10, maxiter=100):
