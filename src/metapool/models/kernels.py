@@ -66,15 +66,15 @@ class Batch:
         """
         y = np.atleast_2d(np.asarray(y, dtype=float))
         v = np.atleast_2d(np.asarray(v, dtype=float))
-        if mask is None:
-            mask = np.ones(y.shape, dtype=bool)
-        mask = np.atleast_2d(np.asarray(mask, dtype=bool))
         intercept_only = X is None
         if X is None:
             X = np.ones(y.shape + (1,))
         X = np.asarray(X, dtype=float)
         if X.ndim == 2:
             X = X[None, :, :]
+        if mask is None:  # nothing to neutralise
+            return cls(y.copy(), v.copy(), X, np.ones(y.shape, dtype=bool), intercept_only)
+        mask = np.atleast_2d(np.asarray(mask, dtype=bool))
         y = np.where(mask, y, 0.0)
         v = np.where(mask, v, 1.0)
         X = np.where(mask[..., None], X, 0.0)

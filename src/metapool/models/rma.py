@@ -210,7 +210,7 @@ def rma(
         yi=yi_k,
         vi=vi_k,
         ni=ni_k,
-        slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
+        slab=tuple(table.slab) if k == len(table) else tuple(np.asarray(table.slab, dtype=object)[keep]),
         weights=bf.weights[0][:k],
         exclusions=exclusions,
         corrected=tuple(table.slab[i] for i in np.flatnonzero(table.corrected & keep))
