@@ -86,8 +86,8 @@ def fit_table_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.
     k = kept[rows].sum(-1)
     _, terms = saturated_tables(sub)
     het = heterogeneity(Batch.from_arrays(yi[idx[rows]], vi[idx[rows]], mask=kept[rows]), tau2, True)
-    cols = {"estimate": fit.mu, "vb": fit.vb, "tau2": tau2, "q": np.where(k > 1, np.maximum(terms.sum(-1), 0.0), np.nan),
-            "i2": het.i2, "h2": het.h2}
+    q = np.where(k > 1, np.maximum(terms.sum(-1), 0.0), np.nan)
+    cols = {"estimate": fit.mu, "vb": fit.vb, "tau2": tau2, "q": q, "i2": het.i2, "h2": het.h2}
     for f in COLUMNS:
         out[f][rows] = np.where(fit.converged, cols[f], np.nan)
     return out, n - rows.size, int((~fit.converged).sum())

@@ -51,7 +51,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .glmm_kernels import BOUNDARY_TOL, HESSIAN_DELTA, Counts, SaturatedFit, saturated_glm, study_agq, weighted_spread
+from .glmm_kernels import (HESSIAN_DELTA, Counts, SaturatedFit, boundary_theta, damped_newton, reflected_step,
+                           saturated_glm, study_agq, weighted_spread)
 
 __all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values",
            "separation", "saturated_tables"]
@@ -154,10 +155,7 @@ def _schur(dv: _Derivatives, mask, free_theta: bool):
 def _newton_step(dv: _Derivatives, mask, free_theta: bool):
     """Newton step for (theta, mu) and the intercepts; negative curvature reflected."""
     s, r, b, c, g_alpha = _schur(dv, mask, free_theta)
-    lam, vec = np.linalg.eigh(s)
-    scale = np.maximum(np.abs(lam).max(-1, keepdims=True), 1e-300)
-    lam = np.maximum(np.abs(lam), 1e-10 * scale)
-    step = -np.einsum("bij,bj->bi", vec, np.einsum("bji,bj->bi", vec, r) / lam)
+    step = reflected_step(s, r)
     step_alpha = np.where(mask, -(g_alpha + np.einsum("bki,bi->bk", b, step)) / c, 0.0)
     return step, step_alpha
 
@@ -224,43 +222,14 @@ def fit_fs(arms: Counts, n_agq: int = 7, *, start=None, theta=None, maxiter: int
     if not free:
         x[:, 0] = theta
     mask = arms.mask[..., 0]
-    B = x.shape[0]
-    converged = np.zeros(B, dtype=bool)
-    n_iter = np.zeros(B, dtype=int)
     dv = _derivatives(arms, x, alpha, n_agq, None)
-    for _ in range(maxiter):
-        step, step_alpha = _newton_step(dv, mask, free)
-        size = np.maximum(np.abs(step).max(-1), np.abs(step_alpha).max(-1))
-        scale = 1.0 + np.maximum(np.abs(x).max(-1), np.abs(alpha).max(-1))
-        converged |= size / scale < tol
-        if converged.all():
-            break
-        n_iter += ~converged
-        t = np.where(converged, 0.0, 1.0)
-        for _ in range(40):  # step halving; each trial point comes with its derivatives
-            trial = x + t[:, None] * step
-            trial[:, 0] = np.abs(trial[:, 0])
-            trial_alpha = alpha + t[:, None] * step_alpha
-            new = _derivatives(arms, trial, trial_alpha, n_agq, dv.u)
-            worse = (new.f > dv.f + 1e-12 * np.abs(dv.f)) & (t > 0)
-            if not worse.any():
-                break
-            t = np.where(worse, 0.5 * t, t)
-        stalled = worse & ~converged
-        converged |= stalled & (np.abs(dv.g).max(-1) < 1e-6 * (1.0 + np.abs(dv.f)))
-        converged |= ~worse & (t * size / scale < tol)
-        x = np.where(worse[:, None], x, trial)
-        alpha = np.where(worse[:, None], alpha, trial_alpha)
-        dv = _Derivatives(*(np.where(worse.reshape((B,) + (1,) * (old.ndim - 1)), old, fresh)
-                            for old, fresh in zip(vars(dv).values(), vars(new).values())))
-        if stalled.all():
-            break
+    (x, alpha), dv, converged, n_iter = damped_newton(
+        (x, alpha), dv, lambda p, d: _derivatives(arms, p[0], p[1], n_agq, d.u),
+        lambda d: _newton_step(d, mask, free), maxiter, tol)
     th = x[:, 0].copy()
     if free:
-        edge = (th > 0) & (th < BOUNDARY_TOL)
-        if edge.any():
-            f_edge = study_deviance(arms, np.zeros(B), x[:, 1], alpha, n_agq)[0].sum(-1)
-            th = np.where(edge & (f_edge <= dv.f + 1e-10 * (1.0 + np.abs(dv.f))), 0.0, th)
+        zero = np.zeros(len(th))
+        th = boundary_theta(th, dv.f, lambda: study_deviance(arms, zero, x[:, 1], alpha, n_agq)[0].sum(-1))
     vb, from_h = _mu_variance(arms, th, x[:, 1], alpha, dv, free)
     return FSFit(theta=th, mu=x[:, 1], alpha=alpha, deviance=dv.f, vb=vb, vb_from_hessian=from_h,
                  converged=converged, n_iter=n_iter, at_boundary=th == 0.0)

@@ -53,6 +53,9 @@ __all__ = [
     "agq_deviance",
     "GLMMFit",
     "fit_glmm",
+    "damped_newton",
+    "reflected_step",
+    "boundary_theta",
     "saturated_glm",
     "SaturatedFit",
     "wald_contributions",
@@ -286,7 +289,17 @@ _STENCIL = np.array(
 )
 
 
-def _derivatives(counts: Counts, x, n_agq: int, delta: float, u_start):
+@dataclass(frozen=True)
+class _Derivatives:
+    """Deviance, gradient and Hessian in (theta, beta) at one point per analysis, with the modes."""
+
+    f: np.ndarray  # [B]
+    g: np.ndarray  # [B, 2]
+    hess: np.ndarray  # [B, 2, 2]
+    u: np.ndarray  # [B, K] conditional modes (warm starts)
+
+
+def _derivatives(counts: Counts, x, n_agq: int, delta: float, u_start) -> _Derivatives:
     """Deviance, gradient and Hessian in (theta, beta) by lme4's central differences."""
     pts = x[:, None, :] + delta * _STENCIL[None, :, :]
     f, u = agq_deviance(counts, pts[..., 1], pts[..., 0], n_agq, u_start)
@@ -296,7 +309,7 @@ def _derivatives(counts: Counts, x, n_agq: int, delta: float, u_start):
     h11 = (f[:, 3] - 2 * f0 + f[:, 4]) / delta**2
     h01 = (f[:, 5] - f[:, 6] - f[:, 7] + f[:, 8]) / (4 * delta**2)
     hess = np.stack([np.stack([h00, h01], -1), np.stack([h01, h11], -1)], -2)
-    return f0, g, hess, u[:, 0]
+    return _Derivatives(f0, g, hess, u[:, 0])
 
 
 @dataclass(frozen=True)
@@ -338,60 +351,116 @@ def _start(counts: Counts) -> np.ndarray:
     return np.stack([theta, beta], axis=-1)
 
 
-def fit_glmm(counts: Counts, n_agq: int = 7, maxiter: int = 200, tol: float = 1e-9, start=None) -> GLMMFit:
-    """Maximum-likelihood fit of the random-intercept model by modified Newton.
+def reflected_step(hess, grad):
+    """Newton step ``-H^-1 g`` with the eigenvalues of ``H`` replaced by their absolute values.
 
-    The gradient and Hessian of the AGQ deviance come from central differences
-    (the stencil of lme4's ``deriv12``); negative curvature is reflected, and
-    every step is halved until the deviance decreases. ``theta`` is kept as its
-    absolute value; a ``theta`` below lme4's ``boundary.tol`` is set to 0 when
-    that does not increase the deviance beyond rounding (lme4's
-    ``check.boundary``).
-    ``start`` (``[B, 2]``, theta and beta) overrides the moment-based start.
+    Negative curvature is reflected; eigenvalues are floored at 1e-10 of the
+    largest. ``hess`` is ``[B, p, p]``, ``grad`` ``[B, p]``.
     """
-    x = _start(counts) if start is None else np.array(start, dtype=float)
-    B = x.shape[0]
+    lam, vec = np.linalg.eigh(hess)
+    scale = np.maximum(np.abs(lam).max(-1, keepdims=True), 1e-300)
+    lam = np.maximum(np.abs(lam), 1e-10 * scale)
+    return -np.einsum("bij,bj->bi", vec, np.einsum("bji,bj->bi", vec, grad) / lam)
+
+
+def damped_newton(params: tuple, dv, evaluate, newton_step, maxiter: int, tol: float):
+    """Modified Newton's method with step halving, batched over analyses (both GLMMs' optimiser).
+
+    Parameters
+    ----------
+    params
+        Arrays ``[B, ...]``; column 0 of the first is theta, kept as its
+        absolute value.
+    dv
+        The derivatives at ``params``: a dataclass of arrays ``[B, ...]``
+        with the deviance ``f`` and the gradient ``g`` of the first array's
+        parameters among its fields.
+    evaluate
+        ``evaluate(params, dv)``: the derivatives at ``params`` (``dv``, those
+        at the current point, give warm starts).
+    newton_step
+        ``newton_step(dv)``: the steps, shaped as ``params``.
+    maxiter, tol
+        Iterations at most; a relative step (largest step over
+        ``1 + max |param|``) below ``tol`` is convergence.
+
+    Returns
+    -------
+    tuple
+        ``(params, dv, converged, n_iter)``. Every step is halved until the
+        deviance decreases; a row whose step cannot lower it keeps its point
+        and stops, converged if its gradient vanishes there.
+    """
+    B = dv.f.shape[0]
     converged = np.zeros(B, dtype=bool)
     n_iter = np.zeros(B, dtype=int)
-    f, g, hess, u = _derivatives(counts, x, n_agq, HESSIAN_DELTA, np.zeros(counts.x.shape)[:, None, :])
     for _ in range(maxiter):
-        lam, vec = np.linalg.eigh(hess)
-        scale = np.maximum(np.abs(lam).max(-1, keepdims=True), 1e-300)
-        lam = np.maximum(np.abs(lam), 1e-10 * scale)
-        step = -np.einsum("bij,bj->bi", vec, np.einsum("bji,bj->bi", vec, g) / lam)
-        converged |= np.abs(step).max(-1) / (1.0 + np.abs(x).max(-1)) < tol
+        steps = newton_step(dv)
+        size, scale = np.abs(steps[0]).max(-1), np.abs(params[0]).max(-1)
+        for step, p in zip(steps[1:], params[1:]):
+            size, scale = np.maximum(size, np.abs(step).max(-1)), np.maximum(scale, np.abs(p).max(-1))
+        scale = 1.0 + scale
+        converged |= size / scale < tol
         if converged.all():
             break
         n_iter += ~converged
         t = np.where(converged, 0.0, 1.0)
         for _ in range(40):  # step halving; each trial point comes with its derivatives
-            trial = x + t[:, None] * step
-            trial[:, 0] = np.abs(trial[:, 0])
-            new = _derivatives(counts, trial, n_agq, HESSIAN_DELTA, u[:, None, :])
-            worse = (new[0] > f + 1e-12 * np.abs(f)) & (t > 0)
+            trial = tuple(p + t[:, None] * step for p, step in zip(params, steps))
+            trial[0][:, 0] = np.abs(trial[0][:, 0])
+            new = evaluate(trial, dv)
+            worse = (new.f > dv.f + 1e-12 * np.abs(dv.f)) & (t > 0)
             if not worse.any():
                 break
             t = np.where(worse, 0.5 * t, t)
         # rows whose step could not lower the deviance keep their point: converged
         # if the gradient vanishes there, otherwise they stop unconverged; an
         # accepted step shorter than tol ends the iterations too
-        keep = worse[:, None]
         stalled = worse & ~converged
-        converged |= stalled & (np.abs(g).max(-1) < 1e-6 * (1.0 + np.abs(f)))
-        converged |= ~worse & (np.abs(t[:, None] * step).max(-1) / (1.0 + np.abs(x).max(-1)) < tol)
-        x = np.where(keep, x, trial)
-        f, g, hess, u = (np.where(worse.reshape((B,) + (1,) * (old.ndim - 1)), old, fresh)
-                         for old, fresh in zip((f, g, hess, u), new))
+        converged |= stalled & (np.abs(dv.g).max(-1) < 1e-6 * (1.0 + np.abs(dv.f)))
+        converged |= ~worse & (t * size / scale < tol)
+        params = tuple(np.where(worse[:, None], p, q) for p, q in zip(params, trial))
+        dv = type(dv)(*(np.where(worse.reshape((B,) + (1,) * (old.ndim - 1)), old, fresh)
+                        for old, fresh in zip(vars(dv).values(), vars(new).values())))
         if stalled.all():
             break
-    theta = x[:, 0].copy()
+    return params, dv, converged, n_iter
+
+
+def boundary_theta(theta, f, deviance_at_zero):
+    """``theta`` with values below :data:`BOUNDARY_TOL` set to 0 where the deviance allows (lme4's ``check.boundary``).
+
+    ``f`` is the deviance at ``theta``; ``deviance_at_zero()`` gives it at
+    theta = 0 (called only when some theta is that small). A theta is set to
+    0 when that does not increase the deviance beyond rounding.
+    """
     edge = (theta > 0) & (theta < BOUNDARY_TOL)
-    if edge.any():
-        f_edge, _ = agq_deviance(counts, x[:, 1], np.zeros(B), n_agq)
-        theta = np.where(edge & (f_edge <= f + 1e-10 * (1.0 + np.abs(f))), 0.0, theta)
-    vb, from_h = _beta_variance(counts, x[:, 1], theta, u, hess)
+    if not edge.any():
+        return theta.copy()
+    return np.where(edge & (deviance_at_zero() <= f + 1e-10 * (1.0 + np.abs(f))), 0.0, theta)
+
+
+def fit_glmm(counts: Counts, n_agq: int = 7, maxiter: int = 200, tol: float = 1e-9, start=None) -> GLMMFit:
+    """Maximum-likelihood fit of the random-intercept model by modified Newton.
+
+    The gradient and Hessian of the AGQ deviance come from central differences
+    (the stencil of lme4's ``deriv12``); negative curvature is reflected, and
+    every step is halved until the deviance decreases (:func:`damped_newton`).
+    ``theta`` is kept as its absolute value; a ``theta`` below lme4's
+    ``boundary.tol`` is set to 0 when that does not increase the deviance
+    beyond rounding (:func:`boundary_theta`).
+    ``start`` (``[B, 2]``, theta and beta) overrides the moment-based start.
+    """
+    x = _start(counts) if start is None else np.array(start, dtype=float)
+    B = x.shape[0]
+    dv = _derivatives(counts, x, n_agq, HESSIAN_DELTA, np.zeros(counts.x.shape)[:, None, :])
+    (x,), dv, converged, n_iter = damped_newton(
+        (x,), dv, lambda p, d: _derivatives(counts, p[0], n_agq, HESSIAN_DELTA, d.u[:, None, :]),
+        lambda d: (reflected_step(d.hess, d.g),), maxiter, tol)
+    theta = boundary_theta(x[:, 0], dv.f, lambda: agq_deviance(counts, x[:, 1], np.zeros(B), n_agq)[0])
+    vb, from_h = _beta_variance(counts, x[:, 1], theta, dv.u, dv.hess)
     return GLMMFit(
-        beta=x[:, 1], theta=theta, deviance=f, hessian=hess, vb=vb, vb_from_hessian=from_h,
+        beta=x[:, 1], theta=theta, deviance=dv.f, hessian=dv.hess, vb=vb, vb_from_hessian=from_h,
         converged=converged, n_iter=n_iter, at_boundary=theta == 0.0,
     )
 
