@@ -19,7 +19,7 @@ from .glmm_results import GLMMResult
 from .kernels import Batch
 from .results import Prediction
 
-__all__ = ["rma_glmm", "GLMM_MEASURES"]
+__all__ = ["rma_glmm", "GLMM_MEASURES", "model_studies", "SATURATED_NOTE", "HESSIAN_NOTE"]
 
 #: Measures with a GLMM: code -> (family, column holding the sizes, model name).
 GLMM_MEASURES = {
@@ -29,6 +29,27 @@ GLMM_MEASURES = {
 }
 NEWTON = "Newton (central-difference derivatives, step halving)"
 NELDER_MEAD = "Nelder-Mead (scipy; after Newton failed)"
+SATURATED_NOTE = ("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations unconverged"
+                  " (as R's glm, which metafor uses, would warn).")
+HESSIAN_NOTE = ("The finite-difference Hessian was not positive definite; the SE comes from the conditional"
+                " information (as lme4 falls back to).")
+
+
+def model_studies(table) -> tuple[np.ndarray, tuple, int]:
+    """The rows of an escalc ``table`` a GLMM fits: mask, exclusions (sorted by row) and k.
+
+    Rows escalc excluded keep its reason; other rows without effect size
+    lack counts. Raises DataValidationError when no study is left.
+    """
+    keep = table.included
+    exclusions = list(table.exclusions)
+    listed = {e.row for e in exclusions}
+    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
+                   for r in np.flatnonzero(~keep) if int(r) not in listed]
+    k = int(keep.sum())
+    if k == 0:
+        raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
+    return keep, tuple(sorted(exclusions, key=lambda e: e.row)), k
 
 
 def _nelder_mead(counts: Counts, fit: GLMMFit, n_agq: int) -> tuple[GLMMFit, bool]:
@@ -64,8 +85,7 @@ def _heterogeneity_tests(counts: Counts, k: int, notes: list):
         return nan, nan, nan, nan, nan
     sat = saturated_glm(counts)
     if not sat.converged[0]:
-        notes.append("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations"
-                     " unconverged (as R's glm, which metafor uses, would warn).")
+        notes.append(SATURATED_NOTE)
     wald = float(wald_contributions(counts, sat)[0].sum())
     x, s = counts.x[0], counts.size[0]
     rate = x.sum() / s.sum()
@@ -196,14 +216,7 @@ def rma_glmm(
         table = escalc("PLO", data, xi=xi, ni=ni, mi=mi, slab=slab)
     else:
         table = escalc("IRLN", data, xi=xi, ti=ti, slab=slab)
-    keep = table.included
-    exclusions = list(table.exclusions)
-    listed = {e.row for e in exclusions}
-    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
-                   for r in np.flatnonzero(~keep) if int(r) not in listed]
-    k = int(keep.sum())
-    if k == 0:
-        raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
+    keep, exclusions, k = model_studies(table)
     x = np.asarray(table.cells["xi"], dtype=float)[keep]
     size = (x + np.asarray(table.cells["mi"], dtype=float)[keep] if measure == "PLO"
             else np.asarray(table.cells["ti"], dtype=float)[keep])
@@ -211,7 +224,7 @@ def rma_glmm(
     common = dict(
         measure=measure, test=test, level=lev, k=k, n_quadrature=n_agq, xi=x, size=size,
         slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
-        exclusions=tuple(sorted(exclusions, key=lambda e: e.row)),
+        exclusions=exclusions,
     )
     nan = float("nan")
 
@@ -250,8 +263,7 @@ def rma_glmm(
             notes.append("tau^2 is estimated at its boundary 0 (e.g. identical proportions, where lme4"
                          " fails): the result is the common-effect model.")
     if not fit.vb_from_hessian[0] and not fit.at_boundary[0]:
-        notes.append("The finite-difference Hessian was not positive definite; the SE comes from the"
-                     " conditional information (as lme4 falls back to).")
+        notes.append(HESSIAN_NOTE)
 
     ddf = np.array([k - 1.0 if test == "t" else np.inf])
     c = coefficient_tests(fit.beta[:, None], fit.vb[:, None, None], ddf, lev)

@@ -12,10 +12,10 @@ import numpy as np
 
 from .._distributions import chi2_sf
 from ..effect_sizes.escalc import escalc
-from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError
 from ..inference.heterogeneity import heterogeneity
 from ..inference.tests import coefficient_tests, critical
+from .glmm import HESSIAN_NOTE, SATURATED_NOTE, model_studies
 from .glmm_fs_kernels import FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values
 from .glmm_kernels import Counts
 from .glmm_results import GLMMResult
@@ -87,8 +87,7 @@ def _heterogeneity_tests(arms: Counts, fe: FSFit, k: int, notes: list):
         return nan, nan, nan, nan, nan
     sat, terms = saturated_tables(arms)
     if not sat.converged[0]:
-        notes.append("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations"
-                     " unconverged (as R's glm, which metafor uses, would warn).")
+        notes.append(SATURATED_NOTE)
     wald = max(float(terms[0].sum()), 0.0)
     lrt = max(float(fe.deviance[0] - sat.deviance[0]), 0.0)
     df = k - 1.0
@@ -123,14 +122,7 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
     """
     cols = {r: v for r, v in dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i).items() if v is not None}
     table = escalc("OR", data, slab=slab, drop00=True, **cols)
-    keep = table.included
-    exclusions = list(table.exclusions)
-    listed = {e.row for e in exclusions}
-    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
-                   for r in np.flatnonzero(~keep) if int(r) not in listed]
-    k = int(keep.sum())
-    if k == 0:
-        raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
+    keep, exclusions, k = model_studies(table)
     a, b, c, d = (np.asarray(table.cells[r], dtype=float)[keep] for r in ("ai", "bi", "ci", "di"))
     events, totals = np.stack([a, c], -1), np.stack([a + b, c + d], -1)
     arms = arm_counts(events, totals)
@@ -156,8 +148,7 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
         warns.append("Newton's method did not converge: the estimates are the last iterate and may not be"
                      " the maximum-likelihood estimates.")
     if not fit.vb_from_hessian[0]:
-        notes.append("The finite-difference Hessian was not positive definite; the SE comes from the"
-                     " conditional information (as lme4 falls back to).")
+        notes.append(HESSIAN_NOTE)
     tau2 = float(fit.theta[0] ** 2)
     ddf = np.array([k - 1.0 if test == "t" else np.inf])
     co = coefficient_tests(fit.mu[:, None], fit.vb[:, None, None], ddf, level)
@@ -176,7 +167,7 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
         loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0), n_quadrature=n_agq,
         optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), xi=events, size=totals,
         slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
-        exclusions=tuple(sorted(exclusions, key=lambda e: e.row)), warnings=tuple(warns), notes=tuple(notes),
+        exclusions=exclusions, warnings=tuple(warns), notes=tuple(notes),
     )
 
 

@@ -51,8 +51,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .glmm_kernels import (HESSIAN_DELTA, Counts, SaturatedFit, boundary_theta, damped_newton, reflected_step,
-                           saturated_glm, study_agq, weighted_spread)
+from .glmm_kernels import (HESSIAN_DELTA, Counts, SaturatedFit, boundary_theta, damped_newton, moment_start,
+                           reflected_step, saturated_glm, study_agq, weighted_spread)
 
 __all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values",
            "separation", "saturated_tables"]
@@ -196,13 +196,7 @@ def start_values(arms: Counts) -> tuple[np.ndarray, np.ndarray]:
     v = (1.0 / x + 1.0 / (n - x)).sum(-1)
     y = logit[..., 0] - logit[..., 1]
     m = arms.mask[..., 0]
-    w = np.where(m, 1.0 / v, 0.0)
-    mu = (w * y).sum(-1) / w.sum(-1)
-    k = m.sum(-1)
-    spread = np.where(m, (y - mu[:, None]) ** 2, 0.0).sum(-1) / np.maximum(k - 1, 1)
-    vbar = np.where(m, v, 0.0).sum(-1) / k
-    theta = np.sqrt(np.maximum(spread - vbar, 0.04))
-    return np.stack([theta, mu], axis=-1), np.where(m, logit[..., 1], 0.0)
+    return np.stack(moment_start(y, v, m), axis=-1), np.where(m, logit[..., 1], 0.0)
 
 
 def fit_fs(arms: Counts, n_agq: int = 7, *, start=None, theta=None, maxiter: int = 200,

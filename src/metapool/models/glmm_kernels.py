@@ -54,6 +54,7 @@ __all__ = [
     "GLMMFit",
     "fit_glmm",
     "damped_newton",
+    "moment_start",
     "reflected_step",
     "boundary_theta",
     "saturated_glm",
@@ -342,13 +343,21 @@ def _start(counts: Counts) -> np.ndarray:
     else:
         y = np.log((x + 0.5) / s)
         v = 1.0 / (x + 0.5)
-    w = np.where(m, 1.0 / v, 0.0)
-    beta = (w * y).sum(-1) / w.sum(-1)
-    k = m.sum(-1)
-    spread = np.where(m, (y - beta[:, None]) ** 2, 0.0).sum(-1) / np.maximum(k - 1, 1)
-    vbar = np.where(m, v, 0.0).sum(-1) / k
-    theta = np.sqrt(np.maximum(spread - vbar, 0.04))
-    return np.stack([theta, beta], axis=-1)
+    return np.stack(moment_start(y, v, m), axis=-1)
+
+
+def moment_start(y, v, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Start ``(theta, mean)`` ``[B]`` from study estimates ``y`` with variances ``v`` (``[B, K]``).
+
+    The inverse-variance mean and theta from the excess spread of ``y``
+    around it over the mean ``v`` (at least 0.2).
+    """
+    w = np.where(mask, 1.0 / v, 0.0)
+    mean = (w * y).sum(-1) / w.sum(-1)
+    k = mask.sum(-1)
+    spread = np.where(mask, (y - mean[:, None]) ** 2, 0.0).sum(-1) / np.maximum(k - 1, 1)
+    vbar = np.where(mask, v, 0.0).sum(-1) / k
+    return np.sqrt(np.maximum(spread - vbar, 0.04)), mean
 
 
 def reflected_step(hess, grad):
