@@ -18,7 +18,7 @@ from ..models.results import RMAResult, _freeze, _num
 from ._refit import refit_subsets, require_intercept_only, require_k
 from .leave_one_out import leave_one_out_masks
 
-__all__ = ["InfluenceDiagnostics", "BaujatData", "influence", "baujat", "influential_flags"]
+__all__ = ["InfluenceDiagnostics", "BaujatData", "influence", "baujat", "influential_flags", "deletion_diagnostics"]
 
 _FIELDS = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del", "hat", "weight", "dfbetas")
 
@@ -158,20 +158,40 @@ def _(res: RMAResult) -> InfluenceDiagnostics:
     require_intercept_only(res, "Influence diagnostics")
     require_k(res, 2, "Influence diagnostics")
     bf, beta_del, vb_del, tau2_del = _loo(res)
-    yi, vi, k = res.yi, res.vi, res.k
+    yi, vi = res.yi, res.vi
     s2w_del = np.where(bf.converged, bf.s2w, np.nan)
     w = 1.0 / (vi + res.tau2)
     hat = w / w.sum()
     hat = np.where(hat > _HAT_ONE, 1.0, hat)
-    vb = float(res.vb[0, 0])
-    diff = res.estimate - beta_del
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vb_all = 1.0 / np.sum(1.0 / (vi[None, :] + tau2_del[:, None]), axis=1)
+    return deletion_diagnostics(res, float(res.vb[0, 0]), yi, vi, hat, np.asarray(res.weights, dtype=float),
+                                beta_del, vb_del, tau2_del, np.where(bf.converged, bf.het.q, np.nan), vb_all,
+                                s2w_del)
+
+
+def deletion_diagnostics(res, vb, yi, vi, hat, weight, mu_del, vb_del, tau2_del, qe_del, vb_all,
+                         s2w_del=1.0) -> InfluenceDiagnostics:
+    """metafor's case diagnostics (``influence.rma.uni``, p = 1) from a fit and its case-deletion refits.
+
+    ``res`` gives ``slab``, ``estimate`` (mu) and ``k``; ``vb`` is Var(mu);
+    ``yi``, ``vi`` the studies' estimates and sampling variances; ``hat`` and
+    ``weight`` the leverages and weights; ``mu_del``, ``vb_del``,
+    ``tau2_del``, ``qe_del`` the refits without each study; ``vb_all`` the
+    variance of mu from all studies with tau2 set to ``tau2_del``;
+    ``s2w_del`` metafor's residual scale of the refits (1 but for
+    Knapp-Hartung-type models)::
+
+        rstudent = (y_i - mu(-i)) / sqrt(s2w v_i + vb(-i) + s2w tau2(-i))
+        dffits = (mu - mu(-i)) / sqrt(s2w hat_i (tau2(-i) + v_i))
+        dfbetas = (mu - mu(-i)) / sqrt(s2w vb_all),  cook_d = (mu - mu(-i))^2 / vb,  cov_r = vb(-i) / vb
+    """
+    diff = res.estimate - mu_del
     with np.errstate(invalid="ignore", divide="ignore"):
         dffits = diff / np.sqrt(s2w_del * hat * (tau2_del + vi))
-        vb_all = 1.0 / np.sum(1.0 / (vi[None, :] + tau2_del[:, None]), axis=1)
         dfbetas = diff / np.sqrt(s2w_del * vb_all)
         cook = diff**2 / vb
-        cov_r = vb_del / vb
-        resid = yi - beta_del
+        resid = yi - mu_del
         resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
         rstudent = resid / np.sqrt(vi * s2w_del + vb_del + tau2_del * s2w_del)
     return InfluenceDiagnostics(
@@ -179,13 +199,13 @@ def _(res: RMAResult) -> InfluenceDiagnostics:
         rstudent=rstudent,
         dffits=dffits,
         cook_d=cook,
-        cov_r=cov_r,
+        cov_r=vb_del / vb,
         tau2_del=tau2_del,
-        qe_del=np.where(bf.converged, bf.het.q, np.nan),
+        qe_del=qe_del,
         hat=hat,
-        weight=np.asarray(res.weights, dtype=float),
+        weight=weight,
         dfbetas=dfbetas,
-        influential=influential_flags(dffits, cook, hat, dfbetas, k),
+        influential=influential_flags(dffits, cook, hat, dfbetas, res.k),
     )
 
 

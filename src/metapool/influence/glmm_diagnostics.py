@@ -33,7 +33,7 @@ import numpy as np
 
 from ..models.glmm_kernels import agq_deviance
 from ..models.glmm_results import GLMMResult
-from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence, influential_flags
+from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, deletion_diagnostics, influence
 from .glmm import glmm_counts, require_glmm
 from .glmm_or import table_information, table_wald_terms
 from .leave_one_out import leave_one_out
@@ -120,29 +120,9 @@ def _(res: GLMMResult) -> InfluenceDiagnostics:
     yi, vi = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
     ok = np.isfinite(tau2_del)
     hat = information_share(res)
-    vb = res.se**2
-    diff = res.estimate - mu_del
     with np.errstate(invalid="ignore", divide="ignore"):
-        vb_del = np.where(ok, 1.0 / study_information(res, np.where(ok, tau2_del, 0.0)).sum(axis=1), np.nan)
-        dffits = diff / np.sqrt(hat * (tau2_del + vi))
-        dfbetas = diff / np.sqrt(vb_del)
-        cook = diff**2 / vb
-        resid = yi - mu_del
-        resid = np.where(np.abs(resid) < 100 * np.finfo(float).eps, 0.0, resid)
-        rstudent = resid / np.sqrt(vi + tau2_del + se_del**2)
-    return InfluenceDiagnostics(
-        slab=res.slab,
-        rstudent=rstudent,
-        dffits=dffits,
-        cook_d=cook,
-        cov_r=se_del**2 / vb,
-        tau2_del=tau2_del,
-        qe_del=qe_del,
-        hat=hat,
-        weight=100.0 * hat,
-        dfbetas=dfbetas,
-        influential=influential_flags(dffits, cook, hat, dfbetas, res.k),
-    )
+        vb_all = np.where(ok, 1.0 / study_information(res, np.where(ok, tau2_del, 0.0)).sum(axis=1), np.nan)
+    return deletion_diagnostics(res, res.se**2, yi, vi, hat, 100.0 * hat, mu_del, se_del**2, tau2_del, qe_del, vb_all)
 
 
 @baujat.register
