@@ -108,14 +108,6 @@ class Batch:
         """``v`` with padding at infinity, so that weights ``1/(v + tau2)`` vanish there."""
         return np.where(self.mask, self.v, np.inf)
 
-    @cached_property
-    def ones_y(self) -> np.ndarray:
-        """``[B, K, 2]``: a column of ones beside ``y``, to sum ``w`` and ``w y`` in one product."""
-        out = np.empty(self.y.shape + (2,))
-        out[..., 0] = 1.0
-        out[..., 1] = self.y
-        return out
-
     def take(self, rows) -> Batch:
         """The sub-batch of the given rows (for iterating only unconverged rows)."""
         return Batch(self.y[rows], self.v[rows], self.X[rows], self.mask[rows], self.intercept_only)
@@ -168,13 +160,12 @@ def wls(batch: Batch, tau2) -> WLS:
     y = batch.y
     sum_w2 = None
     if batch.intercept_only:
-        sums = w[:, None, :] @ batch.ones_y  # [B, 1, 2]: sum w, sum w y
-        sum_w = sums[:, 0, 0]
+        sum_w = rowsum(w)
         a = 1.0 / sum_w
-        beta = sums[:, 0, 1:] * a[:, None]
+        beta = (rowsum(w * y) * a)[:, None]
         resid = y - beta
         vb = a[:, None, None]
-        sum_w2 = np.vecdot(w, w)
+        sum_w2 = rowsum(w * w)
         # tr(P) = sum w_i (1 - w_i / sum w) = S (1 - sum (w_i / S)^2): direct unless
         # the weights concentrate on one study, then from exclusive sums.
         trace_p = sum_w - sum_w2 * a
@@ -195,9 +186,9 @@ def wls(batch: Batch, tau2) -> WLS:
         beta=beta,
         vb=vb,
         resid=resid,
-        q=np.vecdot(wr, resid),
+        q=rowsum(wr * resid),
         trace_p=trace_p,
-        ypp_y=np.vecdot(wr, wr),
+        ypp_y=rowsum(wr * wr),
         sum_w2=sum_w2,
     )
 
@@ -240,22 +231,18 @@ class Moments(NamedTuple):
     k: np.ndarray  # number of studies
 
 
-#: Powers of the weights summed at once by :func:`moments`.
-_POWERS = np.array([[1.0], [2.0], [3.0]])
-
-
 def moments(batch: Batch, tau2: np.ndarray | float, with_pp: bool = False) -> Moments:
     """The sums that ML, REML and EB scoring steps need at ``tau2`` (``[B]``).
 
     Equal to the corresponding fields of :func:`wls` and :func:`trace_pp`.
-    Models without moderators take a fused path that costs a few array
-    operations per step (an iteration of Fisher scoring is dominated by numpy's
-    per-call overhead for meta-analysis sizes): ``sum w^j`` for ``j = 1, 2, 3``
-    and ``sum w y`` come from one matrix product. For a batch of one such
-    analysis ``tau2`` may be a float: the sums are then Python floats (from
-    1-D dot products, equal to the batched sums up to the order of additions),
-    which avoids numpy's overhead on scalars; a zero denominator raises
-    ``ZeroDivisionError`` there. Analyses whose weights concentrate on one
+    Models without moderators take a fused path of a few array operations per
+    step (an iteration of Fisher scoring on one analysis is dominated by
+    numpy's per-call overhead): the sums of ``w``, ``w y``, ``w^2`` and ``w^3``
+    give every trace directly. For a batch of one such analysis ``tau2`` may
+    be a float: the sums are then Python floats (from 1-D dot products, equal
+    to the batched sums up to the order of additions), which avoids numpy's
+    overhead on scalars; a zero denominator raises ``ZeroDivisionError``
+    there. Analyses whose weights concentrate on one
     study, where the direct traces cancel, are recomputed by :func:`wls` and
     :func:`trace_pp`.
     """
@@ -267,14 +254,14 @@ def moments(batch: Batch, tau2: np.ndarray | float, with_pp: bool = False) -> Mo
     if scalar:  # 1-D dot products: the fastest sums for one analysis
         y = batch.y[0]
         w = 1.0 / (batch.v_open[0] + tau2)  # 0 on padding
-        sum_w, sum_wy = w.dot(batch.ones_y[0]).tolist()
         w2 = w * w
+        sum_w, sum_wy = float(w.dot(_ones(w.size))), float(w.dot(y))
         sum_w2, sum_w3 = float(w.dot(w)), float(w2.dot(w))
     else:
         y = batch.y
         w = 1.0 / (batch.v_open + tau2[:, None])
-        sums = (w[:, None, :] ** _POWERS) @ batch.ones_y  # [B, 3, 2]: sum w^j, sum w^j y
-        sum_w, sum_wy, sum_w2, sum_w3 = sums[:, 0, 0], sums[:, 0, 1], sums[:, 1, 0], sums[:, 2, 0]
+        w2 = w * w
+        sum_w, sum_wy, sum_w2, sum_w3 = rowsum(w), rowsum(w * y), rowsum(w2), rowsum(w2 * w)
     a = 1.0 / sum_w
     mu = sum_wy * a
     resid = y - (mu if scalar else mu[:, None])
@@ -282,7 +269,7 @@ def moments(batch: Batch, tau2: np.ndarray | float, with_pp: bool = False) -> Mo
     if scalar:
         q, ypp_y = float(wr.dot(resid)), float(wr.dot(wr))
     else:
-        q, ypp_y = np.vecdot(wr, resid), np.vecdot(wr, wr)
+        q, ypp_y = rowsum(wr * resid), rowsum(wr * wr)
     s2a = sum_w2 * a
     s3a = sum_w3 * a
     square = s2a * s2a
