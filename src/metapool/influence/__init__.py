@@ -3,9 +3,10 @@
 Leave-one-out, cumulative meta-analysis, influence diagnostics, Baujat-plot
 data and GOSH. Each function dispatches on the type of the fitted result and
 returns its own frozen result type; all refits run as batches of subsets.
-GLMM fits get every analysis too, as metapool's extension of metafor:
-leave-one-out, cumulative and influence by refitting each subset, GOSH batched
-through the quadrature kernel.
+GLMM fits (PLO, IRLN and the OR model UM.FS) get every analysis too, as
+metapool's extension of metafor: leave-one-out, cumulative and influence by
+refitting each subset (OR fits as one batch, :mod:`.glmm_or`), GOSH batched
+through the quadrature kernels.
 """
 
 from . import glmm as _glmm  # registers the GLMM refits
