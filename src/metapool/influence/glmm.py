@@ -52,16 +52,12 @@ def glmm_counts(res: GLMMResult, idx=None, mask=None) -> Counts:
 
 
 def refit_glmm(res: GLMMResult, keep: np.ndarray) -> GLMMResult:
-    """:func:`rma_glmm` with the options of ``res`` on the studies ``keep`` (warnings silenced)."""
-    if res.measure == "OR":
-        xi, size = res.xi[keep], res.size[keep]
-        counts = dict(ai=xi[:, 0], n1i=size[:, 0], ci=xi[:, 1], n2i=size[:, 1])
-    else:
-        counts = {"xi": res.xi[keep], "ni" if res.measure == "PLO" else "ti": res.size[keep]}
+    """:func:`rma_glmm` with the options of the one-group fit ``res`` on the studies ``keep`` (warnings silenced)."""
+    size = {"ni" if res.measure == "PLO" else "ti": res.size[keep]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return rma_glmm(res.measure, slab=[res.slab[i] for i in np.flatnonzero(keep)], test=res.test,
-                        level=res.level, n_agq=res.n_quadrature, **counts)
+        return rma_glmm(res.measure, xi=res.xi[keep], slab=[res.slab[i] for i in np.flatnonzero(keep)],
+                        test=res.test, level=res.level, n_agq=res.n_quadrature, **size)
 
 
 def _table_columns(res: GLMMResult, masks: np.ndarray) -> tuple[dict, np.ndarray]:
