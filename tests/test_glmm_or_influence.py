@@ -267,6 +267,27 @@ def test_gosh_separated_subsets_are_nan_counted_and_reported():
     assert g.to_dict()["failed"] == 3
 
 
+def test_unconverged_subset_fits_are_nan_as_the_direct_fit_reports_them(monkeypatch):
+    from metapool.models import glmm_fs
+
+    real = glmm_fs.fit_fs
+
+    def one_step(arms, n_agq=7, *, start=None, theta=None, maxiter=200, tol=1e-9):
+        return real(arms, n_agq, start=start, theta=theta, maxiter=maxiter if theta is not None else 1, tol=tol)
+
+    res = fit(**SMALL)
+    monkeypatch.setattr(glmm_fs, "fit_fs", one_step)
+    direct = refits(SMALL, res.k)
+    loo, g = leave_one_out(res), gosh(res)
+    unconverged = np.array([not r.converged for r in direct])
+    assert unconverged.sum() >= 3
+    np.testing.assert_array_equal(np.isnan(loo.estimate), unconverged)
+    np.testing.assert_array_equal(np.isnan(loo.tau2), unconverged)
+    assert np.isfinite(g.estimate[g.k == 1]).all()  # one study: the common-effect fit, no random effect
+    failed = int(np.isnan(g.estimate).sum())
+    assert failed > 0 and any(f"{failed} subset fits did not converge (Newton's method)" in n for n in g.notes)
+
+
 # -- errors, CLI -----------------------------------------------------------------------------
 def test_one_study_is_a_clear_error():
     res = fit(ai=[4], n1i=[20], ci=[8], n2i=[21])
