@@ -20,7 +20,7 @@ from metapool.models.glmm_kernels import Counts, agq_deviance, fit_glmm, gauss_h
 
 RMA_KEYS = {"k", "estimate", "se", "ci_lower", "ci_upper", "pvalue", "tau2", "tau", "i2", "h2", "q", "q_df",
             "q_pvalue", "pi_lower", "pi_upper", "measure", "method", "test", "excluded", "back"}
-GLMM_KEYS = {"q_lrt", "q_lrt_pvalue", "n_quadrature", "optimizer", "converged", "model", "loglik"}
+GLMM_KEYS = {"q_lrt", "q_lrt_pvalue", "n_quadrature", "optimizer", "converged", "model", "loglik", "marginal_loglik"}
 
 
 def fit(*args, **kw):
@@ -39,8 +39,9 @@ def test_identical_proportions_fall_back_to_common_effect_logistic_model():
     assert res.estimate == pytest.approx(math.log(p / (1 - p)), abs=1e-8)
     assert res.se == pytest.approx(1 / math.sqrt(ni.sum() * p * (1 - p)), rel=1e-6)  # the logistic GLM's SE
     assert res.q == pytest.approx(0.0, abs=1e-10) and res.q_lrt == pytest.approx(0.0, abs=1e-10)
-    # the log-likelihood is the binomial GLM's (binomial coefficients included)
-    assert res.loglik == pytest.approx(stats.binom.logpmf(xi, ni, p).sum(), rel=1e-10)
+    # the log-likelihood is the binomial GLM's (binomial coefficients included), both ways at tau2 = 0
+    assert res.marginal_loglik == pytest.approx(stats.binom.logpmf(xi, ni, p).sum(), rel=1e-10)
+    assert res.loglik == pytest.approx(res.marginal_loglik, rel=1e-10)
 
 
 @pytest.mark.parametrize("xi, what", [([0, 0, 0, 0, 0], "no events"), ([10, 20, 30, 40, 50], "only events")])

@@ -35,7 +35,7 @@ def lr_statistic(res, tau2):
     opt = optimize.minimize_scalar(dev, bounds=(res.estimate - 5, res.estimate + 5), method="bounded",
                                    options={"xatol": 1e-11})
     ll_profile = float(counts.saturated_constant[0]) - opt.fun / 2.0
-    return 2.0 * (res.loglik - ll_profile)
+    return 2.0 * (res.marginal_loglik - ll_profile)
 
 
 @pytest.mark.parametrize("measure, data", [("PLO", PLO), ("IRLN", IRLN)])

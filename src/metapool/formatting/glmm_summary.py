@@ -66,7 +66,7 @@ def glmm_document(res) -> Document:
         blocks.append(KeyValues("Summary:", (
             (f"Back-transformed ({m.natural})", f"{fmt(back.estimate)} [{fmt(back.ci_lower)}, {fmt(back.ci_upper)}]"),
             ("  prediction interval", f"[{fmt(back.pi_lower)}, {fmt(back.pi_upper)}]"),
-            ("Log-likelihood", fmt(res.loglik)),
+            ("Log-likelihood", f"{fmt(res.loglik)} (metafor's); marginal {fmt(res.marginal_loglik)}"),
             ("Optimiser", f"{res.optimizer}; {'converged' if res.converged else 'NOT converged'}"
                           f" after {res.n_iter} iterations"),
         )))

@@ -14,7 +14,8 @@ from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError, OptionError
 from ..inference.heterogeneity import heterogeneity
 from ..inference.tests import coefficient_tests, critical
-from .glmm_kernels import Counts, GLMMFit, agq_deviance, fit_glmm, saturated_glm, wald_contributions
+from .glmm_kernels import (Counts, GLMMFit, agq_deviance, conditional_loglik, fit_glmm, saturated_glm,
+                           wald_contributions)
 from .glmm_results import GLMMResult
 from .kernels import Batch
 from .results import Prediction
@@ -239,7 +240,8 @@ def rma_glmm(
         return GLMMResult(
             model="exact", estimate=nan, se=nan, statistic=nan, pvalue=nan, ci_lower=nan, ci_upper=nan,
             ddf=None, tau2=nan, i2=nan, h2=nan, vt=nan, q=nan, q_df=nan, q_pvalue=nan, q_lrt=nan,
-            q_lrt_pvalue=nan, pi_lower=nan, pi_upper=nan, loglik=nan, optimizer="none (exact interval)",
+            q_lrt_pvalue=nan, pi_lower=nan, pi_upper=nan, loglik=nan, marginal_loglik=nan,
+            optimizer="none (exact interval)",
             converged=True, n_iter=0, warnings=(note,), exact=_exact(measure, x.sum(), size.sum(), lev),
             **common,
         )
@@ -270,7 +272,9 @@ def rma_glmm(
     pi_half = float(critical(lev, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
     het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
     wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(counts, k, notes)
-    loglik = float(counts.saturated_constant[0] - fit.deviance[0] / 2.0)
+    _, modes = agq_deviance(counts, fit.beta, fit.theta, n_agq)
+    obs = counts.expand(0, tail=1)
+    loglik = float(conditional_loglik(obs, fit.beta[:, None, None] + obs.offset, fit.theta[:, None, None], modes)[0])
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=2)
     return GLMMResult(
@@ -279,6 +283,7 @@ def rma_glmm(
         ddf=None if test == "z" else k - 1.0, tau2=tau2, i2=float(het.i2[0]), h2=float(het.h2[0]),
         vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p, q_lrt=lrt, q_lrt_pvalue=lrt_p,
         pi_lower=float(fit.beta[0] - pi_half), pi_upper=float(fit.beta[0] + pi_half), loglik=loglik,
+        marginal_loglik=float(counts.saturated_constant[0] - fit.deviance[0] / 2.0),
         optimizer=optimizer, converged=converged, n_iter=int(fit.n_iter[0]), warnings=tuple(warns),
         notes=tuple(notes), **common,
     )

@@ -16,8 +16,9 @@ from ..exceptions import ConvergenceWarning, DataValidationError
 from ..inference.heterogeneity import heterogeneity
 from ..inference.tests import coefficient_tests, critical
 from .glmm import HESSIAN_NOTE, SATURATED_NOTE, model_studies
-from .glmm_fs_kernels import FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values
-from .glmm_kernels import Counts
+from .glmm_fs_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
+                              study_deviance)
+from .glmm_kernels import Counts, conditional_loglik
 from .glmm_results import GLMMResult
 from .kernels import Batch
 
@@ -158,13 +159,17 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=3)
     mu = float(fit.mu[0])
+    _, modes = study_deviance(arms, fit.theta, fit.mu, fit.alpha, n_agq)
+    loglik = conditional_loglik(arms, fit.alpha[..., None] + fit.mu[:, None, None] * GROUP1,
+                                fit.theta[:, None, None] * GROUP12, modes)
     return GLMMResult(
         measure="OR", model=model, test=test, level=level, k=k, estimate=mu, se=float(co.se[0, 0]),
         statistic=float(co.statistic[0, 0]), pvalue=float(co.pvalue[0, 0]), ci_lower=float(co.ci_lower[0, 0]),
         ci_upper=float(co.ci_upper[0, 0]), ddf=None if test == "z" else k - 1.0, tau2=tau2,
         i2=float(het.i2[0]), h2=float(het.h2[0]), vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p,
         q_lrt=lrt, q_lrt_pvalue=lrt_p, pi_lower=mu - pi_half, pi_upper=mu + pi_half,
-        loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0), n_quadrature=n_agq,
+        loglik=float(loglik[0]), marginal_loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0),
+        n_quadrature=n_agq,
         optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), xi=events, size=totals,
         slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
         exclusions=exclusions, warnings=tuple(warns), notes=tuple(notes),

@@ -51,6 +51,7 @@ __all__ = [
     "gauss_hermite",
     "study_agq",
     "agq_deviance",
+    "conditional_loglik",
     "GLMMFit",
     "fit_glmm",
     "damped_newton",
@@ -282,6 +283,20 @@ def agq_deviance(counts: Counts, beta, theta, n_agq: int, u_start=None):
     eta0 = beta + (np.log(c.size) if c.family == "poisson" else 0.0)
     dev_i, u = study_agq(c, eta0, theta, n_agq, u_start)
     return np.where(c.mask[..., 0], dev_i, 0.0).sum(axis=-1), u
+
+
+def conditional_loglik(c: Counts, eta0, load, u) -> np.ndarray:
+    """metafor's log-likelihood of a GLMM fit: saturated log-likelihood - deviance / 2.
+
+    metafor's ``rma.glmm`` reports ``ll = ll.QE - deviance(glmer fit) / 2``,
+    and lme4's ``deviance()`` of a GLMM is the conditional deviance: the
+    deviance of the counts at the conditional modes ``u`` of the random
+    effects (linear predictors ``eta0 + load u``), not ``-2`` times the
+    marginal log-likelihood. Shapes as in :func:`study_agq` (``u`` is
+    ``[B, ..., K]``); returns ``[B, ...]``.
+    """
+    dev = np.where(c.mask, c.deviance(eta0 + load * u[..., None]), 0.0)
+    return c.saturated_constant.sum(axis=-1) - dev.sum(axis=(-2, -1)) / 2.0
 
 
 # -- maximum likelihood -----------------------------------------------------------------

@@ -34,7 +34,8 @@ class GLMMResult(Rendered):
 
     The JSON keys of :meth:`to_dict` are those of
     :class:`~metapool.models.results.RMAResult` plus ``model``, ``q_lrt``,
-    ``q_lrt_pvalue``, ``loglik``, ``n_quadrature``, ``optimizer``; ``method``
+    ``q_lrt_pvalue``, ``loglik``, ``marginal_loglik``, ``n_quadrature``,
+    ``optimizer``; ``method``
     is ``"GLMM"``.
 
     Attributes
@@ -57,10 +58,15 @@ class GLMMResult(Rendered):
         ``QE.Wld`` and ``QE.LRT``: saturated versus common-effect GLM).
     pi_lower, pi_upper
         Prediction interval on the analysis scale.
-    loglik, n_quadrature, optimizer, converged, n_iter
-        Marginal log-likelihood (binomial coefficients included, as R's
-        ``logLik``), quadrature points per study, the optimiser that gave the
-        estimate and whether it converged.
+    loglik, marginal_loglik
+        metafor's log-likelihood of the fit (``logLik(res)``, its
+        ``fit.stats`` "ll": the saturated log-likelihood minus half lme4's
+        conditional deviance) and the marginal (AGQ) log-likelihood that is
+        maximised (lme4's ``logLik``; binomial coefficients included), which
+        the likelihood-ratio test and profile CI use.
+    n_quadrature, optimizer, converged, n_iter
+        Quadrature points per study, the optimiser that gave the estimate and
+        whether it converged.
     exact
         For the ``"exact"`` model: the pooled proportion (rate) with its exact
         Clopper-Pearson (Poisson) interval, else None.
@@ -93,6 +99,7 @@ class GLMMResult(Rendered):
     pi_lower: float
     pi_upper: float
     loglik: float
+    marginal_loglik: float
     n_quadrature: int
     optimizer: str
     converged: bool
@@ -178,7 +185,7 @@ class GLMMResult(Rendered):
             from .glmm_fs import profile_deviance
 
             sat, profile = profile_deviance(self)
-        dev_max = float(sat - self.loglik) * 2.0
+        dev_max = float(sat - self.marginal_loglik) * 2.0
         dev_max = min(dev_max, profile(self.tau2))
         crit = float(chi2_isf(1.0 - lev, 1.0))
 
@@ -286,6 +293,7 @@ class GLMMResult(Rendered):
             "q_lrt": _num(self.q_lrt),
             "q_lrt_pvalue": _num(self.q_lrt_pvalue),
             "loglik": _num(self.loglik),
+            "marginal_loglik": _num(self.marginal_loglik),
             "n_quadrature": self.n_quadrature,
             "optimizer": self.optimizer,
             "converged": bool(self.converged),
