@@ -279,8 +279,9 @@ def forest_table(
     "wald"`` for escalc's PLO CIs). The pooled row is the GLMM's estimate with
     its CI and prediction interval, back-transformed. Weights are each
     study's share of the GLMM's information for the pooled value (100 times
-    the hat values of ``influence(glmm)``); GLMMs of 2x2 tables (UM.FS) have
-    none, and the footer says so.
+    the hat values of ``influence(glmm)``, for 2x2 tables with each study's
+    intercept profiled out); where that share is undefined the weights are
+    missing and the footer says why.
     """
     study_ci = check_choice("forest_table", "study_ci", study_ci, (*PROPORTION_CIS, "wald"))
     measure = result.measure

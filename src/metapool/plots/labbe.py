@@ -68,8 +68,9 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
         cells ``ai, bi, ci, di``.
     result
         Optional model fitted to ``effect_sizes``: gives the weights and the
-        pooled-effect curve. A GLMM of 2x2 tables has no study weights; its
-        bubbles (as without a model) are sized by the study sizes.
+        pooled-effect curve (a GLMM of 2x2 tables weighs the studies by their
+        share of its information). Without a model the bubbles are sized by
+        the study sizes.
     groups
         Names of group 1 and group 2 for the axis titles.
     """

@@ -59,7 +59,7 @@ def study_values(result) -> StudyValues:
 
 @study_values.register
 def _(result: GLMMResult) -> StudyValues:
-    """Weights NaN, and ``note`` says why, where the information share is not defined (e.g. 2x2 tables)."""
+    """Weights NaN, and ``note`` says why, where the information share is not defined."""
     es = result.effect_sizes()
     try:
         weights = 100.0 * information_share(result)

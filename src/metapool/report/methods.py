@@ -66,10 +66,10 @@ def methods_text(analysis) -> tuple[str, tuple]:
                                if any(s.method == "GLMM" and s.measure == m for s in specs))
             parts.append(f"{pooled[:1].upper()}{pooled[1:]} were pooled with generalised linear mixed models"
                          f" {cite('GLMM')} (maximum likelihood; profile-likelihood confidence interval for tau²); their"
-                         " leave-one-out and influence diagnostics (for proportions and rates) refit the model without"
+                         " leave-one-out and influence diagnostics refit the model without"
                          " each study, and their small-study analyses and forest, funnel and Doi plots use the"
                          " study-level logits, log rates or log odds ratios (1/2 added to zero cells), with forest-plot"
-                         " weights from each study's share of the model's information (none for 2x2 tables).")
+                         " weights from each study's share of the model's information.")
     tests = sorted({s.test for s in specs})
     for test in tests:
         extra = f" {cite('KH')}" if test == "knha" else ""
