@@ -2,10 +2,13 @@
 
 Every estimator is written in meta-regression form (design matrix ``X`` with
 ``p`` columns), batched over analyses, truncated at zero, and returns the
-standard error of tau2 as metafor reports it. ML, REML and EB solve their
-score equations with the safeguarded scoring of
-:func:`metapool.models.rootfind.solve`, which always converges (plain Fisher
-scoring, as in metafor, oscillates on some data sets). PM and PMM reproduce
+standard error of tau2 as metafor reports it. ML, REML and EB run metafor's
+Fisher scoring step for step (:func:`metapool.models.rootfind.fisher_scoring`,
+so that the estimates equal metafor's) and, where it oscillates and fails as
+metafor does, the safeguarded search of :func:`metapool.models.rootfind.solve`,
+which always converges (``Control(algorithm="newton")`` uses it throughout).
+Their scoring steps take their sums from
+:func:`metapool.models.kernels.moments`. PM and PMM reproduce
 metafor's ``uniroot`` search (see :mod:`metapool.models.uniroot`); where
 metafor's search interval is too short, it is extended instead of failing.
 
