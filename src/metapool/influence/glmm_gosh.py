@@ -37,21 +37,26 @@ TABLE_CHUNK = 8
 _FIELDS = ("q", "i2", "h2", "tau2", "estimate")
 
 
-def _fit_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.ndarray) -> tuple[dict, int, int]:
+def _fit_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.ndarray
+                 ) -> tuple[dict, int, int, np.ndarray]:
     """q, I^2, H^2, tau2 and estimate of the GLMM on each subset ``incl[b]``.
 
     Returns the columns, the number of separated subsets and of failed fits
-    (both NaN).
+    (both NaN), and the rows whose Newton fit of a one-group GLMM failed (NaN
+    here): :func:`_retry` refits those by :func:`rma_glmm`, whose Nelder-Mead
+    fallback needs ``warnings.catch_warnings``, which is not thread-safe, so it
+    runs after the worker threads.
     """
+    none = np.zeros(0, dtype=int)
     if res.measure == "OR":
-        return fit_table_subsets(res, incl, yi, vi)
+        return (*fit_table_subsets(res, incl, yi, vi), none)
     n = incl.shape[0]
     out = {f: np.full(n, np.nan) for f in _FIELDS}
     x_sum, size_sum = incl @ res.xi, incl @ res.size
     separated = (x_sum == 0) | ((res.measure == "PLO") & (x_sum == size_sum))
     rows = np.flatnonzero(~separated)
     if rows.size == 0:
-        return out, int(separated.sum()), 0
+        return out, int(separated.sum()), 0, none
     idx, kept = pack_subsets(incl[rows])
     sub = glmm_counts(res, idx, kept)
     fit = fit_glmm(sub, res.n_quadrature)
@@ -61,16 +66,23 @@ def _fit_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.ndarr
     het = heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept), tau2, True)
     cols = {"q": np.where(k > 1, np.maximum(q, 0.0), np.nan), "i2": het.i2, "h2": het.h2, "tau2": tau2,
             "estimate": fit.beta}
+    retry = rows[~fit.converged]
     for f in _FIELDS:
         out[f][rows] = cols[f]
+        out[f][retry] = np.nan
+    return out, int(separated.sum()), 0, retry
+
+
+def _retry(res: GLMMResult, incl: np.ndarray, rows, out: dict) -> int:
+    """Refit the subsets ``rows`` by :func:`rma_glmm` (Nelder-Mead after Newton); the number still failing."""
     failed = 0
-    for r in rows[~fit.converged]:  # Newton failed: the full rma_glmm path (Nelder-Mead fallback)
+    for r in rows:
         refit = refit_glmm(res, incl[r])
         ok = refit.converged and refit.exact is None
         failed += not ok
         for f in _FIELDS:
             out[f][r] = getattr(refit, f) if ok else np.nan
-    return out, int(separated.sum()), failed
+    return failed
 
 
 @gosh.register
@@ -100,16 +112,19 @@ def _(res: GLMMResult, subsets: int | None = None, *, seed=None, chunk: int | No
     incl = np.empty((n, k), dtype=bool)
     out = {f: np.empty(n) for f in _FIELDS}
     lost = np.zeros((2, -(-n // chunk)), dtype=int)
+    retry: list = [None] * len(lost[0])
 
     def fit_chunk(lo: int, hi: int) -> None:
         m = masks(lo, hi)
         incl[lo:hi] = m
-        cols, lost[0, lo // chunk], lost[1, lo // chunk] = _fit_subsets(res, m, yi, vi)
+        cols, lost[0, lo // chunk], lost[1, lo // chunk], again = _fit_subsets(res, m, yi, vi)
+        retry[lo // chunk] = lo + again
         for f in _FIELDS:
             out[f][lo:hi] = cols[f]
 
     run_chunks(n, chunk, workers, fit_chunk, progress)
     separated, failed = (int(v) for v in lost.sum(axis=1))
+    failed += _retry(res, incl, np.concatenate(retry), out)
     notes = []
     tables = res.measure == "OR"
     if separated:
