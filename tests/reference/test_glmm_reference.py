@@ -31,6 +31,8 @@ import pytest
 
 from metapool import rma_glmm
 
+from .glmm_compare import limit_errors
+
 FIXTURE = Path(__file__).with_name("glmm_reference.json.gz")
 
 #: Data sets on which lme4's default fit is off (by more than the tolerances) and why.
@@ -75,20 +77,6 @@ def _fit(ds_id: str, test: str):
         return rma_glmm(d["measure"], test=test, **cols)
 
 
-def _errors(res, ref: dict) -> dict:
-    """|difference| of each compared quantity, scaled by its tolerance unit."""
-    scale = abs(ref["se"])
-    return {
-        "estimate": abs(res.estimate - ref["estimate"]),
-        "tau2": abs(res.tau2 - ref["tau2"]),
-        "se": abs(res.se - ref["se"]) / abs(ref["se"]),
-        "ci_lb": abs(res.ci_lower - ref["ci_lb"]) / (abs(ref["ci_lb"]) + scale),
-        "ci_ub": abs(res.ci_upper - ref["ci_ub"]) / (abs(ref["ci_ub"]) + scale),
-        "pi_lb": abs(res.pi_lower - ref["pi_lb"]) / (abs(ref["pi_lb"]) + scale),
-        "pi_ub": abs(res.pi_upper - ref["pi_ub"]) / (abs(ref["pi_ub"]) + scale),
-    }
-
-
 TOL = 1e-4
 
 
@@ -113,7 +101,7 @@ def test_matches_rma_glmm(d):
         res = _fit(d["id"], test)
         assert res.converged and res.k == default["result"]["k"]
         candidates = [f["result"] for f in fits.values() if f["result"] is not None]
-        errs = [_errors(res, r) for r in candidates]
+        errs = [limit_errors(res, r) for r in candidates]
         if d["id"] in SE_UNRELIABLE:
             errs = [{k: v for k, v in e.items() if k in ("estimate", "tau2")} for e in errs]
         for key in errs[0]:
@@ -122,7 +110,7 @@ def test_matches_rma_glmm(d):
         # to the issue's acceptance tolerance (it moves with lme4's tolerance for the modes)
         assert min(abs(res.loglik - r["ll"]) / (1e-5 + 1e-4 * abs(r["ll"])) for r in candidates) <= 1.0
         if d["id"] not in LME4_DEFAULT_OFF:
-            bad = {k: v for k, v in _errors(res, default["result"]).items() if v > TOL}
+            bad = {k: v for k, v in limit_errors(res, default["result"]).items() if v > TOL}
             assert not bad, bad
         ref = default["result"]
         assert res.vt == pytest.approx(ref["vt"], rel=1e-9)
