@@ -230,6 +230,10 @@ def test_report_glmm_outcomes_get_their_figures(tmp_path):
     analysis = quiet(run_analysis, load_spec(tmp_path / "a.toml"))
     response, rate, death = analysis.outcomes
     assert all(isinstance(o.model, mp.GLMMResult) for o in analysis.outcomes)
+    # patients: the fit's sizes (both groups of 2x2 tables); rates have person-time, not patients
+    assert response.n_patients == int(np.sum(response.model.size))
+    assert death.n_patients == int(np.sum(death.model.size)) > int(np.sum(death.model.size[:, 0]))
+    assert rate.n_patients is None
     figures = {o.spec.name: quiet(outcome_figures, o, None) for o in analysis.outcomes}
     assert [f.kind for f in figures["Response"]] == ["forest", "funnel", "doi", "baujat", "leave_one_out"]
     assert [f.kind for f in figures["Infections"]] == ["forest", "funnel", "doi"]

@@ -139,6 +139,26 @@ def _study_counts(table: StudyTable, column: str | None, rows: np.ndarray) -> di
     return dict(Counter(str(c).strip() for c in cells if _present([c])[0]))
 
 
+def _study_sizes(model, k: int):
+    """Each analysed study's number of patients where the model holds it, else None.
+
+    Not for rates (their sizes are person-time); for a GLMM of 2x2 tables both
+    groups together.
+    """
+    from .effect_sizes.registry import MEASURES
+    from .models.glmm_results import GLMMResult
+
+    measure = MEASURES.get(getattr(model, "measure", None))
+    if model is None or (measure is not None and measure.family == "rate"):
+        return None
+    sizes = model.size if isinstance(model, GLMMResult) else getattr(model, "ni", None)
+    if sizes is None:
+        return None
+    sizes = np.asarray(sizes, dtype=float)
+    sizes = sizes.sum(axis=1) if sizes.ndim == 2 else sizes
+    return sizes if len(sizes) == k else None
+
+
 def _patients(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows: np.ndarray, ni) -> int | None:
     """Sum of the analysed studies' n: the outcome's own denominators, else the table's n column."""
     if ni is not None and np.all(np.isfinite(ni)):
@@ -200,14 +220,13 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> Outc
             extra, skipped = _follow_up(out, es, model, table, k)
         elif out.subgroup or out.mods or out.bias or out.sensitivity:
             skipped["follow-up"] = "available for inverse-variance models (rma) and GLMMs only"
-    ni = getattr(model, "ni", None)
     return OutcomeResult(
         spec=out,
         model=model,
         effects=es,
         medians=medians,
         k=k,
-        n_patients=_patients(spec, out, table, rows, ni if model is not None and len(np.atleast_1d(ni)) == k else None),
+        n_patients=_patients(spec, out, table, rows, _study_sizes(model, k)),
         designs=_study_counts(table, spec.design, rows),
         risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
         skipped=skipped,
