@@ -49,3 +49,23 @@ def test_or_bias_analyses_run_on_the_study_level_model():
     report = bias_report(res).to_dict()
     assert {"egger", "begg", "trimfill", "lfk"} <= set(report)
     assert not any("undefined" in str(report[k]) for k in ("egger", "begg", "trimfill", "lfk"))
+
+
+def test_peters_runs_on_the_tables_of_the_fit():
+    from metapool.bias import peters
+    from metapool.exceptions import DataValidationError
+
+    res = fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = mp.rma(res.effect_sizes(), method=STUDY_LEVEL_METHOD)
+    want = peters(study, table=res.effect_sizes())
+    assert peters(res).pvalue == pytest.approx(want.pvalue, rel=1e-12)
+    # the outcome's own table (with the double-zero study the GLMM drops) is replaced by the fit's tables
+    report = bias_report(res, table=mp.escalc("OR", **CELLS)).to_dict()
+    assert report["peters"]["p"] == pytest.approx(want.pvalue, rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plo = mp.rma_glmm("PLO", xi=[3, 5, 8, 2], ni=[30, 40, 50, 25])
+    with pytest.raises(DataValidationError, match="two-group binary"):
+        peters(plo)

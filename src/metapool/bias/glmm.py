@@ -8,13 +8,15 @@ continuity correction, ``add = 1/2, to = "only0"``: 1/2 added to the cells
 of a study or 2x2 table with a zero cell; double-zero tables are not among a
 UM.FS fit's studies) under a random-effects model
 estimated by maximum likelihood, like the GLMM's tau2 (a report's methods
-text says so). Peters' test is not offered for GLMM fits.
+text says so). Peters' test applies to GLMMs of 2x2 tables (the events and
+non-events of the fit's own tables).
 """
 
 from __future__ import annotations
 
 import warnings
 
+from ..exceptions import DataValidationError
 from ..models.glmm_results import GLMMResult
 from ..models.results import RMAResult
 from ..models.rma import rma
@@ -22,7 +24,7 @@ from .failsafe import fsn
 from .funnel import funnel_data
 from .lfk import lfk
 from .rank import ranktest
-from .regression import regtest
+from .regression import peters, regtest
 from .trimfill import trimfill
 
 __all__ = ["study_level_model", "STUDY_LEVEL_METHOD"]
@@ -42,6 +44,15 @@ def study_level_model(res: GLMMResult) -> RMAResult:
 @regtest.register
 def _(res: GLMMResult, model: str = "rma", predictor: str = "sei"):
     return regtest(study_level_model(res), model, predictor)
+
+
+@peters.register
+def _(res: GLMMResult, events=None, nonevents=None, *, table=None):
+    if res.measure != "OR":
+        raise DataValidationError("Peters' test needs two-group binary data (a GLMM of 2x2 tables).")
+    if events is None and nonevents is None:  # the fit's own tables (double-zero tables are not among them)
+        table = res.effect_sizes()
+    return peters(study_level_model(res), events, nonevents, table=table)
 
 
 @ranktest.register
