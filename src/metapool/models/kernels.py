@@ -227,7 +227,7 @@ class Moments(NamedTuple):
     q: np.ndarray  # y'Py
     ypp_y: np.ndarray  # y'PPy
     trace_p: np.ndarray
-    trace_pp: np.ndarray | None  # tr(PP), when asked for
+    trace_pp: np.ndarray | None  # tr(PP); with moderators only when asked for (with_pp)
     k: np.ndarray  # number of studies
 
 
