@@ -1,0 +1,1 @@
+"""Hostile and careless input (issue 10): each reported example and its class, plus generators of malformed input."""
