@@ -9,13 +9,28 @@ so study labels such as "NA" stay labels. Reading uses the standard library's
 from __future__ import annotations
 
 import csv
+import io
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import DataValidationError
+from .decoding import decode_text, looks_like
 
-__all__ = ["StudyTable", "read_table", "get_column"]
+__all__ = ["StudyTable", "read_table", "get_column", "EXCEL_SUFFIXES", "MAX_CELL_CHARS", "ROW_NAME_COLUMN"]
+
+#: File suffixes read as Excel workbooks; any other file is read as delimited text.
+EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+
+#: Longest cell of a delimited text file, in characters (the csv module's default limit is 131,072).
+MAX_CELL_CHARS = 1 << 20
+
+#: Name of an unnamed first column (the row names that R's ``write.csv`` writes under an empty header).
+ROW_NAME_COLUMN = "row_name"
+
+#: A record of a table: its line (text) or row (worksheet) number, 1-based, and its cells.
+_Record = tuple[int, list]
 
 
 @dataclass(frozen=True)
@@ -24,11 +39,28 @@ class StudyTable(Mapping):
 
     Behaves as a read-only mapping from column name to its list of cells, so it
     can be passed as ``data`` wherever a pandas DataFrame is accepted.
+
+    Attributes
+    ----------
+    columns
+        Column name to its cells.
+    n_rows
+        Number of studies (rows below the header).
+    source
+        The file read, if any.
+    encoding
+        Codec that decoded a text file (``"utf-8"``, ``"cp1252"``, ...); None
+        for a workbook or a table built in memory.
+    notes
+        Sentences for the user about how the file was read (an encoding guessed
+        other than UTF-8); the command line and the report show them.
     """
 
     columns: dict
     n_rows: int
     source: str = ""
+    encoding: str | None = None
+    notes: tuple = ()
 
     def __getitem__(self, name: str) -> list:
         return self.columns[name]
@@ -61,31 +93,85 @@ def get_column(data: object, name: str, role: str | None = None) -> object:
     return data[name]  # type: ignore[index]
 
 
-def _read_csv(path: Path) -> list[list[object]]:
-    text = path.read_text(encoding="utf-8-sig")
+def _read_bytes(path: Path) -> bytes:
+    """The whole file, or a one-line error saying why it cannot be read."""
+    if not path.is_file():
+        if path.is_dir():
+            raise DataValidationError(f"Data file {str(path)!r} is a folder, not a file.")
+        if path.exists():
+            raise DataValidationError(f"Data file {str(path)!r} is not a regular file.")
+        raise DataValidationError(f"Data file {str(path)!r} does not exist.")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError(f"Data file {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
+
+
+def _read_csv(name: str, text: str) -> list[_Record]:
+    """Non-blank records of delimited text; only CSV record separators (CR, LF) end a record."""
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(text.splitlines(), dialect) if any(c.strip() for c in row)]
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> list[list[object]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL_CHARS))
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    records, line = [], 1
     try:
-        ws = book[sheet] if sheet else book.worksheets[0]
-    except KeyError:
-        raise DataValidationError(
-            f"Sheet {sheet!r} is not in {path.name}; sheets: {', '.join(book.sheetnames)}"
-        ) from None
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    book.close()
-    return [r for r in rows if any(c is not None and str(c).strip() for c in r)]
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                records.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        problem = (f"a cell is longer than {MAX_CELL_CHARS:,} characters, the most metapool reads in one cell"
+                   if "field larger than field limit" in str(exc) else f"not readable as CSV ({exc})")
+        raise DataValidationError(f"{name}, line {line}: {problem}.") from None
+    return records
 
 
-def read_table(path: str | Path, sheet: str | None = None) -> StudyTable:
+def _not_a_workbook(name: str, data: bytes) -> DataValidationError:
+    if not data.strip():
+        return DataValidationError(f"Data file {name!r} is empty.")
+    what = looks_like(data)
+    if what is None:
+        return DataValidationError(
+            f"{name} looks like a CSV or text file, not an Excel workbook; rename it to .csv."
+        )
+    return DataValidationError(f"{name} looks like {what}, not an Excel workbook (.xlsx).")
+
+
+def _read_xlsx(name: str, data: bytes, sheet: str | None) -> list[_Record]:
+    """Non-blank rows of a worksheet (default: the first), numbered as in Excel."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    # What openpyxl raises on a damaged or foreign archive (it parses the XML lazily, while rows are read).
+    damaged = (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, InvalidFileException)
+    unreadable = f"{name} is a ZIP archive but not a readable Excel workbook (.xlsx)."
+    if not data.startswith(b"PK\x03\x04"):
+        raise _not_a_workbook(name, data)
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except damaged:
+        raise DataValidationError(unreadable) from None
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            raise DataValidationError(f"Sheet {sheet!r} is not in {name}; sheets: {', '.join(book.sheetnames)}")
+        if not book.worksheets:
+            raise DataValidationError(f"{name} has no worksheets.")
+        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        try:
+            rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+        except damaged:
+            raise DataValidationError(unreadable) from None
+    finally:
+        book.close()
+    records = [(i, r) for i, r in rows if any(c is not None and str(c).strip() for c in r)]
+    if not records:
+        raise DataValidationError(f"{name}: sheet {ws.title!r} is empty.")
+    return records
+
+
+def read_table(path: str | Path, sheet: str | None = None, encoding: str | None = None) -> StudyTable:
     """Read a CSV/TSV/TXT or XLSX file with a header row into a :class:`StudyTable`.
 
     Parameters
@@ -96,41 +182,73 @@ def read_table(path: str | Path, sheet: str | None = None) -> StudyTable:
         among comma, semicolon and tab).
     sheet
         Worksheet name for Excel files (default: the first sheet).
+    encoding
+        Text encoding of a delimited file (``"utf-8"``, ``"cp1252"``, ...). By
+        default UTF-8 (with or without byte-order mark, or UTF-16/32 with one),
+        else Windows-1252, else Latin-1; a guess other than UTF-8 is recorded
+        in :attr:`StudyTable.notes`.
+
+    Returns
+    -------
+    StudyTable
+        The cells as text (typed values for Excel). Only CR/LF end a record, so
+        line or paragraph separators inside a cell stay in the cell. An empty
+        first header cell (R's ``write.csv`` row names) names the column
+        ``row_name``.
 
     Raises
     ------
     DataValidationError
-        Missing file, empty file, duplicate or blank column names, or rows with
-        more cells than the header.
+        A missing, unreadable or binary file, a folder, a text file named .xlsx
+        (or a workbook named otherwise), an unknown encoding, an empty file or
+        sheet, a header without studies, blank or duplicate column names, rows
+        with more cells than the header, a cell longer than
+        :data:`MAX_CELL_CHARS` characters, a sheet asked of a text file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(f"Data file {str(path)!r} does not exist.")
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        rows = _read_xlsx(path, sheet)
+    data = _read_bytes(path)
+    name = path.name
+    decoded = None
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        records, unit = _read_xlsx(name, data, sheet), "sheet row"
     else:
-        rows = _read_csv(path)
-    if not rows:
-        raise DataValidationError(f"Data file {path.name!r} is empty.")
-    header = ["" if c is None else str(c).strip() for c in rows[0]]
+        if sheet is not None:
+            raise DataValidationError(
+                f"{name} is a text table; a sheet ({sheet!r}) can only be chosen in an Excel workbook (.xlsx)."
+            )
+        decoded = decode_text(data, name, encoding)
+        records, unit = _read_csv(name, decoded.text), "line"
+    if not records:
+        raise DataValidationError(f"Data file {name!r} is empty.")
+    header = ["" if c is None else str(c).strip() for c in records[0][1]]
     while header and header[-1] == "":
         header.pop()
-    for j, name in enumerate(header):
-        if name == "":
-            raise DataValidationError(f"{path.name}: column {j + 1} has no name in the header row.")
+    if len(header) > 1 and header[0] == "":
+        header[0] = ROW_NAME_COLUMN
+    for j, column in enumerate(header):
+        if column == "":
+            raise DataValidationError(f"{name}: column {j + 1} has no name in the header row.")
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise DataValidationError(f"{path.name}: duplicate column names: {', '.join(dupes)}")
-    body = rows[1:]
+        raise DataValidationError(f"{name}: duplicate column names: {', '.join(dupes)}")
+    body = records[1:]
+    if not body:
+        raise DataValidationError(f"{name} has a header row but no studies below it.")
     columns: dict[str, list] = {h: [] for h in header}
-    for i, row in enumerate(body):
+    for i, (line, row) in enumerate(body):
         extra = [c for c in row[len(header):] if c is not None and str(c).strip()]
         if extra:
             raise DataValidationError(
-                f"{path.name}, row {i + 1} (line {i + 2}): {len(row)} cells but the header"
+                f"{name}, row {i + 1} ({unit} {line}): {len(row)} cells but the header"
                 f" has {len(header)} columns."
             )
         for j, h in enumerate(header):
             cell = row[j] if j < len(row) else None
             columns[h].append("" if cell is None else cell)
-    return StudyTable(columns=columns, n_rows=len(body), source=str(path))
+    return StudyTable(
+        columns=columns,
+        n_rows=len(body),
+        source=str(path),
+        encoding=None if decoded is None else decoded.encoding,
+        notes=() if decoded is None or not decoded.note else (decoded.note,),
+    )
