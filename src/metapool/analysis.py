@@ -50,6 +50,10 @@ class OutcomeResult:
         ``skipped`` says why).
     k, n_patients
         Studies and patients (sum of the analysed studies' n) in the model.
+    rows
+        Sorted 0-based indices of the study-table rows that entered the
+        model (1-based as ``"rows"`` in :meth:`to_dict`); labels may repeat,
+        rows do not.
     designs
         Count of study designs among the analysed studies.
     skipped
@@ -69,6 +73,7 @@ class OutcomeResult:
     influence: object = None
     k: int = 0
     n_patients: int | None = None
+    rows: tuple = ()
     designs: dict = field(default_factory=dict)
     risk_of_bias: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
@@ -90,6 +95,7 @@ class OutcomeResult:
             "kind": self.spec.kind,
             "k": self.k,
             "n_patients": self.n_patients,
+            "rows": [r + 1 for r in self.rows],
             "designs": self.designs,
             "risk_of_bias": self.risk_of_bias,
             "error": self.error,
@@ -213,7 +219,7 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> Outc
             return OutcomeResult(out, error=str(exc))
         result = model if model is not None else medians
         k = int(result.k)
-        rows = _analysed_rows(es, model, medians, table)
+        rows = _analysed_rows(result, table)
         skipped: dict[str, str] = {}
         extra: dict[str, object] = {}
         if isinstance(model, RMAResult | GLMMResult):
@@ -227,21 +233,29 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> Outc
         medians=medians,
         k=k,
         n_patients=_patients(spec, out, table, rows, _study_sizes(model, k)),
+        rows=tuple(int(r) for r in rows),
         designs=_study_counts(table, spec.design, rows),
         risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
         skipped=skipped,
-        warnings=tuple(dict.fromkeys(str(w.message) for w in caught)),
+        warnings=tuple(dict.fromkeys([*(str(w.message) for w in caught), *_label_warnings(result, rows)])),
         **extra,
     )
 
 
-def _analysed_rows(es, model, medians, table: StudyTable) -> np.ndarray:
-    """Rows of the table that entered the outcome's model."""
-    n = table.n_rows
-    excluded = {e.row for e in getattr(model if model is not None else medians, "exclusions", ())}
-    if es is not None:
-        excluded |= {int(r) for r in np.flatnonzero(~es.included)}
-    return np.array([r not in excluded for r in range(n)])
+def _analysed_rows(result, table: StudyTable) -> np.ndarray:
+    """Sorted 0-based indices of the table rows that entered the outcome's model."""
+    from .models.rows import model_rows
+
+    return np.sort(model_rows(result, table.n_rows))
+
+
+def _label_warnings(result, rows: np.ndarray) -> tuple[str, ...]:
+    """A warning when analysed studies share a label (they stay separate studies, by row)."""
+    from .formatting.labels import repeated_labels_text
+
+    labels = getattr(result, "slab", None)
+    text = repeated_labels_text(result.studies if labels is None else labels, rows)
+    return () if text is None else (text,)
 
 
 def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[dict, dict]:

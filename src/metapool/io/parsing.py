@@ -107,7 +107,7 @@ def _label_pool(size: int) -> tuple[str, ...]:
 
 
 def to_labels(values: object, n: int) -> tuple[str, ...]:
-    """Study labels as text; missing labels become ``Study i``. No NA parsing."""
+    """Study labels as text; missing or blank labels become ``Study i`` (i: 1-based row). No NA parsing."""
     if values is None:
         if n <= LABEL_POOL_SIZE:
             return _label_pool(LABEL_POOL_MIN if n <= LABEL_POOL_MIN else LABEL_POOL_SIZE)[:n]
@@ -119,7 +119,7 @@ def to_labels(values: object, n: int) -> tuple[str, ...]:
         )
     out = []
     for i, cell in enumerate(arr):
-        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        if cell is None or (isinstance(cell, float) and np.isnan(cell)) or not str(cell).strip():
             out.append(f"Study {i + 1}")
         else:
             out.append(str(cell))

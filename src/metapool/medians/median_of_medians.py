@@ -63,7 +63,8 @@ class PooledMedian(Rendered):
 
     ``coverage`` is the interval's nominal coverage: the requested level for
     the normal approximation, the exact sign-test coverage (the smallest
-    attainable one at or above the level) otherwise.
+    attainable one at or above the level) otherwise. ``rows`` are the 0-based
+    input rows of ``studies`` (labels may repeat; rows do not).
     """
 
     method: str
@@ -75,6 +76,7 @@ class PooledMedian(Rendered):
     exact: bool
     studies: tuple = ()
     excluded: tuple = ()
+    rows: tuple | None = None
 
     @property
     def method_name(self) -> str:
@@ -192,4 +194,5 @@ def pool_medians(
         coverage=float(coverage), k=k, exact=bool(exact),
         studies=tuple(s for s, o in zip(lab, ok) if o),
         excluded=tuple(s for s, o in zip(lab, ok) if not o),
+        rows=tuple(int(r) for r in np.flatnonzero(ok)),
     )  # fmt: skip
