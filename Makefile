@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/metapool demo -o out/demo
+	$(BIN)/metapool demo -o out/demo --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

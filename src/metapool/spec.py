@@ -120,6 +120,11 @@ class AnalysisSpec:
     def data_path(self) -> Path:
         return (Path(self.base_dir) / self.data).resolve()
 
+    @property
+    def input_files(self) -> tuple[Path, ...]:
+        """The files the analysis reads: the data file and the analysis file (never written over)."""
+        return self.data_path, (Path(self.base_dir) / self.source).resolve()
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("text")

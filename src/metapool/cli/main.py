@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pool.add_argument("file", help="CSV, TSV or XLSX file with a header row")
     pool.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    add_encoding_argument(pool)
     cols, opts = add_analysis_arguments(pool)
     cols.add_argument("--study", metavar="COL", help="study labels (default: a column named 'study' if any)")
     opts.add_argument("--json", action="store_true", help="print one JSON object (schema in README)")
@@ -92,9 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parsers(sub)
     demo = sub.add_parser("demo", help="run the bundled demo analysis (synthetic AML review) into a report folder")
     demo.add_argument("-o", "--outdir", default="out/demo", help="output folder (default out/demo)")
+    demo.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
     lister = sub.add_parser("list", help="list measures, methods or tests")
     lister.add_argument("what", choices=["measures", "methods", "tests"])
     return parser
+
+
+def add_encoding_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--encoding`` option of the commands that read a CSV file (``pool``, ``batch``)."""
+    parser.add_argument("--encoding", help="text encoding of a CSV file (default: detect UTF-8, else Windows-1252)")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser):
@@ -179,7 +186,9 @@ def run_pool(args: argparse.Namespace) -> int:
     from ..io.tables import read_table
     from ..models.rma import rma
 
-    table = read_table(args.file, sheet=args.sheet)
+    table = read_table(args.file, sheet=args.sheet, encoding=args.encoding)
+    for note in table.notes:
+        print(f"metapool: {note}", file=sys.stderr)
     roles = _roles(args)
     measure = args.measure or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
     study = args.study or next((c for c in table if c.lower() == "study"), None)
@@ -259,10 +268,16 @@ def run_demo(args: argparse.Namespace) -> int:
 
     ds = DATASETS["aml_hma_ven_synthetic"]
     print(f"Demo: {ds.description}\n{ds.source}\n", file=sys.stderr)
-    return run_run(argparse.Namespace(analysis=str(ds.analysis_path), outdir=args.outdir, force=True))
+    return run_run(argparse.Namespace(analysis=str(ds.analysis_path), outdir=args.outdir, force=args.force))
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    0: done; 1: done, but some requested outcome could not be pooled
+    (``run``); 2: an error, reported in one line; 130: interrupted (Ctrl-C),
+    any previous output left as it was.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # every warning is part of the printed result
@@ -290,6 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     except MetapoolError as exc:
         print(f"metapool: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. a read-only folder, a full disk, a folder where a file was expected
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"metapool: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("metapool: interrupted; any previous output was left as it was", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

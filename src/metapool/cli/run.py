@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,27 +14,35 @@ def add_run_parsers(sub) -> None:
     run = sub.add_parser("run", help="run an analysis file: report, results, figures, evidence card",
                          description="Run an analysis file (TOML) and write the report into OUTDIR.")
     run.add_argument("analysis", help="analysis file (TOML); see `metapool init`")
-    run.add_argument("-o", "--outdir", required=True, help="output folder (created if needed)")
-    run.add_argument("--force", action="store_true", help="overwrite an existing report in OUTDIR")
+    run.add_argument("-o", "--outdir", required=True,
+                     help="output folder: new or empty, or a report metapool wrote (with --force)")
+    run.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
     init = sub.add_parser("init", help="write a commented template analysis file for a data file",
                           description="Write a commented template analysis file from a data file's columns.")
     init.add_argument("data", help="CSV/XLSX study table")
     init.add_argument("-o", "--output", default="analysis.toml", help="file to write (default analysis.toml)")
-    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file (never the data file)")
 
 
 def run_run(args: argparse.Namespace) -> int:
+    """Run an analysis file into ``args.outdir``.
+
+    Returns 0 when every outcome was pooled, 1 when any could not be (the
+    report is written and marks them; their names go to stderr).
+    """
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
 
     from ..analysis import run_analysis
+    from ..io.outputs import check_output_folder
     from ..report.card import format_estimate
     from ..report.render import write_outputs
     from ..spec import load_spec
 
     console = Console(stderr=True)
     spec = load_spec(args.analysis)
+    check_output_folder(args.outdir, spec.input_files, args.force)  # before any work; checked again when writing
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Pooling", total=len(spec.outcomes) + 1)
 
@@ -53,22 +62,43 @@ def run_run(args: argparse.Namespace) -> int:
                       str(o.n_patients or "–"), "–" if i2 is None else f"{i2:.0f}%")
     Console().print(table)
     print(f"Report: {written['report']}\nEvidence card: {written['card_html']} and {written['card_md']}")
-    return 0
+    failed = [o.spec.name for o in analysis.outcomes if o.error is not None]
+    if failed:
+        print(f"metapool: {len(failed)} of {len(analysis.outcomes)} outcomes could not be pooled (see the report): "
+              + ", ".join(repr(name) for name in failed), file=sys.stderr)
+    return 1 if failed else 0
 
 
-def _template(path: Path, columns: list[str]) -> str:
+#: TOML's short escapes in basic strings; other control characters are written as \uXXXX.
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (quoted; quotes, backslashes and control characters escaped).
+
+    Safe in a value and in a comment: the result holds no line break or other
+    control character.
+    """
+    return '"' + "".join(_TOML_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+                         for c in text) + '"'
+
+
+def _template(data: str, name: str, columns: list[str]) -> str:
+    """The analysis file template for data file ``data`` (relative to the template), written as ``name``."""
     from ..spec import KINDS
 
+    q = toml_string
     lower = {c.lower(): c for c in columns}
     study = next((lower[c] for c in ("study", "author", "authors", "trial") if c in lower), columns[0])
     n = next((lower[c] for c in ("n", "total", "patients", "ni") if c in lower), None)
     kinds = "\n".join(f"#   {k:<11} {v['text']}; keys: "
                       + " | ".join(", ".join(alt) for alt in v["columns"]) for k, v in KINDS.items())
-    return f'''# metapool analysis file (TOML). Run it with: metapool run {path.name if path else "analysis.toml"} -o report
+    n_line = f"n = {q(n)}" if n else '# n = "n"'
+    return f'''# metapool analysis file (TOML). Run it with: metapool run {q(name)} -o report
 title = "My meta-analysis"
-data = "{path.name}"            # the study table, relative to this file
-study = "{study}"               # study labels
-{f'n = "{n}"                 # patients per study (total N on the evidence card)' if n else '# n = "n"                 # patients per study (total N on the evidence card)'}
+data = {q(data)}            # the study table, relative to this file
+study = {q(study)}               # study labels
+{n_line}                 # patients per study (total N on the evidence card)
 # design = "design"          # study design (prospective, retrospective, RCT ...)
 # risk_of_bias = "rob"       # risk-of-bias judgement per study (low / some concerns / high)
 # followup = "followup"      # median follow-up (months), shown separately from survival
@@ -82,24 +112,28 @@ level = 95
 {kinds}
 # Optional keys: measure, method, test, level, subgroup = "COL", subgroup_tau2 = "separate" | "common",
 # mods = ["COL", "COL:cat"], bias = true, sensitivity = true, unit = "months".
-# Columns of {path.name}: {", ".join(columns)}
+# Columns of {q(data)}: {", ".join(q(c) for c in columns)}
 
 [[outcome]]
 name = "Response"
 kind = "proportion"
 events = "EVENTS_COLUMN"
-total = "{n or 'TOTAL_COLUMN'}"
+total = {q(n or "TOTAL_COLUMN")}
 '''
 
 
 def run_init(args: argparse.Namespace) -> int:
+    """Write a template analysis file for ``args.data`` to ``args.output`` (never over the data file)."""
+    from ..io.outputs import atomic_file, check_output_file
     from ..io.tables import read_table
 
     data = Path(args.data)
     table = read_table(data)
-    out = Path(args.output)
+    out = check_output_file(args.output, inputs=[data])
     if out.exists() and not args.force:
         raise MetapoolError(f"{out} exists; use --force to overwrite it.")
-    out.write_text(_template(data, list(table)), encoding="utf-8")
+    relative = Path(os.path.relpath(data.resolve(), out.parent.resolve())).as_posix()
+    with atomic_file(out) as tmp:
+        tmp.write_text(_template(relative, out.name, list(table)), encoding="utf-8")
     print(f"Wrote {out}: edit the outcome columns, then run `metapool run {out} -o report`.", file=sys.stderr)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from ..exceptions import MetapoolError
 from ..models.glmm_results import GLMMResult
 from ..models.results import RMAResult
 
-__all__ = ["Figure", "outcome_figures", "slug"]
+__all__ = ["Figure", "outcome_figures", "slug", "figure_stem"]
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,24 @@ class Figure:
 
 
 def slug(text: str) -> str:
-    """File-name-safe form of an outcome name."""
-    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "outcome"
+    """File-name-safe form of an outcome name that keeps its meaning in any script.
+
+    NFKC-normalised and case-folded; Unicode letters, marks and digits are kept
+    ("奏効率" stays "奏効率"), every other run of characters becomes one ``_``;
+    at most 60 characters. Not unique by itself ("A/B" and "A B" give "a_b"):
+    :func:`figure_stem` adds the outcome's position.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "_" for c in text)
+    return re.sub("_+", "_", kept).strip("_")[:60] or "outcome"
 
 
-def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> tuple:
+def figure_stem(index: int, name: str) -> str:
+    """File name stem of the figures of the ``index``-th outcome (1-based): ``01_overall_response``."""
+    return f"{index:02d}_{slug(name)}"
+
+
+def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", index: int = 1) -> tuple:
     """Draw the figures of one outcome.
 
     Forest always, funnel from k = 3, and the figures of the follow-up
@@ -40,7 +54,9 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
     those of analyses not defined for the fit (e.g. refits of a GLMM of 2x2
     tables) are left out.
 
-    Figures are saved as SVG and PNG into ``folder`` when given. ``data`` is
+    Figures are saved as SVG and PNG into ``folder`` when given, named
+    ``{figure_stem(index, name)}_{kind}`` (``index``: the outcome's position
+    in the analysis, 1-based, so names are unique per outcome). ``data`` is
     the study table (for CIs shown as the papers report them, e.g. of median
     survival); ``note`` is appended to every figure title (e.g. "SYNTHETIC data").
     """
@@ -61,11 +77,11 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "") -> 
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
                       lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=title)))
     plans += _follow_up_plans(outcome, model, title)
-    return _draw(plans, outcome, folder)
+    return _draw(plans, folder, figure_stem(index, outcome.spec.name))
 
 
-def _draw(plans: list, outcome, folder: Path | None) -> tuple:
-    """Draw each ``(kind, caption, draw)`` plan into a :class:`Figure` (saved into ``folder`` when given)."""
+def _draw(plans: list, folder: Path | None, stem: str) -> tuple:
+    """Draw each ``(kind, caption, draw)`` plan into a :class:`Figure` (saved into ``folder`` as ``{stem}_{kind}``)."""
     from ..plots import figure_svg, save_figure
     from ..plots._style import pyplot
 
@@ -78,7 +94,7 @@ def _draw(plans: list, outcome, folder: Path | None) -> tuple:
             continue
         files = ()
         if folder is not None:
-            paths = save_figure(ax, folder / f"{slug(outcome.spec.name)}_{kind}", dpi=150)
+            paths = save_figure(ax, folder / f"{stem}_{kind}", dpi=150)
             files = tuple(str(p) for p in paths)
             svg = paths[0].read_text(encoding="utf-8")  # the SVG just written: same text as figure_svg, drawn once
         else:

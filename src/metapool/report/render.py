@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import MetapoolError
 from .card import build_card
 from .certainty import suggest_certainty
 from .figures import outcome_figures
@@ -129,31 +128,34 @@ def _csv(rows: list[dict]) -> str:
 def write_outputs(analysis, outdir, force: bool = False) -> dict:
     """Write report.html, results.json, effect_sizes.csv, figures/ and the card into ``outdir``.
 
-    Every file stays inside ``outdir``; an existing report is only replaced
-    with ``force=True``. Returns the written paths by name.
+    The whole folder is built aside and swapped into place at the end
+    (:func:`metapool.io.outputs.staged_folder`): an error or interrupt leaves
+    the previous output as it was, nothing is written outside ``outdir``, and
+    a folder holding an input file, a symbolic link or files metapool did not
+    write is refused. An existing report is only replaced with ``force=True``.
+    Returns the written paths (in ``outdir``) by name.
     """
-    out = Path(outdir).resolve()
-    if (out / "report.html").exists() and not force:
-        raise MetapoolError(f"{out / 'report.html'} exists; use --force to overwrite it.")
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    card = build_card(analysis)
-    note = "SYNTHETIC data" if card.synthetic else ""
-    figures = {o.spec.name: outcome_figures(o, figdir, analysis.table, note) for o in analysis.outcomes if o.error is None}
-    card_html, card_md = render_card(analysis)
-    files = {
-        "report": (out / "report.html", render_report(analysis, figures)),
-        "results": (out / "results.json", json.dumps(analysis.to_dict() | {"card": card.to_dict()},
-                                                    indent=2, allow_nan=False)),
-        "effect_sizes": (out / "effect_sizes.csv", _csv(effect_size_rows(analysis))),
-        "card_html": (out / "card.html", card_html),
-        "card_md": (out / "card.md", card_md),
-    }
-    written = {}
-    for name, (path, text) in files.items():
-        if path.resolve().parent != out:
-            raise MetapoolError(f"refusing to write outside {out}: {path}")
-        path.write_text(text, encoding="utf-8")
-        written[name] = path
-    written["figures"] = [Path(f) for figs in figures.values() for fig in figs for f in fig.files]
+    from ..io.outputs import absolute_path, staged_folder
+
+    with staged_folder(outdir, analysis.spec.input_files, force) as tmp:
+        figdir = tmp / "figures"
+        figdir.mkdir()
+        card = build_card(analysis)
+        note = "SYNTHETIC data" if card.synthetic else ""
+        figures = {o.spec.name: outcome_figures(o, figdir, analysis.table, note, index=i)
+                   for i, o in enumerate(analysis.outcomes, 1) if o.error is None}
+        card_html, card_md = render_card(analysis)
+        files = {
+            "report": ("report.html", render_report(analysis, figures)),
+            "results": ("results.json", json.dumps(analysis.to_dict() | {"card": card.to_dict()},
+                                                   indent=2, allow_nan=False)),
+            "effect_sizes": ("effect_sizes.csv", _csv(effect_size_rows(analysis))),
+            "card_html": ("card.html", card_html),
+            "card_md": ("card.md", card_md),
+        }
+        for name, text in files.values():
+            (tmp / name).write_text(text, encoding="utf-8")
+    out = absolute_path(outdir)
+    written = {key: out / name for key, (name, _) in files.items()}
+    written["figures"] = [out / Path(f).relative_to(tmp) for figs in figures.values() for fig in figs for f in fig.files]
     return written
