@@ -237,7 +237,8 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> Outc
         designs=_study_counts(table, spec.design, rows),
         risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
         skipped=skipped,
-        warnings=tuple(dict.fromkeys([*(str(w.message) for w in caught), *_label_warnings(result, rows)])),
+        warnings=tuple(dict.fromkeys([*spec.notes, *table.notes, *(str(w.message) for w in caught),
+                                      *_label_warnings(result, rows)])),
         **extra,
     )
 
@@ -322,7 +323,7 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
     progress
         Optional ``progress(step_name)`` callback, called before each outcome.
     """
-    table = read_table(spec.data_path, sheet=spec.sheet)
+    table = read_table(spec.data_path, sheet=spec.sheet, encoding=spec.encoding)
     outcomes = []
     for out in spec.outcomes:
         if progress is not None:

@@ -35,13 +35,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .columns import COLUMN_FLAGS, DEFAULT_MEASURE
 from .effect_sizes import MEASURES
 from .exceptions import DataValidationError
 from .inference.tests import TESTS
+from .io.decoding import decode_text, read_bytes, text_encoding
+from .io.tables import EXCEL_SUFFIXES
 from .models.tau2 import ALIASES, ESTIMATORS
 
 __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
@@ -64,12 +66,15 @@ KINDS: dict[str, dict] = {
                "text": "study medians (e.g. median overall survival), optionally with their CI (lower, upper)"},
 }
 
-_TOP_KEYS = {"title", "data", "sheet", "study", "n", "design", "risk_of_bias", "followup", "population",
-             "defaults", "outcome"}
+_TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "risk_of_bias", "followup",
+             "population", "defaults", "outcome"}
 _OPTION_KEYS = {"measure", "method", "test", "level"}
+#: Outcome keys that name columns of the data file.
+_COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
-                  "lower", "upper", "ci_level", "higher_is_better"}
-                 | _OPTION_KEYS | {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median"})
+                  "ci_level", "higher_is_better"} | _OPTION_KEYS | _COLUMN_KEYS)
+#: Values of ``method``: the tau^2 estimators, their aliases and the models of their own.
+_METHODS = [*ESTIMATORS, *ALIASES, "GLMM", "MH", "PETO"]
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,19 @@ class OutcomeSpec:
 
 @dataclass(frozen=True)
 class AnalysisSpec:
-    """A whole analysis: data, study-level columns and outcomes."""
+    """A whole analysis: data, study-level columns and outcomes.
+
+    ``encoding`` is the data file's text encoding when the analysis file gives
+    one (else it is detected); ``notes`` tell the user how the analysis file
+    itself was read (an encoding other than UTF-8).
+    """
 
     title: str
     data: str
     study: str | None
     outcomes: tuple
     sheet: str | None = None
+    encoding: str | None = None
     n: str | None = None
     design: str | None = None
     risk_of_bias: str | None = None
@@ -115,6 +126,7 @@ class AnalysisSpec:
     source: str = ""
     base_dir: str = "."
     text: str = field(default="", repr=False)
+    notes: tuple = ()
 
     @property
     def data_path(self) -> Path:
@@ -148,7 +160,16 @@ def _line_of(text: str, key: str, outcome: int | None = None) -> int | None:
     return start + 1 if outcome is not None else None
 
 
+def _kind_of(value: object) -> str:
+    """How a TOML value is written, for messages ("a number", "a list", ...)."""
+    kinds = ((bool, "true/false"), (str, "a text"), (int, "a number"), (float, "a number"), (list, "a list"),
+             (dict, "a table"))
+    return next((text for kind, text in kinds if isinstance(value, kind)), "a date or time")
+
+
 class _Checker:
+    """Checks the values of an analysis file; every error names the file, line, outcome and key."""
+
     def __init__(self, source: str, text: str):
         self.source, self.text = source, text
 
@@ -166,8 +187,39 @@ class _Checker:
 
     def text_value(self, value, key, outcome=None, name=""):
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty text (a column name or a label).", outcome, name)
+            got = "empty" if isinstance(value, str) else _kind_of(value)
+            raise self.fail(key, f"must be a non-empty text in quotes (a column name or a label), not {got}.",
+                            outcome, name)
         return value.strip()
+
+    def label(self, value, key, outcome=None, name=""):
+        """Free text that may be empty (a unit, a population)."""
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a text in quotes, not {_kind_of(value)}.", outcome, name)
+        return value.strip()
+
+    def flag(self, value, key, outcome=None, name=""):
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, not {_kind_of(value)}.", outcome, name)
+        return value
+
+    def level(self, value, key, outcome=None, name=""):
+        """A confidence level in percent (95) or as a fraction (0.95), as a float."""
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not (0 < value < 1 or 1 < value < 100):
+            raise self.fail(key, f"{value!r} is not a confidence level (e.g. 95).", outcome, name)
+        return float(value)
+
+
+def _options(chk: _Checker, raw: dict, outcome: int | None = None, name: str = "") -> dict:
+    """The pooling options (measure, method, test, level) given in ``raw``, checked."""
+    checks = {
+        "measure": lambda v: chk.choice(v, list(MEASURES), "measure", outcome, name),
+        "method": lambda v: chk.choice(v, _METHODS, "method", outcome, name),
+        "test": lambda v: chk.choice(v, list(TESTS), "test", outcome, name),
+        "level": lambda v: chk.level(v, "level", outcome, name),
+    }
+    return {key: check(raw[key]) for key, check in checks.items() if key in raw}
 
 
 def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
@@ -178,51 +230,41 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     if "kind" not in raw:
         raise chk.fail("kind", f"missing; one of {', '.join(KINDS)}.", i, name)
     kind = chk.choice(raw["kind"], list(KINDS), "kind", i, name)
-    keys = {k.replace("_", "-") if k.replace("_", "-") in COLUMN_FLAGS else k: v for k, v in raw.items()}
+    keys = {k.replace("_", "-") if k.replace("_", "-") in COLUMN_FLAGS else k: chk.text_value(v, k, i, name)
+            for k, v in raw.items() if k in _COLUMN_KEYS}
     alternatives = KINDS[kind]["columns"]
     chosen = next((alt for alt in alternatives if all(c in keys for c in alt)), None)
     if chosen is None:
         wanted = " or ".join("(" + ", ".join(a) + ")" for a in alternatives)
         raise chk.fail("kind", f"a {kind!r} outcome needs the column keys {wanted}.", i, name)
     extra = ("lower", "upper", "n") if kind == "median" else ()
-    columns = {c: chk.text_value(keys[c], c, i, name) for c in (*chosen, *(e for e in extra if e in keys))}
-    opts = {**defaults, **{k: raw[k] for k in _OPTION_KEYS if k in raw}}
+    columns = {c: keys[c] for c in (*chosen, *(e for e in extra if e in keys))}
+    opts = {**defaults, **_options(chk, raw, i, name)}
     measure = opts.get("measure")
-    if measure is not None:
-        measure = chk.choice(measure, list(MEASURES), "measure", i, name)
-    elif kind != "median":
+    if measure is None and kind != "median":
         roles = {COLUMN_FLAGS[c][0] for c in columns if c in COLUMN_FLAGS}
         measure = KINDS[kind]["measure"] or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
-    method = chk.choice(opts.get("method", "REML"), list(ESTIMATORS) + list(ALIASES) + ["GLMM", "MH", "PETO"],
-                        "method", i, name)
-    test = chk.choice(opts.get("test", "z"), list(TESTS), "test", i, name)
-    level = opts.get("level", 95)
-    if not isinstance(level, (int, float)) or not (0 < level < 1 or 1 < level < 100):
-        raise chk.fail("level", f"{level!r} is not a confidence level (e.g. 95).", i, name)
     mods = raw.get("mods", [])
     if isinstance(mods, str):
         mods = [mods] if "~" in mods else [m.strip() for m in mods.split(",") if m.strip()]
     if not isinstance(mods, list) or not all(isinstance(m, str) for m in mods):
         raise chk.fail("mods", "must be a list of column names or a formula text.", i, name)
-    for flag in ("bias", "sensitivity", "higher_is_better"):
-        if flag in raw and not isinstance(raw[flag], bool):
-            raise chk.fail(flag, "must be true or false.", i, name)
     return OutcomeSpec(
         name=chk.text_value(name, "name", i, name),
         kind=kind,
         columns=columns,
         measure=measure,
-        method=method,
-        test=test,
-        level=float(level),
+        method=opts.get("method", "REML"),
+        test=opts.get("test", "z"),
+        level=opts.get("level", 95.0),
         subgroup=chk.text_value(raw["subgroup"], "subgroup", i, name) if "subgroup" in raw else None,
         subgroup_tau2=chk.choice(raw.get("subgroup_tau2", "separate"), ["separate", "common"], "subgroup_tau2", i, name),
         mods=tuple(mods),
-        bias=raw.get("bias", True),
-        sensitivity=raw.get("sensitivity", True),
-        unit=str(raw.get("unit", "months" if kind == "median" else "")),
-        ci_level=float(raw.get("ci_level", 95)),
-        higher_is_better=raw.get("higher_is_better", True),
+        bias=chk.flag(raw.get("bias", True), "bias", i, name),
+        sensitivity=chk.flag(raw.get("sensitivity", True), "sensitivity", i, name),
+        unit=chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name),
+        ci_level=chk.level(raw.get("ci_level", 95), "ci_level", i, name),
+        higher_is_better=chk.flag(raw.get("higher_is_better", True), "higher_is_better", i, name),
     )
 
 
@@ -232,6 +274,8 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DataValidationError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise DataValidationError(f"{source}: not valid TOML: values nested too deeply.") from None
     chk = _Checker(source, text)
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
@@ -241,7 +285,10 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     defaults = raw.get("defaults", {})
     if not isinstance(defaults, dict) or set(defaults) - _OPTION_KEYS:
         raise chk.fail("defaults", f"must be a table with keys among {', '.join(sorted(_OPTION_KEYS))}.")
+    defaults = _options(chk, defaults)
     outcomes = raw.get("outcome", [])
+    if isinstance(outcomes, dict) or (isinstance(outcomes, list) and not all(isinstance(o, dict) for o in outcomes)):
+        raise chk.fail("outcome", "each outcome is a table of keys under its own [[outcome]] line.")
     if not isinstance(outcomes, list) or not outcomes:
         raise DataValidationError(f"{source}: no [[outcome]] tables; name at least one outcome.")
     specs = tuple(_outcome(chk, i, o, defaults) for i, o in enumerate(outcomes))
@@ -249,13 +296,24 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise chk.fail("name", f"outcome names must be unique; repeated: {', '.join(dupes)}.", names.index(dupes[0]))
-    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "study", "n", "design", "risk_of_bias",
-                                                                "followup") if key in raw}
+    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", "study", "n", "design",
+                                                                "risk_of_bias", "followup") if key in raw}
+    data = chk.text_value(raw["data"], "data")
+    excel = Path(data).suffix.lower() in EXCEL_SUFFIXES
+    if "sheet" in optional and not excel:
+        raise chk.fail("sheet", f"{data!r} is a text table; a sheet can only be chosen in an Excel workbook (.xlsx).")
+    if "encoding" in optional:
+        if excel:
+            raise chk.fail("encoding", f"{data!r} is an Excel workbook; an encoding applies to text tables (CSV).")
+        try:
+            text_encoding(optional["encoding"])
+        except DataValidationError as exc:
+            raise chk.fail("encoding", str(exc)) from None
     return AnalysisSpec(
-        title=str(raw.get("title", "Meta-analysis")),
-        data=chk.text_value(raw["data"], "data"),
+        title=chk.text_value(raw.get("title", "Meta-analysis"), "title"),
+        data=data,
         outcomes=specs,
-        population=str(raw.get("population", "")),
+        population=chk.label(raw.get("population", ""), "population"),
         source=source,
         base_dir=str(base_dir),
         text=text,
@@ -264,8 +322,17 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
 
 
 def load_spec(path: str | Path) -> AnalysisSpec:
-    """Read and check an analysis file."""
+    """Read and check an analysis file, and that its data file exists.
+
+    The file is read as UTF-8, else as Windows-1252 or Latin-1 with a note in
+    :attr:`AnalysisSpec.notes` (see :func:`metapool.io.decoding.decode_text`).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise DataValidationError(f"Analysis file {str(path)!r} does not exist.")
-    return parse_spec(path.read_text(encoding="utf-8"), path.name, path.parent)
+    decoded = decode_text(read_bytes(path, "Analysis file"), path.name)
+    spec = parse_spec(decoded.text, path.name, path.parent)
+    data = spec.data_path
+    if not data.is_file():
+        problem = ("is a folder, not a data file" if data.is_dir() else "is not a regular file" if data.exists()
+                   else "does not exist")
+        raise _Checker(spec.source, spec.text).fail("data", f"{str(data)!r} {problem}.")
+    return replace(spec, notes=(decoded.note,)) if decoded.note else spec
