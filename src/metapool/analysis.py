@@ -252,10 +252,9 @@ def _analysed_rows(result, table: StudyTable) -> np.ndarray:
 
 def _label_warnings(result, rows: np.ndarray) -> tuple[str, ...]:
     """A warning when analysed studies share a label (they stay separate studies, by row)."""
-    from .formatting.labels import repeated_labels_text
+    from .formatting.labels import repeated_labels_text, study_labels
 
-    labels = getattr(result, "slab", None)
-    text = repeated_labels_text(result.studies if labels is None else labels, rows)
+    text = repeated_labels_text(study_labels(result), rows)
     return () if text is None else (text,)
 
 

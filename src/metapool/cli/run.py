@@ -36,7 +36,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     from ..analysis import run_analysis
     from ..io.outputs import check_output_folder
-    from ..report.card import format_estimate
+    from ..report.card import format_estimate, pooled_header
     from ..report.render import write_outputs
     from ..spec import load_spec
 
@@ -54,7 +54,7 @@ def run_run(args: argparse.Namespace) -> int:
         written = write_outputs(analysis, args.outdir, force=args.force)
         progress.update(task, advance=1)
     table = Table(title=spec.title)
-    for col in ("Outcome", "Pooled (95% CI)", "k", "N", "I²"):
+    for col in ("Outcome", pooled_header(analysis.outcomes), "k", "N", "I²"):
         table.add_column(col)
     for o in analysis.outcomes:
         i2 = getattr(o.model, "i2", None)

@@ -131,6 +131,11 @@ def fmt_percents(values) -> tuple[str, ...]:
     return _shown(pct, start, ceiling=100.0)
 
 
+def fmt_percent(value) -> str:
+    """One percentage given on the 0-100 scale (e.g. I²), as :func:`fmt_percents` shows it: ``"0.40%"``."""
+    return "NA" if _missing(value) else fmt_percents((value / 100.0,))[0] + "%"
+
+
 def fmt_values(values) -> tuple[str, ...]:
     """Ratios, differences and other estimates for a reader: 2 decimals, more where needed.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..exceptions import MetapoolError
+from ..exceptions import DataValidationError
 
 __all__ = ["model_rows"]
 
@@ -28,21 +28,25 @@ def model_rows(result, n_rows: int) -> np.ndarray:
         ``exclusions`` (:class:`~metapool.effect_sizes.table.Exclusion`, rows
         0-based).
     n_rows
-        Number of rows of the table the result was computed from.
+        Number of rows of the table the result was computed from; a table of
+        ``k`` rows is taken to hold just the result's studies (e.g. a GLMM's
+        own study-level effect sizes, or a subgroup's rows).
 
     Raises
     ------
-    MetapoolError
+    DataValidationError
         When the rows found are not ``k`` rows of the table (the result was
         computed from another table).
     """
     rows = getattr(result, "rows", None)
-    if rows is None:
+    if n_rows == int(result.k):
+        rows = range(n_rows)
+    elif rows is None:
         excluded = {int(e.row) for e in getattr(result, "exclusions", ())}
         rows = [r for r in range(n_rows) if r not in excluded]
     rows = np.asarray(rows, dtype=int)
     if rows.size != int(result.k) or np.any((rows < 0) | (rows >= n_rows)):
-        raise MetapoolError(
-            f"The {int(result.k)} studies of the model are not rows of the {n_rows}-row table given."
+        raise DataValidationError(
+            f"The {int(result.k)} studies of the model do not match the rows of the {n_rows}-row table given."
         )
     return rows

@@ -22,6 +22,7 @@ from ..formatting.numbers import fmt_p_clinical
 from ..io.parsing import to_float_array
 from ..models.glmm import GLMM_MEASURES
 from ..models.glmm_results import GLMMResult
+from ..models.rows import model_rows
 from .intervals import PROPORTION_CIS
 from .study_level import study_values
 
@@ -340,22 +341,18 @@ def forest_table(
 
 
 def _rows_in_model(result, es) -> np.ndarray:
-    """Indices of the effect-size rows that entered the model, in the model's order."""
-    rows = np.flatnonzero(es.included)
-    labels = tuple(str(es.slab[i]) for i in rows)
-    if len(rows) != result.k or labels != tuple(map(str, result.slab)):
+    """Indices of the effect-size rows that entered the model, in the model's order (by row, not label)."""
+    rows = model_rows(result, len(es))
+    if tuple(str(es.slab[i]) for i in rows) != tuple(map(str, result.slab)):
         raise DataValidationError("The effect sizes given do not match the studies of the model.")
     return rows
 
 
 def _in_model(result, values: np.ndarray) -> np.ndarray:
     """Values per model study from values per model study or per data row."""
-    if values.shape[0] == result.k:
-        return values
-    dropped = {e.row for e in result.exclusions}
-    if values.shape[0] == result.k + len(dropped):
-        return values[[i for i in range(values.shape[0]) if i not in dropped]]
-    raise DataValidationError(f"reported_ci has {values.shape[0]} rows; the model has {result.k} studies.")
+    if values.shape[0] not in (result.k, result.k + len(result.exclusions)):
+        raise DataValidationError(f"reported_ci has {values.shape[0]} rows; the model has {result.k} studies.")
+    return values[model_rows(result, values.shape[0])]
 
 
 def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: str = "exact", **options) -> ForestTable:

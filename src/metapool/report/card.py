@@ -3,7 +3,10 @@
 Total patients is the sum of the sample sizes of the studies analysed (over
 all outcomes, each study counted once), never an inclusion threshold; median
 follow-up appears only when the data give it and is labelled as follow-up,
-distinct from median overall survival.
+distinct from median overall survival. Studies are the rows of the study table
+that entered a model: counted, and their columns read, by row, never by label
+(labels may repeat or be blank). Every interval is labelled with the level it
+was computed at.
 """
 
 from __future__ import annotations
@@ -14,26 +17,52 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..formatting.labels import repeated_labels_text, study_labels
+from ..formatting.numbers import fmt_interval, fmt_level, fmt_percent, fmt_percents, fmt_range, fmt_values
 from ..io.parsing import to_float_array
 from ..io.tables import get_column
 from .certainty import Certainty, EvidenceLevel, evidence_level, is_proportion, suggest_certainty
 
-__all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate"]
+__all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate", "pooled_header"]
 
 #: I^2 (%) above which the card warns about high heterogeneity.
 HIGH_I2 = 75.0
 
 
+def _unit(outcome) -> str:
+    return f" {outcome.spec.unit}" if outcome.spec.unit else ""
+
+
 def format_estimate(outcome) -> str:
-    """Natural-scale estimate with its CI, as a clinician reads it ("50% (95% CI 45–55%)")."""
+    """Natural-scale estimate with its CI, as a clinician reads it ("0.19% (95% CI 0.09–0.40%)").
+
+    Precision follows the value (:func:`~metapool.formatting.numbers.fmt_interval`)
+    and the CI is labelled with the level it was computed at.
+    """
     p = outcome.pooled
     if p is None:
         return "not estimable"
-    level = f"{100 * p.level:g}% CI"
-    if is_proportion(outcome.model):
-        return f"{100 * p.estimate:.0f}% ({level} {100 * p.ci_lower:.0f}–{100 * p.ci_upper:.0f}%)"
-    unit = f" {outcome.spec.unit}" if outcome.spec.unit else ""
-    return f"{p.estimate:.2f}{unit} ({level} {p.ci_lower:.2f}–{p.ci_upper:.2f})"
+    return fmt_interval(p.estimate, p.ci_lower, p.ci_upper, percent=is_proportion(outcome.model),
+                        unit=_unit(outcome), label=f"{fmt_level(p.level)} CI")
+
+
+def _prediction_interval(outcome) -> str:
+    """The prediction interval at the model's level, as the estimate is shown ("90% prediction interval 5–80%")."""
+    p = outcome.pooled
+    proportion = is_proportion(outcome.model)
+    _, lo, hi = (fmt_percents if proportion else fmt_values)((p.estimate, p.pi_lower, p.pi_upper))
+    shown = fmt_range(lo, hi) + ("%" if proportion else _unit(outcome))
+    return f"{fmt_level(p.level)} prediction interval {shown}"
+
+
+def pooled_header(outcomes) -> str:
+    """Header of a column of pooled estimates: the CI level all analysed outcomes share, else none.
+
+    Each estimate states its own level (:func:`format_estimate`), so with
+    outcomes at different levels the header says only "Pooled (CI)".
+    """
+    levels = {p.level for p in (o.pooled for o in outcomes if o.error is None) if p is not None}
+    return f"Pooled ({fmt_level(levels.pop())} CI)" if len(levels) == 1 else "Pooled (CI)"
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,11 @@ class CardRow:
     i2: float | None
     certainty: Certainty
 
+    @property
+    def i2_text(self) -> str:
+        """I² as a reader sees it ("–" when not defined); a nonzero I² never reads as 0%."""
+        return "–" if self.i2 is None else fmt_percent(self.i2)
+
 
 @dataclass(frozen=True)
 class EvidenceCard:
@@ -54,6 +88,7 @@ class EvidenceCard:
     population: str
     takeaway: str
     rows: tuple
+    pooled_header: str
     n_studies: int
     n_patients: int | None
     designs: dict
@@ -79,22 +114,16 @@ class EvidenceCard:
         }
 
 
-def _analysed_studies(analysis) -> set:
-    labels = set()
-    for o in analysis.outcomes:
-        model = o.model if o.model is not None else o.medians
-        labels |= set(getattr(model, "slab", ()) or ())
-    return labels
+def _analysed_rows(analysis) -> np.ndarray:
+    """Sorted 0-based rows of the study table that entered any outcome's model."""
+    return np.array(sorted(set().union(*(o.rows for o in analysis.outcomes))), dtype=int)
 
 
 def _analysed_cells(analysis, column: str | None):
-    """Cells of a study-level column for the studies analysed in any outcome (None if not given)."""
-    spec, table = analysis.spec, analysis.table
-    if column is None or spec.study is None or table is None:
+    """Cells of a study-level column in the rows analysed in any outcome (None if not given)."""
+    if column is None or analysis.table is None:
         return None
-    analysed = _analysed_studies(analysis)
-    keep = np.array([str(s) in analysed for s in get_column(table, spec.study)])
-    return np.asarray(list(get_column(table, column)), dtype=object)[keep]
+    return np.asarray(list(get_column(analysis.table, column)), dtype=object)[_analysed_rows(analysis)]
 
 
 def _total_patients(analysis) -> int | None:
@@ -143,23 +172,26 @@ def build_card(analysis) -> EvidenceCard:
         comparative |= o.spec.kind in ("binary", "continuous")
         i2 = getattr(o.model, "i2", None)
         i2 = None if i2 is None or (isinstance(i2, float) and math.isnan(i2)) else float(i2)
-        rows.append(CardRow(o.spec.name, format_estimate(o), o.k, o.n_patients, i2, suggest_certainty(o)))
+        row = CardRow(o.spec.name, format_estimate(o), o.k, o.n_patients, i2, suggest_certainty(o))
+        rows.append(row)
         if i2 is not None and i2 >= HIGH_I2:
-            cautions.append(f"{o.spec.name}: high heterogeneity (I² = {i2:.0f}%)")
+            cautions.append(f"{o.spec.name}: high heterogeneity (I² = {row.i2_text})")
         pooled = o.pooled
         if pooled is not None and pooled.pi_lower == pooled.pi_lower and i2:
-            if is_proportion(o.model):
-                cautions.append(f"{o.spec.name}: 95% prediction interval {100 * pooled.pi_lower:.0f}–"
-                                f"{100 * pooled.pi_upper:.0f}% — a new study may differ widely")
+            cautions.append(f"{o.spec.name}: {_prediction_interval(o)} — a new study may differ widely")
         if o.k < 10 and o.spec.bias:
             cautions.append(f"{o.spec.name}: k = {o.k} < 10, publication-bias tests have little power")
-    n_studies = len(_analysed_studies(analysis)) or analysis.n_studies
+        repeated = repeated_labels_text(study_labels(o.model if o.model is not None else o.medians), o.rows)
+        if repeated:
+            cautions.append(f"{o.spec.name}: {repeated}")
+    n_studies = len(_analysed_rows(analysis))
     n_patients = _total_patients(analysis)
     return EvidenceCard(
         title=analysis.spec.title,
         population=analysis.spec.population,
         takeaway=_takeaway(rows, n_studies, n_patients),
         rows=tuple(rows),
+        pooled_header=pooled_header(analysis.outcomes),
         n_studies=n_studies,
         n_patients=n_patients,
         designs=(designs := _designs(analysis)),

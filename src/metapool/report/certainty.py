@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..formatting.numbers import fmt_level, fmt_p_clinical, fmt_percent, fmt_percents
+
 #: I^2 (%) from which inconsistency is judged serious.
 I2_SERIOUS = 75.0
-#: Width (natural scale) of a proportion's 95% CI from which imprecision is serious.
+#: Width (natural scale) of a proportion's CI (at the outcome's level) from which imprecision is serious.
 CI_WIDTH_SERIOUS = 0.20
 #: Patients below which an estimate is judged imprecise (optimal information size heuristic).
 N_SERIOUS = 400
@@ -97,12 +99,13 @@ def suggest_certainty(outcome) -> Certainty:
     i2 = getattr(model, "i2", None)
     if i2 is not None and i2 == i2 and i2 >= I2_SERIOUS:
         level -= 1
-        reasons.append(f"inconsistency: I² = {i2:.0f}% (≥ {I2_SERIOUS:.0f}%)")
+        reasons.append(f"inconsistency: I² = {fmt_percent(i2)} (≥ {I2_SERIOUS:.0f}%)")
     pooled = outcome.pooled
     proportion = is_proportion(model)
     if pooled is not None and proportion and pooled.ci_upper - pooled.ci_lower > CI_WIDTH_SERIOUS:
         level -= 1
-        reasons.append(f"imprecision: 95% CI spans {100 * (pooled.ci_upper - pooled.ci_lower):.0f} percentage points")
+        width = fmt_percents((pooled.ci_upper - pooled.ci_lower,))[0]
+        reasons.append(f"imprecision: {fmt_level(pooled.level)} CI spans {width} percentage points")
     elif outcome.n_patients is not None and outcome.n_patients < N_SERIOUS:
         level -= 1
         reasons.append(f"imprecision: {outcome.n_patients} patients (< {N_SERIOUS})")
@@ -110,7 +113,7 @@ def suggest_certainty(outcome) -> Certainty:
     egger = getattr(bias, "results", {}).get("egger") if bias is not None else None
     if egger is not None and outcome.k >= K_BIAS_TESTS and egger.pvalue < 0.10:
         level -= 1
-        reasons.append(f"publication bias suspected: Egger's test p = {egger.pvalue:.3f}")
+        reasons.append(f"publication bias suspected: Egger's test {fmt_p_clinical(egger.pvalue)}")
     elif outcome.k < K_BIAS_TESTS:
         reasons.append(f"publication bias not assessable: fewer than {K_BIAS_TESTS} studies")
     rob = outcome.risk_of_bias

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .. import __version__
+from .._validation import check_level
 from ..effect_sizes import MEASURES
+from ..formatting.numbers import fmt_level
 from ..inference.tests import TESTS
 from ..models.tau2 import ESTIMATORS
 
@@ -35,6 +37,16 @@ REFERENCES = {
 #: What a GLMM pools, by measure, for the methods text.
 _GLMM_POOLED = {"PLO": "proportions (binomial-normal model)", "IRLN": "incidence rates (Poisson-normal model)",
                 "OR": "odds ratios (logistic model with fixed study intercepts, UM.FS)"}
+
+
+def _levels(specs) -> str:
+    """The level of the confidence and prediction intervals, per outcome where they differ."""
+    by_level: dict[str, list[str]] = {}
+    for s in specs:
+        by_level.setdefault(fmt_level(check_level("level", s.level)), []).append(s.name)
+    if len(by_level) == 1:
+        return f"all intervals are {next(iter(by_level))} intervals"
+    return "intervals are " + "; ".join(f"{level} for {', '.join(names)}" for level, names in by_level.items())
 
 
 def methods_text(analysis) -> tuple[str, tuple]:
@@ -76,7 +88,8 @@ def methods_text(analysis) -> tuple[str, tuple]:
         parts.append(f"Confidence intervals and tests: {TESTS[test]}{extra}.")
     parts.append(
         f"Heterogeneity was quantified by Cochran's Q, I² {cite('I2')} with Q-profile confidence intervals "
-        f"for tau² {cite('QP')}, and 95% prediction intervals {cite('PI')}."
+        f"for tau² {cite('QP')}, and prediction intervals {cite('PI')}"
+        + (f"; {_levels(specs)}." if specs else ".")
     )
     if any(s.kind == "median" for s in specs):
         parts.append(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formatting.text import md_escape, one_line
 from .card import build_card
 from .certainty import suggest_certainty
 from .figures import outcome_figures
@@ -29,7 +30,7 @@ def _environment():
         trim_blocks=False,
         keep_trailing_newline=True,
     )
-    env.filters["md"] = lambda s: str(s).replace("|", "\\|").replace("<", "&lt;")
+    env.filters["md"] = md_escape
     return env
 
 
@@ -40,10 +41,16 @@ def inline_json(obj) -> str:
 
 
 def safe_cell(value):
-    """Guard a CSV text cell against spreadsheet formula injection; numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """A CSV text cell kept on one line and guarded against spreadsheet formulas; numbers pass unchanged.
+
+    Line breaks and control characters (U+2028, ``\\r``, ...) become spaces
+    (:func:`~metapool.formatting.text.one_line`), so that no reader splits
+    the row; a cell starting as a formula gets a leading ``'``.
+    """
+    if not isinstance(value, str):
+        return value
+    value = one_line(value)
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def _outcome_blocks(o) -> list[str]:
@@ -89,8 +96,17 @@ def render_card(analysis) -> tuple[str, str]:
 
 
 def effect_size_rows(analysis) -> list[dict]:
-    """One row per study and outcome: effect size, variance, CI, weight and status."""
+    """One row per study and outcome: table row, effect size, variance, CI, weight and status.
+
+    ``row`` is the study's row of the table (1-based). Weights are mapped to
+    rows (:func:`~metapool.models.rows.model_rows`), never by label; a label
+    that several rows carry is followed by its row ("Smith 2010 (row 3)").
+    ``level`` is the level of the CI (percent); ``excluded`` gives the reason
+    a row is not in the model.
+    """
+    from ..formatting.labels import distinct_labels
     from ..inference.tests import critical
+    from ..models.rows import model_rows
 
     rows = []
     for o in analysis.outcomes:
@@ -100,17 +116,18 @@ def effect_size_rows(analysis) -> list[dict]:
         model = o.model
         level = getattr(model, "level", 0.95)
         z = float(critical(level, np.array([np.inf]))[0])
-        weights = dict(zip(getattr(model, "slab", ()), getattr(model, "weights", ())))
-        reasons = {e.row: e.reason for e in getattr(model, "exclusions", ())} | {e.row: e.reason for e in es.exclusions}
-        for i, label in enumerate(es.slab):
+        order = model_rows(model, len(es)).tolist() if model is not None else []
+        in_model, weights = set(order), dict(zip(order, getattr(model, "weights", ())))
+        reasons = {e.row: e.reason for e in es.exclusions} | {e.row: e.reason for e in getattr(model, "exclusions", ())}
+        for i, label in enumerate(distinct_labels(es.slab, range(len(es)))):
             yi, vi = float(es.yi[i]), float(es.vi[i])
             ok = bool(np.isfinite(yi) and np.isfinite(vi))
             rows.append({
-                "outcome": o.spec.name, "study": label, "measure": es.measure,
-                "yi": yi if ok else "", "vi": vi if ok else "",
+                "outcome": o.spec.name, "row": i + 1, "study": label, "measure": es.measure,
+                "yi": yi if ok else "", "vi": vi if ok else "", "level": 100 * level,
                 "ci_lower": yi - z * vi**0.5 if ok else "", "ci_upper": yi + z * vi**0.5 if ok else "",
-                "weight_percent": float(weights[label]) if label in weights and i not in reasons else "",
-                "corrected": bool(es.corrected[i]), "excluded": reasons.get(i, ""),
+                "weight_percent": float(weights[i]) if i in weights else "",
+                "corrected": bool(es.corrected[i]), "excluded": "" if i in in_model else reasons.get(i, ""),
             })
     return rows
 
