@@ -45,6 +45,7 @@ from .inference.tests import TESTS
 from .io.decoding import decode_text, read_bytes, text_encoding
 from .io.tables import EXCEL_SUFFIXES
 from .models.tau2 import ALIASES, ESTIMATORS
+from .moderators.formula import parse_formula
 
 __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
 
@@ -249,6 +250,13 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
         mods = [mods] if "~" in mods else [m.strip() for m in mods.split(",") if m.strip()]
     if not isinstance(mods, list) or not all(isinstance(m, str) for m in mods):
         raise chk.fail("mods", "must be a list of column names or a formula text.", i, name)
+    if any("~" in m for m in mods):
+        if len(mods) > 1:
+            raise chk.fail("mods", "a formula ('~ ...') must be the only entry of the list.", i, name)
+        try:
+            parse_formula(mods[0])
+        except DataValidationError as exc:
+            raise chk.fail("mods", str(exc), i, name) from None
     return OutcomeSpec(
         name=chk.text_value(name, "name", i, name),
         kind=kind,
