@@ -9,6 +9,8 @@ error that names the row and the column.
 from __future__ import annotations
 
 import functools
+import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +19,10 @@ from ..exceptions import DataValidationError
 
 #: Cell texts read as "missing" in numeric columns (compared case-insensitively).
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "."})
+
+#: Largest magnitude accepted in a numeric column (about 1.3e154): the square of a
+#: larger number overflows (every model squares its inputs), so it is refused.
+LARGEST_NUMBER = math.sqrt(sys.float_info.max)
 
 
 def describe_row(row: int, labels: Sequence[str] | None = None) -> str:
@@ -66,8 +72,9 @@ def to_float_array(values: object, column: str, labels: Sequence[str] | None = N
     Raises
     ------
     DataValidationError
-        A cell that is neither a number nor a missing-value marker, or an
-        infinite value.
+        A cell that is neither a number nor a missing-value marker (spellings
+        of infinity such as "inf" or "1e999" included), an infinite value, or a
+        value beyond :data:`LARGEST_NUMBER` in magnitude.
     """
     arr = np.asarray(getattr(values, "to_numpy", lambda: values)())
     if arr.ndim != 1:
@@ -90,6 +97,13 @@ def to_float_array(values: object, column: str, labels: Sequence[str] | None = N
         i = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
             f"{describe_row(i, labels)}, column {column!r}: infinite value is not allowed."
+        )
+    huge = np.abs(out) > LARGEST_NUMBER  # (NaN compares False)
+    if np.count_nonzero(huge):
+        i = int(np.flatnonzero(huge)[0])
+        raise DataValidationError(
+            f"{describe_row(i, labels)}, column {column!r}: {out[i]:g} is too large to pool: its square"
+            " overflows; check the units."
         )
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings as _warnings
 
 import numpy as np
@@ -25,6 +26,10 @@ __all__ = ["rma", "PFT_SIZE_RATIO"]
 #: largest study is this many times the smallest: the harmonic-mean inverse can
 #: then be far off (Schwarzer et al. 2019).
 PFT_SIZE_RATIO = 10.0
+
+#: Smallest sampling variance pooled (about 5.6e-103): the sums of the fit take
+#: the weights 1/vi up to the third power, which overflows for smaller variances.
+SMALLEST_VARIANCE = sys.float_info.max ** (-1 / 3)
 
 
 def _effect_table(yi, vi, sei, data, measure, slab, ni) -> EffectSizeTable:
@@ -156,7 +161,7 @@ def rma(
         )
 
     notes = list(table.notes)
-    warns = _fit_warnings(table, bf, estimator, test, notes)
+    warns = _fit_warnings(table, bf, estimator, test, notes, fixed_tau2=tau2 is not None)
     ni_k = table.ni[keep]
     companion = None
     if design is None and _unstable_pft(table.measure, ni_k):
@@ -237,6 +242,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
             f"{describe_row(row, table.slab)}: sampling variance {float(table.vi[row])!r} is not positive;"
             " every study needs vi > 0."
         )
+    _check_scale(table, keep)
     reasons = {e.row: e.reason for e in table.exclusions}
     if np.count_nonzero(keep) < keep.size:
         for r in np.flatnonzero(~keep):
@@ -253,8 +259,43 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
     return keep, exclusions
 
 
-def _fit_warnings(table: EffectSizeTable, bf, estimator, test: str, notes: list) -> list[str]:
+def _check_scale(table: EffectSizeTable, keep: np.ndarray) -> None:
+    """Refuse effect sizes and variances whose weighted squares overflow.
+
+    They would give Q = inf with tau2 = 0 and I2 = 0 (or NaN) without a sign;
+    values that large or small are unit errors.
+    """
+    yi, vi = table.yi, table.vi
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        wy2 = yi * yi / vi
+        total = np.sum(wy2[keep])
+    tiny = keep & (vi < SMALLEST_VARIANCE)
+    checks = (
+        (tiny, "vi = {vi:g} in {row} is too small to pool: powers of its weight 1/vi overflow"),
+        (keep & ~np.isfinite(wy2), "yi = {yi:g} in {row} is too large to pool: yi^2/vi (vi = {vi:g}) overflows"),
+    )
+    for bad, problem in checks:
+        if np.count_nonzero(bad):
+            row = int(np.flatnonzero(bad)[0])
+            raise DataValidationError(
+                problem.format(yi=table.yi[row], vi=table.vi[row], row=describe_row(row, table.slab))
+                + "; check the units."
+            )
+    if not np.isfinite(total):
+        row = int(np.nanargmax(np.where(keep, wy2, np.nan)))
+        raise DataValidationError(
+            f"The sum of yi^2/vi over the studies overflows (the largest term is yi = {yi[row]:g} with"
+            f" vi = {vi[row]:g} in {describe_row(row, table.slab)}); check the units."
+        )
+
+
+def _fit_warnings(table: EffectSizeTable, bf, estimator, test: str, notes: list, fixed_tau2: bool) -> list[str]:
     warns = [n for n in notes if "artefact" in n]
+    if estimator.random and not fixed_tau2 and bf.k[0] > 1 and not np.isfinite(bf.tau2_se[0]):
+        warns.append(
+            f"The standard error of tau^2 overflows at the scale of these data (tau^2 = {bf.tau2[0]:.3g}):"
+            " it is not available; check the units."
+        )
     if bf.z_forced[0]:
         warns.append(f"k = 1: the {test} test is undefined; the z test was used.")
     if bf.tau2_fallback[0]:
