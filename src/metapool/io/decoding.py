@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..exceptions import DataValidationError
 
-__all__ = ["Decoded", "decode_text", "looks_like"]
+__all__ = ["Decoded", "decode_text", "looks_like", "read_bytes", "text_encoding"]
 
 #: Byte-order marks and the codec that reads them (longest first: UTF-32 LE starts like UTF-16 LE).
 BOMS = (
@@ -76,7 +77,24 @@ def looks_like(data: bytes) -> str | None:
     return None
 
 
-def _lookup(encoding: str) -> str:
+def read_bytes(path: Path, role: str) -> bytes:
+    """The whole content of a file, or a one-line error saying why it cannot be read.
+
+    ``role`` names the file in messages (``"Data file"``, ``"Analysis file"``).
+    """
+    if not path.is_file():
+        if path.is_dir():
+            raise DataValidationError(f"{role} {str(path)!r} is a folder, not a file.")
+        if path.exists():
+            raise DataValidationError(f"{role} {str(path)!r} is not a regular file.")
+        raise DataValidationError(f"{role} {str(path)!r} does not exist.")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError(f"{role} {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
+
+
+def text_encoding(encoding: str) -> str:
     """Python's canonical name of a text encoding; an error for unknown or non-text codecs."""
     try:
         b"".decode(encoding)  # LookupError for unknown names and for codecs such as rot13 or base64
@@ -123,9 +141,9 @@ def decode_text(data: bytes, name: str, encoding: str | None = None) -> Decoded:
     """
     what = looks_like(data)
     if what is not None:
-        raise DataValidationError(f"{name} looks like {what}, not a text table.")
+        raise DataValidationError(f"{name} looks like {what}, not a text file.")
     if encoding is not None:
-        codec = _lookup(encoding)
+        codec = text_encoding(encoding)
         try:
             text = data.decode(codec)
         except UnicodeDecodeError as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import DataValidationError
-from .decoding import decode_text, looks_like
+from .decoding import decode_text, looks_like, read_bytes
 
 __all__ = ["StudyTable", "read_table", "get_column", "EXCEL_SUFFIXES", "MAX_CELL_CHARS", "ROW_NAME_COLUMN"]
 
@@ -91,20 +91,6 @@ def get_column(data: object, name: str, role: str | None = None) -> object:
             + ", ".join(repr(str(c)) for c in names)
         )
     return data[name]  # type: ignore[index]
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The whole file, or a one-line error saying why it cannot be read."""
-    if not path.is_file():
-        if path.is_dir():
-            raise DataValidationError(f"Data file {str(path)!r} is a folder, not a file.")
-        if path.exists():
-            raise DataValidationError(f"Data file {str(path)!r} is not a regular file.")
-        raise DataValidationError(f"Data file {str(path)!r} does not exist.")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DataValidationError(f"Data file {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
 
 
 def _read_csv(name: str, text: str) -> list[_Record]:
@@ -206,7 +192,7 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
         :data:`MAX_CELL_CHARS` characters, a sheet asked of a text file.
     """
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_bytes(path, "Data file")
     name = path.name
     decoded = None
     if path.suffix.lower() in EXCEL_SUFFIXES:
