@@ -128,12 +128,23 @@ def build_design(mods, data, n_rows: int, labels, reference: Mapping | None = No
         return _from_formula(parse_formula(mods), data, n_rows, labels, dict(reference or {}))
     if isinstance(mods, Sequence) and mods and all(isinstance(m, str) for m in mods):
         return _from_formula(_column_list(mods, intercept), data, n_rows, labels, dict(reference or {}))
-    X = np.asarray(getattr(mods, "to_numpy", lambda: mods)(), dtype=float)
+    try:
+        X = np.asarray(getattr(mods, "to_numpy", lambda: mods)(), dtype=float)
+    except (TypeError, ValueError):
+        raise DataValidationError(
+            "Moderators must be column names, a formula text or a numeric matrix; the matrix given holds"
+            " values that are not numbers."
+        ) from None
     if X.ndim == 1:
         X = X[:, None]
-    if X.shape[0] != n_rows:
-        raise DataValidationError(f"The moderator matrix has {X.shape[0]} rows but the data have {n_rows}.")
+    if X.ndim != 2 or X.shape[0] != n_rows:
+        raise DataValidationError(f"The moderator matrix has shape {X.shape} but the data have {n_rows} rows.")
     names = tuple(getattr(mods, "columns", [f"mod{j + 1}" for j in range(X.shape[1])]))
+    if np.isinf(X).any():
+        i, j = (int(a[0]) for a in np.nonzero(np.isinf(X)))
+        raise DataValidationError(
+            f"{describe_row(i, labels)}, moderator {str(names[j])!r}: infinite value is not allowed."
+        )
     missing = {int(i): "missing moderator value" for i in np.flatnonzero(np.isnan(X).any(axis=1))}
     if intercept:
         X = np.column_stack([np.ones(n_rows), X])
@@ -247,7 +258,7 @@ def _factor(variable, cells: list, keep: np.ndarray, reference: Mapping) -> _Fac
     base = levels[0] if chosen is None else chosen
     if base not in levels:
         raise DataValidationError(
-            f"Reference level {base!r} is not a level of moderator {variable.name!r}: {', '.join(levels)}."
+            f"Reference level {base!r} is not a level of moderator {variable.name!r}: {', '.join(map(repr, levels))}."
         )
     return _Factor(text, (base, *(lev for lev in levels if lev != base)))
 

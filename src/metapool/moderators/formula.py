@@ -613,7 +613,9 @@ class _Parser:
                 if self.peek().kind == "name" and self.is_op("=", offset=1):
                     key = self.take()
                     if key.text not in _REFERENCE_KEYS:
-                        raise self.fail(key, f'unknown argument of {call.text}(); write {call.text}(column, ref = "level")')
+                        raise self.fail(
+                            key, f'unknown argument of {call.text}(); write {call.text}(column, ref = "level")'
+                        )
                     self.take()
                 value = self.take()
                 if value.kind != "string":
