@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from .text import md_escape
+
 
 @dataclass(frozen=True)
 class Paragraph:
@@ -64,21 +66,23 @@ class Document:
         return "\n".join(out).rstrip() + "\n"
 
     def to_markdown(self) -> str:
-        out = [f"### {self.title}", ""]
+        """Markdown of the document; every text is escaped (:func:`~metapool.formatting.text.md_escape`)."""
+        e = md_escape
+        out = [f"### {e(self.title)}", ""]
         for b in self.blocks:
             if isinstance(b, Paragraph):
-                out += [b.text, ""]
+                out += [e(b.text), ""]
             elif isinstance(b, KeyValues):
                 if b.title:
-                    out += [f"**{b.title}**", ""]
-                out += [f"- {k}: {v}" for k, v in b.items] + [""]
+                    out += [f"**{e(b.title)}**", ""]
+                out += [f"- {e(k)}: {e(v)}" for k, v in b.items] + [""]
             elif isinstance(b, Table):
                 if b.title:
-                    out += [f"**{b.title}**", ""]
-                out.append("| " + " | ".join(b.header) + " |")
+                    out += [f"**{e(b.title)}**", ""]
+                out.append("| " + " | ".join(map(e, b.header)) + " |")
                 out.append("|" + "---|" * len(b.header))
-                out += ["| " + " | ".join(r) + " |" for r in b.rows]
-                out += ([f"", b.note] if b.note else []) + [""]
+                out += ["| " + " | ".join(map(e, r)) + " |" for r in b.rows]
+                out += (["", e(b.note)] if b.note else []) + [""]
         return "\n".join(out).rstrip() + "\n"
 
     def to_html(self) -> str:

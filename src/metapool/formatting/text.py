@@ -19,9 +19,10 @@ __all__ = ["one_line", "md_escape"]
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: Markdown punctuation that takes effect anywhere in a line (escaped with a backslash).
 _INLINE = re.compile(r"([\\`*_{}\[\]#|~])")
-#: Block markers that take effect at the start of a line or cell: lists ``-``, ``+``, ``1.``,
-#: ``1)`` and setext/thematic ``=`` (``#``, ``*`` and ``>`` are escaped everywhere).
-_LEADING = re.compile(r"^(\d*)([-+=.)])")
+#: Block markers that take effect at the start of a line or cell: lists and rules ``-``, ``+``,
+#: setext ``=``, and ordered lists ``1.``, ``1)`` before a space (``#``, ``*`` and ``>`` are
+#: escaped everywhere).
+_LEADING = re.compile(r"^([-+=]|\d+[.)](?=\s|$))")
 _HTML = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 
 
@@ -50,4 +51,4 @@ def md_escape(value) -> str:
     text = _INLINE.sub(r"\\\1", one_line(str(value)).strip())
     for char, entity in _HTML:
         text = text.replace(char, entity)
-    return _LEADING.sub(r"\1\\\2", text)
+    return _LEADING.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], text)
