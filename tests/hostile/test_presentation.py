@@ -360,3 +360,30 @@ def test_mantel_haenszel_rows_include_double_zero_tables(tmp_path):
     assert outcome.rows == tuple(range(outcome.k))
     rows = effect_size_rows(analysis)
     assert math.fsum(r["weight_percent"] for r in rows if r["weight_percent"] != "") == pytest.approx(100.0)
+
+
+def test_glmm_rows_skip_dropped_tables_and_weights_sum_to_100(tmp_path):
+    data = ("study,n,a,n1,c,n2,design\nA,100,5,50,2,50,RCT\nA,80,0,40,0,40,RCT\nB,120,8,60,3,60,RCT\n"
+            "C,90,4,45,1,45,RCT\nD,70,6,35,2,35,RCT\n")
+    spec = ('title = "G"\ndata = "studies.csv"\nstudy = "study"\nn = "n"\n[[outcome]]\nname = "AE"\n'
+            'kind = "binary"\nmeasure = "OR"\nmethod = "GLMM"\nevents1 = "a"\ntotal1 = "n1"\nevents2 = "c"\n'
+            'total2 = "n2"\n')
+    analysis = analyse(tmp_path, data, spec)
+    outcome = analysis.outcomes[0]
+    assert outcome.rows == (0, 2, 3, 4) and not outcome.warnings  # the double-zero "A" is not in the fit
+    rows = effect_size_rows(analysis)
+    assert [r["study"] for r in rows][:2] == ["A (row 1)", "A (row 2)"]
+    assert rows[1]["weight_percent"] == "" and "drop00" in rows[1]["excluded"]
+    assert math.fsum(r["weight_percent"] for r in rows if r["weight_percent"] != "") == pytest.approx(100.0)
+    assert build_card(analysis).n_studies == 4
+
+
+def test_forest_rows_follow_table_rows_with_repeated_labels(tmp_path):
+    from metapool.plots.forest_data import forest_table
+
+    analysis = analyse(tmp_path, DUPLICATES, proportion_spec())
+    outcome = analysis.outcomes[0]
+    table = forest_table(outcome.model, outcome.effects)
+    assert [s.label for s in table.studies][:3] == ["Smith 2010", "Jones 2011", "Smith 2010"]
+    assert [s.cells for s in table.studies][:3] == [("10", "100"), ("20", "80"), ("40", "200")]
+    assert math.fsum(s.weight for s in table.studies) == pytest.approx(100.0)

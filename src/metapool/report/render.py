@@ -98,8 +98,10 @@ def render_card(analysis) -> tuple[str, str]:
 def effect_size_rows(analysis) -> list[dict]:
     """One row per study and outcome: table row, effect size, variance, CI, weight and status.
 
-    ``row`` is the study's row of the table (1-based). Weights are mapped to
-    rows (:func:`~metapool.models.rows.model_rows`), never by label; a label
+    ``row`` is the study's row of the table (1-based). Weights (those of the
+    forest plot: :func:`~metapool.plots.study_level.study_values`, for a GLMM
+    each study's information share) are mapped to rows
+    (:func:`~metapool.models.rows.model_rows`), never by label; a label
     that several rows carry is followed by its row ("Smith 2010 (row 3)").
     ``level`` is the level of the CI (percent); ``excluded`` gives the reason
     a row is not in the model.
@@ -107,6 +109,7 @@ def effect_size_rows(analysis) -> list[dict]:
     from ..formatting.labels import distinct_labels
     from ..inference.tests import critical
     from ..models.rows import model_rows
+    from ..plots.study_level import study_values
 
     rows = []
     for o in analysis.outcomes:
@@ -117,7 +120,7 @@ def effect_size_rows(analysis) -> list[dict]:
         level = getattr(model, "level", 0.95)
         z = float(critical(level, np.array([np.inf]))[0])
         order = model_rows(model, len(es)).tolist() if model is not None else []
-        in_model, weights = set(order), dict(zip(order, getattr(model, "weights", ())))
+        in_model, weights = set(order), dict(zip(order, study_values(model).weights if order else ()))
         reasons = {e.row: e.reason for e in es.exclusions} | {e.row: e.reason for e in getattr(model, "exclusions", ())}
         for i, label in enumerate(distinct_labels(es.slab, range(len(es)))):
             yi, vi = float(es.yi[i]), float(es.vi[i])
@@ -126,7 +129,7 @@ def effect_size_rows(analysis) -> list[dict]:
                 "outcome": o.spec.name, "row": i + 1, "study": label, "measure": es.measure,
                 "yi": yi if ok else "", "vi": vi if ok else "", "level": 100 * level,
                 "ci_lower": yi - z * vi**0.5 if ok else "", "ci_upper": yi + z * vi**0.5 if ok else "",
-                "weight_percent": float(weights[i]) if i in weights else "",
+                "weight_percent": float(weights[i]) if np.isfinite(weights.get(i, np.nan)) else "",
                 "corrected": bool(es.corrected[i]), "excluded": "" if i in in_model else reasons.get(i, ""),
             })
     return rows
