@@ -10,12 +10,16 @@ by the lock; an error or Ctrl-C leaves the previous output byte for byte.
 import io
 import os
 import shutil
+import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 
+import metapool.analysis
 import metapool.plots
 from metapool.cli.main import main
+from metapool.exceptions import MetapoolError
 from metapool.io.outputs import MARKER, check_output_folder, folder_lock, staged_folder
 from metapool.report.figures import figure_stem, slug
 
@@ -24,7 +28,8 @@ DATA = "study,n,resp\nA 2019,40,12\nB 2020,55,30\n"
 #: Outcome names whose old file names collided ("Effect"/"effect", "A/B"/"A B", CJK names -> "outcome").
 NAMES = ("Effect", "effect", "A/B", "A B", "奏効率", "生存率")
 
-OUTCOME = '[[outcome]]\nname = "{name}"\nkind = "proportion"\nevents = "{events}"\ntotal = "n"\nbias = false\nsensitivity = false\n'
+OUTCOME = ('[[outcome]]\nname = "{name}"\nkind = "proportion"\nevents = "{events}"\ntotal = "n"\n'
+           "bias = false\nsensitivity = false\n")
 
 
 def analysis_text(names=NAMES, broken=("Broken",), data="studies.csv") -> str:
@@ -102,9 +107,10 @@ def test_figure_stems_differ_for_any_two_outcomes(a, b):
     assert figure_stem(1, a) == figure_stem(1, a)  # stable
 
 
-@pytest.mark.parametrize("name, want", [("奏効率", "奏効率"), ("Ｆｕｌｌ　ｗｉｄｔｈ", "full_width"), ("Ärger²", "ärger2"),
-                                        ("../../etc/passwd", "etc_passwd"), ("", "outcome"), ("***", "outcome"),
-                                        ("हिन्दी", "हिन्दी")])
+@pytest.mark.parametrize("name, want", [
+    ("奏効率", "奏効率"), ("Ｆｕｌｌ　ｗｉｄｔｈ", "full_width"), ("Ärger²", "ärger2"), ("../../etc/passwd", "etc_passwd"),
+    ("", "outcome"), ("***", "outcome"), ("हिन्दी", "हिन्दी"),
+])
 def test_slug_keeps_letters_of_any_script_and_nothing_else(name, want):
     assert slug(name) == want
 
@@ -250,17 +256,41 @@ def test_an_empty_folder_is_used_without_force(tmp_path):
 # --- a concurrent run ---------------------------------------------------------------------------------
 
 
-def test_a_concurrent_run_into_the_same_folder_is_refused_at_once(review, capsys):
+HOLD_LOCK = """
+import sys
+from metapool.io.outputs import folder_lock
+with folder_lock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_concurrent_run_into_the_same_folder_is_refused_at_once(review, monkeypatch, capsys):
+    """The report: two concurrent runs into one folder both exited 0, with one report lost and figures mixed."""
     folder, out, args = review
     before = snapshot(folder)
-    with folder_lock(out):
+    monkeypatch.setattr(metapool.analysis, "run_analysis", lambda *a, **k: pytest.fail("ran before the lock"))
+    other = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "locked\n"
         assert main([*args, "--force"]) == 2
         one_line_error(capsys.readouterr().err, f"another metapool run is writing to {out}")
-        with pytest.raises(Exception, match="another metapool run"):
+        with pytest.raises(MetapoolError, match="another metapool run"):
             with staged_folder(out, force=True):
                 pass
+    finally:
+        other.communicate("")
     assert snapshot(folder) == before
     assert siblings(out) == []  # the lock file goes with the lock
+
+
+def test_the_lock_is_reentrant_within_a_run(tmp_path):
+    out = tmp_path / "out"
+    with folder_lock(out), staged_folder(out) as tmp:
+        (tmp / "a.txt").write_text("a")
+        assert siblings(out) == [".out.metapool-lock", ".out.metapool-tmp"]
+    assert (out / "a.txt").is_file() and siblings(out) == []
 
 
 def test_a_lock_file_left_by_a_killed_run_does_not_block(review):

@@ -35,15 +35,15 @@ def run_run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..analysis import run_analysis
-    from ..io.outputs import check_output_folder
+    from ..io.outputs import reserved_folder
     from ..report.card import format_estimate, pooled_header
     from ..report.render import write_outputs
     from ..spec import load_spec
 
     console = Console(stderr=True)
     spec = load_spec(args.analysis)
-    check_output_folder(args.outdir, spec.input_files, args.force)  # before any work; checked again when writing
-    with Progress(console=console, transient=True) as progress:
+    reserved = reserved_folder(args.outdir, spec.input_files, args.force)  # refused or held before any work
+    with reserved, Progress(console=console, transient=True) as progress:
         task = progress.add_task("Pooling", total=len(spec.outcomes) + 1)
 
         def step(name: str) -> None:

@@ -2,19 +2,21 @@
 
 An output folder (``metapool run -o DIR``) is never written in place:
 
-1. :func:`check_output_folder` refuses, before any work, a target that is a
-   file or a symbolic link, that holds a symbolic link, an input file of the
-   run or files metapool did not write, an existing report without ``force``,
-   a folder that another run is writing, or a parent folder that cannot be
-   written.
-2. :func:`staged_folder` takes a lock (a sibling lock file held with
-   :func:`fcntl.flock`, released by the system when the process dies, so a
-   killed run never blocks the next one), checks again, and hands out an
-   empty temporary sibling folder. When the block ends without error it
-   writes the :data:`MARKER` file (metapool's version, the time and the list of
-   files) and swaps the folder into place by renaming (same parent, so each
-   rename is atomic); on any error or ``KeyboardInterrupt`` the temporary
-   folder is removed and the previous output stays exactly as it was.
+1. :func:`check_output_folder` refuses a target that is a file or a symbolic
+   link, that holds a symbolic link, an input file of the run or files
+   metapool did not write, an existing report without ``force``, or whose
+   parent cannot be written.
+2. :func:`reserved_folder` checks, creates the parent and takes the folder's
+   lock (a sibling lock file held with :func:`fcntl.flock`, released by the
+   system when the process dies, so a killed run never blocks the next one;
+   a second run is refused at once), then checks again. A run holds it from
+   its start.
+3. :func:`staged_folder` hands out an empty temporary sibling folder. When the
+   block ends without error it writes the :data:`MARKER` file (metapool's
+   version, the time and the list of files) and swaps the folder into place
+   by renaming (same parent, so each rename is atomic); on any error or
+   ``KeyboardInterrupt`` the temporary folder is removed and the previous
+   output stays exactly as it was.
 
 A single results file (``metapool batch -o FILE``, ``metapool init -o FILE``)
 is checked by :func:`check_output_file` and written by :func:`atomic_file`
@@ -35,10 +37,14 @@ from pathlib import Path
 
 from ..exceptions import MetapoolError
 
-__all__ = ["MARKER", "absolute_path", "check_output_folder", "staged_folder", "folder_lock", "check_output_file", "atomic_file"]
+__all__ = ["MARKER", "absolute_path", "check_output_folder", "folder_lock", "reserved_folder", "staged_folder",
+           "check_output_file", "atomic_file"]
 
 #: Marker file in every folder metapool wrote (JSON: version, time, files); ``--force`` replaces only such folders.
 MARKER = ".metapool-output"
+
+#: Output folders whose lock this process holds (see :func:`folder_lock`).
+_held: set[Path] = set()
 
 
 def absolute_path(path: str | Path) -> Path:
@@ -80,8 +86,27 @@ def _manifest(folder: Path) -> set[str] | None:
         return None
 
 
-def _check(target: Path, inputs: Iterable[str | Path], force: bool) -> None:
-    """The checks of :func:`check_output_folder`, without the lock."""
+def check_output_folder(outdir: str | Path, inputs: Iterable[str | Path] = (), force: bool = False) -> Path:
+    """Refuse an output folder metapool must not write into; returns its absolute path.
+
+    Parameters
+    ----------
+    outdir
+        The output folder (it need not exist).
+    inputs
+        The input files of the run (data file, analysis file): refused inside
+        the folder, by path or as the same file under another name.
+    force
+        Allow replacing a folder metapool wrote before (it holds :data:`MARKER`).
+
+    Raises
+    ------
+    MetapoolError
+        The folder is a file or a symbolic link, holds a symbolic link, an input
+        file or files metapool did not write (even with ``force``), holds a
+        report and ``force`` is false, or its parent cannot be written.
+    """
+    target = absolute_path(outdir)
     if target.is_symlink():
         raise MetapoolError(f"{target} is a symbolic link; name a real folder for the output.")
     if target.exists() and not target.is_dir():
@@ -116,57 +141,22 @@ def _check(target: Path, inputs: Iterable[str | Path], force: bool) -> None:
     parent = next(p for p in target.parents if p.exists())
     if not os.access(parent, os.W_OK | os.X_OK):
         raise MetapoolError(f"cannot write in {parent} (read-only or no permission); choose another output folder.")
-
-
-def _refuse_if_busy(target: Path) -> None:
-    """Refuse a folder whose lock another process holds (the lock file is neither created nor removed)."""
-    try:
-        fd = os.open(_sibling(target, "lock"), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise MetapoolError(f"another metapool run is writing to {target}; wait for it to finish.") from None
-    finally:
-        os.close(fd)
-
-
-def check_output_folder(outdir: str | Path, inputs: Iterable[str | Path] = (), force: bool = False) -> Path:
-    """Refuse an output folder metapool must not write into; returns its absolute path.
-
-    Parameters
-    ----------
-    outdir
-        The output folder (it need not exist).
-    inputs
-        The input files of the run (data file, analysis file): refused inside
-        the folder, by path or as the same file under another name.
-    force
-        Allow replacing a folder metapool wrote before (it holds :data:`MARKER`).
-
-    Raises
-    ------
-    MetapoolError
-        The folder is a file or a symbolic link, holds a symbolic link, an input
-        file or files metapool did not write (even with ``force``), holds a
-        report and ``force`` is false, another run is writing it, or its parent
-        cannot be written.
-    """
-    target = absolute_path(outdir)
-    _check(target, inputs, force)
-    _refuse_if_busy(target)
     return target
 
 
 @contextmanager
 def folder_lock(target: str | Path) -> Iterator[None]:
-    """Hold the lock of output folder ``target``; a second holder is refused at once.
+    """Hold the lock of output folder ``target``; another process asking for it is refused at once.
 
     The lock is :func:`fcntl.flock` on the sibling file ``.NAME.metapool-lock``,
-    removed on release; the system releases it when the process dies.
+    removed on release; the system releases it when the process dies, so a
+    killed run never blocks the next. Re-entrant within a process (a run holds
+    the folder from its start and writes it at the end).
     """
     target = absolute_path(target)
+    if target in _held:
+        yield
+        return
     path = _sibling(target, "lock")
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
@@ -182,11 +172,33 @@ def folder_lock(target: str | Path) -> Iterator[None]:
         if current:
             break
         os.close(fd)
+    _held.add(target)
     try:
         yield
     finally:
+        _held.discard(target)
         path.unlink(missing_ok=True)
         os.close(fd)
+
+
+@contextmanager
+def reserved_folder(outdir: str | Path, inputs: Iterable[str | Path] = (), force: bool = False) -> Iterator[Path]:
+    """Hold output folder ``outdir`` for a run: checked, locked, its parent created; yields its absolute path.
+
+    :func:`check_output_folder` runs before anything is created and again
+    under the lock (another run may have written the folder in between); what
+    a killed run left beside the folder is tidied. Hold it from the start of a
+    run so that a concurrent run is refused at once, not after its work.
+    """
+    target = check_output_folder(outdir, inputs, force)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MetapoolError(f"cannot create {target.parent}: {exc.strerror}.") from None
+    with folder_lock(target):
+        check_output_folder(target, inputs, force)
+        _recover(target)
+        yield target
 
 
 def _remove(path: Path) -> None:
@@ -236,25 +248,17 @@ def staged_folder(outdir: str | Path, inputs: Iterable[str | Path] = (), force: 
 
     Yields the empty temporary folder to write into. When the block ends
     without error the folder gets the :data:`MARKER` file and replaces
-    ``outdir`` (the parent is created if needed); on any error or interrupt it
-    is removed and ``outdir`` stays as it was. The rules of
-    :func:`check_output_folder` apply, checked under the folder's lock, which
-    is held throughout.
+    ``outdir``; on any error or interrupt it is removed and ``outdir`` stays as
+    it was. The folder is held as by :func:`reserved_folder` throughout.
 
     Raises
     ------
     MetapoolError
-        As :func:`check_output_folder`; and when a file cannot be written (the
-        system's reason is given, e.g. no space left on the device).
+        As :func:`check_output_folder`; when another process holds the folder;
+        and when a file cannot be written (with the system's reason, e.g. no
+        space left on the device).
     """
-    target = absolute_path(outdir)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MetapoolError(f"cannot create {target.parent}: {exc.strerror}.") from None
-    with folder_lock(target):
-        _check(target, inputs, force)
-        _recover(target)
+    with reserved_folder(outdir, inputs, force) as target:
         tmp = _sibling(target, "tmp")
         tmp.mkdir()
         try:
