@@ -95,9 +95,19 @@ class TrimFillResult(Rendered):
 
 
 def _slope_sign_side(yi, vi, method: str, control: Control) -> str:
-    """metafor's rule: regress yi on sqrt(vi); a negative slope puts missing studies on the right."""
+    """metafor's rule: regress yi on sqrt(vi); a negative slope puts missing studies on the right.
+
+    With equal sampling variances the regression is singular (metafor stops
+    with an error too): there is no side to choose.
+    """
     X = np.column_stack([np.ones(yi.size), np.sqrt(vi)])[None]
-    bf = fit_batch(Batch.from_arrays(yi, vi, X), get_estimator(method), "z", 0.95, control)
+    try:
+        bf = fit_batch(Batch.from_arrays(yi, vi, X), get_estimator(method), "z", 0.95, control)
+    except np.linalg.LinAlgError:
+        raise MetapoolError(
+            "Trim-and-fill cannot choose the side of the missing studies: all studies have the same"
+            " sampling variance, so the funnel plot has no slope (give the side explicitly)."
+        ) from None
     return "right" if bf.coef.estimate[0, 1] < 0 else "left"
 
 
