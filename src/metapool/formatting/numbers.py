@@ -102,10 +102,12 @@ def _shown(values, start: int, ceiling: float | None = None) -> tuple[str, ...]:
     decimals = start
     while decimals < MAX_DECIMALS and _ambiguous(finite, decimals, ceiling):
         decimals += 1
-    return tuple(
-        "NA" if _missing(v) else _text(v, max(decimals, _significant_decimals(v)) if _reads_zero(v, decimals) else decimals)
-        for v in values
-    )
+
+    def text(v: float) -> str:
+        own = max(decimals, _significant_decimals(v)) if _reads_zero(v, decimals) else decimals
+        return _text(v, own)
+
+    return tuple("NA" if _missing(v) else text(v) for v in values)
 
 
 def fmt_percents(values) -> tuple[str, ...]:
