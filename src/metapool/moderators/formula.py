@@ -60,7 +60,6 @@ __all__ = [
     "Transform",
     "evaluate",
     "parse_formula",
-    "quote_name",
 ]
 
 #: The transforms a formula may apply, by the name written in the formula.
@@ -190,7 +189,7 @@ def _render(expr: Expr) -> str:
     if isinstance(expr, Number):
         return expr.text
     if isinstance(expr, Name):
-        return quote_name(expr.column)
+        return _quote_name(expr.column)
     if isinstance(expr, Call):
         return f"{expr.function}({_render(expr.argument)})"
     if isinstance(expr, Negative):
@@ -216,7 +215,7 @@ def _names(expr: Expr) -> tuple[str, ...]:
     return _names(expr.left) + _names(expr.right)
 
 
-def quote_name(name: str) -> str:
+def _quote_name(name: str) -> str:
     """A column name as a formula writes it: bare when it is a plain name, else in backticks."""
     return name if _NAME.fullmatch(name) and "__" not in name else f"`{name}`"
 
@@ -225,8 +224,13 @@ def quote_name(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Column:
-    """A column, numeric or categorical as its cells are (text is categorical)."""
+class _Named:
+    """A variable read from one column.
+
+    Every variable has a ``label`` (its design column name, before any
+    ``[level]``), the data ``columns`` it reads and its ``text`` in a
+    canonical formula.
+    """
 
     name: str
 
@@ -237,36 +241,38 @@ class Column:
     @property
     def columns(self) -> tuple[str, ...]:
         return (self.name,)
-
-    def text(self) -> str:
-        return quote_name(self.name)
 
 
 @dataclass(frozen=True)
-class Categorical:
+class Column(_Named):
+    """A column, numeric or categorical as its cells are (text is categorical)."""
+
+    @property
+    def text(self) -> str:
+        return _quote_name(self.name)
+
+
+@dataclass(frozen=True)
+class Categorical(_Named):
     """A column read as categories (``C(g)``, ``factor(g)``, ``g:cat``), with its reference level if given."""
 
-    name: str
     reference: str | None = None
 
     @property
-    def label(self) -> str:
-        return self.name
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.name,)
-
     def text(self) -> str:
         if self.reference is None:
-            return f"C({quote_name(self.name)})"
+            return f"C({_quote_name(self.name)})"
         quote = "'" if '"' in self.reference else '"'
-        return f"C({quote_name(self.name)}, ref = {quote}{self.reference}{quote})"
+        return f"C({_quote_name(self.name)}, ref = {quote}{self.reference}{quote})"
 
 
 @dataclass(frozen=True)
 class Transform:
-    """A numeric variable computed from columns: ``I(expr)`` (``wrapped``) or a bare ``log(x)``."""
+    """A numeric variable computed from columns: ``I(expr)`` (``wrapped``) or a bare ``log(x)``.
+
+    Like every variable it has a ``label`` (its design column name), the data
+    ``columns`` it reads and its ``text`` in a canonical formula.
+    """
 
     expr: Expr
     wrapped: bool
@@ -280,6 +286,7 @@ class Transform:
     def columns(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(_names(self.expr)))
 
+    @property
     def text(self) -> str:
         return self.label
 
@@ -320,7 +327,7 @@ class Formula:
     @property
     def text(self) -> str:
         """The formula in canonical form, e.g. ``~ x + C(g) + x:C(g) - 1``."""
-        body = " + ".join(":".join(v.text() for v in term) for term in self.terms)
+        body = " + ".join(":".join(v.text for v in term) for term in self.terms)
         return f"~ {body}" + ("" if self.intercept else " - 1")
 
 
