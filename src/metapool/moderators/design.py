@@ -9,16 +9,15 @@ subset of R's model notation, and never evaluated as Python:
 Written                         Meaning
 ==============================  ===============================================
 ``~ a + b``                     moderators ``a`` and ``b`` (``~`` optional)
-```prior HMA %```               a column whose name is not a plain name
+`` `prior HMA %` ``             a column whose name is not a plain name
 ``a:b``, ``a*b``                interaction; ``a*b`` is ``a + b + a:b``
 ``(a + b):c``                   ``a:c + b:c``
 ``- 1``, ``+ 0``                no intercept (``+ 1`` keeps it)
 ``- a:b``                       remove a term written before
 ``C(g)``, ``factor(g)``         ``g`` as categories
 ``C(g, ref = "aza")``           ... against reference level ``aza``
-``log(x)`` (also ``log2``,      the function of a numeric column
-``log10``, ``exp``, ``sqrt``,
-``abs``)
+``log(x)``, ``sqrt(x)``         the function of a numeric column (also
+                                ``log2``, ``log10``, ``exp``, ``abs``)
 ``I(x^2)``, ``I(a/b - 1)``      arithmetic ``+ - * / ^`` (``**``) on columns,
                                 numbers and the functions above
 ==============================  ===============================================
