@@ -13,7 +13,13 @@ from ..formatting.document import Document, KeyValues, Rendered
 from ..formatting.numbers import fmt, fmt_p
 from ..models.results import RMAResult, _num
 
-__all__ = ["RankTest", "ranktest", "kendall_tau", "kendall_cdf"]
+__all__ = ["RankTest", "ranktest", "kendall_tau", "kendall_cdf", "MAX_K_EXACT"]
+
+#: Largest number of studies whose p-value comes from the exact null distribution
+#: (without ties, as metafor's ``cor.test(..., exact = TRUE)``). Its cost grows with
+#: k^3 (1 s at k = 500); above, the normal approximation is used, as R's
+#: ``cor.test`` does by default from 50 observations.
+MAX_K_EXACT = 300
 
 
 @dataclass(frozen=True)
@@ -21,7 +27,8 @@ class RankTest(Rendered):
     """Kendall's tau between standardised effect sizes and their variances.
 
     ``exact`` tells whether the p-value is from the exact null distribution
-    (no ties) or the normal approximation with tie corrections.
+    (no ties, k <= :data:`MAX_K_EXACT`) or the normal approximation (with tie
+    corrections).
     """
 
     k: int
@@ -33,7 +40,8 @@ class RankTest(Rendered):
         return {"k": self.k, "tau": _num(self.tau), "p": _num(self.pvalue), "exact": self.exact}
 
     def summary(self) -> Document:
-        kind = "exact" if self.exact else "normal approximation (ties)"
+        kind = ("exact" if self.exact else "normal approximation (ties)" if self.k <= MAX_K_EXACT
+                else f"normal approximation (k > {MAX_K_EXACT:,})")
         return Document("Rank correlation test for funnel plot asymmetry", (KeyValues("", (
             ("Kendall's tau", f"{fmt(self.tau)}, p = {fmt_p(self.pvalue)} ({kind})"),
         )),))
@@ -62,26 +70,64 @@ def kendall_cdf(q: int, n: int) -> float:
 
 
 def _ties(a: np.ndarray) -> np.ndarray:
-    _, counts = np.unique(a, return_counts=True)
+    _, counts = np.unique(a, return_counts=True, axis=0)
     return counts[counts > 1].astype(float)
+
+
+def _inversions(ranks: np.ndarray) -> int:
+    """Number of pairs i < j with ``ranks[i] > ranks[j]`` (integer ranks), by bottom-up merging.
+
+    Each pass sorts blocks of twice the width, counting for every element of a
+    right half the elements of its left half above it: O(k log^2 k) time and
+    O(k) memory.
+    """
+    n = ranks.size
+    index = np.arange(n)
+    size = int(ranks.max()) + 1 if n else 1
+    cur, count, width = ranks.astype(np.int64), 0, 1
+    while width < n:
+        block = index // (2 * width)
+        right = (index // width) % 2 == 1
+        left_keys = (block * size + cur)[~right]  # sorted: blocks ascending, each half sorted
+        rb, rv = block[right], cur[right]
+        at_most = np.searchsorted(left_keys, rb * size + rv, side="right")
+        block_end = np.searchsorted(left_keys, (rb + 1) * size, side="left")
+        count += int(np.sum(block_end - at_most))
+        cur = np.sort(block * size + cur) - block * size
+        width *= 2
+    return count
+
+
+def _kendall_s(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's S (concordant minus discordant pairs) in O(k log^2 k), as Knight (1966)."""
+    n = x.size
+    order = np.lexsort((y, x))
+    discordant = _inversions(np.unique(y, return_inverse=True)[1][order])
+    pairs = n * (n - 1) // 2
+    tied_x, tied_y = _ties(x), _ties(y)
+    tied_xy = _ties(np.column_stack([x, y]))
+    tied = sum(int(np.sum(t * (t - 1))) // 2 for t in (tied_x, tied_y))
+    concordant = pairs - tied + int(np.sum(tied_xy * (tied_xy - 1))) // 2 - discordant
+    return float(concordant - discordant)
 
 
 def kendall_tau(x, y) -> tuple[float, float, bool]:
     """Kendall's tau-b of ``x`` and ``y`` with its two-sided p-value, as R's ``cor.test``.
 
-    Without ties the p-value is exact; with ties it uses the normal
-    approximation with tie-corrected variance. Returns ``(tau, p, exact)``.
+    Without ties (and up to :data:`MAX_K_EXACT` pairs of values) the p-value is
+    exact; otherwise it uses the normal approximation with tie-corrected
+    variance. Returns ``(tau, p, exact)``.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = x.size
-    s = np.sum(np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])) / 2.0
+    s = _kendall_s(x, y)
     t0 = n * (n - 1) / 2.0
     xt, yt = _ties(x), _ties(y)
     t1 = np.sum(xt * (xt - 1)) / 2.0
     t2 = np.sum(yt * (yt - 1)) / 2.0
     tau = s / np.sqrt((t0 - t1) * (t0 - t2))
-    if xt.size == 0 and yt.size == 0:
+    if xt.size == 0 and yt.size == 0 and n <= MAX_K_EXACT:
         q = int(round((tau + 1) * n * (n - 1) / 4))
         p = 1.0 - kendall_cdf(q - 1, n) if q > n * (n - 1) / 4 else kendall_cdf(q, n)
         return float(tau), min(2.0 * p, 1.0), True
