@@ -49,7 +49,8 @@ import numpy as np
 from ..exceptions import DataValidationError
 from ..io.parsing import MISSING_MARKERS, describe_row, to_float_array
 from ..io.tables import get_column
-from .formula import Categorical, Column, Formula, Transform, evaluate, parse_formula
+from .arithmetic import evaluate
+from .formula import Categorical, Column, Formula, Transform, parse_formula
 
 __all__ = ["Design", "build_design", "check_rank"]
 

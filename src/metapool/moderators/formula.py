@@ -3,9 +3,8 @@
 A moderator formula is a small subset of R's model notation (Wilkinson and
 Rogers 1973; Chambers and Hastie 1992). :func:`parse_formula` tokenizes the
 text and parses it by recursive descent into a frozen :class:`Formula`; the
-arithmetic of ``I(...)`` and of transforms stays a tree of
-:class:`Number`, :class:`Name`, :class:`Call`, :class:`Negative`,
-:class:`Binary` and :class:`Group` nodes that :func:`evaluate` walks with
+arithmetic of ``I(...)`` and of transforms stays a tree of nodes
+(:mod:`metapool.moderators.arithmetic`) that its ``evaluate`` walks with
 numpy. No user text ever reaches ``eval``, ``exec``, ``compile`` or a library
 that evaluates Python; anything outside the grammar is a
 :class:`~metapool.exceptions.DataValidationError` naming the offending text and
@@ -35,40 +34,30 @@ interaction by their first appearance in the formula.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import MappingProxyType
-import numpy as np
 
 from ..exceptions import DataValidationError
-
-__all__ = [
-    "ALLOWED",
-    "Binary",
-    "Call",
-    "Categorical",
-    "Column",
-    "Formula",
-    "FUNCTIONS",
-    "Group",
-    "Name",
-    "Negative",
-    "Number",
-    "Transform",
-    "evaluate",
-    "parse_formula",
-]
-
-#: The transforms a formula may apply, by the name written in the formula.
-FUNCTIONS = MappingProxyType(
-    {"log": np.log, "log2": np.log2, "log10": np.log10, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
+from .arithmetic import (
+    FUNCTIONS,
+    PLAIN_NAME,
+    Binary,
+    Call,
+    Expr,
+    Group,
+    Name,
+    Negative,
+    Number,
+    column_names,
+    quote_name,
+    render,
 )
-_OPERATORS = MappingProxyType(
-    {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "^": np.power}
-)
+
+__all__ = ["ALLOWED", "Categorical", "Column", "Formula", "Transform", "parse_formula"]
+
 _CATEGORICAL = ("C", "factor")
 _REFERENCE_KEYS = ("ref", "reference")
 #: Longest formula accepted (characters), deepest nesting of parentheses and
@@ -86,7 +75,6 @@ ALLOWED = (
     f" the functions {', '.join(FUNCTIONS)} of a column, and I(...) with + - * / ^ on columns and numbers."
 )
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _OPS = ("**", "~", "+", "-", "*", "/", "^", ":", "(", ")", ",", "=")
 _FORBIDDEN = {
@@ -96,128 +84,6 @@ _FORBIDDEN = {
     "]": "subscripts are not allowed",
     ".": "attribute access is not allowed; write a column name that contains '.' in backticks: `a.b`",
 }
-
-
-# ----------------------------------------------------------------- arithmetic tree --
-
-
-@dataclass(frozen=True)
-class Number:
-    """A number literal, kept as written (for the column name)."""
-
-    value: float
-    text: str
-
-
-@dataclass(frozen=True)
-class Name:
-    """A numeric column."""
-
-    column: str
-
-
-@dataclass(frozen=True)
-class Call:
-    """One of :data:`FUNCTIONS` applied to an expression."""
-
-    function: str
-    argument: Expr
-
-
-@dataclass(frozen=True)
-class Negative:
-    """Unary minus."""
-
-    operand: Expr
-
-
-@dataclass(frozen=True)
-class Binary:
-    """``left op right`` with ``op`` one of ``+ - * / ^`` (``**`` is read as ``^``)."""
-
-    op: str
-    left: Expr
-    right: Expr
-
-
-@dataclass(frozen=True)
-class Group:
-    """Parentheses as written (they appear in the column name, as in R)."""
-
-    inner: Expr
-
-
-Expr = Number | Name | Call | Negative | Binary | Group
-
-
-def evaluate(expr: Expr, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Value of an arithmetic tree on numeric columns.
-
-    Parameters
-    ----------
-    expr
-        A tree from :func:`parse_formula` (inside a :class:`Transform`).
-    columns
-        Float array of every column the tree names.
-
-    Returns
-    -------
-    numpy.ndarray
-        The values (infinite or NaN where the arithmetic is undefined; numpy's
-        floating-point warnings are silenced, the caller checks the result).
-    """
-    with np.errstate(all="ignore"):
-        return _walk(expr, columns)
-
-
-def _walk(expr: Expr, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-    if isinstance(expr, Number):
-        return np.float64(expr.value)
-    if isinstance(expr, Name):
-        return columns[expr.column]
-    if isinstance(expr, Call):
-        return FUNCTIONS[expr.function](_walk(expr.argument, columns))
-    if isinstance(expr, Negative):
-        return np.negative(_walk(expr.operand, columns))
-    if isinstance(expr, Group):
-        return _walk(expr.inner, columns)
-    return _OPERATORS[expr.op](_walk(expr.left, columns), _walk(expr.right, columns))
-
-
-def _render(expr: Expr) -> str:
-    """R's deparse style: spaces around ``+ - *``, none around ``/`` and ``^``."""
-    if isinstance(expr, Number):
-        return expr.text
-    if isinstance(expr, Name):
-        return _quote_name(expr.column)
-    if isinstance(expr, Call):
-        return f"{expr.function}({_render(expr.argument)})"
-    if isinstance(expr, Negative):
-        return "-" + _render(expr.operand)
-    if isinstance(expr, Group):
-        return f"({_render(expr.inner)})"
-    sep = expr.op if expr.op in "/^" else f" {expr.op} "
-    return _render(expr.left) + sep + _render(expr.right)
-
-
-def _names(expr: Expr) -> tuple[str, ...]:
-    """Columns named in a tree, in order of first appearance (with repeats)."""
-    if isinstance(expr, Name):
-        return (expr.column,)
-    if isinstance(expr, Number):
-        return ()
-    if isinstance(expr, Call):
-        return _names(expr.argument)
-    if isinstance(expr, Negative):
-        return _names(expr.operand)
-    if isinstance(expr, Group):
-        return _names(expr.inner)
-    return _names(expr.left) + _names(expr.right)
-
-
-def _quote_name(name: str) -> str:
-    """A column name as a formula writes it: bare when it is a plain name, else in backticks."""
-    return name if _NAME.fullmatch(name) and "__" not in name else f"`{name}`"
 
 
 # ------------------------------------------------------------------------ variables --
@@ -249,7 +115,7 @@ class Column(_Named):
 
     @property
     def text(self) -> str:
-        return _quote_name(self.name)
+        return quote_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -261,9 +127,9 @@ class Categorical(_Named):
     @property
     def text(self) -> str:
         if self.reference is None:
-            return f"C({_quote_name(self.name)})"
+            return f"C({quote_name(self.name)})"
         quote = "'" if '"' in self.reference else '"'
-        return f"C({_quote_name(self.name)}, ref = {quote}{self.reference}{quote})"
+        return f"C({quote_name(self.name)}, ref = {quote}{self.reference}{quote})"
 
 
 @dataclass(frozen=True)
@@ -279,12 +145,12 @@ class Transform:
 
     @property
     def label(self) -> str:
-        inner = _render(self.expr)
+        inner = render(self.expr)
         return f"I({inner})" if self.wrapped else inner
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(_names(self.expr)))
+        return tuple(dict.fromkeys(column_names(self.expr)))
 
     @property
     def text(self) -> str:
@@ -369,7 +235,7 @@ def _tokenize(text: str) -> list[_Token]:
                 raise _fail(text, f"empty column name {_at('``', pos)}")
             tokens.append(_Token("quoted" if c == "`" else "string", inner, pos))
             pos = end + 1
-        elif (m := _NAME.match(text, pos)) is not None:
+        elif (m := PLAIN_NAME.match(text, pos)) is not None:
             if m.end() < len(text) and text[m.end()] == ".":
                 raise _fail(text, f"{_at('.', m.end())}: {_FORBIDDEN['.']}")
             tokens.append(_Token("name", m.group(), pos))
@@ -674,7 +540,7 @@ class _Parser:
         tok = self.take()
         if tok.kind == "number":
             value = float(tok.text)
-            if not np.isfinite(value):
+            if not math.isfinite(value):
                 raise self.fail(tok, "this number is too large")
             return Number(value, tok.text)
         if tok.kind == "quoted":
