@@ -296,8 +296,9 @@ def check_output_file(path: str | Path, inputs: Iterable[str | Path] = ()) -> Pa
         raise MetapoolError(f"the folder {target.parent} does not exist; create it first or name another file.")
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise MetapoolError(f"cannot write in {target.parent} (read-only or no permission); name another file.")
-    ids = _input_ids(inputs)
-    if any(Path(p).resolve() == target.resolve() for p in inputs) or (target.exists() and _file_id(target) in ids):
+    inputs = list(inputs)
+    same_path = any(Path(p).resolve() == target.resolve() for p in inputs)
+    if same_path or (target.exists() and _file_id(target) in _input_ids(inputs)):
         raise MetapoolError(f"{target} is an input file of this run; name another file for the output.")
     return target
 
