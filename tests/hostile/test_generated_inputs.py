@@ -212,3 +212,52 @@ def test_failed_run_leaves_previous_output_intact(previous_output, outcome, caps
         status, _ = _call(["run", str(Path(tmp) / "analysis.toml"), "-o", str(report), "--force"], capsys)
         if status == 2:
             assert _snapshot(report) == before
+
+
+@SETTINGS
+@given(data=study_tables())
+def test_init_writes_a_valid_template_or_refuses(data, capsys):
+    import tomllib
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "studies.csv"
+        src.write_bytes(data)
+        before = _snapshot(Path(tmp))
+        status, _ = _call(["init", str(src), "-o", str(Path(tmp) / "analysis.toml")], capsys)
+        after = _snapshot(Path(tmp))
+        assert after["studies.csv"] == before["studies.csv"]
+        assert set(after) - set(before) <= {"analysis.toml"}
+        if status == 0:
+            tomllib.loads((Path(tmp) / "analysis.toml").read_text(encoding="utf-8"))
+
+
+#: Text cells a spreadsheet would run as a formula (a guarded cell starts with ').
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@SETTINGS
+@given(keys=st.lists(st.sampled_from(HOSTILE_TEXT), min_size=1, max_size=4),
+       rows=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50), st.integers(1, 50)), min_size=1, max_size=12))
+def test_batch_keeps_keys_as_text_and_guards_them(keys, rows, capsys):
+    import csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "long.csv", Path(tmp) / "results.csv"
+        with src.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["key", "e", "n"])
+            for key, e, n in rows:
+                writer.writerow([keys[key % len(keys)], min(e, n), n])
+        before = _snapshot(Path(tmp))
+        status, _ = _call(["batch", str(src), "--by", "key", "--events", "e", "--total", "n", "-o", str(out),
+                           "--no-progress"], capsys)
+        after = _snapshot(Path(tmp))
+        assert after["long.csv"] == before["long.csv"]
+        assert set(after) - set(before) <= {"results.csv"}
+        if status == 0:
+            with out.open(newline="", encoding="utf-8") as fh:
+                written = list(csv.DictReader(fh))
+            sent = {keys[key % len(keys)] for key, _, _ in rows}
+            assert len(written) == len(sent)  # "NA", "None" and "" stay analyses of their own
+            for row in written:
+                assert not row["key"].startswith(FORMULA_START)
