@@ -187,3 +187,21 @@ def test_ctrl_c_anywhere_is_one_line_and_status_130(tmp_path, monkeypatch, capsy
     monkeypatch.setattr("metapool.models.rma.rma", interrupted)
     assert main(["pool", str(tmp_path / "t.csv"), "--events", "resp", "--total", "n"]) == 130
     one_line_error(capsys.readouterr().err, "metapool: interrupted")
+
+
+def test_batch_keys_na_and_none_stay_distinct_in_a_workbook(tmp_path, capsys):
+    src = tmp_path / "long.xlsx"
+    pd.DataFrame({"key": ["NA", "NA", "None", "None"], "x": [3, 5, 4, 6], "n": [20, 25, 30, 22]}).to_excel(
+        src, index=False)
+    assert batch(src, tmp_path / "r.csv") == 0
+    res = pd.read_csv(tmp_path / "r.csv", dtype={"key": str}, keep_default_na=False)
+    assert sorted(res["key"]) == ["NA", "None"] and res["k"].tolist() == [2, 2]
+
+
+def test_os_errors_are_one_line_with_status_2(monkeypatch, capsys):
+    def denied(args):
+        raise PermissionError(13, "Permission denied", "/somewhere/report.html")
+
+    monkeypatch.setattr("metapool.cli.main.run_pool", denied)
+    assert main(["pool", "x.csv", "--events", "e", "--total", "n"]) == 2
+    one_line_error(capsys.readouterr().err, "metapool: error: /somewhere/report.html: Permission denied")
