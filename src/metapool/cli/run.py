@@ -31,10 +31,13 @@ def run_run(args: argparse.Namespace) -> int:
     report is written and marks them; their names go to stderr).
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import Progress
     from rich.table import Table
+    from rich.text import Text
 
     from ..analysis import run_analysis
+    from ..formatting.numbers import fmt_percent
     from ..io.outputs import reserved_folder
     from ..report.card import format_estimate, pooled_header
     from ..report.render import write_outputs
@@ -47,19 +50,20 @@ def run_run(args: argparse.Namespace) -> int:
         task = progress.add_task("Pooling", total=len(spec.outcomes) + 1)
 
         def step(name: str) -> None:
-            progress.update(task, advance=1, description=f"Pooling: {name}")
+            progress.update(task, advance=1, description=f"Pooling: {escape(name)}")
 
         analysis = run_analysis(spec, progress=step)
         progress.update(task, description="Writing report, figures and evidence card")
         written = write_outputs(analysis, args.outdir, force=args.force)
         progress.update(task, advance=1)
-    table = Table(title=spec.title)
+    table = Table(title=Text(spec.title))  # user text is shown as text, never read as Rich markup
     for col in ("Outcome", pooled_header(analysis.outcomes), "k", "N", "I²"):
         table.add_column(col)
     for o in analysis.outcomes:
         i2 = getattr(o.model, "i2", None)
-        table.add_row(o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), str(o.k),
-                      str(o.n_patients or "–"), "–" if i2 is None else f"{i2:.0f}%")
+        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), str(o.k),
+                 "–" if o.n_patients is None else f"{o.n_patients:,}", "–" if i2 is None else fmt_percent(i2))
+        table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
     print(f"Report: {written['report']}\nEvidence card: {written['card_html']} and {written['card_md']}")
     failed = [o.spec.name for o in analysis.outcomes if o.error is not None]

@@ -1,0 +1,36 @@
+"""The console output of ``metapool run``: user text is printed as text, never read as Rich markup."""
+
+from pathlib import Path
+
+import pytest
+import rich.console
+
+from metapool.cli.main import main
+
+CSV = "study,e,n\nA 2001,4,40\nB 2003,9,55\nC 2005,12,61\n"
+
+
+@pytest.mark.parametrize("name", ["R [/red] [bold", "[link=http://example.org]click[/link]", "[bold]x[/bold]", "a\\[b"])
+def test_markup_in_titles_and_outcome_names_is_printed_as_written(tmp_path: Path, name, capsys, monkeypatch):
+    # on a terminal Rich renders the progress line: a stray closing tag there was a MarkupError traceback
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    (tmp_path / "studies.csv").write_text(CSV, encoding="utf-8")
+    spec = (f'title = "Title {name}"\ndata = "studies.csv"\nstudy = "study"\n[[outcome]]\n'
+            f'name = "{name}"\nkind = "proportion"\nevents = "e"\ntotal = "n"\nbias = false\nsensitivity = false\n')
+    (tmp_path / "analysis.toml").write_text(spec.replace("\\", "\\\\"), encoding="utf-8")
+    assert main(["run", str(tmp_path / "analysis.toml"), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert name in out and f"Title {name}" in out
+    assert "16% (95% CI 11–23%)" in out
+
+
+def test_console_table_numbers_use_the_report_formats(tmp_path: Path, capsys):
+    rows = "".join(f"S{i},{i % 3},{1000 + i}\n" for i in range(12))
+    (tmp_path / "studies.csv").write_text("study,e,n\n" + rows, encoding="utf-8")
+    (tmp_path / "analysis.toml").write_text('data = "studies.csv"\nstudy = "study"\n[[outcome]]\nname = "Rare"\n'
+                                            'kind = "proportion"\nevents = "e"\ntotal = "n"\nbias = false\n'
+                                            'sensitivity = false\n', encoding="utf-8")
+    assert main(["run", str(tmp_path / "analysis.toml"), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "12,066" in out  # patients with a thousands separator
+    assert " 0% " not in out.replace("I² ", "")  # a rare event rate is not printed as 0%
