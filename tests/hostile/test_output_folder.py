@@ -245,6 +245,32 @@ def test_demo_output_needs_force_to_be_replaced(tmp_path, capsys):
     one_line_error(capsys.readouterr().err.splitlines()[-1], "use --force")
 
 
+@pytest.mark.parametrize("extra, results, ours", [
+    ({}, {"metapool_version": "0.1.0"}, True),
+    ({"notes.txt": "keep me"}, {"metapool_version": "0.1.0"}, False),
+    ({}, {"title": "someone else's results"}, False),
+    ({"figures/sub/x.svg": "<svg/>"}, {"metapool_version": "0.1.0"}, False),
+])
+def test_a_report_written_before_the_marker_existed(tmp_path, extra, results, ours):
+    """A report of an earlier metapool (no marker) is replaced with --force; anything else in it is refused."""
+    import json
+
+    old = tmp_path / "old"
+    (old / "figures").mkdir(parents=True)
+    files = {"report.html": "old", "card.md": "old", "figures/01_x_forest.svg": "<svg/>",
+             "results.json": json.dumps(results), **extra}
+    for name, text in files.items():
+        (old / name).parent.mkdir(parents=True, exist_ok=True)
+        (old / name).write_text(text)
+    with pytest.raises(MetapoolError, match="use --force" if ours else "did not write"):
+        check_output_folder(old)
+    if ours:
+        assert check_output_folder(old, force=True) == old
+    else:
+        with pytest.raises(MetapoolError, match="did not write"):
+            check_output_folder(old, force=True)
+
+
 def test_an_empty_folder_is_used_without_force(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -76,14 +76,35 @@ def _entries(folder: Path) -> list[Path]:
 
 
 def _manifest(folder: Path) -> set[str] | None:
-    """The files listed in ``folder``'s marker, or None when it has no readable marker."""
+    """The files listed in ``folder``'s marker, or None when it has no readable marker.
+
+    A folder written before the marker existed counts as metapool's when its
+    ``results.json`` names a metapool version and it holds only the report's
+    files (:data:`LEGACY_FILES`, figures as SVG/PNG under ``figures/``).
+    """
     marker = folder / MARKER
     if marker.is_symlink() or not marker.is_file():
-        return None
+        return _legacy_manifest(folder)
     try:
         return set(json.loads(marker.read_text(encoding="utf-8"))["files"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+#: The files of a report written before the marker existed (besides figures/*.svg|png).
+LEGACY_FILES = frozenset({"report.html", "results.json", "effect_sizes.csv", "card.html", "card.md"})
+
+
+def _legacy_manifest(folder: Path) -> set[str] | None:
+    results = folder / "results.json"
+    try:
+        if results.is_symlink() or "metapool_version" not in json.loads(results.read_text(encoding="utf-8")):
+            return None
+    except (OSError, ValueError, TypeError):
+        return None
+    names = {e.relative_to(folder).as_posix() for e in _entries(folder) if not e.is_dir()}
+    figures = {n for n in names if n.startswith("figures/") and n.count("/") == 1 and n.endswith((".svg", ".png"))}
+    return names if names - figures <= LEGACY_FILES else None
 
 
 def check_output_folder(outdir: str | Path, inputs: Iterable[str | Path] = (), force: bool = False) -> Path:
