@@ -165,5 +165,9 @@ def _(res: RMAResult) -> RankTest:
     w = 1.0 / vi
     theta = np.sum(w * yi) / np.sum(w)
     ystar = (yi - theta) / np.sqrt(vi - 1.0 / np.sum(w))
+    for values, what in ((vi, "sampling variance"), (ystar, "standardised effect size")):
+        if np.ptp(values) == 0:
+            raise MetapoolError(f"The rank correlation test is undefined: every study has the same {what}"
+                                " (Kendall's tau has no variance).")
     tau, p, exact = kendall_tau(ystar, vi)
     return RankTest(res.k, tau, p, exact)

@@ -97,13 +97,16 @@ def read_bytes(path: Path, role: str) -> bytes:
 def text_encoding(encoding: str) -> str:
     """Python's canonical name of a text encoding; an error for unknown or non-text codecs."""
     try:
-        b"".decode(encoding)  # LookupError for unknown names and for codecs such as rot13 or base64
+        name = codecs.lookup(encoding).name
+        b"a".decode(name)  # LookupError for codecs that are not text encodings, such as rot13 or base64
     except LookupError:
         raise DataValidationError(
             f"Unknown text encoding {encoding!r}; use for example utf-8, cp1252 (Excel in Western Europe)"
             " or latin-1."
         ) from None
-    return codecs.lookup(encoding).name
+    except UnicodeDecodeError:  # a text encoding of several bytes per character (UTF-16, UTF-32)
+        pass
+    return name
 
 
 def _undecodable(name: str, data: bytes, exc: UnicodeDecodeError, label: str) -> DataValidationError:
