@@ -9,6 +9,7 @@ Example::
 
     title = "HMA + venetoclax in R/R AML"
     data = "studies.csv"            # relative to the analysis file
+    # encoding = "cp1252"           # the data file's text encoding (default: detected)
     study = "study"
     n = "n"                         # patients per study (for N), optional
     design = "design"               # study design column, optional
