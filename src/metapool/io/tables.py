@@ -216,7 +216,7 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
             raise DataValidationError(f"{name}: column {j + 1} has no name in the header row.")
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise DataValidationError(f"{name}: duplicate column names: {', '.join(dupes)}")
+        raise DataValidationError(f"{name}: duplicate column names: {', '.join(repr(d) for d in dupes)}")
     body = records[1:]
     if not body:
         raise DataValidationError(f"{name} has a header row but no studies below it.")
