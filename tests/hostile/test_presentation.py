@@ -72,6 +72,20 @@ def test_rare_event_rate_is_not_printed_as_zero_percent(tmp_path, capsys):
     assert f"{est}%" in capsys.readouterr().out
 
 
+def test_rare_event_forest_plot_numbers_are_not_zero(tmp_path):
+    """The forest plot's columns share one precision: enough decimals for the smallest estimate."""
+    from metapool.plots import forest_plot, forest_table
+    from metapool.plots._style import pyplot
+
+    outcome = analyse(tmp_path, RARE, proportion_spec()).outcomes[0]
+    ax = forest_plot(forest_table(outcome.model, outcome.effects))
+    texts = [t.get_text() for t in ax.figure.findobj(lambda o: hasattr(o, "get_text"))]
+    intervals = [t for t in texts if re.fullmatch(r"[\d.]+ \[[\d.]+, [\d.]+\]", t)]
+    assert len(intervals) == 6  # five studies and the pooled row, about 0.2%: two decimals each (0.17, not 0.2)
+    assert all(re.fullmatch(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", t) for t in intervals), intervals
+    pyplot().close(ax.figure)
+
+
 @pytest.mark.parametrize(("values", "expected"), [
     ((0.0019, 0.0009, 0.0040), "0.19% (0.09\u20130.40%)"),
     ((0.042, 0.021, 0.080), "4.2% (2.1\u20138.0%)"),

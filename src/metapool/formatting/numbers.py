@@ -133,6 +133,22 @@ def fmt_percents(values) -> tuple[str, ...]:
     return _shown(pct, start, ceiling=100.0)
 
 
+def column_decimals(values, minimum: int, cap: int = 4) -> int:
+    """Decimals of a column printed with one precision (the numbers of a forest plot).
+
+    At least ``minimum``, and enough for :data:`SIGNIFICANT` significant digits
+    of the column's smallest nonzero value (at most ``cap``), so that a rare
+    event rate of 0.17% is not printed as 0.2 beside studies printed as 0.0.
+
+    Examples
+    --------
+    >>> column_decimals((50.0, 45.2), 1), column_decimals((0.17, 0.11, 0.0), 1), column_decimals((1e-9,), 2)
+    (1, 2, 4)
+    """
+    small = [_significant_decimals(float(v)) for v in values if not _missing(v) and v != 0]
+    return min(cap, max(minimum, *small)) if small else minimum
+
+
 def fmt_percent(value) -> str:
     """One percentage given on the 0-100 scale (e.g. I²), as :func:`fmt_percents` shows it: ``"0.40%"``."""
     return "NA" if _missing(value) else fmt_percents((value / 100.0,))[0] + "%"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_choice
+from ..formatting.numbers import column_decimals
 from ._style import LAYOUTS, fmt_interval, pyplot, text_width_in
 from .forest_data import ForestPooled, ForestStudy, ForestTable, forest_table
 
@@ -234,7 +235,8 @@ def forest_plot(
     layout
         ``"revman"`` or ``"jama"``.
     digits
-        Decimals of the numbers (default 1 for percentages, else 2).
+        Decimals of the numbers (default 1 for percentages, else 2, more where
+        the smallest estimate needs them: see :func:`~metapool.formatting.numbers.column_decimals`).
     xlim
         Axis limits on the natural scale (proportions as fractions).
     favours
@@ -254,7 +256,11 @@ def forest_plot(
     """
     lay = LAYOUTS[check_choice("forest_plot", "layout", layout, LAYOUTS)]
     table = data if isinstance(data, ForestTable) else forest_table(data, effect_sizes, study_ci=study_ci)
-    digits = (1 if table.percent else 2) if digits is None else int(digits)
+    if digits is None:  # as many decimals as the smallest estimate needs (a rare event rate is not 0.0)
+        scale = 100.0 if table.percent else 1.0
+        shown = [scale * r.estimate for r in (*table.studies, *table.pooled_rows)]
+        digits = column_decimals(shown, 1 if table.percent else 2)
+    digits = int(digits)
     rows, notes = _plan(table)
     left, right = _columns(table, rows, lay, digits, max_label_chars, weights)
     left, right = _measure(left, rows, lay), _measure(right, rows, lay)

@@ -31,6 +31,7 @@ def _environment():
         keep_trailing_newline=True,
     )
     env.filters["md"] = md_escape
+    env.filters["count"] = "{:,}".format  # patients and studies with thousands separators
     return env
 
 
