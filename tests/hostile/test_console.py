@@ -34,3 +34,13 @@ def test_console_table_numbers_use_the_report_formats(tmp_path: Path, capsys):
     out = capsys.readouterr().out
     assert "12,066" in out  # patients with a thousands separator
     assert "0.13% (95% CI 0.08–0.23%)" in out  # a rare event rate is not printed as 0%
+
+
+def test_pool_text_output_sends_no_control_sequence_to_the_terminal(tmp_path: Path, capsys):
+    """A label holding terminal escapes (colour, hyperlink, title) or line breaks is printed on one line, inert."""
+    label = "Evil\x1b[31m red\x1b]8;;http://example.org\x07link\x1b]8;;\x07\u2028next\r\x9b2J"
+    (tmp_path / "s.csv").write_text(f'study,e,n\n"{label}",0,40\nB,9,55\nC,12,61\n', encoding="utf-8")
+    assert main(["pool", str(tmp_path / "s.csv"), "--events", "e", "--total", "n", "--study", "study"]) == 0
+    out = capsys.readouterr().out
+    assert "Evil" in out  # the label is shown (continuity correction note) ...
+    assert not any(c in out for c in "\x1b\x07\x9b\r\u2028")  # ... without a control character

@@ -10,7 +10,11 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from .text import md_escape
+from .text import md_escape, one_line
+
+
+def _plain(value) -> str:
+    return one_line(str(value))
 
 
 @dataclass(frozen=True)
@@ -38,30 +42,34 @@ class Document:
     blocks: tuple = field(default_factory=tuple)
 
     def to_text(self) -> str:
-        out = [self.title, ""]
+        """Plain text for a terminal; every text is put on one line (:func:`~metapool.formatting.text.one_line`),
+        so a label cannot break a table or send control sequences to the terminal."""
+        t = _plain
+        out = [t(self.title), ""]
         for b in self.blocks:
             if isinstance(b, Paragraph):
-                out += [b.text, ""]
+                out += [t(b.text), ""]
             elif isinstance(b, KeyValues):
                 if b.title:
-                    out.append(b.title)
-                width = max((len(k) for k, _ in b.items), default=0)
-                out += [f"{k + ':':<{width + 1}} {v}" for k, v in b.items]
+                    out.append(t(b.title))
+                items = [(t(k), t(v)) for k, v in b.items]
+                width = max((len(k) for k, _ in items), default=0)
+                out += [f"{k + ':':<{width + 1}} {v}" for k, v in items]
                 out.append("")
             elif isinstance(b, Table):
                 if b.title:
-                    out += [b.title, ""]
-                cols = list(zip(b.header, *b.rows))
-                widths = [max(len(str(c)) for c in col) for col in cols]
+                    out += [t(b.title), ""]
+                rows = [tuple(t(c) for c in row) for row in (b.header, *b.rows)]
+                widths = [max(len(c) for c in col) for col in zip(*rows)]
                 first_left = [True] + [False] * (len(widths) - 1)
-                for row in (b.header, *b.rows):
+                for row in rows:
                     cells = [
                         f"{c:<{w}}" if left else f"{c:>{w}}"
                         for c, w, left in zip(row, widths, first_left)
                     ]
                     out.append("  ".join(cells).rstrip())
                 if b.note:
-                    out += ["", b.note]
+                    out += ["", t(b.note)]
                 out.append("")
         return "\n".join(out).rstrip() + "\n"
 
