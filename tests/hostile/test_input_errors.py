@@ -529,3 +529,25 @@ def test_rank_test_of_many_untied_studies_uses_the_normal_approximation():
     tau, p, exact = kendall_tau(x, y)
     assert not exact and 0 <= p <= 1 and abs(tau) < 0.05
     assert kendall_tau(x[:MAX_K_EXACT], y[:MAX_K_EXACT])[2]
+
+
+@pytest.mark.parametrize(("yi", "vi", "says"), [
+    ([1e150, 2.0, 3.0], [1e-10, 0.1, 0.2], "yi = 1e+150 is too large to pool"),
+    ([1.0, 2.0], [1e-110, 0.1], "vi = 1e-110 is too small to pool"),
+    ([1.2e154, 1.2e154, 1.2e154], [1.0, 1.0, 1.0], "sum of yi^2/vi over the studies overflows"),
+])
+def test_batch_refuses_what_rma_refuses(yi, vi, says):
+    """The batch engine fits with the kernels directly: the same overflow checks as rma, per analysis."""
+    import pandas as pd
+
+    from metapool.batch import fit_many
+
+    with pytest.raises(DataValidationError, match=says.split(" is ")[0].replace("^", r"\^").replace("+", r"\+")):
+        mp.rma(yi=np.array(yi), vi=np.array(vi))
+    frame = pd.DataFrame({"key": ["bad"] * len(yi) + ["good"] * 3, "yi": yi + [1.0, 2.0, 1.5],
+                          "vi": vi + [0.1, 0.1, 0.2]})
+    res = fit_many(frame, "key", measure="GEN", yi="yi", vi="vi").set_index("key")
+    assert res.loc["bad", "status"] == "invalid_data" and says in res.loc["bad", "message"]
+    assert np.isnan(res.loc["bad", "estimate"])
+    assert res.loc["good", "status"] == "ok" and res.loc["good", "estimate"] == pytest.approx(
+        mp.rma(yi=np.array([1.0, 2.0, 1.5]), vi=np.array([0.1, 0.1, 0.2])).estimate, rel=1e-12)

@@ -23,7 +23,7 @@ from ..inference.tests import TESTS
 from ..io.tables import get_column
 from ..models.fit import VARIANCE_RATIO_LIMIT, BatchFit, fit_batch
 from ..models.kernels import Batch
-from ..models.rma import PFT_SIZE_RATIO
+from ..models.rma import PFT_SIZE_RATIO, scale_problems
 from ..models.rootfind import Control
 from ..models.tau2 import get_estimator
 from .pack import chunks, layout, pad
@@ -295,6 +295,28 @@ def _effect_sizes(opts: _Options, part: dict, sizes: np.ndarray):
     return yi, vi, ni, group, failures
 
 
+def _fail_scale(yi, vi, rows: np.ndarray, group, sizes, analyses, out: _Output, failed: np.ndarray) -> None:
+    """Mark analyses whose effect sizes are too extreme to pool (:func:`~metapool.models.rma.scale_problems`).
+
+    ``rows`` are the rows still to be fitted; ``failed`` (per analysis) is updated.
+    """
+    tiny, huge, wy2 = scale_problems(yi, vi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.bincount(group[rows], weights=wy2[rows], minlength=len(sizes))
+    messages = {int(g): "The sum of yi^2/vi over the studies overflows; check the units."
+                for g in np.flatnonzero(~np.isfinite(total))}
+    bad = np.flatnonzero(rows & (tiny | huge))
+    groups, first = np.unique(group[bad], return_index=True)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    for g, row in zip(groups.tolist(), bad[first].tolist()):
+        what = (f"vi = {vi[row]:g} is too small to pool: powers of its weight 1/vi overflow" if tiny[row] else
+                f"yi = {yi[row]:g} is too large to pool: yi^2/vi (vi = {vi[row]:g}) overflows")
+        messages[g] = f"row {row - starts[g] + 1}: {what}; check the units."
+    for g, message in messages.items():
+        out.fail(analyses[g], "invalid_data", message)
+        failed[g] = True
+
+
 def _fit_chunk(part: dict, sizes: np.ndarray, analyses: np.ndarray, opts: _Options, out: _Output) -> None:
     yi, vi, ni, group, failures = _effect_sizes(opts, part, sizes)
     n_an = len(sizes)
@@ -318,6 +340,7 @@ def _fit_chunk(part: dict, sizes: np.ndarray, analyses: np.ndarray, opts: _Optio
                      f"row {row - starts[g] + 1}: sampling variance {float(vi[row])!r} is not positive;"
                      " every study needs vi > 0.")
             failed[g] = True
+    _fail_scale(yi, vi, included & ~failed[group], group, sizes, analyses, out, failed)
     empty = (k == 0) & ~failed
     if empty.any():
         out.fail(analyses[empty], "no_studies", "No study can be analysed (k = 0).")

@@ -259,20 +259,30 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
     return keep, exclusions
 
 
-def _check_scale(table: EffectSizeTable, keep: np.ndarray) -> None:
-    """Refuse effect sizes and variances whose weighted squares overflow.
+def scale_problems(yi: np.ndarray, vi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where effect sizes and variances are too extreme to pool (their weighted squares overflow).
 
-    They would give Q = inf with tau2 = 0 and I2 = 0 (or NaN) without a sign;
-    values that large or small are unit errors.
+    Returns ``(tiny, huge, wy2)``: variances below :data:`SMALLEST_VARIANCE`
+    (powers of the weight 1/vi overflow), finite effect sizes whose
+    ``yi^2/vi`` overflows, and ``yi^2/vi`` itself (whose sum over an analysis
+    must be finite too). Values that large or small are unit errors; pooled,
+    they give Q = inf with tau^2 = 0 and I^2 = 0 (or NaN) without a sign.
     """
-    yi, vi = table.yi, table.vi
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         wy2 = yi * yi / vi
+    usable = np.isfinite(yi) & np.isfinite(vi) & (vi > 0)
+    return usable & (vi < SMALLEST_VARIANCE), usable & ~np.isfinite(wy2), wy2
+
+
+def _check_scale(table: EffectSizeTable, keep: np.ndarray) -> None:
+    """Refuse effect sizes and variances whose weighted squares overflow (:func:`scale_problems`)."""
+    yi, vi = table.yi, table.vi
+    tiny, huge, wy2 = scale_problems(yi, vi)
+    with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(wy2[keep])
-    tiny = keep & (vi < SMALLEST_VARIANCE)
     checks = (
-        (tiny, "vi = {vi:g} in {row} is too small to pool: powers of its weight 1/vi overflow"),
-        (keep & ~np.isfinite(wy2), "yi = {yi:g} in {row} is too large to pool: yi^2/vi (vi = {vi:g}) overflows"),
+        (keep & tiny, "vi = {vi:g} in {row} is too small to pool: powers of its weight 1/vi overflow"),
+        (keep & huge, "yi = {yi:g} in {row} is too large to pool: yi^2/vi (vi = {vi:g}) overflows"),
     )
     for bad, problem in checks:
         if np.count_nonzero(bad):
