@@ -29,13 +29,6 @@ __all__ = ["OutcomeResult", "Analysis", "run_analysis", "run_outcome"]
 MIN_K_BIAS = 3
 MIN_K_SENSITIVITY = 2
 
-#: Leave-one-out and influence diagnostics refit the model once per study, so their
-#: cost grows with k^2: above these numbers of studies a run skips them (with the
-#: reason). Measured on 2 shared vCPUs: rma 5 s and 0.4 GB at k = 2,000 (30 s and
-#: 2.4 GB at 5,000); GLMM 5 s at k = 200 (32 s at 500).
-MAX_K_SENSITIVITY = 2000
-MAX_K_SENSITIVITY_GLMM = 200
-
 
 @dataclass(frozen=True)
 class OutcomeResult:
@@ -281,13 +274,9 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
     skipped: dict[str, str] = skipped_figures(k)
     fit = {"method": out.method, "test": out.test, "level": out.level}
 
-    def attempt(name: str, minimum: int, run, maximum: int | None = None) -> None:
+    def attempt(name: str, minimum: int, run) -> None:
         if k < minimum:
             skipped[name] = f"needs at least {minimum} studies (k = {k})"
-            return
-        if maximum is not None and k > maximum:
-            skipped[name] = (f"k = {k:,} > {maximum:,}: skipped, as its cost grows with k² (it refits the model"
-                             f" once per study); run it with the Python API (metapool.influence.{name})")
             return
         try:
             done[name] = run()
@@ -310,11 +299,10 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
 
         attempt("bias", MIN_K_BIAS, lambda: bias_report(model, table=es))
     if out.sensitivity:
-        from .influence import influence, leave_one_out
+        from .influence.report import SENSITIVITY_ANALYSES  # per-study refits, skipped above refit_limit()
 
-        limit = MAX_K_SENSITIVITY_GLMM if glmm else MAX_K_SENSITIVITY
-        attempt("leave_one_out", MIN_K_SENSITIVITY + 1, lambda: leave_one_out(model), limit)
-        attempt("influence", MIN_K_SENSITIVITY + 1, lambda: influence(model), limit)
+        for name, (_, run) in SENSITIVITY_ANALYSES.items():
+            attempt(name, MIN_K_SENSITIVITY + 1, lambda run=run: run(model))
     return done, skipped
 
 

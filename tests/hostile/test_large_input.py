@@ -1,7 +1,7 @@
 """Large inputs (issue 10): ``metapool run`` caps what grows faster than k, and says so.
 
 Leave-one-out and influence diagnostics (cost ~k^2) are skipped above
-``MAX_K_SENSITIVITY`` studies, forest plots above 200 rows and point-per-study
+``MAX_K_REFITS`` studies, forest plots above 200 rows and point-per-study
 plots above 5,000 studies, each with its reason in the outcome's ``skipped``
 and the report. The limits are made small here so that a few thousand studies
 exercise them quickly; ``benchmarks/bench_large_input.py`` times 100,000.
@@ -14,15 +14,15 @@ import json
 import numpy as np
 import pytest
 
-from metapool import analysis
+from metapool.influence import report as sensitivity
 from metapool.cli.main import main
 from metapool.report import figures
 
 
 @pytest.fixture
 def small_limits(monkeypatch):
-    monkeypatch.setattr(analysis, "MAX_K_SENSITIVITY", 50)
-    monkeypatch.setattr(analysis, "MAX_K_SENSITIVITY_GLMM", 20)
+    monkeypatch.setattr(sensitivity, "MAX_K_REFITS", 50)
+    monkeypatch.setattr(sensitivity, "MAX_K_REFITS_GLMM", 20)
     limits = {"forest_plots": (figures.FIGURE_LIMITS["forest_plots"][0], 30, "forest plots (one row per study)"),
               "study_plots": (figures.FIGURE_LIMITS["study_plots"][0], 1000, "point plots")}
     monkeypatch.setattr(figures, "FIGURE_LIMITS", limits)
@@ -70,3 +70,13 @@ def test_small_runs_keep_every_analysis_and_figure(tmp_path, small_limits, capsy
     assert glmm_out["skipped"]["leave_one_out"].startswith("k = 25 > 20: skipped")
     kinds = {p.stem.split("_", 2)[2] for p in (tmp_path / "out" / "figures").glob("01_*.svg")}
     assert {"forest", "funnel", "doi", "baujat", "leave_one_out"} <= kinds
+
+
+def test_pool_sensitivity_has_the_same_limit(tmp_path, monkeypatch, capsys):
+    """``metapool pool --sensitivity`` skips the per-study refits above the limit, with the reason, as a run does."""
+    monkeypatch.setattr(sensitivity, "MAX_K_REFITS", 50)
+    _study_table(tmp_path / "s.csv", 60)
+    assert main(["pool", str(tmp_path / "s.csv"), "--events", "e", "--total", "n", "--sensitivity", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["sensitivity"]
+    for name in ("leave_one_out", "influence"):
+        assert out[name]["undefined"].startswith("k = 60 > 50: skipped, as its cost grows with k²")
