@@ -325,6 +325,7 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
         Optional ``progress(step_name)`` callback, called before each outcome.
     """
     table = read_table(spec.data_path, sheet=spec.sheet, encoding=spec.encoding)
+    spec.check_columns(table)
     outcomes = []
     for out in spec.outcomes:
         if progress is not None:

@@ -71,6 +71,8 @@ KINDS: dict[str, dict] = {
 _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "risk_of_bias", "followup",
              "population", "defaults", "outcome"}
 _OPTION_KEYS = {"measure", "method", "test", "level"}
+#: Top-level keys that name study-level columns of the data file (used by every outcome).
+STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "followup")
 #: Outcome keys that name columns of the data file.
 _COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
@@ -138,6 +140,20 @@ class AnalysisSpec:
     def input_files(self) -> tuple[Path, ...]:
         """The files the analysis reads: the data file and the analysis file (never written over)."""
         return self.data_path, (Path(self.base_dir) / self.source).resolve()
+
+    def check_columns(self, columns) -> None:
+        """Refuse study-level keys (``study``, ``n``, ``design``, ...) naming columns not in ``columns``.
+
+        They serve every outcome, so a missing one is an error of the file
+        (naming its key and line), not an outcome that could not be pooled.
+        """
+        columns = list(columns)
+        for key in STUDY_KEYS:
+            name = getattr(self, key)
+            if name is not None and name not in columns:
+                raise _Checker(self.source, self.text).fail(
+                    key, f"column {name!r} is not in {Path(self.data).name}; its columns: "
+                         + ", ".join(repr(str(c)) for c in columns) + ".")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -305,8 +321,7 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise chk.fail("name", f"outcome names must be unique; repeated: {', '.join(dupes)}.", names.index(dupes[0]))
-    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", "study", "n", "design",
-                                                                "risk_of_bias", "followup") if key in raw}
+    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", *STUDY_KEYS) if key in raw}
     data = chk.text_value(raw["data"], "data")
     excel = Path(data).suffix.lower() in EXCEL_SUFFIXES
     if "sheet" in optional and not excel:

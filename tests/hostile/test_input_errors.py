@@ -551,3 +551,20 @@ def test_batch_refuses_what_rma_refuses(yi, vi, says):
     assert np.isnan(res.loc["bad", "estimate"])
     assert res.loc["good", "status"] == "ok" and res.loc["good", "estimate"] == pytest.approx(
         mp.rma(yi=np.array([1.0, 2.0, 1.5]), vi=np.array([0.1, 0.1, 0.2])).estimate, rel=1e-12)
+
+
+@pytest.mark.parametrize("key", ["study", "n", "design", "risk_of_bias", "followup"])
+def test_study_level_key_naming_a_missing_column_is_an_error_of_the_file(tmp_path, key, capsys):
+    """Study-level columns serve every outcome: a missing one is exit 2 naming key and line, and nothing is written."""
+    from metapool.cli.main import main
+
+    (tmp_path / "s.csv").write_text("study,e,n\nA,4,40\nB,9,55\nC,12,61\n", encoding="utf-8")
+    lines = ['data = "s.csv"', *(["study = \"study\""] if key != "study" else []), f'{key} = "Missing"',
+             "[[outcome]]", 'name = "R"', 'kind = "proportion"', 'events = "e"', 'total = "n"']
+    (tmp_path / "a.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["run", str(tmp_path / "a.toml"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    line = lines.index(f'{key} = "Missing"') + 1
+    assert err == (f"metapool: error: a.toml, line {line}: key {key!r}: column 'Missing' is not in s.csv;"
+                   " its columns: 'study', 'e', 'n'.")
+    assert not (tmp_path / "out").exists()
