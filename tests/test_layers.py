@@ -1,0 +1,134 @@
+"""The layers of DESIGN.md, enforced: no module imports from a layer above its own.
+
+Every ``import`` in ``src/metapool`` counts, at module level or inside a
+function (a lazy import still ties the layers together). The layers, bottom
+to top, are :data:`LAYERS`; a package or module not listed there fails the
+test, so a new one has to be placed. :data:`KNOWN_UPWARD` lists the upward
+imports the code still has (issue 11 removes them): the test fails on any
+other, and on an entry that no longer exists, so the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "metapool"
+
+#: Bottom to top. Each entry is a subpackage or top-level module of metapool.
+LAYERS = (
+    ("core", ("_distributions", "exceptions", "_validation", "columns")),
+    ("io", ("io",)),
+    ("estimators", ("effect_sizes",)),
+    ("inference", ("inference",)),
+    ("models", ("models",)),
+    ("analyses", ("moderators", "bias", "influence", "medians", "batch", "simulate", "analysis_report")),
+    ("present", ("formatting", "plots", "report")),
+    ("apply", ("spec", "analysis", "datasets", "cli")),
+)
+LEVEL = {unit: level for level, (_, units) in enumerate(LAYERS) for unit in units}
+
+#: Upward imports still in the code: (importing module, imported module). Remove an entry with its import.
+#: Most are results that build their own summary documents (-> formatting; issue 11 moves that into one
+#: ``document(result)`` dispatcher); the Q-profile interval of inference uses the model kernels; rma builds
+#: its design matrix with moderators.design.
+KNOWN_UPWARD: frozenset = frozenset({
+    ("metapool.analysis_report", "metapool.formatting.document"),
+    ("metapool.bias.failsafe", "metapool.formatting.document"),
+    ("metapool.bias.failsafe", "metapool.formatting.numbers"),
+    ("metapool.bias.lfk", "metapool.formatting.document"),
+    ("metapool.bias.lfk", "metapool.formatting.numbers"),
+    ("metapool.bias.rank", "metapool.formatting.document"),
+    ("metapool.bias.rank", "metapool.formatting.numbers"),
+    ("metapool.bias.regression", "metapool.formatting.document"),
+    ("metapool.bias.regression", "metapool.formatting.numbers"),
+    ("metapool.bias.trimfill", "metapool.formatting.document"),
+    ("metapool.bias.trimfill", "metapool.formatting.numbers"),
+    ("metapool.inference.heterogeneity", "metapool.models.kernels"),
+    ("metapool.inference.heterogeneity", "metapool.models.tau2"),
+    ("metapool.inference.heterogeneity", "metapool.models.uniroot"),
+    ("metapool.influence.diagnostics", "metapool.formatting.document"),
+    ("metapool.influence.diagnostics", "metapool.formatting.numbers"),
+    ("metapool.influence.gosh", "metapool.formatting.document"),
+    ("metapool.influence.gosh", "metapool.formatting.numbers"),
+    ("metapool.influence.series", "metapool.formatting.document"),
+    ("metapool.influence.series", "metapool.formatting.numbers"),
+    ("metapool.medians.describe", "metapool.formatting.document"),
+    ("metapool.medians.describe", "metapool.formatting.numbers"),
+    ("metapool.medians.mean_sd", "metapool.formatting.document"),
+    ("metapool.medians.mean_sd", "metapool.formatting.numbers"),
+    ("metapool.medians.median_of_medians", "metapool.formatting.document"),
+    ("metapool.medians.median_of_medians", "metapool.formatting.numbers"),
+    ("metapool.models.glmm_results", "metapool.formatting.document"),
+    ("metapool.models.glmm_results", "metapool.formatting.glmm_summary"),
+    ("metapool.models.mh_peto", "metapool.formatting.document"),
+    ("metapool.models.mh_peto", "metapool.formatting.numbers"),
+    ("metapool.models.results", "metapool.formatting.document"),
+    ("metapool.models.results", "metapool.formatting.rma_summary"),
+    ("metapool.models.rma", "metapool.moderators.design"),
+    ("metapool.moderators.permutation", "metapool.formatting.document"),
+    ("metapool.moderators.permutation", "metapool.formatting.numbers"),
+    ("metapool.moderators.subgroups", "metapool.formatting.document"),
+    ("metapool.moderators.subgroups", "metapool.formatting.numbers"),
+})
+
+
+def _unit(module: str) -> str:
+    """The layer unit of ``metapool.a.b``: ``a``."""
+    return module.split(".")[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Modules of metapool imported by ``path`` (relative imports resolved), anywhere in the file."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("metapool.")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("metapool."):
+                # "from . import x" / "from .pkg import mod": the names may be modules
+                found |= {target + "." + a.name if target.count(".") == 1 and node.module is None else target
+                          for a in node.names}
+    return {m for m in found if m.count(".") >= 1}
+
+
+def _upward() -> set[tuple[str, str]]:
+    out = set()
+    for path in sorted(SRC.rglob("*.py")):
+        importer = _module_name(path)
+        if importer == "metapool":  # the package's face re-exports the public API
+            continue
+        for imported in _imports(path):
+            if LEVEL[_unit(imported)] > LEVEL[_unit(importer)]:
+                out.add((importer, imported))
+    return out
+
+
+def test_every_module_has_a_layer():
+    units = {p.stem if p.is_file() else p.name for p in SRC.iterdir()
+             if (p.suffix == ".py" and p.stem != "__init__") or (p.is_dir() and (p / "__init__.py").exists())}
+    assert units - set(LEVEL) == set(), "place these in LAYERS (tests/test_layers.py)"
+
+
+def test_no_import_goes_up_a_layer():
+    upward = _upward()
+    new = sorted(upward - KNOWN_UPWARD)
+    assert not new, "imports from a higher layer:\n" + "\n".join(f"  {a} -> {b}" for a, b in new)
+
+
+def test_known_upward_imports_still_exist():
+    gone = sorted(KNOWN_UPWARD - _upward())
+    assert not gone, "remove from KNOWN_UPWARD (fixed):\n" + "\n".join(f"  {a} -> {b}" for a, b in gone)
