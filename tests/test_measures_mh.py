@@ -157,13 +157,18 @@ def test_cli_mh_and_peto_share_the_core_keys(tables_csv, capsys):
     assert {"cmh", "breslow_day", "tarone", "k_yi"} <= set(out) and out["cmh"]["df"] == 1
 
 
-@pytest.mark.parametrize("extra, message", [
-    (("--test", "knha"), "z test"),
-    (("--measure", "SMD"), "OR, RR or RD"),
+@pytest.mark.parametrize("method, extra, message", [
+    ("MH", ("--test", "knha"), "The 'test' parameter of rma_mh must be one of {'z'}. Got 'knha'."),
+    ("MH", ("--measure", "SMD"), "The 'measure' parameter of rma_mh must be one of {'OR', 'RR', 'RD'}. Got 'SMD'."),
+    ("PETO", ("--measure", "RR"), "The 'measure' parameter of rma_peto must be one of {'OR', 'PETO'}. Got 'RR'."),
+    ("PETO", ("--subgroup", "study"), "Method 'PETO' (Peto's one-step odds ratio) takes no moderators"),
+    ("MH", ("--mods", "n1"), "Method 'MH' (Mantel-Haenszel) takes no moderators"),
 ])  # fmt: skip
-def test_cli_mh_rejects_what_it_cannot_do(tables_csv, capsys, extra, message):
-    assert main(["pool", str(tables_csv), *BINARY, "--method", "MH", *extra]) == 2
-    assert message in capsys.readouterr().err
+def test_cli_mh_rejects_what_it_cannot_do(tables_csv, capsys, method, extra, message):
+    """The registry's one-line errors (messages of the registry of methods since issue 11)."""
+    assert main(["pool", str(tables_csv), *BINARY, "--method", method, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_mh_needs_two_group_counts(tmp_path, capsys):

@@ -177,9 +177,8 @@ def _patients(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows: np.
 
 
 def _fit_model(out: OutcomeSpec, table: StudyTable, study: str | None):
-    """Effect sizes and the pooled model of one outcome."""
-    from .effect_sizes import escalc
-    from .models.rma import rma
+    """Effect sizes and the pooled model of one outcome (:func:`metapool.models.methods.fit`, medians aside)."""
+    from .models.methods import fit
 
     if out.kind == "median":
         from .medians import pool_median_survival, pool_medians
@@ -191,19 +190,9 @@ def _fit_model(out: OutcomeSpec, table: StudyTable, study: str | None):
                                          test=out.test, level=out.level)
             return None, model, None
         return None, None, pool_medians(cols["median"], table, n=cols.get("n"), slab=study, level=out.level)
-    if out.method == "GLMM":
-        from .models.glmm import rma_glmm
-
-        model = rma_glmm(out.measure, table, slab=study, test=out.test, level=out.level, **out.roles)
-        return escalc(out.measure, table, slab=study, **out.roles), model, None
-    if out.method in ("MH", "PETO"):
-        from .models.mh_peto import rma_mh, rma_peto
-
-        model = (rma_peto(table, slab=study, level=out.level, **out.roles) if out.method == "PETO"
-                 else rma_mh(out.measure, table, slab=study, level=out.level, **out.roles))
-        return escalc(out.measure, table, slab=study, **out.roles), model, None
-    es = escalc(out.measure, table, slab=study, ci_level=out.ci_level, **out.roles)
-    return es, rma(es, method=out.method, test=out.test, level=out.level), None
+    fitted = fit(out.method, table, measure=out.measure, slab=study, test=out.test, level=out.level,
+                 ci_level=out.ci_level, **out.roles)
+    return fitted.effects, fitted.model, None
 
 
 def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> OutcomeResult:

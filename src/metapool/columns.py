@@ -38,3 +38,12 @@ COLUMN_FLAGS = {
 DEFAULT_MEASURE = {
     "ti": "IRLN", "xi": "PLO", "ai": "OR", "m1i": "MD", "meani": "MN", "ri": "ZCOR", "ratio": "LNR", "prop": "PCI", "yi": "GEN",
 }
+
+
+def default_measure(roles) -> str | None:
+    """The measure of the first role in :data:`DEFAULT_MEASURE` among ``roles`` (None if none is).
+
+    The one rule behind every default measure: the command line's ``pool``
+    and ``batch``, the analysis file and :func:`metapool.models.methods.fit`.
+    """
+    return next((DEFAULT_MEASURE[role] for role in DEFAULT_MEASURE if role in roles), None)

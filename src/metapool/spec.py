@@ -39,32 +39,31 @@ import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from .columns import COLUMN_FLAGS, DEFAULT_MEASURE
+from .columns import COLUMN_FLAGS, default_measure
 from .effect_sizes import MEASURES
-from .exceptions import DataValidationError
+from .exceptions import DataValidationError, OptionError
 from .inference.tests import TESTS
 from .io.decoding import decode_text, read_bytes, text_encoding
 from .io.tables import EXCEL_SUFFIXES
-from .models.tau2 import ALIASES, ESTIMATORS
+from .models.methods import get_method, method_choices
 from .moderators.formula import parse_formula
 
 __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
 
-#: Outcome kinds: the column keys each needs (alternatives) and the default measure.
+#: Outcome kinds: the column keys each needs (alternatives). The default measure follows from the
+#: columns (:func:`metapool.columns.default_measure`; PLO, IRLN, OR, MD, PCI, GEN, LNR); medians have none.
 KINDS: dict[str, dict] = {
-    "proportion": {"columns": (("events", "total"),), "measure": "PLO",
+    "proportion": {"columns": (("events", "total"),),
                    "text": "events out of patients in one group (response, remission, adverse events)"},
-    "survival": {"columns": (("events", "total"), ("prop", "ci-lower", "ci-upper")), "measure": None,
+    "survival": {"columns": (("events", "total"), ("prop", "ci-lower", "ci-upper")),
                  "text": "landmark survival pooled as a proportion: alive at 1 year out of patients at risk,"
                          " or the reported survival estimate with its CI"},
-    "rate": {"columns": (("events", "time"),), "measure": "IRLN", "text": "events per person-time"},
-    "binary": {"columns": (("events1", "total1", "events2", "total2"),), "measure": "OR",
-               "text": "events out of patients in two groups"},
-    "continuous": {"columns": (("mean1", "sd1", "n1", "mean2", "sd2", "n2"),), "measure": "MD",
-                   "text": "means and SDs in two groups"},
-    "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci-lower", "ci-upper")), "measure": None,
+    "rate": {"columns": (("events", "time"),), "text": "events per person-time"},
+    "binary": {"columns": (("events1", "total1", "events2", "total2"),), "text": "events out of patients in two groups"},
+    "continuous": {"columns": (("mean1", "sd1", "n1", "mean2", "sd2", "n2"),), "text": "means and SDs in two groups"},
+    "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci-lower", "ci-upper")),
                 "text": "precomputed effects with variances or SEs, or ratios (e.g. hazard ratios) with CIs"},
-    "median": {"columns": (("median",),), "measure": None,
+    "median": {"columns": (("median",),),
                "text": "study medians (e.g. median overall survival), optionally with their CI (lower, upper)"},
 }
 
@@ -77,8 +76,6 @@ STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "followup")
 _COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
                   "ci_level", "higher_is_better"} | _OPTION_KEYS | _COLUMN_KEYS)
-#: Values of ``method``: the tau^2 estimators, their aliases and the models of their own.
-_METHODS = [*ESTIMATORS, *ALIASES, "GLMM", "MH", "PETO"]
 
 
 @dataclass(frozen=True)
@@ -233,11 +230,30 @@ def _options(chk: _Checker, raw: dict, outcome: int | None = None, name: str = "
     """The pooling options (measure, method, test, level) given in ``raw``, checked."""
     checks = {
         "measure": lambda v: chk.choice(v, list(MEASURES), "measure", outcome, name),
-        "method": lambda v: chk.choice(v, _METHODS, "method", outcome, name),
+        "method": lambda v: chk.choice(v, method_choices(), "method", outcome, name),
         "test": lambda v: chk.choice(v, list(TESTS), "test", outcome, name),
         "level": lambda v: chk.level(v, "level", outcome, name),
     }
     return {key: check(raw[key]) for key, check in checks.items() if key in raw}
+
+
+def _check_method(chk: _Checker, method: str, roles: set, measure: str | None, test: str, outcome: int,
+                  name: str) -> None:
+    """Refuse data, a measure or a test the outcome's method does not pool (see :data:`metapool.models.methods.METHODS`).
+
+    Medians (no roles, no measure) are pooled from effect sizes of their own,
+    so only methods that pool any effect sizes take them. Moderators and
+    subgroups of a method without them are not errors: they are skipped with
+    the reason in the report.
+    """
+    entry = get_method(method)
+    for key, check in (("method", lambda: entry.check_data(roles)),
+                       ("measure", lambda: measure is None or entry.check_measure(measure)),
+                       ("test", lambda: entry.check_test(test))):
+        try:
+            check()
+        except OptionError as exc:
+            raise chk.fail(key, f"{exc}", outcome, name) from None
 
 
 def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
@@ -258,10 +274,9 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     extra = ("lower", "upper", "n") if kind == "median" else ()
     columns = {c: keys[c] for c in (*chosen, *(e for e in extra if e in keys))}
     opts = {**defaults, **_options(chk, raw, i, name)}
-    measure = opts.get("measure")
-    if measure is None and kind != "median":
-        roles = {COLUMN_FLAGS[c][0] for c in columns if c in COLUMN_FLAGS}
-        measure = KINDS[kind]["measure"] or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
+    roles = {COLUMN_FLAGS[c][0] for c in columns if c in COLUMN_FLAGS}
+    measure = opts.get("measure") or default_measure(roles)
+    _check_method(chk, opts.get("method", "REML"), roles, measure, opts.get("test", "z"), i, name)
     mods = raw.get("mods", [])
     if isinstance(mods, str):
         mods = [mods] if "~" in mods else [m.strip() for m in mods.split(",") if m.strip()]

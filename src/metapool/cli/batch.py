@@ -8,8 +8,9 @@ import io
 import sys
 from pathlib import Path
 
+from ..columns import default_measure
 from ..exceptions import MetapoolError
-from .main import DEFAULT_MEASURE, _epilog, _roles, add_analysis_arguments, add_encoding_argument
+from .options import add_analysis_arguments, add_encoding_argument, column_roles, epilog
 
 __all__ = ["add_batch_parser", "run_batch", "read_long_table"]
 
@@ -27,7 +28,7 @@ def add_batch_parser(sub) -> argparse.ArgumentParser:
             " one row of results per analysis. Analyses that cannot be fitted are kept, with a"
             " status and a message."
         ),
-        epilog=_epilog(),
+        epilog=epilog(batch=True),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     batch.add_argument("file", help="CSV, TSV, Parquet or XLSX file with a header row")
@@ -38,7 +39,7 @@ def add_batch_parser(sub) -> argparse.ArgumentParser:
     batch.add_argument("-o", "--output", required=True, metavar="FILE",
                        help="results file: .parquet or .csv (its folder must exist; replaced only at the end)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_analysis_arguments(batch)
+    add_analysis_arguments(batch, batch=True)
     return batch
 
 
@@ -115,8 +116,8 @@ def run_batch(args: argparse.Namespace) -> int:
     from ..batch import fit_many
 
     out = _check_output(args)
-    roles = _roles(args)
-    measure = args.measure or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
+    roles = column_roles(args)
+    measure = args.measure or default_measure(roles)
     table = read_long_table(Path(args.file), args.by, args.sheet, args.encoding)
     n_analyses = len(table.groupby(args.by, dropna=False, observed=True)) if not args.no_progress else 0
     bar = None

@@ -12,40 +12,8 @@ import sys
 import warnings
 
 from .. import __version__
-from ..columns import COLUMN_FLAGS, DEFAULT_MEASURE
-from ..effect_sizes import MEASURES
 from ..exceptions import MetapoolError
-from ..inference.tests import TESTS
-from ..models.tau2 import ALIASES, ESTIMATORS
-
-#: ``--method`` value of the generalised linear mixed model (see :func:`metapool.models.glmm.rma_glmm`).
-GLMM = "GLMM"
-GLMM_METHOD = {GLMM: "binomial- or Poisson-normal GLMM of one-group counts (PLO, IRLN), or of 2x2 tables"
-                     " (OR; model UM.FS); ML, 7-point AGQ"}
-
-#: ``--method`` values that pool 2x2 tables directly (see :mod:`metapool.models.mh_peto`).
-TABLE_METHODS = {"MH": "Mantel-Haenszel common-effect model of 2x2 tables (OR, RR, RD)",
-                 "PETO": "Peto's common-effect odds ratio of 2x2 tables"}
-
-
-def _methods() -> dict:
-    """Every ``--method`` value with its description: tau^2 estimators, GLMM, MH, PETO."""
-    return {c: e.name for c, e in ESTIMATORS.items()} | GLMM_METHOD | TABLE_METHODS
-
-
-def _table_lines(title: str, entries: dict) -> str:
-    width = max(len(k) for k in entries)
-    return title + "\n" + "\n".join(f"  {k:<{width}}  {v}" for k, v in entries.items())
-
-
-def _epilog() -> str:
-    return "\n\n".join(
-        [
-            _table_lines("measures:", {c: f"{m.name} [{m.family}]" for c, m in MEASURES.items()}),
-            _table_lines("methods:", _methods()),
-            _table_lines("tests:", TESTS),
-        ]
-    )
+from .options import add_analysis_arguments, add_encoding_argument, column_roles, epilog, table_lines, vocabulary
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pool",
         help="pool the studies of a CSV/XLSX file",
         description="Pool the studies of a CSV or XLSX file (one row per study).",
-        epilog=_epilog(),
+        epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pool.add_argument("file", help="CSV, TSV or XLSX file with a header row")
@@ -99,116 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_encoding_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--encoding`` option of the commands that read a CSV file (``pool``, ``batch``)."""
-    parser.add_argument("--encoding", help="text encoding of a CSV file (default: detect UTF-8, else Windows-1252)")
-
-
-def add_analysis_arguments(parser: argparse.ArgumentParser):
-    """Column flags and analysis options shared by ``pool`` and ``batch``; returns both groups."""
-    cols = parser.add_argument_group("columns (give the names of the file's columns)")
-    for flag, (_, text) in COLUMN_FLAGS.items():
-        cols.add_argument(f"--{flag}", metavar="COL", help=text)
-    opts = parser.add_argument_group("analysis")
-    opts.add_argument("--measure", type=str.upper, choices=list(MEASURES),
-                      help="effect measure (default: PLO, OR, MD, LNR or GEN by the columns given)")
-    opts.add_argument("--method", type=str.upper, default="REML",
-                      choices=list(ESTIMATORS) + list(ALIASES) + [GLMM, *TABLE_METHODS],
-                      help="tau^2 estimator (default REML), or GLMM (binomial/Poisson-normal model from counts, or"
-                           " the UM.FS model of 2x2 tables),"
-                           " or MH / PETO (Mantel-Haenszel, Peto: common-effect models of 2x2 tables)")
-    opts.add_argument("--test", type=str.lower, default="z", choices=list(TESTS), help="inference (default z)")
-    opts.add_argument("--level", type=float, default=95.0, help="confidence level in percent (default 95)")
-    opts.add_argument("--ci-level", type=float, default=95.0, help="level of the CIs given with --ratio")
-    opts.add_argument("--add", type=float, help="continuity correction (default: metafor's, 0.5 or 0)")
-    opts.add_argument("--to", default="only0", choices=["only0", "all", "if0all", "none"],
-                      help="studies that get the continuity correction (default only0)")
-    opts.add_argument("--drop00", action="store_true", help="drop studies with no events (or only events) in all groups")
-    return cols, opts
-
-
-def _roles(args: argparse.Namespace) -> dict:
-    roles: dict[str, str] = {}
-    for flag, (role, _) in COLUMN_FLAGS.items():
-        value = getattr(args, flag.replace("-", "_"))
-        if value is None:
-            continue
-        if role in roles:
-            raise MetapoolError(f"--{flag} and another flag both give {role}; use one of them.")
-        roles[role] = value
-    if not roles:
-        raise MetapoolError("Name the data columns, e.g. --events COL --total COL (see metapool pool --help).")
-    return roles
-
-
-def _pool_glmm(args: argparse.Namespace, table, roles: dict, study):
-    """``--method GLMM``: a model of its own (not a tau^2 estimator), fitted from the counts."""
-    from ..models.glmm import rma_glmm
-
-    if "ai" in roles:
-        counts, measure = {"ai", "bi", "ci", "di", "n1i", "n2i"}, args.measure or "OR"
-    else:
-        counts, measure = {"xi", "ni", "mi", "ti"}, args.measure or ("IRLN" if "ti" in roles else "PLO")
-    others = set(roles) - counts or getattr(args, "mods", None) or getattr(args, "subgroup", None)
-    if others or not {"xi", "ai"} & set(roles):
-        raise MetapoolError("--method GLMM takes counts only: --events with --total (proportions) or with"
-                            " person-time (rates), or --events1 --total1 --events2 --total2 (odds ratios);"
-                            " no moderators or subgroups.")
-    return rma_glmm(measure, table, slab=study, test=args.test, level=args.level, **roles)
-
-
-def _pool_tables(args: argparse.Namespace, table, roles: dict, study):
-    """``--method MH`` or ``PETO``: common-effect models of 2x2 tables (metafor's rma.mh, rma.peto).
-
-    metafor's defaults: 1/2 added to tables with a zero cell and double-zero
-    tables dropped, for the study-level estimates behind Q only.
-    """
-    from ..models.mh_peto import MH_MEASURES, rma_mh, rma_peto
-
-    others = set(roles) - {"ai", "n1i", "ci", "n2i"} or getattr(args, "mods", None) or getattr(args, "subgroup", None)
-    if others or "ai" not in roles:
-        raise MetapoolError(f"--method {args.method} takes two-group binary columns only (--events1 --total1"
-                            " --events2 --total2); no moderators or subgroups.")
-    if args.test != "z":
-        raise MetapoolError(f"--method {args.method} is a common-effect model with the z test; drop --test.")
-    opts = {"slab": study, "add": 0.5 if args.add is None else args.add, "to": args.to, "level": args.level}
-    if args.method == "PETO":
-        if args.measure not in (None, "OR", "PETO"):
-            raise MetapoolError(f"Peto's method pools odds ratios, not {args.measure}.")
-        return rma_peto(table, **opts, **roles)
-    if args.measure not in (None, *MH_MEASURES):
-        raise MetapoolError(f"--method MH pools OR, RR or RD, not {args.measure}.")
-    return rma_mh(args.measure or "OR", table, **opts, **roles)
-
-
 def run_pool(args: argparse.Namespace) -> int:
-    from ..effect_sizes import escalc
     from ..io.tables import read_table
-    from ..models.rma import rma
+    from ..models.methods import fit, get_method
 
     table = read_table(args.file, sheet=args.sheet, encoding=args.encoding)
     for note in table.notes:
         print(f"metapool: {note}", file=sys.stderr)
-    roles = _roles(args)
-    measure = args.measure or next(DEFAULT_MEASURE[r] for r in DEFAULT_MEASURE if r in roles)
+    roles = column_roles(args)
     study = args.study or next((c for c in table if c.lower() == "study"), None)
-    if args.method in (GLMM, *TABLE_METHODS):
-        res = (_pool_glmm if args.method == GLMM else _pool_tables)(args, table, roles, study)
-        out, docs = res.to_dict(), [res.summary()]
-        _bias_sensitivity(args, res, out, docs)
-        text = json.dumps(out, indent=2, allow_nan=False) + "\n" if args.json else "\n".join(d.to_text() for d in docs)
-        print(text, end="")
-        return 0
-    es = escalc(
-        measure, table, slab=study, add=args.add, to=args.to, drop00=args.drop00,
-        ci_level=args.ci_level, **roles,
-    )
-    fit = {"method": args.method, "test": args.test, "level": args.level}
+    get_method(args.method).check_moderators(args.mods or args.subgroup or args.permutations)
     mods = None
     if args.mods:
         mods = args.mods if "~" in args.mods else [m.strip() for m in args.mods.split(",") if m.strip()]
     reference = dict(r.split("=", 1) for r in args.reference if "=" in r)
-    res = rma(es, mods=mods, data=table, reference=reference, **fit)
+    fitted = fit(args.method, table, measure=args.measure, slab=study, test=args.test, level=args.level, mods=mods,
+                 reference=reference, add=args.add, to=args.to, drop00=args.drop00, ci_level=args.ci_level, **roles)
+    res, es = fitted.model, fitted.effects
     out, docs = res.to_dict(), [res.summary()]
     if args.permutations:
         from ..moderators.permutation import permutest
@@ -219,7 +94,8 @@ def run_pool(args: argparse.Namespace) -> int:
     if args.subgroup:
         from ..moderators.subgroups import subgroup_analysis
 
-        sub = subgroup_analysis(es, args.subgroup, table, tau2=args.subgroup_tau2, **fit)
+        fit_options = {"method": args.method, "test": args.test, "level": args.level}
+        sub = subgroup_analysis(es, args.subgroup, table, tau2=args.subgroup_tau2, **fit_options)
         out |= sub.to_dict()
         docs.append(sub.summary())
     _bias_sensitivity(args, res, out, docs, es)
@@ -230,10 +106,11 @@ def run_pool(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bias_sensitivity(args: argparse.Namespace, res, out: dict, docs: list, es=None) -> None:
+def _bias_sensitivity(args: argparse.Namespace, res, out: dict, docs: list, es) -> None:
     """Add the --bias and --sensitivity sections (JSON keys ``bias``, ``sensitivity``).
 
-    ``es`` (the effect sizes of a two-group binary model) adds Peters' test.
+    ``es`` are the model's study-level effect sizes; those of two-group binary
+    data add Peters' test, as in ``metapool run``.
     """
     if args.bias:
         from ..bias import bias_report
@@ -298,9 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import run_batch
 
             return run_batch(args)
-        vocab = {"measures": {c: m.name for c, m in MEASURES.items()},
-                 "methods": _methods(), "tests": TESTS}[args.what]
-        print(_table_lines(f"{args.what}:", vocab))
+        print(table_lines(f"{args.what}:", vocabulary(args.what)))
         return 0
     except MetapoolError as exc:
         print(f"metapool: error: {exc}", file=sys.stderr)
