@@ -136,7 +136,7 @@ def test_outcome_names_cannot_escape_the_output_folder(tmp_path):
     analysis = run_analysis(parse_spec(spec, "a.toml", tmp_path))
     written = write_outputs(analysis, tmp_path / "out")
     out = (tmp_path / "out").resolve()
-    assert all(p.resolve().is_relative_to(out) for p in written["figures"])
+    assert written["figures"] and all(p.resolve().is_relative_to(out) for p in written["figures"])
 
 
 @pytest.mark.parametrize(
