@@ -30,7 +30,7 @@ def test_labelled_synthetic():
 def test_shape(rows):
     n = np.array([int(r["n"]) for r in rows])
     assert len(rows) == 32 and n.sum() == 2289 and n.min() >= 20
-    assert {r["design"] for r in rows} == {"prospective", "retrospective"}
+    assert {r["design"] for r in rows} == {"prospective single-arm", "retrospective single-arm"}
     assert {r["hma"] for r in rows} == {"azacitidine", "decitabine"}
     years = {int(r["year"]) for r in rows}
     assert min(years) == 2018 and max(years) == 2025

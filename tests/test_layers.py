@@ -22,7 +22,8 @@ LAYERS = (
     ("estimators", ("effect_sizes",)),
     ("inference", ("inference",)),
     ("models", ("models",)),
-    ("analyses", ("moderators", "bias", "influence", "medians", "batch", "simulate", "analysis_report")),
+    ("analyses", ("moderators", "bias", "influence", "medians", "batch", "simulate", "analysis_report",
+                  "evidence")),
     ("present", ("formatting", "plots", "report")),
     ("apply", ("spec", "analysis", "datasets", "cli")),
 )

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
+from .evidence import DESIGNS, EvidenceLevel, Start, comparison_of, evidence_level, grade_start, row_designs
+from .evidence.level import NOT_STATED
 from .exceptions import MetapoolError
-from .io.parsing import MISSING_MARKERS, to_float_array
+from .io.parsing import MISSING_MARKERS, to_float_array, to_labels
 from .io.tables import StudyTable, get_column, read_table
 from .spec import AnalysisSpec, OutcomeSpec
 
-__all__ = ["OutcomeResult", "Analysis", "run_analysis", "run_outcome"]
+__all__ = ["OutcomeResult", "Analysis", "run_analysis", "run_outcome", "study_labels"]
 
 #: Follow-up analyses need at least this many studies to be run at all.
 MIN_K_BIAS = 3
@@ -55,7 +57,8 @@ class OutcomeResult:
         model (1-based as ``"rows"`` in :meth:`to_dict`); labels may repeat,
         rows do not.
     designs
-        Count of study designs among the analysed studies.
+        Design code (:data:`~metapool.evidence.designs.DESIGNS`, or
+        ``"not stated"``) to the number of analysed studies with it.
     skipped
         Analysis name to the reason it was not run.
     error
@@ -81,6 +84,16 @@ class OutcomeResult:
     error: str | None = None
 
     @property
+    def evidence(self) -> EvidenceLevel:
+        """OCEBM 2011 evidence level of this outcome (:func:`~metapool.evidence.level.evidence_level`)."""
+        return evidence_level(self.designs, comparison_of(self.spec.kind, self.spec.measure, self.spec.method))
+
+    @property
+    def start(self) -> Start:
+        """GRADE starting certainty of this outcome (:func:`~metapool.evidence.level.grade_start`)."""
+        return grade_start(self.designs, comparison_of(self.spec.kind, self.spec.measure, self.spec.method))
+
+    @property
     def pooled(self):
         """The model's natural-scale pooled value (back-transformed when possible)."""
         if self.model is None:
@@ -97,6 +110,7 @@ class OutcomeResult:
             "n_patients": self.n_patients,
             "rows": [r + 1 for r in self.rows],
             "designs": self.designs,
+            "evidence_level": self.evidence.to_dict(),
             "risk_of_bias": self.risk_of_bias,
             "error": self.error,
             "skipped": self.skipped,
@@ -111,7 +125,11 @@ class OutcomeResult:
 
 @dataclass(frozen=True)
 class Analysis:
-    """The results of a whole analysis file, with provenance."""
+    """The results of a whole analysis file, with provenance.
+
+    ``designs`` holds each table row's :class:`~metapool.evidence.designs.Design`
+    (None where not stated).
+    """
 
     spec: AnalysisSpec
     outcomes: tuple
@@ -120,6 +138,7 @@ class Analysis:
     version: str = __version__
     created: str = ""
     table: StudyTable | None = field(default=None, repr=False, compare=False)
+    designs: tuple = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -143,6 +162,42 @@ def _study_counts(table: StudyTable, column: str | None, rows: np.ndarray) -> di
         return {}
     cells = np.asarray(list(get_column(table, column, "study-level information")), dtype=object)[rows]
     return dict(Counter(str(c).strip() for c in cells if _present([c])[0]))
+
+
+def _cell_text(cell) -> str:
+    """A label part as written ("2010", not "2010.0" from a workbook); blank when missing."""
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    text = str(cell).strip()
+    return "" if text.lower() in MISSING_MARKERS else text
+
+
+def study_labels(spec: AnalysisSpec, table: StudyTable) -> tuple[str, ...] | None:
+    """Each row's study label: the ``study`` column, or its columns' cells joined by spaces ("Smith 2010").
+
+    None without a ``study`` key (the models then number the studies); a
+    blank label becomes "Study <row>" (:func:`~metapool.io.parsing.to_labels`).
+    """
+    if spec.study is None:
+        return None
+    names = spec.study if isinstance(spec.study, tuple) else (spec.study,)
+    columns = [list(get_column(table, name, "study labels")) for name in names]
+    if len(columns) == 1:
+        return to_labels(columns[0], table.n_rows)
+    return to_labels([" ".join(t for t in map(_cell_text, cells) if t) for cells in zip(*columns)], table.n_rows)
+
+
+def _row_designs(spec: AnalysisSpec, table: StudyTable) -> tuple:
+    """Each row's design (None: not stated); an unrecognised design is an error naming row, study and column."""
+    cells = list(get_column(table, spec.design, "study designs")) if spec.design else None
+    default = DESIGNS[spec.design_default] if spec.design_default else None
+    return row_designs(cells, table.n_rows, spec.design, default, study_labels(spec, table))
+
+
+def _design_counts(designs: tuple, rows: np.ndarray) -> dict:
+    return dict(Counter(NOT_STATED if designs[r] is None else designs[r].code for r in rows))
 
 
 def _study_sizes(model, k: int):
@@ -195,15 +250,19 @@ def _fit_model(out: OutcomeSpec, table: StudyTable, study: str | None):
     return fitted.effects, fitted.model, None
 
 
-def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> OutcomeResult:
-    """Pool one outcome and run its follow-up analyses (each only where defined)."""
+def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs: tuple | None = None) -> OutcomeResult:
+    """Pool one outcome and run its follow-up analyses (each only where defined).
+
+    ``designs`` are the rows' designs when already read (else read here; an
+    unrecognised design raises :class:`~metapool.exceptions.DataValidationError`).
+    """
     from .models.glmm_results import GLMMResult
     from .models.results import RMAResult
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            es, model, medians = _fit_model(out, table, spec.study)
+            es, model, medians = _fit_model(out, table, study_labels(spec, table))
         except MetapoolError as exc:
             return OutcomeResult(out, error=str(exc))
         result = model if model is not None else medians
@@ -223,7 +282,7 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable) -> Outc
         k=k,
         n_patients=_patients(spec, out, table, rows, _study_sizes(model, k)),
         rows=tuple(int(r) for r in rows),
-        designs=_study_counts(table, spec.design, rows),
+        designs=_design_counts(_row_designs(spec, table) if designs is None else designs, rows),
         risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
         skipped=skipped,
         warnings=tuple(dict.fromkeys([*spec.notes, *table.notes, *(str(w.message) for w in caught),
@@ -315,11 +374,12 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
     """
     table = read_table(spec.data_path, sheet=spec.sheet, encoding=spec.encoding)
     spec.check_columns(table)
+    designs = _row_designs(spec, table)  # an unrecognised design stops the run before any outcome
     outcomes = []
     for out in spec.outcomes:
         if progress is not None:
             progress(out.name)
-        outcomes.append(run_outcome(spec, out, table))
+        outcomes.append(run_outcome(spec, out, table, designs))
     return Analysis(
         spec=spec,
         outcomes=tuple(outcomes),
@@ -327,4 +387,5 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
         input_sha256=_sha256(spec.data_path),
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         table=table,
+        designs=designs,
     )

@@ -10,10 +10,12 @@ Example::
     title = "HMA + venetoclax in R/R AML"
     data = "studies.csv"            # relative to the analysis file
     # encoding = "cp1252"           # the data file's text encoding (default: detected)
-    study = "study"
+    study = "study"                 # or several columns joined: ["author", "year"] -> "Smith 2010"
     n = "n"                         # patients per study (for N), optional
-    design = "design"               # study design column, optional
+    design = "design"               # study design column, optional (vocabulary: metapool.evidence.designs)
+    # design_default = "RCT"        # the design of studies whose design cell is empty (or of all, without a column)
     risk_of_bias = "risk_of_bias"   # optional
+    # synthetic = true              # the data are made up: the report and card say so
 
     [defaults]
     method = "REML"
@@ -67,8 +69,8 @@ KINDS: dict[str, dict] = {
                "text": "study medians (e.g. median overall survival), optionally with their CI (lower, upper)"},
 }
 
-_TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "risk_of_bias", "followup",
-             "population", "defaults", "outcome"}
+_TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "design_default", "risk_of_bias",
+             "followup", "population", "synthetic", "defaults", "outcome"}
 _OPTION_KEYS = {"measure", "method", "test", "level"}
 #: Top-level keys that name study-level columns of the data file (used by every outcome).
 STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "followup")
@@ -110,20 +112,27 @@ class AnalysisSpec:
 
     ``encoding`` is the data file's text encoding when the analysis file gives
     one (else it is detected); ``notes`` tell the user how the analysis file
-    itself was read (an encoding other than UTF-8).
+    itself was read (an encoding other than UTF-8). ``study`` is one column
+    or a tuple of columns whose cells are joined into the label ("Smith
+    2010"). ``design_default`` is the design code (a key of
+    :data:`metapool.evidence.designs.DESIGNS`) of studies whose design is not
+    in the data; ``synthetic`` says that the data are made up (declared,
+    never inferred from a name).
     """
 
     title: str
     data: str
-    study: str | None
+    study: str | tuple | None
     outcomes: tuple
     sheet: str | None = None
     encoding: str | None = None
     n: str | None = None
     design: str | None = None
+    design_default: str | None = None
     risk_of_bias: str | None = None
     followup: str | None = None
     population: str = ""
+    synthetic: bool = False
     source: str = ""
     base_dir: str = "."
     text: str = field(default="", repr=False)
@@ -146,11 +155,12 @@ class AnalysisSpec:
         """
         columns = list(columns)
         for key in STUDY_KEYS:
-            name = getattr(self, key)
-            if name is not None and name not in columns:
-                raise _Checker(self.source, self.text).fail(
-                    key, f"column {name!r} is not in {Path(self.data).name}; its columns: "
-                         + ", ".join(repr(str(c)) for c in columns) + ".")
+            value = getattr(self, key)
+            for name in value if isinstance(value, tuple) else (value,):
+                if name is not None and name not in columns:
+                    raise _Checker(self.source, self.text).fail(
+                        key, f"column {name!r} is not in {Path(self.data).name}; its columns: "
+                             + ", ".join(repr(str(c)) for c in columns) + ".")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -308,6 +318,26 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     )
 
 
+def _study_key(chk: _Checker, value) -> str | tuple:
+    """The ``study`` key: one column, or a list of columns whose cells are joined into the label."""
+    if not isinstance(value, list):
+        return chk.text_value(value, "study")
+    if not value:
+        raise chk.fail("study", "an empty list; name the label column, or columns such as [\"author\", \"year\"].")
+    names = tuple(chk.text_value(v, "study") for v in value)
+    return names[0] if len(names) == 1 else names
+
+
+def _design_key(chk: _Checker, value) -> str:
+    """The ``design_default`` key: the code of a design of the vocabulary."""
+    from .evidence.designs import parse_design
+
+    try:
+        return parse_design(chk.text_value(value, "design_default")).code
+    except DataValidationError as exc:
+        raise chk.fail("design_default", str(exc)) from None
+
+
 def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = ".") -> AnalysisSpec:
     """Parse the TOML text of an analysis file (see the module docstring)."""
     try:
@@ -336,7 +366,12 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise chk.fail("name", f"outcome names must be unique; repeated: {', '.join(dupes)}.", names.index(dupes[0]))
-    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", *STUDY_KEYS) if key in raw}
+    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", *STUDY_KEYS)
+                if key in raw and key != "study"}
+    if "study" in raw:
+        optional["study"] = _study_key(chk, raw["study"])
+    if "design_default" in raw:
+        optional["design_default"] = _design_key(chk, raw["design_default"])
     data = chk.text_value(raw["data"], "data")
     excel = Path(data).suffix.lower() in EXCEL_SUFFIXES
     if "sheet" in optional and not excel:
@@ -353,6 +388,7 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
         data=data,
         outcomes=specs,
         population=chk.label(raw.get("population", ""), "population"),
+        synthetic=chk.flag(raw.get("synthetic", False), "synthetic"),
         source=source,
         base_dir=str(base_dir),
         text=text,

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metapool.analysis import Analysis, run_analysis, run_outcome
+from metapool.evidence import DESIGNS
 from metapool.formatting.numbers import MINUS, fmt_interval, fmt_percents, fmt_values
 from metapool.formatting.text import md_escape, one_line
 from metapool.io.tables import StudyTable
@@ -274,10 +275,14 @@ def _unescaped_pipes(line: str) -> int:
     return len(re.findall(r"(?<!\\)(?:\\\\)*\|", line))
 
 
+#: Designs are a closed vocabulary (any other text is an error: tests/test_evidence.py); the card shows their names.
+DESIGN_SPELLINGS = st.sampled_from([s for d in DESIGNS.values() for s in d.spellings])
+
+
 @SETTINGS
-@given(label=HOSTILE, name=HOSTILE, title=HOSTILE, design=HOSTILE)
+@given(label=HOSTILE, name=HOSTILE, title=HOSTILE, design=DESIGN_SPELLINGS)
 def test_property_hostile_text_never_adds_a_row_or_a_tag(tmp_path_factory, label, name, title, design):
-    """Class: any label, outcome name, title, design or unit in card.md and effect_sizes.csv stays one
+    """Class: any label, outcome name, title or unit in card.md and effect_sizes.csv stays one
     cell: no extra table row, no raw tag, the CSV has one record per study on one line each."""
     labels = [label, label, "Plain", f"<script>{label}"]  # a repeated hostile label reaches the cautions
     analysis = _in_memory(labels, name, title, design, name, tmp_path_factory.mktemp("h"))
@@ -325,7 +330,7 @@ def test_duplicate_and_blank_labels_get_their_own_weights_rows_and_counts(tmp_pa
     assert [r["row"] for r in rows] == [1, 2, 3, 4, 5, 6]
     card = build_card(analysis)
     assert card.n_studies == 6 and card.n_patients == 680
-    assert card.designs == {"cohort": 5, "RCT": 1}
+    assert card.designs == {"cohort studies": 5, "randomised controlled trial": 1}
     assert any("Smith 2010 (rows 1, 3)" in c for c in card.cautions)
     written = write_outputs(analysis, tmp_path / "out")
     records = list(csv.DictReader(written["effect_sizes"].open(encoding="utf-8")))
@@ -347,7 +352,7 @@ def test_only_rows_in_a_model_count(tmp_path):
     analysis = analyse(tmp_path, data, proportion_spec())
     assert analysis.outcomes[0].rows == (0, 2)
     card = build_card(analysis)
-    assert card.n_studies == 2 and card.n_patients == 100 and card.designs == {"cohort": 2}
+    assert card.n_studies == 2 and card.n_patients == 100 and card.designs == {"cohort studies": 2}
     rows = effect_size_rows(analysis)
     assert rows[1]["weight_percent"] == "" and rows[1]["excluded"]
 

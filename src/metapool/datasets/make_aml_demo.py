@@ -141,7 +141,7 @@ def generate(seed: int = SEED) -> list[dict]:
         rows.append({
             "study": f"{names[i]} {year[i]}",
             "year": int(year[i]),
-            "design": "prospective" if prospective[i] else "retrospective",
+            "design": "prospective single-arm" if prospective[i] else "retrospective single-arm",
             "hma": str(hma[i]),
             "prior_hma_fraction": float(prior_hma[i]),
             "risk_of_bias": str(rob[i]),

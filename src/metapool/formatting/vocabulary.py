@@ -5,11 +5,11 @@ from __future__ import annotations
 from ..effect_sizes import CORRECTION_TARGETS, FAMILIES, MEASURES, TRANSFORMS
 from ..inference.tests import TESTS
 from ..models.mh_peto import MH_MEASURES
-from ..models.tau2 import ALIASES, ESTIMATORS
+from ..models.methods import ALIASES, DATA, METHODS, MODEL_KINDS
 
 
 def vocabulary_markdown() -> str:
-    """Markdown tables of measures, tau2 estimators and tests."""
+    """Markdown tables of measures, methods and tests."""
     lines = [
         "# Vocabulary",
         "",
@@ -49,14 +49,18 @@ def vocabulary_markdown() -> str:
     lines += [f"| {code} | {text} |" for code, text in CORRECTION_TARGETS.items()]
     lines += [
         "",
-        "## tau² estimators (`method`)",
+        "## Methods (`method`)",
         "",
-        "| code | estimator | reference | iterative |",
-        "|---|---|---|---|",
+        "| code | method | model | data | measures | tests | moderators, subgroups | `metapool batch` | reference |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for e in ESTIMATORS.values():
-        lines.append(f"| {e.code} | {e.name} | {e.reference} | {'yes' if e.iterative else 'no'} |")
-    lines += ["", "Aliases: " + ", ".join(f"{a} = {c}" for a, c in ALIASES.items()) + ".", ""]
+    for m in METHODS.values():
+        lines.append(f"| {m.code} | {m.name} | {MODEL_KINDS[m.kind]} | {DATA[m.data][0]} |"
+                     f" {', '.join(m.measures) if m.measures else 'any'} | {', '.join(m.tests)} |"
+                     f" {'yes' if m.moderators else 'no'} | {'yes' if m.batch else 'no'} | {m.reference} |")
+    iterative = [m.code for m in METHODS.values() if m.estimator is not None and m.estimator.iterative]
+    lines += ["", "Aliases: " + ", ".join(f"{a} = {c}" for a, c in ALIASES.items()) + ". Iterative tau² estimators: "
+              + ", ".join(iterative) + ".", ""]
     lines += [
         "## Models of 2x2 tables (`method` MH, PETO)",
         "",

@@ -1,7 +1,13 @@
 """The clinician evidence card: the review's results in one glance, all computed.
 
-Total patients is the sum of the sample sizes of the studies analysed (over
-all outcomes, each study counted once), never an inclusion threshold; median
+Total patients is the sum of the declared sample sizes (the ``n`` column) of
+the studies analysed in any outcome, each study counted once, never an
+inclusion threshold, and the card says so beside the number; each outcome's
+patients are those analysed in it (:attr:`OutcomeResult.n_patients`), and
+an outcome whose count differs from its studies' declared sizes is named with
+both numbers. The evidence level is each outcome's (OCEBM 2011, from its
+studies' designs: :mod:`metapool.evidence`), summarised in one line that holds
+for every outcome or names the differences. Median
 follow-up appears only when the data give it and is labelled as follow-up,
 distinct from median overall survival. Studies are the rows of the study table
 that entered a model: counted, and their columns read, by row, never by label
@@ -21,7 +27,9 @@ from ..formatting.labels import repeated_labels_text, study_labels
 from ..formatting.numbers import fmt_interval, fmt_level, fmt_percent, fmt_percents, fmt_range, fmt_values
 from ..io.parsing import to_float_array
 from ..io.tables import get_column
-from .certainty import Certainty, EvidenceLevel, evidence_level, is_proportion, suggest_certainty
+from ..evidence import EvidenceLevel
+from ..evidence.level import NOT_STATED
+from .certainty import Certainty, is_proportion, suggest_certainty
 
 __all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate", "pooled_header"]
 
@@ -73,6 +81,7 @@ class CardRow:
     n: int | None
     i2: float | None
     certainty: Certainty
+    evidence: EvidenceLevel
 
     @property
     def i2_text(self) -> str:
@@ -91,6 +100,8 @@ class EvidenceCard:
     pooled_header: str
     n_studies: int
     n_patients: int | None
+    patients_note: str
+    counting: str | None
     designs: dict
     followup: str | None
     evidence: EvidenceLevel
@@ -103,13 +114,15 @@ class EvidenceCard:
             "takeaway": self.takeaway,
             "outcomes": [
                 {"outcome": r.outcome, "estimate": r.estimate, "k": r.k, "n": r.n, "i2": r.i2,
-                 "certainty": r.certainty.to_dict()} for r in self.rows
+                 "certainty": r.certainty.to_dict(), "evidence_level": r.evidence.to_dict()} for r in self.rows
             ],
             "n_studies": self.n_studies,
             "n_patients": self.n_patients,
+            "patients_note": self.patients_note,
+            "counting": self.counting,
             "designs": self.designs,
             "followup": self.followup,
-            "evidence_level": {"level": self.evidence.level, "text": self.evidence.text},
+            "evidence_level": self.evidence.to_dict(),
             "cautions": list(self.cautions),
         }
 
@@ -119,23 +132,47 @@ def _analysed_rows(analysis) -> np.ndarray:
     return np.array(sorted(set().union(*(o.rows for o in analysis.outcomes))), dtype=int)
 
 
-def _analysed_cells(analysis, column: str | None):
-    """Cells of a study-level column in the rows analysed in any outcome (None if not given)."""
+def _cells(analysis, column: str | None, rows):
+    """Cells of a study-level column in these rows (None if the column is not given)."""
     if column is None or analysis.table is None:
         return None
-    return np.asarray(list(get_column(analysis.table, column)), dtype=object)[_analysed_rows(analysis)]
+    return np.asarray(list(get_column(analysis.table, column)), dtype=object)[np.asarray(rows, dtype=int)]
 
 
-def _total_patients(analysis) -> int | None:
-    cells = _analysed_cells(analysis, analysis.spec.n)
+def _declared_patients(analysis, rows) -> int | None:
+    """Sum of the ``n`` column over these rows (None without the column or a number in it)."""
+    cells = _cells(analysis, analysis.spec.n, rows)
     if cells is None:
         return None
     n = to_float_array(cells, analysis.spec.n)
     return int(np.nansum(n)) if np.isfinite(n).any() else None
 
 
+def _patients_note(analysis, n_patients: int | None, n_studies: int) -> str:
+    """What the headline N is, stated beside it ("2,289 patients in 32 studies: the sum of column 'n' ...")."""
+    studies = f"{n_studies:,} {'study' if n_studies == 1 else 'studies'}"
+    if n_patients is None:
+        return f"{studies}; total patients not given (no study-size column 'n' in the analysis file)"
+    return (f"{n_patients:,} patients in {studies} (the sum of the declared study sizes, column"
+            f" {analysis.spec.n!r}, over the studies analysed in any outcome)")
+
+
+def _counting(analysis) -> str | None:
+    """One line naming the outcomes whose analysed patients differ from their studies' declared sizes."""
+    differing = []
+    for o in analysis.outcomes:
+        declared = _declared_patients(analysis, o.rows) if o.error is None else None
+        if o.n_patients is None or declared is None or o.n_patients == declared:
+            continue
+        differing.append(f"{o.spec.name} {o.n_patients:,} of {declared:,}")
+    if not differing:
+        return None
+    return ("Patients per outcome are those analysed in it, counted from the outcome's own group sizes; they"
+            f" differ from the declared study sizes (column {analysis.spec.n!r}) in: " + "; ".join(differing))
+
+
 def _followup(analysis) -> str | None:
-    cells = _analysed_cells(analysis, analysis.spec.followup)
+    cells = _cells(analysis, analysis.spec.followup, _analysed_rows(analysis))
     if cells is None:
         return None
     f = to_float_array(cells, analysis.spec.followup)
@@ -146,17 +183,41 @@ def _followup(analysis) -> str | None:
 
 
 def _designs(analysis) -> dict:
-    cells = _analysed_cells(analysis, analysis.spec.design)
-    if cells is None:
+    """Design (display name, or "design not stated") to the number of studies analysed in any outcome."""
+    if not analysis.designs:
         return {}
-    return dict(Counter(str(c).strip() for c in cells if str(c).strip()))
+    counts = Counter(analysis.designs[r] for r in _analysed_rows(analysis))
+    return {f"design {NOT_STATED}" if d is None else d.name if n == 1 else d.plural: n for d, n in counts.items()}
+
+
+def _evidence_summary(rows: list) -> EvidenceLevel:
+    """The outcomes' evidence level when they share it, else each level with the outcomes it applies to.
+
+    Outcomes share a level when its label and rule agree; the design counts
+    are kept only when they agree too (the card lists all studies' designs).
+    """
+    if not rows:
+        return EvidenceLevel(None, "Level not stated", "no outcome was analysed")
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r.evidence.level, r.evidence.label, r.evidence.explanation), []).append(r)
+    if len(groups) == 1:
+        first = rows[0].evidence
+        same = all(r.evidence.designs == first.designs for r in rows)
+        return EvidenceLevel(first.level, first.label, first.explanation, first.designs if same else "")
+    parts = "; ".join(f"{label} for {', '.join(r.outcome for r in members)} ({why})"
+                      for (_, label, why), members in groups.items())
+    return EvidenceLevel(None, "Evidence level differs by outcome", parts)
 
 
 def _takeaway(rows: list, n_studies: int, n_patients: int | None) -> str:
     shown = [r for r in rows if r.estimate != "not estimable"][:3]
     if not shown:
         return "No outcome could be pooled."
-    parts = "; ".join(f"{r.outcome.lower() if r.outcome[:1].islower() else r.outcome}: {r.estimate}" for r in shown)
+    parts = "; ".join(
+        f"{r.outcome.lower() if r.outcome[:1].islower() else r.outcome}: {r.estimate}"
+        f" in {r.k} {'study' if r.k == 1 else 'studies'}" + (f" ({r.n:,} patients)" if r.n is not None else "")
+        for r in shown)
     who = f"{n_studies} studies" + (f" ({n_patients:,} patients)" if n_patients else "")
     return f"Across {who}, pooled estimates were {parts}."
 
@@ -164,15 +225,13 @@ def _takeaway(rows: list, n_studies: int, n_patients: int | None) -> str:
 def build_card(analysis) -> EvidenceCard:
     """Derive the evidence card of an analysis (numbers, level, certainty, cautions)."""
     rows, cautions = [], []
-    comparative = False
     for o in analysis.outcomes:
         if o.error is not None:
             cautions.append(f"{o.spec.name}: not analysed ({o.error})")
             continue
-        comparative |= o.spec.kind in ("binary", "continuous")
         i2 = getattr(o.model, "i2", None)
         i2 = None if i2 is None or (isinstance(i2, float) and math.isnan(i2)) else float(i2)
-        row = CardRow(o.spec.name, format_estimate(o), o.k, o.n_patients, i2, suggest_certainty(o))
+        row = CardRow(o.spec.name, format_estimate(o), o.k, o.n_patients, i2, suggest_certainty(o), o.evidence)
         rows.append(row)
         if i2 is not None and i2 >= HIGH_I2:
             cautions.append(f"{o.spec.name}: high heterogeneity (I² = {row.i2_text})")
@@ -185,7 +244,7 @@ def build_card(analysis) -> EvidenceCard:
         if repeated:
             cautions.append(f"{o.spec.name}: {repeated}")
     n_studies = len(_analysed_rows(analysis))
-    n_patients = _total_patients(analysis)
+    n_patients = _declared_patients(analysis, _analysed_rows(analysis))
     return EvidenceCard(
         title=analysis.spec.title,
         population=analysis.spec.population,
@@ -194,9 +253,11 @@ def build_card(analysis) -> EvidenceCard:
         pooled_header=pooled_header(analysis.outcomes),
         n_studies=n_studies,
         n_patients=n_patients,
-        designs=(designs := _designs(analysis)),
+        patients_note=_patients_note(analysis, n_patients, n_studies),
+        counting=_counting(analysis),
+        designs=_designs(analysis),
         followup=_followup(analysis),
-        evidence=evidence_level(designs, comparative),
+        evidence=_evidence_summary(rows),
         cautions=tuple(cautions),
-        synthetic="synthetic" in (analysis.spec.title + analysis.spec.data).lower(),
+        synthetic=analysis.spec.synthetic,
     )

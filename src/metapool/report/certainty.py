@@ -1,18 +1,17 @@
-"""Evidence level and a GRADE-style certainty suggestion, derived from the analysis.
+"""A GRADE-style certainty suggestion, derived from the analysis.
 
 These are *suggestions* for the review team, with their reasons; certainty of
-evidence is a judgement the team makes (Guyatt et al. 2008).
-
-Evidence level follows the Oxford 2011 Levels of Evidence for treatment
-benefits: systematic reviews of randomised trials are level 1, of
-non-randomised controlled studies level 3, of uncontrolled single-arm cohorts
-(case series) level 4.
+evidence is a judgement the team makes (Guyatt et al. 2008). The starting
+point comes from the analysed studies' designs
+(:func:`metapool.evidence.level.grade_start`); without stated designs the
+certainty is "not assessed", never guessed.
 
 References
 ----------
 Guyatt GH et al. (2008). GRADE: an emerging consensus on rating quality of
 evidence and strength of recommendations. BMJ 336:924-926.
-OCEBM Levels of Evidence Working Group (2011). The Oxford 2011 Levels of Evidence.
+Balshem H et al. (2011). GRADE guidelines: 3. Rating the quality of evidence.
+J Clin Epidemiol 64:401-406.
 """
 
 from __future__ import annotations
@@ -33,19 +32,8 @@ K_BIAS_TESTS = 10
 HIGH_ROB_SHARE = 0.5
 
 LEVELS = ("very low", "low", "moderate", "high")
-
-_RANDOMISED = ("random", "rct")
-_CONTROLLED = ("controlled", "cohort comparison", "case-control", "comparative")
-
-
-def study_type(design: str) -> str:
-    """Classify a design label: "randomised", "controlled" or "single-arm"."""
-    text = design.lower()
-    if any(w in text for w in _RANDOMISED):
-        return "randomised"
-    if any(w in text for w in _CONTROLLED):
-        return "controlled"
-    return "single-arm"
+#: Start and rating when the studies' designs are not stated.
+NOT_ASSESSED = "not assessed"
 
 
 def is_proportion(model) -> bool:
@@ -54,24 +42,6 @@ def is_proportion(model) -> bool:
 
     measure = MEASURES.get(getattr(model, "measure", None) or "")
     return measure is not None and measure.natural == "proportion"
-
-
-@dataclass(frozen=True)
-class EvidenceLevel:
-    level: int
-    text: str
-
-
-def evidence_level(designs: dict, comparative: bool) -> EvidenceLevel:
-    """OCEBM 2011 level of a systematic review of studies with these designs."""
-    types = {study_type(d) for d in designs} or {"single-arm"}
-    if types == {"randomised"}:
-        return EvidenceLevel(1, "Level 1 (OCEBM 2011): systematic review of randomised trials")
-    if comparative and "single-arm" not in types:
-        return EvidenceLevel(3, "Level 3 (OCEBM 2011): systematic review including non-randomised controlled studies")
-    return EvidenceLevel(
-        4, "Level 4 (OCEBM 2011): pooled uncontrolled single-arm cohorts (case series); no comparison group"
-    )
 
 
 @dataclass(frozen=True)
@@ -88,13 +58,15 @@ class Certainty:
 
 
 def suggest_certainty(outcome) -> Certainty:
-    """Suggest a GRADE certainty for one :class:`~metapool.analysis.OutcomeResult`."""
-    types = {study_type(d) for d in outcome.designs} or {"single-arm"}
-    start = 3 if types == {"randomised"} else 1
-    reasons = []
-    if start == 1:
-        reasons.append("starts low: observational / single-arm evidence")
-    level = start
+    """Suggest a GRADE certainty for one :class:`~metapool.analysis.OutcomeResult`.
+
+    The downgrades are listed even when the start is not assessed (designs
+    not stated); the rating is then "not assessed" too.
+    """
+    begin = outcome.start
+    start = LEVELS.index(begin.certainty) if begin.certainty is not None else None
+    reasons = [begin.reason]
+    level = 0 if start is None else start
     model = outcome.model
     i2 = getattr(model, "i2", None)
     if i2 is not None and i2 == i2 and i2 >= I2_SERIOUS:
@@ -122,4 +94,6 @@ def suggest_certainty(outcome) -> Certainty:
         if high / sum(rob.values()) >= HIGH_ROB_SHARE:
             level -= 1
             reasons.append(f"risk of bias: {high} of {sum(rob.values())} studies at high risk")
+    if start is None:
+        return Certainty(NOT_ASSESSED, NOT_ASSESSED, tuple(reasons))
     return Certainty(LEVELS[start], LEVELS[max(level, 0)], tuple(reasons))

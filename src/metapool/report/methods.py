@@ -7,7 +7,7 @@ from .._validation import check_level
 from ..effect_sizes import MEASURES
 from ..formatting.numbers import fmt_level
 from ..inference.tests import TESTS
-from ..models.tau2 import ESTIMATORS
+from ..models.methods import METHODS, get_method
 
 __all__ = ["methods_text", "REFERENCES"]
 
@@ -22,6 +22,8 @@ REFERENCES = {
     "DL": "DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Control Clin Trials 7:177-188.",
     "PM": "Paule RC, Mandel J (1982). Consensus values and weighting factors. J Res Natl Bur Stand 87:377-385.",
     "GLMM": "Stijnen T, Hamza TH, Ozdemir P (2010). Random effects meta-analysis of event outcome in the framework of the generalized linear mixed model. Stat Med 29:3046-3067.",
+    "MH": "Mantel N, Haenszel W (1959). Statistical aspects of the analysis of data from retrospective studies of disease. J Natl Cancer Inst 22:719-748.",
+    "PETO": "Yusuf S, Peto R, Lewis J, Collins R, Sleight P (1985). Beta blockade during and after myocardial infarction: an overview of the randomized trials. Prog Cardiovasc Dis 27:335-371.",
     "MM": "McGrath S, Zhao X, Qin ZZ, Steele R, Benedetti A (2019). One-sample aggregate data meta-analysis of medians. Stat Med 38:969-984.",
     "MS": "McGrath S, Kimmelman J, Ozturk O, Steele R, Benedetti A (2025). Meta-analysis of median survival times with inverse-variance weighting. arXiv e-prints.",
     "Egger": "Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple, graphical test. BMJ 315:629-634.",
@@ -64,18 +66,20 @@ def methods_text(analysis) -> tuple[str, tuple]:
     if measures:
         names = ", ".join(f"{MEASURES[m].name} ({m})" for m in measures)
         parts.append(f"Study-level effect sizes were computed as {names}.")
-    methods = sorted({s.method for s in specs})
-    for method in methods:
-        if method in ESTIMATORS:
-            est = ESTIMATORS[method]
-            if est.random:
-                ref = cite("REML") if method in ("REML", "ML") else cite(method) if method in ("DL", "PM") else cite("metafor")
-                parts.append(f"Estimates were pooled with random-effects models; the between-study variance (tau²) was estimated by the {est.name} method ({method}) {ref}.")
-            else:
-                parts.append("Estimates were pooled with a common-effect (inverse-variance) model.")
-        elif method == "GLMM":
-            pooled = ", ".join(_GLMM_POOLED[m] for m in _GLMM_POOLED
-                               if any(s.method == "GLMM" and s.measure == m for s in specs))
+    for method in sorted({get_method(s.method).code for s in specs}):  # the models used, aliases resolved
+        entry, used = METHODS[method], [s for s in specs if get_method(s.method).code == method]
+        if entry.kind == "random":
+            ref = cite("REML") if method in ("REML", "ML") else cite(method) if method in ("DL", "PM") else cite("metafor")
+            parts.append(f"Estimates were pooled with random-effects models; the between-study variance (tau²) was estimated by the {entry.name} method ({method}) {ref}.")
+        elif entry.kind == "common":
+            parts.append("Estimates were pooled with a common-effect (inverse-variance) model.")
+        elif entry.kind in ("mh", "peto"):
+            names = ", ".join(dict.fromkeys(MEASURES[s.measure].name for s in used))
+            how = "the Mantel-Haenszel method" if entry.kind == "mh" else "Peto's one-step method"
+            parts.append(f"{'; '.join(s.name for s in used)}: pooled from 2x2 tables as {names} with a common-effect"
+                         f" model by {how} {cite(method)}.")
+        else:
+            pooled = ", ".join(_GLMM_POOLED[m] for m in _GLMM_POOLED if any(s.measure == m for s in used))
             parts.append(f"{pooled[:1].upper()}{pooled[1:]} were pooled with generalised linear mixed models"
                          f" {cite('GLMM')} (maximum likelihood; profile-likelihood confidence interval for tau²); their"
                          " leave-one-out and influence diagnostics refit the model without"
