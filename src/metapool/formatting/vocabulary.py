@@ -76,7 +76,7 @@ def vocabulary_markdown() -> str:
     lines += ["| PETO | PETO | log odds ratio, sum(O - E) / sum(V) (Yusuf et al. 1985) |", ""]
     lines += ["## Tests (`test`)", "", "| code | description |", "|---|---|"]
     lines += [f"| {code} | {text} |" for code, text in TESTS.items()]
-    return "\n".join(lines + _bias_lines()) + "\n"
+    return "\n".join(lines + _bias_lines() + _design_lines()) + "\n"
 
 
 def _bias_lines() -> list[str]:
@@ -102,6 +102,23 @@ def _bias_lines() -> list[str]:
               "", "## Sensitivity (`metapool.influence`; `pool --sensitivity`)", "",
               "`pool --sensitivity` runs: " + ", ".join(f"{title} (`{c}`)" for c, (title, _) in SENSITIVITY_ANALYSES.items())
               + "; the API also has `cumulative`, `baujat` and `gosh`."]
+    return lines
+
+
+def _design_lines() -> list[str]:
+    from ..evidence import DESIGNS
+
+    lines = ["", "## Study designs (`design` column, `design_default`)", "",
+             "A design cell is matched as a whole after folding case, hyphens, British/American spelling and",
+             "words that say nothing about the design (study, trial, phase 2, double-blind, ...); negations such",
+             "as non-randomised, not randomised, quasi- or pseudo-randomised are the non-randomised design, and",
+             "any other text is an error listing this table. OCEBM: the level of one such study in the Oxford",
+             "2011 table for treatment benefits (a systematic review of randomised trials is level 1); GRADE: the",
+             "starting certainty (Balshem et al. 2011). Rules of an outcome's level: `metapool.evidence.level`.",
+             "", "| code | design | randomised | concurrent control | OCEBM | GRADE start | accepted spellings |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {d.code} | {d.name} | {'yes' if d.randomised else 'no'} | {'yes' if d.concurrent_control else 'no'}"
+              f" | {d.ocebm_level} | {d.grade_start} | {', '.join(d.spellings)} |" for d in DESIGNS.values()]
     return lines
 
 
