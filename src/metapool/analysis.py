@@ -89,7 +89,7 @@ class OutcomeResult:
         return evidence_level(self.designs, comparison_of(self.spec.kind, self.spec.measure, self.spec.method))
 
     @property
-    def start(self) -> Start:
+    def certainty_start(self) -> Start:
         """GRADE starting certainty of this outcome (:func:`~metapool.evidence.level.grade_start`)."""
         return grade_start(self.designs, comparison_of(self.spec.kind, self.spec.measure, self.spec.method))
 

@@ -187,7 +187,7 @@ def grade_start(designs: Mapping[str, int], comparison: Comparison) -> Start:
         if not observational:
             return Start("low", "starts low: a single-group result from one arm of randomised trials;"
                                 " randomisation protects only the comparison between arms")
-        return Start("low", "starts low: single-group results of observational studies")
+        return Start("low", "starts low: single-group results make no comparison between groups")
     if not observational:
         return Start("high", "starts high: randomised trials")
     if observational < total:

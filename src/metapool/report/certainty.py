@@ -63,7 +63,7 @@ def suggest_certainty(outcome) -> Certainty:
     The downgrades are listed even when the start is not assessed (designs
     not stated); the rating is then "not assessed" too.
     """
-    begin = outcome.start
+    begin = outcome.certainty_start
     start = LEVELS.index(begin.certainty) if begin.certainty is not None else None
     reasons = [begin.reason]
     level = 0 if start is None else start
