@@ -1,6 +1,6 @@
 """metapool: meta-analysis of clinical studies, numerically identical to metafor.
 
-The public API is small and imports no plotting or web code:
+The public API is small and imports no plotting code (nor pandas or scipy.stats):
 
 >>> import metapool as mp
 >>> es = mp.escalc("PLO", xi=[3, 10, 20], ni=[30, 40, 50])

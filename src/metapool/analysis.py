@@ -1,9 +1,9 @@
 """Run a whole analysis file: every outcome with its model and follow-up analyses.
 
 :func:`run_analysis` turns an :class:`~metapool.spec.AnalysisSpec` into an
-:class:`Analysis` bundle of frozen results; the report, the evidence card, the
-command line and the web app are renderers of that bundle. Every number they
-show comes from here.
+:class:`Analysis` bundle of frozen results; the report, the evidence card and
+the command line are renderers of that bundle. Every number they show comes
+from here.
 """
 
 from __future__ import annotations

@@ -7,14 +7,15 @@ generic code keeps working.
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 __all__ = [
     "MetapoolError",
     "DataValidationError",
     "OptionError",
     "ConvergenceError",
     "MetapoolWarning",
-    "ZeroCellWarning",
-    "SmallSampleWarning",
     "ConvergenceWarning",
     "TransformWarning",
 ]
@@ -44,17 +45,31 @@ class MetapoolWarning(UserWarning):
     """Base class of metapool's warnings."""
 
 
-class ZeroCellWarning(MetapoolWarning):
-    """A continuity correction was applied to studies with zero (or full) cells."""
-
-
-class SmallSampleWarning(MetapoolWarning):
-    """A quantity is unreliable or undefined for the number of studies given."""
-
-
 class ConvergenceWarning(MetapoolWarning):
     """An iterative estimator needed a fallback (reported, never hidden)."""
 
 
 class TransformWarning(MetapoolWarning):
     """A back-transformation is known to be unstable for the data at hand."""
+
+
+#: Warnings metapool never raised, importable until 0.2 with a DeprecationWarning: zero cells are
+#: listed in ``EffectSizeTable.corrected`` and small k is said in each result's ``warnings``.
+_REMOVED = {
+    "ZeroCellWarning": "A continuity correction was applied to studies with zero (or full) cells (never raised).",
+    "SmallSampleWarning": "A quantity is unreliable or undefined for the number of studies given (never raised).",
+}
+
+
+@functools.cache
+def _removed(name: str) -> type:
+    return type(name, (MetapoolWarning,), {"__doc__": _REMOVED[name], "__module__": __name__})
+
+
+def __getattr__(name: str):
+    """The removed warnings of :data:`_REMOVED`, with a DeprecationWarning."""
+    if name in _REMOVED:
+        warnings.warn(f"metapool.exceptions.{name} is deprecated and will be removed in 0.2: metapool never raises it;"
+                      " catch MetapoolWarning.", DeprecationWarning, stacklevel=2)
+        return _removed(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

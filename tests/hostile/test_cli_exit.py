@@ -184,7 +184,7 @@ def test_ctrl_c_anywhere_is_one_line_and_status_130(tmp_path, monkeypatch, capsy
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("metapool.models.rma.rma", interrupted)
+    monkeypatch.setattr("metapool.models.methods.rma", interrupted)  # the fit that metapool pool dispatches to
     assert main(["pool", str(tmp_path / "t.csv"), "--events", "resp", "--total", "n"]) == 130
     one_line_error(capsys.readouterr().err, "metapool: interrupted")
 

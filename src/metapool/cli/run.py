@@ -89,6 +89,7 @@ def toml_string(text: str) -> str:
 
 def _template(data: str, name: str, columns: list[str]) -> str:
     """The analysis file template for data file ``data`` (relative to the template), written as ``name``."""
+    from ..models.methods import method_choices
     from ..spec import KINDS
 
     q = toml_string
@@ -108,7 +109,7 @@ study = {q(study)}               # study labels
 # followup = "followup"      # median follow-up (months), shown separately from survival
 
 [defaults]
-method = "REML"              # tau^2 estimator: {", ".join(("REML", "DL", "PM", "ML", "GLMM"))} ...
+method = "REML"              # {", ".join(method_choices())} (metapool list methods)
 test = "z"                   # z, t or knha (Knapp-Hartung)
 level = 95
 

@@ -1,7 +1,7 @@
 """The registry of effect measures: one entry per measure code.
 
-The command line's choices, the documentation tables, the report's methods
-text and the web app's menus are all generated from :data:`MEASURES`.
+The command line's choices, the documentation tables and the report's
+methods text are all generated from :data:`MEASURES`.
 """
 
 from __future__ import annotations

@@ -243,11 +243,11 @@ def fit(
         raise OptionError("fit needs the data's columns (e.g. xi and ni, or yi and vi) to pool.")
     measure, test = m.check_measure(measure), m.check_test(test)
     effects = escalc(measure, data, slab=slab, add=add, to=to, drop00=drop00, ci_level=ci_level, **roles)
-    if m.function is rma:
+    if m.estimator is not None:
         model = rma(effects, mods=mods, data=data, reference=reference, method=m.code, test=test, level=level)
-    elif m.function is rma_glmm:
+    elif m.kind == "glmm":
         model = rma_glmm(measure, data, slab=slab, test=test, level=level, **roles)
     else:
         tables = {"slab": slab, "add": 0.5 if add is None else add, "to": to, "level": level, **roles}
-        model = rma_peto(data, **tables) if m.function is rma_peto else rma_mh(measure, data, **tables)
+        model = rma_peto(data, **tables) if m.kind == "peto" else rma_mh(measure, data, **tables)
     return Fit(m, effects, model)
