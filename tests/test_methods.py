@@ -70,6 +70,7 @@ def test_fit_gives_the_fitting_functions_numbers(method, data, direct):
     ("GLMM", {"meani": [1.0, 2.0], "sdi": [1.0, 1.0], "ni": [10, 12]}, "Method 'GLMM'"),
     ("MH", ONE_GROUP, "takes two-group binary counts ("),
     ("PETO", {**TABLES, "mods": [1, 2, 3, 4, 5]}, "takes no moderators"),
+    ("GLMM", {**ONE_GROUP, "mods": np.arange(5.0)}, "takes no moderators"),
     ("GLMM", {**ONE_GROUP, "test": "knha"}, "The 'test' parameter of rma_glmm must be one of {'z', 't'}. Got 'knha'."),
     ("MH", {**TABLES, "measure": "PETO"}, "The 'measure' parameter of rma_mh must be one of {'OR', 'RR', 'RD'}."),
 ])  # fmt: skip

@@ -76,7 +76,7 @@ def run_pool(args: argparse.Namespace) -> int:
         print(f"metapool: {note}", file=sys.stderr)
     roles = column_roles(args)
     study = args.study or next((c for c in table if c.lower() == "study"), None)
-    get_method(args.method).check_moderators(args.mods or args.subgroup or args.permutations)
+    get_method(args.method).check_moderators(bool(args.mods or args.subgroup or args.permutations))
     mods = None
     if args.mods:
         mods = args.mods if "~" in args.mods else [m.strip() for m in args.mods.split(",") if m.strip()]

@@ -122,9 +122,9 @@ class Method:
         if allowed is not None and (roles - allowed or not roles & needed):
             raise OptionError(f"Method {self.code!r} ({self.name}) takes {text} only.")
 
-    def check_moderators(self, moderators) -> None:
-        """Refuse moderators, subgroups or a permutation test (any true value) for a method without them."""
-        if moderators and not self.moderators:
+    def check_moderators(self, wanted: bool) -> None:
+        """Refuse moderators, subgroups or a permutation test (``wanted``) for a method without them."""
+        if wanted and not self.moderators:
             raise OptionError(f"Method {self.code!r} ({self.name}) takes no moderators, subgroups or permutation"
                               " tests; use a tau² estimator (e.g. 'REML').")
 
@@ -237,7 +237,7 @@ def fit(
     m = get_method(method)
     roles = {role: value for role, value in roles.items() if value is not None}
     m.check_data(roles)
-    m.check_moderators(mods)
+    m.check_moderators(mods is not None)
     measure = measure or default_measure(roles)
     if measure is None:
         raise OptionError("fit needs the data's columns (e.g. xi and ni, or yi and vi) to pool.")
