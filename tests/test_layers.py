@@ -31,8 +31,7 @@ LEVEL = {unit: level for level, (_, units) in enumerate(LAYERS) for unit in unit
 
 #: Upward imports still in the code: (importing module, imported module). Remove an entry with its import.
 #: Most are results that build their own summary documents (-> formatting; issue 11 moves that into one
-#: ``document(result)`` dispatcher); the Q-profile interval of inference uses the model kernels; rma builds
-#: its design matrix with moderators.design.
+#: ``document(result)`` dispatcher); rma builds its design matrix with moderators.design.
 KNOWN_UPWARD: frozenset = frozenset({
     ("metapool.analysis_report", "metapool.formatting.document"),
     ("metapool.bias.failsafe", "metapool.formatting.document"),
@@ -45,9 +44,6 @@ KNOWN_UPWARD: frozenset = frozenset({
     ("metapool.bias.regression", "metapool.formatting.numbers"),
     ("metapool.bias.trimfill", "metapool.formatting.document"),
     ("metapool.bias.trimfill", "metapool.formatting.numbers"),
-    ("metapool.inference.heterogeneity", "metapool.models.kernels"),
-    ("metapool.inference.heterogeneity", "metapool.models.tau2"),
-    ("metapool.inference.heterogeneity", "metapool.models.uniroot"),
     ("metapool.influence.diagnostics", "metapool.formatting.document"),
     ("metapool.influence.diagnostics", "metapool.formatting.numbers"),
     ("metapool.influence.gosh", "metapool.formatting.document"),

@@ -17,8 +17,9 @@ import numpy as np
 from .._validation import check_choice, check_level
 from ..effect_sizes.escalc import ROLES, escalc
 from ..effect_sizes.registry import MEASURES, get_measure
-from ..effect_sizes.transforms import TRANSFORMS, ipft
+from ..effect_sizes.transforms import TRANSFORMS
 from ..exceptions import DataValidationError, OptionError
+from ..inference.intervals import natural_limits
 from ..inference.tests import TESTS
 from ..io.tables import get_column
 from ..models.fit import VARIANCE_RATIO_LIMIT, BatchFit, fit_batch
@@ -133,9 +134,9 @@ def fit_many(
     Analyses are fitted in batches (Viechtbauer 2010 for the models): rows are
     sorted by analysis size, so analyses of similar k share a padded array. Sums
     over padded arrays may round differently from a single fit in the last bit.
-    Freeman-Tukey (PFT) back-transformation uses the harmonic mean of each
-    analysis' sample sizes (Miller 1978); the logit companion fit of ``rma`` is
-    not computed.
+    The Freeman-Tukey back-transformations (PFT, IRFT) use the harmonic mean of
+    each analysis' sample sizes or person-times (Miller 1978), as ``rma``
+    does; the logit companion fit of ``rma`` is not computed.
 
     References
     ----------
@@ -408,20 +409,13 @@ def _store(out: _Output, rows: np.ndarray, bf: BatchFit, ni: np.ndarray, opts: _
 
 
 def _back(transform, v: dict, ni: np.ndarray, random: bool) -> dict:
-    """Natural-scale values as ``RMAResult.back()`` gives them (limits transformed and sorted)."""
-    if transform.needs_ni:
-        # Harmonic mean of the finite sample sizes of each analysis (Miller 1978).
-        finite = np.isfinite(ni)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hm = 1.0 / (np.where(finite, 1.0 / ni, 0.0).sum(axis=1) / finite.sum(axis=1))
+    """Natural-scale values as ``RMAResult.back()`` gives them (limits transformed and sorted).
 
-        def tr(x):
-            return ipft(x, hm)
-    else:
-        tr = transform
-    lo, hi = tr(v["ci_lower"]), tr(v["ci_upper"])
-    out = {"back_estimate": tr(v["estimate"]), "back_ci_lower": np.minimum(lo, hi), "back_ci_upper": np.maximum(lo, hi)}
+    ``ni`` is ``[B, K]`` (NaN-padded): a Freeman-Tukey inverse uses the harmonic
+    mean of each analysis' sizes (Miller 1978).
+    """
+    out = {"back_estimate": transform(v["estimate"], ni)}
+    out["back_ci_lower"], out["back_ci_upper"] = natural_limits(transform, v["ci_lower"], v["ci_upper"], ni)
     if random:
-        lo, hi = tr(v["pi_lower"]), tr(v["pi_upper"])
-        out |= {"back_pi_lower": np.minimum(lo, hi), "back_pi_upper": np.maximum(lo, hi)}
+        out["back_pi_lower"], out["back_pi_upper"] = natural_limits(transform, v["pi_lower"], v["pi_upper"], ni)
     return out

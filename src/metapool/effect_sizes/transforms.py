@@ -2,7 +2,9 @@
 
 Each transform takes an array on the analysis scale and, where needed, the
 study sample sizes (``ni``), and returns the natural-scale values, following
-metafor's ``transf.*`` functions (Viechtbauer 2010).
+metafor's ``transf.*`` functions (Viechtbauer 2010). Squares are
+``np.square``, so a scalar and an array give the same bits (a numpy scalar's
+``x ** 2`` calls ``pow``, which may round differently).
 
 References
 ----------
@@ -42,22 +44,31 @@ def ipft(t, n):
     n = np.asarray(n, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.sin(2.0 * t)
-        inner = 1.0 - (s + (s - 1.0 / s) / n) ** 2
+        inner = 1.0 - np.square(s + (s - 1.0 / s) / n)
         out = 0.5 * (1.0 - np.sign(np.cos(2.0 * t)) * np.sqrt(inner))
     out = np.where(t > pft(1.0, n), 1.0, out)
     out = np.where(t < pft(0.0, n), 0.0, out)
     return out
 
 
-def harmonic_mean(ni) -> float:
-    """Harmonic mean of the finite sample sizes ``ni``."""
+def harmonic_mean(ni):
+    """Harmonic mean of the finite sample sizes ``ni`` along the last axis.
+
+    ``ni`` is ``[K]`` for one analysis (a float is returned) or ``[..., K]``
+    for a batch (NaN marks padding; one mean per analysis).
+    """
     ni = np.asarray(ni, dtype=float)
-    ni = ni[np.isfinite(ni)]
-    return float(1.0 / np.mean(1.0 / ni))
+    finite = np.isfinite(ni)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hm = 1.0 / (np.where(finite, 1.0 / ni, 0.0).sum(axis=-1) / finite.sum(axis=-1))
+    return float(hm) if hm.ndim == 0 else hm
 
 
 def ipft_hm(t, ni):
-    """Inverse double arcsine using the harmonic mean of the study sizes ``ni``."""
+    """Inverse double arcsine using the harmonic mean of the study sizes ``ni`` (Miller 1978).
+
+    ``ni`` is ``[K]``, or ``[..., K]`` with one analysis per value of ``t``.
+    """
     return ipft(t, harmonic_mean(ni))
 
 
@@ -72,13 +83,13 @@ def iirft(t, ti):
     t = np.asarray(t, dtype=float)
     ti = np.asarray(ti, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = (1.0 / ti - 8.0 * t**2 + 16.0 * ti * t**4) / (16.0 * t**2 * ti)
+        out = (1.0 / ti - 8.0 * np.square(t) + 16.0 * ti * t**4) / (16.0 * np.square(t) * ti)
     out = np.where(t < 0.5 * np.sqrt(1.0 / ti), 0.0, out)
     return np.where(out <= np.finfo(float).eps, 0.0, out)
 
 
 def iirft_hm(t, ti):
-    """Inverse Freeman-Tukey rate using the harmonic mean of the person-times ``ti``."""
+    """Inverse Freeman-Tukey rate using the harmonic mean of the person-times ``ti`` (``[K]`` or ``[..., K]``)."""
     return iirft(t, harmonic_mean(ti))
 
 
@@ -89,7 +100,7 @@ def _isquare(x):
 
 def _iarcsin(x):
     x = np.asarray(x, dtype=float)
-    return np.where(x < 0, 0.0, np.where(x > np.pi / 2, 1.0, np.sin(x) ** 2))
+    return np.where(x < 0, 0.0, np.where(x > np.pi / 2, 1.0, np.square(np.sin(x))))
 
 
 @dataclass(frozen=True)

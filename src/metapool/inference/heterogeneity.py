@@ -1,11 +1,18 @@
-"""Heterogeneity statistics: Q, I^2, H^2 and Q-profile confidence intervals.
+"""Heterogeneity statistics: Cochran's Q, I^2, H^2, and the Wald-type Q of GLMMs.
+
+Every model's I^2 and H^2 (rma, Mantel-Haenszel/Peto, GLMM, their refits in
+leave-one-out and GOSH analyses, and the limits of their confidence intervals)
+and every GLMM's Wald-type test come from these functions.
 
 References
 ----------
 Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis.
 Stat Med 21:1539-1558.
-Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in
-meta-analysis. Stat Med 26:37-52.
+Stijnen T, Hamza TH, Ozdemir P (2010). Random effects meta-analysis of event
+outcome in the framework of the generalized linear mixed model with
+applications in sparse data. Stat Med 29:3046-3067.
+Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
+J Stat Softw 36(3):1-48.
 """
 
 from __future__ import annotations
@@ -14,12 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._distributions import chi2_isf, chi2_sf
-from ..models.kernels import Batch, wls
-from ..models.tau2 import q_root
-from ..models.uniroot import R_TOL
+from .._distributions import chi2_sf
 
-__all__ = ["Heterogeneity", "heterogeneity", "QProfile", "q_profile"]
+__all__ = ["Heterogeneity", "heterogeneity", "common_i2_h2", "random_i2_h2", "wald_terms", "wald_q"]
 
 
 @dataclass(frozen=True)
@@ -38,26 +42,55 @@ class Heterogeneity:
     vt: np.ndarray
 
 
-def heterogeneity(batch: Batch, tau2: np.ndarray, random: bool) -> Heterogeneity:
+def common_i2_h2(q, df) -> tuple[np.ndarray, np.ndarray]:
+    """I^2 (percent) and H^2 of a common-effect model from Cochran's Q.
+
+    ``I^2 = max(0, 100 (Q - df) / Q)`` and ``H^2 = Q / df`` (Higgins &
+    Thompson 2002), as metafor's ``rma.uni``, ``rma.mh`` and ``rma.peto``
+    compute them: a NaN Q gives NaN, Q = 0 gives I^2 = 0.
+    """
+    q = np.asarray(q, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.maximum(0.0, 100.0 * (q - df) / q), q / df
+
+
+def random_i2_h2(tau2, vt) -> tuple[np.ndarray, np.ndarray]:
+    """I^2 (percent) and H^2 of a random-effects model: ``100 tau2 / (vt + tau2)`` and ``1 + tau2 / vt``.
+
+    ``vt`` is the typical within-study variance; an infinite tau2 (an
+    unbounded confidence limit) gives I^2 = 100.
+    """
+    tau2 = np.asarray(tau2, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        i2 = np.where(np.isinf(tau2), 100.0, 100.0 * tau2 / (vt + tau2))
+        return i2, 1.0 + tau2 / vt
+
+
+def heterogeneity(q, df, trace_p, tau2, random: bool) -> Heterogeneity:
     """Cochran's Q with its test, and I^2, H^2 as metafor defines them.
 
-    For random-effects models ``I^2 = 100 tau2 / (vt + tau2)`` and
-    ``H^2 = 1 + tau2 / vt``; for the common-effect model
-    ``I^2 = max(0, 100 (Q - df) / Q)`` and ``H^2 = Q / df``. With no residual
-    degrees of freedom Q = 0, p = 1, I^2 = 0 and H^2 = 1.
+    Parameters
+    ----------
+    q, df, trace_p
+        Cochran's Q of the common-effect fit (``tau2 = 0``), its degrees of
+        freedom ``k - p`` and the trace of its P matrix (``[B]``); the typical
+        within-study variance is ``vt = df / tr(P)``.
+    tau2
+        The model's tau2 (``[B]``).
+    random
+        Random-effects model (:func:`random_i2_h2`) or common-effect model
+        (:func:`common_i2_h2`).
+
+    Returns
+    -------
+    Heterogeneity
+        With no residual degrees of freedom Q = 0, p = 1, I^2 = 0 and H^2 = 1.
     """
-    fe = batch.common
-    df = (batch.k - batch.p).astype(float)
+    df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.maximum(fe.q, 0.0)
-        vt = df / fe.trace_p
-        if random:
-            i2 = 100.0 * tau2 / (vt + tau2)
-            h2 = 1.0 + tau2 / vt
-        else:
-            i2 = 100.0 * (q - df) / q
-            i2 = np.where(i2 > 0.0, i2, 0.0)  # also 0 where Q = 0 (NaN or -inf)
-            h2 = q / df
+        q = np.maximum(q, 0.0)
+        vt = df / trace_p
+        i2, h2 = random_i2_h2(tau2, vt) if random else common_i2_h2(q, df)
         pvalue = chi2_sf(q, df)
     none_left = df <= 0
     if np.count_nonzero(none_left):
@@ -66,43 +99,36 @@ def heterogeneity(batch: Batch, tau2: np.ndarray, random: bool) -> Heterogeneity
     return Heterogeneity(q=q, df=df, pvalue=pvalue, i2=i2, h2=h2, vt=vt)
 
 
-@dataclass(frozen=True)
-class QProfile:
-    """Q-profile confidence limits for tau2 (arrays ``[B]``).
+def wald_terms(theta, w, mask) -> np.ndarray:
+    """Terms ``w_i (theta_i - theta_w)^2`` around the weighted mean ``theta_w`` (``[B, K]``, 0 where not ``mask``).
 
-    ``null_set`` marks analyses where both limits fall below zero (metafor
-    reports the CI as the null/empty set and both limits as 0);
-    ``lower_capped``/``upper_capped`` mark limits set to the search bound.
+    With the coefficients ``theta_i`` and IRLS weights ``w_i`` of a GLMM's
+    saturated GLM, their sum is the Wald-type heterogeneity statistic
+    (:func:`wald_q`).
     """
+    w = np.where(mask, w, 0.0)
+    th = np.where(mask, theta, 0.0)
+    mean = (w * th).sum(-1, keepdims=True) / w.sum(-1, keepdims=True)
+    return w * (th - mean) ** 2
 
-    lower: np.ndarray
-    upper: np.ndarray
-    null_set: np.ndarray
-    upper_capped: np.ndarray
 
+def wald_q(terms, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wald-type test for heterogeneity of a GLMM (metafor's ``QE.Wld``) from its :func:`wald_terms`.
 
-def q_profile(batch: Batch, tau2: np.ndarray, level: float, tol: float = R_TOL) -> QProfile:
-    """Q-profile CI of tau2 (Viechtbauer 2007), reproducing metafor's ``confint``.
+    Parameters
+    ----------
+    terms
+        ``[..., K]``, 0 on padding.
+    k
+        Number of studies of each analysis (``[...]``).
 
-    Solves ``Q(tau2) = chi2_{1-a/2}`` (lower limit) and ``Q(tau2) = chi2_{a/2}``
-    (upper limit) with ``k - p`` degrees of freedom on the search interval
-    ``[0, max(100, 10 tau2)]``, as metafor does. A limit whose root lies beyond
-    that interval is set to the interval's end and flagged. ``tol`` is the
-    tolerance of the root search (metafor's default: R's ``uniroot`` default).
+    Returns
+    -------
+    (q, df, pvalue)
+        ``Q = max(0, sum terms)`` with ``k - 1`` degrees of freedom and its
+        chi-square p-value; NaN where ``k < 2``.
     """
-    df = (batch.k - batch.p).astype(float)
-    alpha = 1.0 - level
-    crit_u = chi2_isf(alpha / 2.0, df)
-    crit_l = chi2_isf(1.0 - alpha / 2.0, df)
-    upper_bound = np.maximum(100.0, 10.0 * tau2)
-    q_max = wls(batch, upper_bound).q
-    q_min = batch.common.q
-    lower, _ = q_root(batch, crit_u, upper_bound, tol)
-    upper, _ = q_root(batch, crit_l, upper_bound, tol)
-    upper_capped = q_max > crit_l
-    upper = np.where(upper_capped, upper_bound, upper)
-    lower = np.where(q_max > crit_u, upper_bound, lower)
-    null_set = q_min < crit_l
-    lower = np.where(null_set, 0.0, lower)
-    upper = np.where(null_set, 0.0, upper)
-    return QProfile(lower, upper, null_set, upper_capped & ~null_set)
+    k = np.asarray(k)
+    q = np.where(k > 1, np.maximum(np.sum(terms, axis=-1), 0.0), np.nan)
+    df = np.where(k > 1, k - 1.0, np.nan)
+    return q, df, chi2_sf(q, df)

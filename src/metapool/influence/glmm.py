@@ -16,7 +16,6 @@ import warnings
 
 import numpy as np
 
-from .._distributions import chi2_sf
 from ..exceptions import MetapoolError
 from ..inference.tests import coefficient_tests
 from ..models.glmm import rma_glmm
@@ -67,10 +66,8 @@ def _table_columns(res: GLMMResult, masks: np.ndarray) -> tuple[dict, np.ndarray
     k = masks.sum(axis=1)
     ddf = k - 1.0 if res.test == "t" else np.full(len(masks), np.inf)
     co = coefficient_tests(cols["estimate"][:, None], cols["vb"][:, None, None], ddf, res.level)
-    with np.errstate(invalid="ignore"):
-        q_pvalue = chi2_sf(cols["q"], k - 1.0)
     tests = {f: getattr(co, f)[:, 0] for f in ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper")}
-    return tests | {f: cols[f] for f in ("q", "tau2", "i2", "h2")} | {"q_pvalue": q_pvalue}, ddf
+    return tests | {f: cols[f] for f in ("q", "q_pvalue", "tau2", "i2", "h2")}, ddf
 
 
 def glmm_subset_series(res: GLMMResult, kind: str, masks: np.ndarray, slab) -> SubsetSeries:

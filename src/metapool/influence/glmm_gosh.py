@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.heterogeneity import heterogeneity
+from ..inference.heterogeneity import wald_q
+from ..models.fit import batch_heterogeneity
 from ..models.glmm_kernels import fit_glmm, saturated_glm, wald_contributions
 from ..models.glmm_results import GLMMResult
 from ..models.kernels import Batch
@@ -61,11 +62,9 @@ def _fit_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.ndarr
     sub = glmm_counts(res, idx, kept)
     fit = fit_glmm(sub, res.n_quadrature)
     tau2 = fit.theta**2
-    k = kept.sum(-1)
-    q = wald_contributions(sub, saturated_glm(sub)).sum(-1)
-    het = heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept), tau2, True)
-    cols = {"q": np.where(k > 1, np.maximum(q, 0.0), np.nan), "i2": het.i2, "h2": het.h2, "tau2": tau2,
-            "estimate": fit.beta}
+    q, _, _ = wald_q(wald_contributions(sub, saturated_glm(sub)), kept.sum(-1))
+    het = batch_heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept), tau2, True)
+    cols = {"q": q, "i2": het.i2, "h2": het.h2, "tau2": tau2, "estimate": fit.beta}
     retry = rows[~fit.converged]
     for f in _FIELDS:
         out[f][rows] = cols[f]

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.heterogeneity import heterogeneity
+from ..inference.heterogeneity import wald_q
+from ..models.fit import batch_heterogeneity
 from ..models.glmm_fs import fit_um_fs
 from ..models.glmm_fs_kernels import arm_counts, saturated_tables, separation, start_values, study_deviance
 from ..models.glmm_kernels import Counts
@@ -39,7 +40,7 @@ from ._refit import pack_subsets
 __all__ = ["table_counts", "fit_table_subsets", "table_information", "table_wald_terms"]
 
 #: Columns of :func:`fit_table_subsets`.
-COLUMNS = ("estimate", "vb", "tau2", "q", "i2", "h2")
+COLUMNS = ("estimate", "vb", "tau2", "q", "q_pvalue", "i2", "h2")
 # (mu, alpha) offsets of the central-difference stencil of the 2x2 Hessian
 _STENCIL = np.array([(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float)
 
@@ -68,8 +69,8 @@ def fit_table_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.
     -------
     tuple
         The columns of :data:`COLUMNS` (``[n]``: ML estimate of mu and its
-        variance, tau2, the Wald statistic QE.Wld (NaN for one study), I^2,
-        H^2), the number of separated subsets (no ML estimate) and of fits
+        variance, tau2, the Wald statistic QE.Wld and its p-value (NaN for one
+        study), I^2, H^2), the number of separated subsets (no ML estimate) and of fits
         that did not converge; both are NaN in every column.
     """
     n = incl.shape[0]
@@ -83,11 +84,10 @@ def fit_table_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.
     sub = arms.take(rows)
     fit, _, _ = fit_um_fs(sub, res.n_quadrature)
     tau2 = fit.theta**2
-    k = kept[rows].sum(-1)
     _, terms = saturated_tables(sub)
-    het = heterogeneity(Batch.from_arrays(yi[idx[rows]], vi[idx[rows]], mask=kept[rows]), tau2, True)
-    q = np.where(k > 1, np.maximum(terms.sum(-1), 0.0), np.nan)
-    cols = {"estimate": fit.mu, "vb": fit.vb, "tau2": tau2, "q": q, "i2": het.i2, "h2": het.h2}
+    q, _, q_pvalue = wald_q(terms, kept[rows].sum(-1))
+    het = batch_heterogeneity(Batch.from_arrays(yi[idx[rows]], vi[idx[rows]], mask=kept[rows]), tau2, True)
+    cols = {"estimate": fit.mu, "vb": fit.vb, "tau2": tau2, "q": q, "q_pvalue": q_pvalue, "i2": het.i2, "h2": het.h2}
     for f in COLUMNS:
         out[f][rows] = np.where(fit.converged, cols[f], np.nan)
     return out, n - rows.size, int((~fit.converged).sum())

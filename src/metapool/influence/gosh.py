@@ -18,6 +18,7 @@ import numpy as np
 from ..exceptions import MetapoolError, OptionError
 from ..formatting.document import Document, KeyValues, Paragraph
 from ..formatting.numbers import fmt
+from ..inference.heterogeneity import common_i2_h2
 from ..models.results import RMAResult, _freeze
 from ._refit import refit_subsets, require_intercept_only, require_k
 
@@ -230,7 +231,7 @@ def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHU
         if res.method == "DL":
             # metafor's gosh computes DL subsets in closed form with H^2 = Q/(k - 1), also
             # below 1 where rma's H^2 = 1 + tau2/vt stays at 1 (I^2 agrees either way)
-            h2 = np.where(bf.k > 1, bf.het.q / np.maximum(bf.k - 1, 1), 1.0)
+            h2 = np.where(bf.k > 1, common_i2_h2(bf.het.q, bf.k - 1)[1], 1.0)
         out["h2"][lo:hi] = np.where(ok, h2, np.nan)
         out["tau2"][lo:hi] = np.where(ok, bf.tau2, np.nan)
         out["estimate"][lo:hi] = np.where(ok, bf.coef.estimate[:, 0], np.nan)

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from .._distributions import norm_ppf
 from .._validation import check_choice
 from ..exceptions import DataValidationError
 from ..formatting.document import Document, Table
@@ -61,7 +61,7 @@ def wan_xi(n: int) -> float:
     n = int(n)
     if n <= 50:
         return WAN_TABLE1[n - 1]
-    return float(2.0 * stats.norm.ppf((n - 0.375) / (n + 0.25)))
+    return float(2.0 * norm_ppf((n - 0.375) / (n + 0.25)))
 
 
 def wan_eta(n: int) -> float:
@@ -73,7 +73,7 @@ def wan_eta(n: int) -> float:
     n = int(n)
     if n <= 201:
         return WAN_TABLE2[max(1, -(-(n - 1) // 4)) - 1]
-    return float(2.0 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
+    return float(2.0 * norm_ppf((0.75 * n - 0.125) / (n + 0.25)))
 
 
 @dataclass(frozen=True)

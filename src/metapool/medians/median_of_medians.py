@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from .._distributions import norm_ppf
 from .._validation import check_choice, check_level
 from ..exceptions import DataValidationError
 from ..formatting.document import Document, KeyValues, Rendered
@@ -169,10 +169,12 @@ def pool_medians(
         return np.quantile(y, probs) if w is None else weighted_quantile(y, w, probs)
 
     if not exact:
-        half = min(0.5, stats.norm.ppf(0.5 + 0.5 * lev) / (2.0 * math.sqrt(k)))
+        half = min(0.5, norm_ppf(0.5 + 0.5 * lev) / (2.0 * math.sqrt(k)))
         lo, est, hi = quantiles([0.5 - half, 0.5, 0.5 + half])
         coverage = lev
     else:
+        from scipy import stats  # binomial CDF (about 900 modules: only when an exact interval is asked for)
+
         t = np.arange(0, k // 2 + 1)
         cover = 1.0 - 2.0 * stats.binom.cdf(t, k, 0.5)
         feasible = cover >= lev

@@ -23,25 +23,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
 from ..exceptions import DataValidationError
 from ._input import column, labels
 
 __all__ = ["QEFit", "qe_fit", "pool_medians_qe", "QE_FAMILIES"]
 
+
+def _stats():
+    """:mod:`scipy.stats`, imported on first use (about 900 modules: not at ``import metapool.medians``)."""
+    from scipy import stats
+
+    return stats
+
+
 #: Candidate families: name -> frozen-distribution factory from two parameters.
 QE_FAMILIES = {
-    "normal": lambda a, b: stats.norm(loc=a, scale=b),
-    "log-normal": lambda a, b: stats.lognorm(s=b, scale=np.exp(a)),
-    "gamma": lambda a, b: stats.gamma(a, scale=1.0 / b),
-    "weibull": lambda a, b: stats.weibull_min(a, scale=b),
+    "normal": lambda a, b: _stats().norm(loc=a, scale=b),
+    "log-normal": lambda a, b: _stats().lognorm(s=b, scale=np.exp(a)),
+    "gamma": lambda a, b: _stats().gamma(a, scale=1.0 / b),
+    "weibull": lambda a, b: _stats().weibull_min(a, scale=b),
 }
 _QUANTILE = {
-    "normal": lambda p, a, b: stats.norm.ppf(p, loc=a, scale=b),
-    "log-normal": lambda p, a, b: stats.lognorm.ppf(p, b, scale=np.exp(a)),
-    "gamma": lambda p, a, b: stats.gamma.ppf(p, a, scale=1.0 / b),
-    "weibull": lambda p, a, b: stats.weibull_min.ppf(p, a, scale=b),
+    "normal": lambda p, a, b: _stats().norm.ppf(p, loc=a, scale=b),
+    "log-normal": lambda p, a, b: _stats().lognorm.ppf(p, b, scale=np.exp(a)),
+    "gamma": lambda p, a, b: _stats().gamma.ppf(p, a, scale=1.0 / b),
+    "weibull": lambda p, a, b: _stats().weibull_min.ppf(p, a, scale=b),
 }
 _NDEPS = 1e-3  # R optim's finite-difference step
 _FACTR = 1e7  # R optim's L-BFGS-B convergence factor

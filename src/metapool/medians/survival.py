@@ -14,8 +14,8 @@ of median survival times with inverse-variance weighting. arXiv e-prints.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from .._distributions import norm_ppf
 from .._validation import check_level
 from ..exceptions import DataValidationError
 from ._input import column, labels
@@ -32,7 +32,7 @@ def median_survival_se(median, lower, upper, level: float = 95) -> np.ndarray:
     median or the lower limit is missing.
     """
     lev = check_level("median_survival_se", level)
-    z = stats.norm.ppf(0.5 + 0.5 * lev)
+    z = norm_ppf(0.5 + 0.5 * lev)
     m, lo, hi = (np.asarray(a, dtype=float) for a in (median, lower, upper))
     return np.where(np.isfinite(hi), (hi - lo) / (2.0 * z), (m - lo) / z)
 

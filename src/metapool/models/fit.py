@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inference.heterogeneity import Heterogeneity, heterogeneity
+from ..inference.intervals import prediction_interval
 from ..inference.tests import Coefficients, coefficient_tests, critical, knha_scale
 from .kernels import Batch, rowsum, wls
 from .rootfind import Control
 from .tau2 import Tau2Estimator, Tau2Fit
 
-__all__ = ["BatchFit", "fit_batch", "VARIANCE_RATIO_LIMIT"]
+__all__ = ["BatchFit", "batch_heterogeneity", "fit_batch", "VARIANCE_RATIO_LIMIT"]
 
 #: metafor warns when max(vi) / min(vi) reaches this ratio.
 VARIANCE_RATIO_LIMIT = 1e7
@@ -51,6 +52,16 @@ class BatchFit:
     variance_ratio: np.ndarray
     tau2_reset: np.ndarray
     tau2_fallback: np.ndarray
+
+
+def batch_heterogeneity(batch: Batch, tau2: np.ndarray, random: bool) -> Heterogeneity:
+    """Q, I^2 and H^2 of every analysis of ``batch`` (:func:`~metapool.inference.heterogeneity.heterogeneity`).
+
+    Cochran's Q, its degrees of freedom ``k - p`` and ``tr(P)`` come from the
+    batch's common-effect fit; ``tau2`` (``[B]``) is the model's.
+    """
+    fe = batch.common
+    return heterogeneity(fe.q, batch.k - batch.p, fe.trace_p, tau2, random)
 
 
 def fit_batch(
@@ -111,11 +122,9 @@ def fit_batch(
     ddf = np.full(batch.size, np.inf) if test == "z" else np.where(single, np.inf, df)
     coef = coefficient_tests(fit.beta, vb, ddf, level)
 
-    het = heterogeneity(tau_batch, tau2, estimator.random)
+    het = batch_heterogeneity(tau_batch, tau2, estimator.random)
     if estimator.random and batch.p == 1:
-        crit = critical(level, ddf)
-        half = crit * np.sqrt(coef.se[:, 0] ** 2 + tau2)
-        pi_lower, pi_upper = coef.estimate[:, 0] - half, coef.estimate[:, 0] + half
+        pi_lower, pi_upper = prediction_interval(coef.estimate[:, 0], coef.se[:, 0], tau2, critical(level, ddf))
     else:
         pi_lower = pi_upper = np.full(batch.size, np.nan)
 

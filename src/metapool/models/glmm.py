@@ -5,15 +5,17 @@ from __future__ import annotations
 import warnings as _warnings
 
 import numpy as np
-from scipy import special
 
 from .._distributions import chi2_sf
 from .._validation import check_choice, check_level
 from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError, OptionError
-from ..inference.heterogeneity import heterogeneity
+from ..inference.exact import clopper_pearson, poisson_exact
+from ..inference.heterogeneity import wald_q
+from ..inference.intervals import prediction_interval
 from ..inference.tests import coefficient_tests, critical
+from .fit import batch_heterogeneity
 from .glmm_kernels import (Counts, GLMMFit, agq_deviance, conditional_loglik, fit_glmm, saturated_glm,
                            wald_contributions)
 from .glmm_results import GLMMResult
@@ -69,13 +71,7 @@ def _nelder_mead(counts: Counts, fit: GLMMFit, n_agq: int) -> tuple[GLMMFit, boo
 
 def _exact(measure: str, x: float, size: float, lev: float) -> Prediction:
     """Pooled proportion (Clopper-Pearson 1934) or rate (exact Poisson) interval."""
-    a = 1.0 - lev
-    if measure == "PLO":
-        lo = special.betaincinv(x, size - x + 1, a / 2) if x > 0 else 0.0
-        hi = special.betaincinv(x + 1, size - x, 1 - a / 2) if x < size else 1.0
-    else:
-        lo = special.gammaincinv(x, a / 2) / size if x > 0 else 0.0
-        hi = special.gammaincinv(x + 1, 1 - a / 2) / size
+    lo, hi = (clopper_pearson if measure == "PLO" else poisson_exact)(x, size, lev)
     return Prediction(x / size, float(lo), float(hi), float("nan"), float("nan"), lev, "natural")
 
 
@@ -87,15 +83,13 @@ def _heterogeneity_tests(counts: Counts, k: int, notes: list):
     sat = saturated_glm(counts)
     if not sat.converged[0]:
         notes.append(SATURATED_NOTE)
-    wald = float(wald_contributions(counts, sat)[0].sum())
+    wald, df, wald_p = (float(v[0]) for v in wald_q(wald_contributions(counts, sat), [k]))
     x, s = counts.x[0], counts.size[0]
     rate = x.sum() / s.sum()
     beta_ce = np.log(rate / (1.0 - rate)) if counts.family == "binomial" else np.log(rate)
     dev_ce = counts.deviance(np.full((1, k), beta_ce) + counts.offset).sum()
     lrt = max(float(dev_ce - sat.deviance[0]), 0.0)
-    wald = max(wald, 0.0)
-    df = k - 1.0
-    return wald, float(chi2_sf(wald, df)), lrt, float(chi2_sf(lrt, df)), df
+    return wald, wald_p, lrt, float(chi2_sf(lrt, df)), df
 
 
 def rma_glmm(
@@ -269,8 +263,8 @@ def rma_glmm(
 
     ddf = np.array([k - 1.0 if test == "t" else np.inf])
     c = coefficient_tests(fit.beta[:, None], fit.vb[:, None, None], ddf, lev)
-    pi_half = float(critical(lev, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
-    het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
+    pi_lower, pi_upper = prediction_interval(c.estimate[0, 0], c.se[0, 0], tau2, critical(lev, ddf)[0])
+    het = batch_heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
     wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(counts, k, notes)
     _, modes = agq_deviance(counts, fit.beta, fit.theta, n_agq)
     obs = counts.expand(0, tail=1)
@@ -282,7 +276,7 @@ def rma_glmm(
         pvalue=float(c.pvalue[0, 0]), ci_lower=float(c.ci_lower[0, 0]), ci_upper=float(c.ci_upper[0, 0]),
         ddf=None if test == "z" else k - 1.0, tau2=tau2, i2=float(het.i2[0]), h2=float(het.h2[0]),
         vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p, q_lrt=lrt, q_lrt_pvalue=lrt_p,
-        pi_lower=float(fit.beta[0] - pi_half), pi_upper=float(fit.beta[0] + pi_half), loglik=loglik,
+        pi_lower=float(pi_lower), pi_upper=float(pi_upper), loglik=loglik,
         marginal_loglik=float(counts.saturated_constant[0] - fit.deviance[0] / 2.0),
         optimizer=optimizer, converged=converged, n_iter=int(fit.n_iter[0]), warnings=tuple(warns),
         notes=tuple(notes), **common,

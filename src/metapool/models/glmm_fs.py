@@ -13,8 +13,10 @@ import numpy as np
 from .._distributions import chi2_sf
 from ..effect_sizes.escalc import escalc
 from ..exceptions import ConvergenceWarning, DataValidationError
-from ..inference.heterogeneity import heterogeneity
+from ..inference.heterogeneity import wald_q
+from ..inference.intervals import prediction_interval
 from ..inference.tests import coefficient_tests, critical
+from .fit import batch_heterogeneity
 from .glmm import HESSIAN_NOTE, SATURATED_NOTE, model_studies
 from .glmm_fs_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
                               study_deviance)
@@ -89,10 +91,9 @@ def _heterogeneity_tests(arms: Counts, fe: FSFit, k: int, notes: list):
     sat, terms = saturated_tables(arms)
     if not sat.converged[0]:
         notes.append(SATURATED_NOTE)
-    wald = max(float(terms[0].sum()), 0.0)
+    wald, df, wald_p = (float(v[0]) for v in wald_q(terms, [k]))
     lrt = max(float(fe.deviance[0] - sat.deviance[0]), 0.0)
-    df = k - 1.0
-    return wald, float(chi2_sf(wald, df)), lrt, float(chi2_sf(lrt, df)), df
+    return wald, wald_p, lrt, float(chi2_sf(lrt, df)), df
 
 
 def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, slab=None,
@@ -153,8 +154,8 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
     tau2 = float(fit.theta[0] ** 2)
     ddf = np.array([k - 1.0 if test == "t" else np.inf])
     co = coefficient_tests(fit.mu[:, None], fit.vb[:, None, None], ddf, level)
-    pi_half = float(critical(level, ddf)[0]) * np.sqrt(fit.vb[0] + tau2)
-    het = heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
+    pi_lower, pi_upper = prediction_interval(co.estimate[0, 0], co.se[0, 0], tau2, critical(level, ddf)[0])
+    het = batch_heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
     wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(arms, fe, k, notes)
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=3)
@@ -167,7 +168,7 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
         statistic=float(co.statistic[0, 0]), pvalue=float(co.pvalue[0, 0]), ci_lower=float(co.ci_lower[0, 0]),
         ci_upper=float(co.ci_upper[0, 0]), ddf=None if test == "z" else k - 1.0, tau2=tau2,
         i2=float(het.i2[0]), h2=float(het.h2[0]), vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p,
-        q_lrt=lrt, q_lrt_pvalue=lrt_p, pi_lower=mu - pi_half, pi_upper=mu + pi_half,
+        q_lrt=lrt, q_lrt_pvalue=lrt_p, pi_lower=float(pi_lower), pi_upper=float(pi_upper),
         loglik=float(loglik[0]), marginal_loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0),
         n_quadrature=n_agq,
         optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), xi=events, size=totals,

@@ -51,8 +51,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..inference.heterogeneity import wald_terms
 from .glmm_kernels import (HESSIAN_DELTA, Counts, SaturatedFit, boundary_theta, damped_newton, moment_start,
-                           reflected_step, saturated_glm, study_agq, weighted_spread)
+                           reflected_step, saturated_glm, study_agq)
 
 __all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values",
            "separation", "saturated_tables"]
@@ -258,7 +259,7 @@ def saturated_tables(arms: Counts) -> tuple[SaturatedFit, np.ndarray]:
     coef, w = sat.coef.reshape(B, K, 2), sat.weight.reshape(B, K, 2)
     with np.errstate(divide="ignore"):
         wi = 1.0 / (1.0 / w[..., 0] + 1.0 / w[..., 1])
-    return sat, weighted_spread(coef[..., 0] - coef[..., 1], wi, arms.mask[..., 0])
+    return sat, wald_terms(coef[..., 0] - coef[..., 1], wi, arms.mask[..., 0])
 
 
 def _mu_variance(arms: Counts, theta, mu, alpha, dv: _Derivatives, free_theta: bool):

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ..inference.heterogeneity import wald_terms
+
 __all__ = [
     "FAMILIES",
     "Counts",
@@ -61,7 +63,6 @@ __all__ = [
     "saturated_glm",
     "SaturatedFit",
     "wald_contributions",
-    "weighted_spread",
 ]
 
 #: Models of the counts: code -> (likelihood, link).
@@ -582,14 +583,7 @@ def wald_contributions(counts: Counts, sat: SaturatedFit) -> np.ndarray:
 
     ``theta_i`` and ``w_i`` are the coefficients and IRLS weights of the
     saturated GLM ``sat`` (of ``counts``); the terms (``[B, K]``, 0 in padded
-    cells; :func:`weighted_spread`) sum to metafor's ``QE.Wld``.
+    cells; :func:`~metapool.inference.heterogeneity.wald_terms`) sum to
+    metafor's ``QE.Wld`` (:func:`~metapool.inference.heterogeneity.wald_q`).
     """
-    return weighted_spread(sat.coef, sat.weight, counts.mask)
-
-
-def weighted_spread(theta, w, mask) -> np.ndarray:
-    """Terms ``w_i (theta_i - theta_w)^2`` around the weighted mean ``theta_w`` (``[B, K]``, 0 where not ``mask``)."""
-    w = np.where(mask, w, 0.0)
-    th = np.where(mask, theta, 0.0)
-    mean = (w * th).sum(-1, keepdims=True) / w.sum(-1, keepdims=True)
-    return w * (th - mean) ** 2
+    return wald_terms(sat.coef, sat.weight, counts.mask)

@@ -13,6 +13,8 @@ from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
 from ..formatting.document import Rendered
+from ..inference.heterogeneity import random_i2_h2
+from ..inference.intervals import prediction_interval
 from ..inference.tests import critical
 from .results import ESTIMATE_KEYS, HETEROGENEITY_KEYS, HeterogeneityCI, Prediction, _freeze, _num, json_numbers
 
@@ -131,11 +133,9 @@ class GLMMResult(Rendered):
         ddf = np.array([np.inf if self.ddf is None else self.ddf])
         crit = float(critical(lev, ddf)[0])
         half = crit * self.se
-        pi_half = crit * math.sqrt(self.se**2 + self.tau2)
-        return Prediction(
-            self.estimate, self.estimate - half, self.estimate + half,
-            self.estimate - pi_half, self.estimate + pi_half, lev, "analysis", self.se,
-        )
+        pi = prediction_interval(self.estimate, self.se, self.tau2, crit)
+        return Prediction(self.estimate, self.estimate - half, self.estimate + half, float(pi[0]), float(pi[1]), lev,
+                          "analysis", self.se)
 
     def heterogeneity_ci(self, level=None) -> HeterogeneityCI:
         """Profile-likelihood CIs for tau2, tau, I^2 and H^2.
@@ -202,16 +202,12 @@ class GLMMResult(Rendered):
                 hi, capped = float(optimize.brentq(excess, a, b, **kw)), False
                 break
             a, b = b, 2.0 * b
-        vt = self.vt
-
-        def triple(f):
-            return (f(self.tau2), f(lo), f(hi))
-
+        i2, h2 = random_i2_h2([self.tau2, lo, hi], self.vt)
         return HeterogeneityCI(
             tau2=(self.tau2, lo, hi),
-            tau=triple(math.sqrt),
-            i2=triple(lambda t: 100.0 if math.isinf(t) else 100.0 * t / (vt + t)),
-            h2=triple(lambda t: 1.0 + t / vt),
+            tau=tuple(math.sqrt(t) for t in (self.tau2, lo, hi)),
+            i2=tuple(map(float, i2)),
+            h2=tuple(map(float, h2)),
             level=lev,
             upper_capped=capped,
         )
@@ -266,11 +262,7 @@ class GLMMResult(Rendered):
             if level is not None and check_level("back", level) != self.level:
                 raise ValueError("The exact interval is available at the fit's level only.")
             return self.exact
-        t = self.back_transform
-        p = self.predict(level)
-        est, lo, hi, plo, phi = (float(v) for v in t(np.array(
-            [p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper])))
-        return Prediction(est, lo, hi, plo, phi, p.level, "natural")
+        return self.predict(level).back_transformed(self.back_transform)
 
     def to_dict(self) -> dict:
         """Machine-readable result; the schema of ``metapool pool --method GLMM --json``.

@@ -45,6 +45,7 @@ from .._validation import check_choice, check_level
 from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import EffectSizeTable
 from ..exceptions import DataValidationError, MetapoolWarning
+from ..inference.heterogeneity import common_i2_h2
 from ..inference.tests import coefficient_tests
 from .results import CoefficientTable, RMAResult, _num
 
@@ -291,13 +292,6 @@ def _tables(measure, data, cols, slab, add, to, drop00) -> tuple[EffectSizeTable
     return es, keep
 
 
-def _i2_h2(q: float, df: int) -> tuple[float, float]:
-    """I^2 (percent) and H^2 of the common-effect model from Q (NaN stays NaN)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        i2 = np.float64(100.0) * (q - df) / q
-    return (math.nan if math.isnan(q) else max(0.0, float(i2))), q / df
-
-
 def _result(method, measure, es, keep, stats: TableStats, q, testable, level, tests) -> MHResult:
     """Assemble the result; ``testable`` says whether Q has a chi-square test (metafor's rule)."""
     yi, vi = es.yi[keep], es.vi[keep]
@@ -305,7 +299,7 @@ def _result(method, measure, es, keep, stats: TableStats, q, testable, level, te
     df = k_yi - 1
     if testable:
         q_p = float(chi2_sf(q, df))
-        i2, h2 = _i2_h2(q, df)
+        i2, h2 = (float(v) for v in common_i2_h2(q, df))
     else:
         q_p, i2, h2 = 1.0, 0.0, 1.0
     coef = coefficient_tests(stats.estimate[:, None], (stats.se**2)[:, None, None], np.array([np.inf]), level)

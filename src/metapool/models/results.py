@@ -11,8 +11,11 @@ from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
 from ..formatting.document import Rendered
+from ..inference.heterogeneity import random_i2_h2
+from ..inference.intervals import natural_limits, prediction_interval
 from ..inference.tests import critical
 from .kernels import Batch
+from .q_profile import q_profile
 from .rootfind import Control
 from .uniroot import R_TOL
 
@@ -127,6 +130,17 @@ class Prediction:
             "pi_lower": _num(self.pi_lower),
             "pi_upper": _num(self.pi_upper),
         }
+
+    def back_transformed(self, transform, ni=None) -> Prediction:
+        """The values on the natural scale: each one transformed, the limits of each interval in order.
+
+        ``transform`` is the measure's back-transformation, ``ni`` the study
+        sizes it may need (:func:`~metapool.inference.intervals.natural_limits`).
+        """
+        est = float(np.ravel(transform(np.array([self.estimate]), ni))[0])
+        ci = natural_limits(transform, self.ci_lower, self.ci_upper, ni)
+        pi = natural_limits(transform, self.pi_lower, self.pi_upper, ni)
+        return Prediction(est, *(float(np.ravel(v)[0]) for v in (*ci, *pi)), self.level, "natural")
 
 
 @dataclass(frozen=True)
@@ -307,14 +321,9 @@ class RMAResult(Rendered):
             return self._predict_mods(newmods, lev, transf)
         if transf:
             return self.back(lev)
-        crit = self._crit(lev)
         lo, hi = self.conf_int(lev)
-        if self.random:
-            half = crit * math.sqrt(self.se**2 + self.tau2)
-            pi = (self.estimate - half, self.estimate + half)
-        else:
-            pi = (float("nan"), float("nan"))
-        return Prediction(self.estimate, lo, hi, pi[0], pi[1], lev, "analysis", self.se)
+        pi = prediction_interval(self.estimate, self.se, self.tau2 if self.random else math.nan, self._crit(lev))
+        return Prediction(self.estimate, lo, hi, float(pi[0]), float(pi[1]), lev, "analysis", self.se)
 
     def _predict_mods(self, newmods, lev: float, transf: bool) -> tuple:
         from ..exceptions import DataValidationError
@@ -332,16 +341,11 @@ class RMAResult(Rendered):
         pred = x @ self.coefficients.estimate
         se = np.sqrt(np.einsum("ip,pq,iq->i", x, self.vb, x))
         crit = self._crit(lev)
-        half_pi = crit * np.sqrt(se**2 + self.tau2) if self.random else np.full(len(x), np.nan)
+        pi = prediction_interval(pred, se, self.tau2 if self.random else math.nan, crit)
+        out = tuple(Prediction(*(float(v[i]) for v in (pred, pred - crit * se, pred + crit * se, *pi)), lev,
+                               "analysis", float(se[i])) for i in range(len(pred)))
         t = self.back_transform if transf else None
-        out = []
-        for p, s_, h in zip(pred, se, half_pi):
-            vals = [float(v) for v in (p, p - crit * s_, p + crit * s_, p - h, p + h)]
-            if t is not None:
-                vals = [float(v) for v in t(np.array(vals), self.ni)]
-            out.append(Prediction(vals[0], *sorted(vals[1:3]), *sorted(vals[3:5]), lev,
-                                  "natural" if t is not None else "analysis", float("nan") if t else float(s_)))
-        return tuple(out)
+        return out if t is None else tuple(p.back_transformed(t, self.ni) for p in out)
 
     @property
     def back_transform(self):
@@ -356,20 +360,11 @@ class RMAResult(Rendered):
 
         Intervals are transformed limit by limit (and re-sorted), as metafor's
         ``predict(..., transf=)`` does; the Freeman-Tukey inverse uses the
-        harmonic mean of the study sizes (Miller 1978).
+        harmonic mean of the study sizes (Miller 1978). ``level``: as for
+        :meth:`predict`.
         """
         t = self.back_transform
-        if t is None:
-            return None
-        p = self.predict(level)
-
-        def tr(*xs):
-            return [float(v) for v in np.atleast_1d(t(np.array(xs, dtype=float), self.ni))]
-
-        est, = tr(p.estimate)
-        ci = sorted(tr(p.ci_lower, p.ci_upper))
-        pi = sorted(tr(p.pi_lower, p.pi_upper)) if self.random else [float("nan")] * 2
-        return Prediction(est, ci[0], ci[1], pi[0], pi[1], p.level, "natural")
+        return None if t is None else self.predict(level=level).back_transformed(t, self.ni)
 
     def heterogeneity_ci(self, level=None, tol: float = R_TOL) -> HeterogeneityCI:
         """Q-profile CIs for tau2, tau, I^2 and H^2 (Viechtbauer 2007).
@@ -381,7 +376,6 @@ class RMAResult(Rendered):
         smaller value for more exact limits.
         """
         from ..exceptions import MetapoolError
-        from ..inference.heterogeneity import q_profile
 
         if not self.random:
             raise MetapoolError("The common-effect model has no heterogeneity variance to bound.")
@@ -394,16 +388,12 @@ class RMAResult(Rendered):
         batch = Batch.from_arrays(y, self.vi, self.X)
         qp = q_profile(batch, np.array([self.tau2]), lev, tol)
         lo, hi = float(qp.lower[0]), float(qp.upper[0])
-        vt = self.vt
-
-        def triple(f):
-            return (f(self.tau2), f(lo), f(hi))
-
+        i2, h2 = random_i2_h2([self.tau2, lo, hi], self.vt)
         return HeterogeneityCI(
             tau2=(self.tau2, lo, hi),
-            tau=triple(lambda t: math.sqrt(t) if t >= 0 else float("nan")),
-            i2=triple(lambda t: 100.0 * t / (vt + t)),
-            h2=triple(lambda t: 1.0 + t / vt),
+            tau=tuple(math.sqrt(t) if t >= 0 else float("nan") for t in (self.tau2, lo, hi)),
+            i2=tuple(map(float, i2)),
+            h2=tuple(map(float, h2)),
             level=lev,
             null_set=bool(qp.null_set[0]),
             upper_capped=bool(qp.upper_capped[0]),

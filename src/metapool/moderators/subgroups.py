@@ -27,7 +27,7 @@ from ..formatting.document import Document, Paragraph, Rendered, Table
 from ..formatting.numbers import fmt, fmt_p, fmt_pct
 from ..io.parsing import MISSING_MARKERS
 from ..io.tables import get_column
-from ..models.results import RMAResult, _num
+from ..models.results import Prediction, _num
 
 __all__ = ["SubgroupResult", "Subgroup", "subgroup_analysis", "TAU2_MODES"]
 
@@ -138,9 +138,16 @@ def _labels(groups, data, n: int) -> tuple[np.ndarray, str]:
     return np.array(out, dtype=object), name
 
 
-def _back(fit: RMAResult) -> tuple | None:
-    b = fit.back()
-    return None if b is None else (b.estimate, b.ci_lower, b.ci_upper)
+def _back(pooled: Prediction, transform, ni) -> tuple | None:
+    """``(estimate, ci_lower, ci_upper)`` of a subgroup on the natural scale (None without a transformation).
+
+    ``ni`` are the sizes of the subgroup's studies (a Freeman-Tukey inverse
+    uses their harmonic mean, as the subgroup's own fit does).
+    """
+    if transform is None:
+        return None
+    b = pooled.back_transformed(transform, ni)
+    return (b.estimate, b.ci_lower, b.ci_upper)
 
 
 def subgroup_analysis(
@@ -196,7 +203,8 @@ def subgroup_analysis(
     if mode == "separate":
         fits = tuple(rma(es.take(usable & (labels == lev)), **opts) for lev in levels)
         subgroups = tuple(
-            Subgroup(lev, f.k, f.estimate, f.se, f.ci_lower, f.ci_upper, f.tau2, f.i2, _back(f))
+            Subgroup(lev, f.k, f.estimate, f.se, f.ci_lower, f.ci_upper, f.tau2, f.i2,
+                     _back(f.predict(), f.back_transform, f.ni))
             for lev, f in zip(levels, fits)
         )
         between = rma(yi=[f.estimate for f in fits], sei=[f.se for f in fits], method="CE")
@@ -209,12 +217,11 @@ def subgroup_analysis(
     c = cell_means.coefficients
     subgroups = []
     for i, lev in enumerate(levels):
-        back = None
-        t = cell_means.back_transform
-        if t is not None:
-            vals = [float(v) for v in t(np.array([c.estimate[i], c.ci_lower[i], c.ci_upper[i]]), sub.ni)]
-            back = (vals[0], *sorted(vals[1:]))
-        subgroups.append(Subgroup(lev, int(np.sum(labels[usable] == lev)), float(c.estimate[i]), float(c.se[i]),
+        members = labels[usable] == lev
+        pooled = Prediction(float(c.estimate[i]), float(c.ci_lower[i]), float(c.ci_upper[i]), math.nan, math.nan,
+                            cell_means.level)
+        back = _back(pooled, cell_means.back_transform, np.asarray(sub.ni)[members])
+        subgroups.append(Subgroup(lev, int(members.sum()), float(c.estimate[i]), float(c.se[i]),
                                   float(c.ci_lower[i]), float(c.ci_upper[i]), cell_means.tau2, cell_means.i2, back))
     return SubgroupResult(name, mode, tuple(subgroups), contrast.statistic, contrast.df, contrast.ddf,
                           contrast.pvalue, (cell_means,), missing)

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from functools import singledispatch
 
 import numpy as np
-from scipy import stats
 
+from .._distributions import crit_value
 from .._validation import check_choice
 from ..effect_sizes.registry import MEASURES
+from ..effect_sizes.transforms import TRANSFORMS
 from ..exceptions import DataValidationError
 from ..formatting.numbers import fmt_p_clinical
+from ..inference.intervals import natural_limits
 from ..io.parsing import to_float_array
 from ..models.glmm import GLMM_MEASURES
 from ..models.glmm_results import GLMMResult
@@ -291,19 +293,12 @@ def forest_table(
     sv = study_values(result)
     yi, vi, ni = sv.yi, sv.vi, sv.ni
     effect_sizes = sv.effect_sizes if effect_sizes is None else effect_sizes
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+    half = crit_value(level) * np.sqrt(vi)
     back = result.back_transform
-
-    def natural(x):
-        x = np.asarray(x, dtype=float)
-        if back is None:
-            return x
-        if back.needs_ni:  # e.g. Freeman-Tukey: each study with its own n
-            return np.array([float(np.ravel(back(x[i : i + 1], ni[i : i + 1]))[0]) for i in range(x.size)])
-        return np.asarray(back(x), dtype=float)
-
-    est, lo, hi = natural(yi), natural(yi - z * np.sqrt(vi)), natural(yi + z * np.sqrt(vi))
-    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    t = back or TRANSFORMS["identity"]
+    own_n = np.asarray(ni, dtype=float)[:, None]  # a Freeman-Tukey inverse: each study with its own n
+    est = np.asarray(t(yi, own_n), dtype=float)
+    lo, hi = natural_limits(t, yi - half, yi + half, own_n)
     cells: dict = {}
     if effect_sizes is not None:
         rows = _rows_in_model(result, effect_sizes)
@@ -421,15 +416,11 @@ def series_forest_table(series, result, *, effect_label: str | None = None, perc
         an :class:`~metapool.RMAResult` or a GLMM fit, whose series are GLMM
         refits (``leave_one_out(glmm)``, ``cumulative(glmm)``).
     """
-    back = result.back_transform
+    t = result.back_transform or TRANSFORMS["identity"]
+    ni = result.ni if t.needs_ni else None  # a GLMM's transformation needs none (and it has no ni)
     m = MEASURES.get(result.measure)
-
-    def natural(x):
-        x = np.asarray(x, dtype=float)
-        return x if back is None else np.asarray(back(x, result.ni if back.needs_ni else None), dtype=float)
-
-    est, lo, hi = natural(series.estimate), natural(series.ci_lower), natural(series.ci_upper)
-    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    est = np.asarray(t(series.estimate, ni), dtype=float)
+    lo, hi = natural_limits(t, series.ci_lower, series.ci_upper, ni)
     prefix = "Omitting " if series.kind == "leave-one-out" else "+ "
     studies = tuple(
         ForestStudy(prefix + str(label), float(est[i]), float(lo[i]), float(hi[i]), _NAN,

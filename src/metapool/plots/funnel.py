@@ -21,8 +21,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
+from .._distributions import norm_ppf
 from ..effect_sizes.registry import MEASURES
 from ..exceptions import MetapoolError
 from ._style import pyplot
@@ -146,12 +146,12 @@ def funnel_plot(
     y_all = np.concatenate([t.yi, t.filled_yi])
     se_max = float(np.nanmax(se_all)) * 1.08 if se_all.size else 1.0
     se_grid = np.array([0.0, se_max])
-    z = stats.norm.ppf(0.5 + t.level / 2.0)
+    z = norm_ppf(0.5 + t.level / 2.0)
     half = z * se_max
     lo = min(float(np.nanmin(y_all)), t.estimate - half)
     hi = max(float(np.nanmax(y_all)), t.estimate + half)
     if contours and t.null is not None:
-        zmax = stats.norm.ppf(1 - min(contours) / 2)
+        zmax = norm_ppf(1 - min(contours) / 2)
         lo, hi = min(lo, t.null - zmax * se_max), max(hi, t.null + zmax * se_max)
     pad = 0.04 * (hi - lo)
     lo, hi = lo - pad, hi + pad
@@ -160,7 +160,7 @@ def funnel_plot(
     if contours and t.null is not None:
         ax.set_facecolor("white")
         for p in sorted(contours, reverse=True):  # each stricter level paints over the outer part
-            zc = stats.norm.ppf(1 - p / 2)
+            zc = norm_ppf(1 - p / 2)
             shade = _CONTOUR_SHADES.get(p, "#cccccc")
             for sign in (-1, 1):
                 edge = t.null + sign * zc * se_grid

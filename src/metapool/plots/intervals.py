@@ -1,5 +1,7 @@
 """Confidence intervals of single proportions shown beside each study.
 
+The exact interval is :func:`metapool.inference.exact.clopper_pearson`.
+
 References
 ----------
 Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits
@@ -11,32 +13,18 @@ inference. JASA 22:209-212.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+
+from .._distributions import norm_ppf
+from ..inference.exact import clopper_pearson
 
 __all__ = ["clopper_pearson", "wilson", "PROPORTION_CIS"]
-
-
-def clopper_pearson(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Clopper-Pearson) limits for ``x`` events out of ``n``.
-
-    Beta quantiles; the lower limit is 0 when ``x = 0`` and the upper 1 when
-    ``x = n`` (as ``scipy.stats.binomtest(...).proportion_ci("exact")`` and R's
-    ``binom.test``).
-    """
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    a = (1.0 - level) / 2.0
-    with np.errstate(invalid="ignore"):
-        lo = np.where(x > 0, special.betaincinv(x, n - x + 1.0, a), 0.0)
-        hi = np.where(x < n, special.betaincinv(x + 1.0, n - x, 1.0 - a), 1.0)
-    return lo, hi
 
 
 def wilson(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score limits (without continuity correction) for ``x`` out of ``n``."""
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(0.5 + level / 2.0)
+    z = norm_ppf(0.5 + level / 2.0)
     p = x / n
     centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n)
     half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / (1.0 + z * z / n)
