@@ -82,21 +82,15 @@ def bubble_table(result, moderator: str | None = None, *, points: int = 101, nat
     grid = np.linspace(float(x.min()), float(x.max()), points)
     rows = np.tile(X[:, start:].mean(axis=0), (points, 1))
     rows[:, j - start] = grid
-    preds = result.predict(newmods=rows)
+    yi, nat = natural_values(result, result.yi) if natural else (np.asarray(result.yi, dtype=float), False)
+    preds = result.predict(newmods=rows, transf=nat)  # back-transformed limits come in order
     fields = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
     cols = {f: np.array([getattr(p, f) for p in preds]) for f in fields}
-    yi = np.asarray(result.yi, dtype=float)
-    nat = False
-    if natural:
-        yi, nat = natural_values(result, yi)
-        if nat:
-            cols = {f: natural_values(result, v)[0] for f, v in cols.items()}
-    lo, hi = np.minimum(cols["ci_lower"], cols["ci_upper"]), np.maximum(cols["ci_lower"], cols["ci_upper"])
-    plo, phi = np.minimum(cols["pi_lower"], cols["pi_upper"]), np.maximum(cols["pi_lower"], cols["pi_upper"])
     others = [n for n in names[start:] if n != moderator]
     note = f"Other moderators held at their means ({', '.join(others)})." if others else ""
     return BubbleTable(x=x, yi=yi, weight=np.asarray(result.weights, dtype=float), labels=tuple(map(str, result.slab)),
-                       grid=grid, fit=cols["estimate"], ci_lower=lo, ci_upper=hi, pi_lower=plo, pi_upper=phi,
+                       grid=grid, fit=cols["estimate"], ci_lower=cols["ci_lower"], ci_upper=cols["ci_upper"],
+                       pi_lower=cols["pi_lower"], pi_upper=cols["pi_upper"],
                        xlabel=moderator, ylabel=effect_label(result.measure, natural=nat), note=note,
                        level=result.level)  # fmt: skip
 
