@@ -249,7 +249,7 @@ def _options(chk: _Checker, raw: dict, outcome: int | None = None, name: str = "
 
 def _check_method(chk: _Checker, method: str, roles: set, measure: str | None, test: str, outcome: int,
                   name: str) -> None:
-    """Refuse data, a measure or a test the outcome's method does not pool (see :data:`metapool.models.methods.METHODS`).
+    """Refuse data, a measure or a test the outcome's method does not take (:data:`metapool.models.methods.METHODS`).
 
     Medians (no roles, no measure) are pooled from effect sizes of their own,
     so only methods that pool any effect sizes take them. Moderators and

@@ -21,7 +21,8 @@ __all__ = ["vocabulary", "table_lines", "epilog", "add_encoding_argument", "add_
 
 
 def vocabulary(what: str, batch: bool = False) -> dict[str, str]:
-    """Codes and descriptions of ``"measures"``, ``"methods"`` (those ``fit_many`` fits with ``batch``) or ``"tests"``."""
+    """Codes and descriptions of ``"measures"``, ``"methods"`` (only those ``fit_many`` fits with ``batch``)
+    or ``"tests"``."""
     if what == "measures":
         return {c: f"{m.name} [{m.family}]" for c, m in MEASURES.items()}
     if what == "methods":

@@ -145,8 +145,8 @@ def _tau2_method(e: Tau2Estimator) -> Method:
 #: Every method by code; aliases (:data:`ALIASES`) name tau2 estimators.
 METHODS: dict[str, Method] = {
     **{code: _tau2_method(e) for code, e in ESTIMATORS.items()},
-    "GLMM": Method("GLMM", "binomial- or Poisson-normal GLMM", "Stijnen, Hamza & Özdemir (2010)", "glmm", "counts", tuple(GLMM_MEASURES), ("z", "t"),
-                   moderators=False, batch=False, function=rma_glmm),
+    "GLMM": Method("GLMM", "binomial- or Poisson-normal GLMM", "Stijnen, Hamza & Özdemir (2010)", "glmm", "counts",
+                   tuple(GLMM_MEASURES), ("z", "t"), moderators=False, batch=False, function=rma_glmm),
     "MH": Method("MH", "Mantel-Haenszel", "Mantel & Haenszel (1959)", "mh", "tables", tuple(MH_MEASURES), ("z",),
                  moderators=False, batch=False, function=rma_mh),
     "PETO": Method("PETO", "Peto's one-step odds ratio", "Yusuf et al. (1985)", "peto", "tables", ("OR", "PETO"),
