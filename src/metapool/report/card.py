@@ -211,13 +211,18 @@ def _evidence_summary(rows: list) -> EvidenceLevel:
 
 
 def _takeaway(rows: list, n_studies: int, n_patients: int | None) -> str:
+    """The pooled estimates of the first outcomes; an outcome's own counts only where they differ from the headline."""
     shown = [r for r in rows if r.estimate != "not estimable"][:3]
     if not shown:
         return "No outcome could be pooled."
-    parts = "; ".join(
-        f"{r.outcome.lower() if r.outcome[:1].islower() else r.outcome}: {r.estimate}"
-        f" in {r.k} {'study' if r.k == 1 else 'studies'}" + (f" ({r.n:,} patients)" if r.n is not None else "")
-        for r in shown)
+
+    def counts(r) -> str:
+        if r.k == n_studies and r.n == n_patients:
+            return ""
+        return f" in {r.k} {'study' if r.k == 1 else 'studies'}" + (f" ({r.n:,} patients)" if r.n is not None else "")
+
+    parts = "; ".join(f"{r.outcome.lower() if r.outcome[:1].islower() else r.outcome}: {r.estimate}{counts(r)}"
+                      for r in shown)
     who = f"{n_studies} studies" + (f" ({n_patients:,} patients)" if n_patients else "")
     return f"Across {who}, pooled estimates were {parts}."
 
