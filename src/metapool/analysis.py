@@ -21,6 +21,7 @@ from . import __version__
 from .evidence import DESIGNS, EvidenceLevel, Start, comparison_of, evidence_level, grade_start, row_designs
 from .evidence.level import NOT_STATED
 from .exceptions import MetapoolError
+from .formatting.labels import repeated_labels_text, result_labels
 from .io.parsing import MISSING_MARKERS, to_float_array, to_labels
 from .io.tables import StudyTable, get_column, read_table
 from .spec import AnalysisSpec, OutcomeSpec
@@ -59,6 +60,9 @@ class OutcomeResult:
     designs
         Design code (:data:`~metapool.evidence.designs.DESIGNS`, or
         ``"not stated"``) to the number of analysed studies with it.
+    repeated_labels
+        A warning naming the labels that analysed studies share, with their
+        rows (None when every label differs); also among ``warnings``.
     skipped
         Analysis name to the reason it was not run.
     error
@@ -79,6 +83,7 @@ class OutcomeResult:
     rows: tuple = ()
     designs: dict = field(default_factory=dict)
     risk_of_bias: dict = field(default_factory=dict)
+    repeated_labels: str | None = None
     skipped: dict = field(default_factory=dict)
     warnings: tuple = ()
     error: str | None = None
@@ -268,6 +273,7 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
         result = model if model is not None else medians
         k = int(result.k)
         rows = _analysed_rows(result, table)
+        repeated = repeated_labels_text(result_labels(result), rows)
         skipped: dict[str, str] = {}
         extra: dict[str, object] = {}
         if isinstance(model, RMAResult | GLMMResult):
@@ -284,9 +290,10 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
         rows=tuple(int(r) for r in rows),
         designs=_design_counts(_row_designs(spec, table) if designs is None else designs, rows),
         risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
+        repeated_labels=repeated,
         skipped=skipped,
         warnings=tuple(dict.fromkeys([*spec.notes, *table.notes, *(str(w.message) for w in caught),
-                                      *_label_warnings(result, rows)])),
+                                      *([repeated] if repeated else [])])),
         **extra,
     )
 
@@ -296,14 +303,6 @@ def _analysed_rows(result, table: StudyTable) -> np.ndarray:
     from .models.rows import model_rows
 
     return np.sort(model_rows(result, table.n_rows))
-
-
-def _label_warnings(result, rows: np.ndarray) -> tuple[str, ...]:
-    """A warning when analysed studies share a label (they stay separate studies, by row)."""
-    from .formatting.labels import repeated_labels_text, study_labels
-
-    text = repeated_labels_text(study_labels(result), rows)
-    return () if text is None else (text,)
 
 
 def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[dict, dict]:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formatting.labels import repeated_labels_text, study_labels
 from ..formatting.numbers import fmt_interval, fmt_level, fmt_percent, fmt_percents, fmt_range, fmt_values
 from ..io.parsing import to_float_array
 from ..io.tables import get_column
@@ -245,11 +244,11 @@ def build_card(analysis) -> EvidenceCard:
             cautions.append(f"{o.spec.name}: {_prediction_interval(o)} — a new study may differ widely")
         if o.k < 10 and o.spec.bias:
             cautions.append(f"{o.spec.name}: k = {o.k} < 10, publication-bias tests have little power")
-        repeated = repeated_labels_text(study_labels(o.model if o.model is not None else o.medians), o.rows)
-        if repeated:
-            cautions.append(f"{o.spec.name}: {repeated}")
-    n_studies = len(_analysed_rows(analysis))
-    n_patients = _declared_patients(analysis, _analysed_rows(analysis))
+        if o.repeated_labels:
+            cautions.append(f"{o.spec.name}: {o.repeated_labels}")
+    analysed = _analysed_rows(analysis)
+    n_studies = len(analysed)
+    n_patients = _declared_patients(analysis, analysed)
     return EvidenceCard(
         title=analysis.spec.title,
         population=analysis.spec.population,
