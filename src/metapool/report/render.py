@@ -65,9 +65,12 @@ def _outcome_blocks(o) -> list[str]:
     return blocks
 
 
-def render_report(analysis, figures: dict | None = None) -> str:
-    """The self-contained HTML report (inline CSS and SVG; no external assets)."""
-    card = build_card(analysis)
+def render_report(analysis, figures: dict | None = None, card=None) -> str:
+    """The self-contained HTML report (inline CSS and SVG; no external assets).
+
+    ``card`` is the analysis' evidence card when already built (:func:`~metapool.report.card.build_card`).
+    """
+    card = build_card(analysis) if card is None else card
     methods, references = methods_text(analysis)
     figures = figures or {}
     outcomes = [
@@ -88,9 +91,9 @@ def render_report(analysis, figures: dict | None = None) -> str:
     )
 
 
-def render_card(analysis) -> tuple[str, str]:
-    """The evidence card as (HTML, Markdown)."""
-    card = build_card(analysis)
+def render_card(analysis, card=None) -> tuple[str, str]:
+    """The evidence card as (HTML, Markdown); ``card`` as in :func:`render_report`."""
+    card = build_card(analysis) if card is None else card
     env = _environment()
     args = {"card": card, "version": analysis.version}
     return env.get_template("card.html.j2").render(**args), env.get_template("card.md.j2").render(**args)
@@ -165,9 +168,9 @@ def write_outputs(analysis, outdir, force: bool = False) -> dict:
         note = "SYNTHETIC data" if card.synthetic else ""
         figures = {o.spec.name: outcome_figures(o, figdir, analysis.table, note, index=i)
                    for i, o in enumerate(analysis.outcomes, 1) if o.error is None}
-        card_html, card_md = render_card(analysis)
+        card_html, card_md = render_card(analysis, card)
         files = {
-            "report": ("report.html", render_report(analysis, figures)),
+            "report": ("report.html", render_report(analysis, figures, card)),
             "results": ("results.json", json.dumps(analysis.to_dict() | {"card": card.to_dict()},
                                                    indent=2, allow_nan=False)),
             "effect_sizes": ("effect_sizes.csv", _csv(effect_size_rows(analysis))),
