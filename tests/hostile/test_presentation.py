@@ -406,3 +406,16 @@ def test_forest_rows_follow_table_rows_with_repeated_labels(tmp_path):
     assert [s.label for s in table.studies][:3] == ["Smith 2010", "Jones 2011", "Smith 2010"]
     assert [s.cells for s in table.studies][:3] == [("10", "100"), ("20", "80"), ("40", "200")]
     assert math.fsum(s.weight for s in table.studies) == pytest.approx(100.0)
+
+
+def test_forest_labels_stay_on_one_line():
+    """A U+2028 or newline in a label is a space in the forest plot, not a dropped character or a second line."""
+    import metapool as mp
+    from metapool.plots import forest_plot, forest_table
+    from metapool.plots._style import pyplot
+
+    es = mp.escalc("PLO", xi=[3, 10, 20], ni=[30, 40, 50], slab=["Lee\u20282015", "Kim\n2016", "Park\r2017"])
+    ax = forest_plot(forest_table(mp.rma(es), es))
+    texts = {t.get_text() for t in ax.figure.findobj(lambda o: hasattr(o, "get_text"))}
+    assert {"Lee 2015", "Kim 2016", "Park 2017"} <= texts
+    pyplot().close(ax.figure)

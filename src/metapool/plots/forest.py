@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import check_choice
 from ..formatting.numbers import column_decimals
+from ..formatting.text import one_line
 from ._style import LAYOUTS, fmt_interval, pyplot, text_width_in
 from .forest_data import ForestPooled, ForestStudy, ForestTable, forest_table
 
@@ -96,6 +97,8 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """A label on one line (line separators and controls as spaces), cut to ``limit`` characters with an ellipsis."""
+    text = one_line(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
