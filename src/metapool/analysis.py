@@ -9,7 +9,6 @@ from here.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import math
 import warnings
 from collections import Counter
@@ -353,14 +352,6 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
     return done, skipped
 
 
-def _sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
     """Run every outcome of an analysis file.
 
@@ -383,7 +374,7 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
         spec=spec,
         outcomes=tuple(outcomes),
         n_studies=table.n_rows,
-        input_sha256=_sha256(spec.data_path),
+        input_sha256=table.sha256,  # of the bytes analysed, not of the file read again
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         table=table,
         designs=designs,

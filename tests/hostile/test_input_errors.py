@@ -568,3 +568,17 @@ def test_study_level_key_naming_a_missing_column_is_an_error_of_the_file(tmp_pat
     assert err == (f"metapool: error: a.toml, line {line}: key {key!r}: column 'Missing' is not in s.csv;"
                    " its columns: 'study', 'e', 'n'.")
     assert not (tmp_path / "out").exists()
+
+
+def test_provenance_hash_is_of_the_bytes_analysed(tmp_path):
+    """results.json's input_sha256 is the SHA-256 of the data file's bytes as read (cp1252 here), read once."""
+    import hashlib
+
+    from metapool.analysis import run_analysis
+    from metapool.spec import parse_spec
+
+    data = "study,e,n\nM\u00fcller,4,40\nB,9,55\nC,12,61\n".encode("cp1252")
+    (tmp_path / "s.csv").write_bytes(data)
+    spec = parse_spec('data = "s.csv"\nstudy = "study"\n[[outcome]]\nname = "R"\nkind = "proportion"\n'
+                      'events = "e"\ntotal = "n"\n', base_dir=tmp_path)
+    assert run_analysis(spec).input_sha256 == hashlib.sha256(data).hexdigest()

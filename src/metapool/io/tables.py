@@ -9,6 +9,7 @@ so study labels such as "NA" stay labels. Reading uses the standard library's
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Mapping
@@ -54,6 +55,9 @@ class StudyTable(Mapping):
     notes
         Sentences for the user about how the file was read (an encoding guessed
         other than UTF-8); the command line and the report show them.
+    sha256
+        SHA-256 (hex) of the bytes read from the file ("" for a table built in
+        memory): the provenance of exactly what was analysed.
     """
 
     columns: dict
@@ -61,6 +65,7 @@ class StudyTable(Mapping):
     source: str = ""
     encoding: str | None = None
     notes: tuple = ()
+    sha256: str = ""
 
     def __getitem__(self, name: str) -> list:
         return self.columns[name]
@@ -237,4 +242,5 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
         source=str(path),
         encoding=None if decoded is None else decoded.encoding,
         notes=() if decoded is None or not decoded.note else (decoded.note,),
+        sha256=hashlib.sha256(data).hexdigest(),
     )
