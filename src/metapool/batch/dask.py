@@ -1,17 +1,19 @@
 """Dask adapter of :func:`metapool.batch.fit_many`: partitions aligned on the key.
 
 The long table is shuffled on the key columns so that all rows of an analysis
-sit in one partition; every partition is then fitted by the pandas
-``fit_many``. Dask is an optional dependency (``pip install 'metapool[dask]'``).
+sit in one partition; every partition is then fitted by the pandas engine,
+which :func:`~metapool.batch.fit_many` hands in (so this adapter imports
+nothing of the engine). Dask is an optional dependency
+(``pip install 'metapool[dask]'``).
 """
 
 from __future__ import annotations
 
-__all__ = ["fit_many_dask"]
+__all__ = ["fit_partitions"]
 
 
-def fit_many_dask(table, keys: list, options: dict):
-    """``fit_many`` on a ``dask.dataframe.DataFrame``; returns one, lazily.
+def fit_partitions(table, keys: list, fit):
+    """Apply the pandas fit to a ``dask.dataframe.DataFrame``, one analysis per partition; lazily.
 
     Parameters
     ----------
@@ -19,9 +21,9 @@ def fit_many_dask(table, keys: list, options: dict):
         Long table as a dask DataFrame (one row per study).
     keys
         Key columns of the analyses.
-    options
-        Keyword arguments of :func:`~metapool.batch.fit_many` (measure, method,
-        column roles, ...), already checked.
+    fit
+        The pandas fit of one frame (``DataFrame -> DataFrame``), its options
+        already checked; it must be picklable for distributed schedulers.
 
     Returns
     -------
@@ -29,8 +31,5 @@ def fit_many_dask(table, keys: list, options: dict):
         One row per analysis, with the columns of the pandas result; rows are
         sorted by key within each partition (not across partitions).
     """
-    from .engine import fit_many
-
     aligned = table.shuffle(on=keys)
-    meta = fit_many(table._meta, keys, **options)
-    return aligned.map_partitions(fit_many, keys, **options, meta=meta, align_dataframes=False)
+    return aligned.map_partitions(fit, meta=fit(table._meta), align_dataframes=False)

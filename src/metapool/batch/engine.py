@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -96,7 +97,7 @@ def fit_many(
     ----------
     table
         pandas DataFrame, or a ``dask.dataframe.DataFrame`` (then the result is
-        one too, see :func:`metapool.batch.dask.fit_many_dask`).
+        one too, see :func:`metapool.batch.dask.fit_partitions`).
     by
         Key column, or list of key columns, that tells the analyses apart.
         Missing keys form an analysis of their own.
@@ -154,14 +155,20 @@ def fit_many(
     for role, name in columns.items():
         if not isinstance(name, str):
             raise OptionError(f"fit_many takes column names; '{role}' is {type(name).__name__}.")
-    opts = _options(measure, method, test, level, add, to, drop00, ci_level, control, columns)
+    arguments = (measure, method, test, level, add, to, drop00, ci_level, control, columns)
+    opts = _options(*arguments)
     if _is_dask(table):
-        from .dask import fit_many_dask
+        from .dask import fit_partitions
 
-        options = {"measure": measure, "method": method, "test": test, "level": level, "add": add, "to": to,
-                   "drop00": drop00, "ci_level": ci_level, "control": opts.control, "max_cells": max_cells}
-        return fit_many_dask(table, keys, options | columns)
+        # The raw arguments travel to the workers (picklable); each partition checks them again.
+        return fit_partitions(table, keys, partial(_fit_partition, keys=keys, arguments=arguments,
+                                                   max_cells=max_cells))
     return _fit_frame(table, keys, opts, max_cells, progress)
+
+
+def _fit_partition(table, keys: list, arguments: tuple, max_cells: int) -> "pd.DataFrame":
+    """The pandas fit of one Dask partition, from :func:`fit_many`'s raw arguments."""
+    return _fit_frame(table, keys, _options(*arguments), max_cells, None)
 
 
 def _options(measure, method, test, level, add, to, drop00, ci_level, control, columns) -> _Options:
