@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from metapool.analysis import Analysis, run_analysis, run_outcome
 from metapool.evidence import DESIGNS
-from metapool.formatting.numbers import MINUS, fmt_interval, fmt_percents, fmt_values
+from metapool.formatting.numbers import MINUS, fmt, fmt_interval, fmt_percents, fmt_values
 from metapool.formatting.text import md_escape, one_line
 from metapool.io.tables import StudyTable
 from metapool.report.card import build_card, format_estimate
@@ -85,6 +85,13 @@ def test_rare_event_forest_plot_numbers_are_not_zero(tmp_path):
     assert len(intervals) == 6  # five studies and the pooled row, about 0.2%: two decimals each (0.17, not 0.2)
     assert all(re.fullmatch(r"\d\.\d\d \[\d\.\d\d, \d\.\d\d\]", t) for t in intervals), intervals
     pyplot().close(ax.figure)
+
+
+@pytest.mark.parametrize(("x", "text"), [(1.8e20, "1.8000e+20"), (-1e300, "-1.0000e+300"), (123.456, "123.4560"),
+                                         (float("inf"), "inf"), (float("nan"), "NA")])
+def test_fmt_huge_values_are_scientific_not_hundreds_of_digits(x, text):
+    """metapool pool printed 1e300 as a 300-digit fixed-point string."""
+    assert fmt(x) == text
 
 
 @pytest.mark.parametrize(("values", "expected"), [

@@ -5,10 +5,16 @@ from __future__ import annotations
 import math
 
 
+#: Magnitude from which :func:`fmt` writes scientific notation (fixed point would print hundreds of digits).
+FIXED_LIMIT = 1e15
+
+
 def fmt(x, digits: int = 4) -> str:
-    """Fixed-point text of ``x``; "NA" for missing values."""
+    """Fixed-point text of ``x`` (scientific from :data:`FIXED_LIMIT` on); "NA" for missing values."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "NA"
+    if math.isfinite(x) and abs(x) >= FIXED_LIMIT:
+        return f"{x:.{digits}e}"
     return f"{x:.{digits}f}"
 
 
