@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..io.parsing import describe_study
+
 __all__ = ["Exclusion", "EffectSizeTable"]
 
 
@@ -25,7 +27,7 @@ class Exclusion:
         return {"row": self.row + 1, "study": self.label, "reason": self.reason}
 
     def __str__(self) -> str:
-        return f"row {self.row + 1} ({self.label}): {self.reason}"
+        return f"{describe_study(self.row, self.label)}: {self.reason}"
 
 
 def _frozen(a) -> np.ndarray:

@@ -27,10 +27,12 @@ LARGEST_NUMBER = math.sqrt(sys.float_info.max)
 
 def describe_row(row: int, labels: Sequence[str] | None = None) -> str:
     """Human reference to a 0-based row: ``row 3 (study 'Smith 2010')``."""
-    text = f"row {row + 1}"
-    if labels is not None and row < len(labels) and labels[row] != "":
-        text += f" (study {labels[row]!r})"
-    return text
+    return describe_study(row, labels[row] if labels is not None and row < len(labels) else None)
+
+
+def describe_study(row: int, label: str | None) -> str:
+    """Human reference to a 0-based row and its label, quoted: ``row 3 (study 'Smith 2010')``."""
+    return f"row {row + 1}" + (f" (study {label!r})" if label else "")
 
 
 def _parse_cell(cell: object) -> float | None:
