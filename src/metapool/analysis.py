@@ -308,10 +308,13 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
     """Subgroups, meta-regression, bias and sensitivity analyses of an rma model.
 
     A GLMM fit gets the bias analyses (on its study-level logits) and the
-    sensitivity analyses (by refitting the GLMM); subgroups and
-    meta-regression are rma models only.
+    sensitivity analyses (by refitting the GLMM); a Mantel-Haenszel or Peto
+    fit those metafor runs on ``rma.mh``/``rma.peto`` (regression and rank
+    tests on its study-level estimates, leave-one-out by refitting it; the
+    others are skipped with the reason). Subgroups and meta-regression are
+    for methods with moderators only (rma models).
     """
-    from .models.glmm_results import GLMMResult
+    from .models.methods import get_method
     from .models.rma import rma
 
     from .report.figures import skipped_figures
@@ -329,15 +332,16 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
         except MetapoolError as exc:
             skipped[name] = str(exc)
 
-    glmm = isinstance(model, GLMMResult)
+    method = get_method(out.method)
     for name, wanted in (("subgroups", out.subgroup), ("regression", out.mods)):
-        if wanted and glmm:
-            skipped[name] = "available for inverse-variance models (rma) only, not for the GLMM"
-    if out.subgroup and not glmm:
+        if wanted and not method.moderators:
+            skipped[name] = (f"available for inverse-variance models (rma) only, not for {method.name} ({method.code});"
+                             " fit the outcome with a tau² estimator (e.g. method = \"REML\") for it")
+    if out.subgroup and method.moderators:
         from .moderators.subgroups import subgroup_analysis
 
         attempt("subgroups", 2, lambda: subgroup_analysis(es, out.subgroup, table, tau2=out.subgroup_tau2, **fit))
-    if out.mods and not glmm:
+    if out.mods and method.moderators:
         mods = out.mods[0] if len(out.mods) == 1 and "~" in out.mods[0] else list(out.mods)
         attempt("regression", 3, lambda: rma(es, mods=mods, data=table, **fit))
     if out.bias:

@@ -9,6 +9,7 @@ analysed on their study-level logits (see :mod:`metapool.bias.glmm`).
 """
 
 from . import glmm as _glmm  # registers the GLMM adapters
+from . import mh_peto as _mh_peto  # registers the Mantel-Haenszel and Peto adapters
 from .failsafe import FailSafeN, fsn
 from .funnel import FunnelData, funnel_data
 from .lfk import LFKResult, lfk, lfk_index

@@ -89,13 +89,14 @@ def funnel_data(res, levels=CONTOUR_LEVELS, refline: float = 0.0, points: int = 
 def _(res: RMAResult, levels=CONTOUR_LEVELS, refline: float = 0.0, points: int = 100) -> FunnelData:
     if len(res.coefficients.names) != 1:
         raise MetapoolError("Funnel-plot data are defined for models without moderators.")
-    yi = np.asarray(res.yi, dtype=float)
-    sei = np.sqrt(res.vi)
+    has = np.isfinite(res.yi) & np.isfinite(res.vi)  # MH/Peto fits: tables without a study-level estimate
+    yi = np.asarray(res.yi, dtype=float)[has]
+    sei = np.sqrt(np.asarray(res.vi, dtype=float)[has])
     grid = np.linspace(0.0, float(sei.max()), points + 1)
     z = crit_value(res.level)
     zc = np.array([crit_value(c) for c in levels])
     return FunnelData(
-        slab=res.slab,
+        slab=tuple(s for s, h in zip(res.slab, has) if h),
         yi=yi,
         sei=sei,
         pvalue=norm_sf2((yi - refline) / sei),

@@ -14,6 +14,7 @@ from .._distributions import chi2_sf
 from ..exceptions import MetapoolError
 from ..formatting.document import Document, Paragraph, Rendered, Table
 from ..formatting.numbers import fmt
+from ..models.mh_peto import NOT_FOR_TABLES, MHResult
 from ..models.results import RMAResult, _freeze, _num
 from ._refit import refit_subsets, require_intercept_only, require_k
 from .leave_one_out import leave_one_out_masks
@@ -151,6 +152,12 @@ def influence(res) -> InfluenceDiagnostics:
     meta-analysis. Res Synth Methods 1:112-125.
     """
     raise MetapoolError(f"influence is not available for {type(res).__name__} results.")
+
+
+@influence.register
+def _(res: MHResult) -> InfluenceDiagnostics:
+    raise MetapoolError(f"Influence diagnostics (Viechtbauer & Cheung 2010) refit inverse-variance models;"
+                        f" {NOT_FOR_TABLES}. The leave-one-out analysis shows each table's influence.")
 
 
 @influence.register

@@ -7,9 +7,10 @@ from functools import singledispatch
 import numpy as np
 
 from ..exceptions import MetapoolError
+from ..models.mh_peto import MHResult, refit_tables
 from ..models.results import RMAResult
 from ._refit import refit_subsets, require_intercept_only, require_k
-from .series import SubsetSeries, series_from_fit
+from .series import SubsetSeries, series_from_fit, series_from_tables
 
 __all__ = ["leave_one_out", "leave_one_out_masks"]
 
@@ -24,7 +25,9 @@ def leave_one_out(res) -> SubsetSeries:
     """Refit the model once without each study (equal to metafor's ``leave1out``).
 
     All k refits run as one batch of the model's own estimator, test and
-    level (Viechtbauer & Cheung 2010).
+    level (Viechtbauer & Cheung 2010); a Mantel-Haenszel or Peto model is
+    refitted by its own method on the other tables (metafor's
+    ``leave1out.rma.mh``, ``leave1out.rma.peto``).
 
     Parameters
     ----------
@@ -50,3 +53,9 @@ def _(res: RMAResult) -> SubsetSeries:
     require_k(res, 2, "Leave-one-out analysis")
     bf = refit_subsets(res, leave_one_out_masks(res.k))
     return series_from_fit("leave-one-out", res.slab, bf, res)
+
+
+@leave_one_out.register
+def _(res: MHResult) -> SubsetSeries:
+    require_k(res, 2, "Leave-one-out analysis")
+    return series_from_tables("leave-one-out", res.slab, refit_tables(res, leave_one_out_masks(res.k)), res)

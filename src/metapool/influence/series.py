@@ -9,9 +9,10 @@ import numpy as np
 from ..formatting.document import Document, Paragraph, Rendered, Table
 from ..formatting.numbers import fmt, fmt_p, fmt_pct
 from ..models.fit import BatchFit
+from ..models.mh_peto import TableFits
 from ..models.results import _freeze, _num
 
-__all__ = ["SubsetSeries", "series_from_fit"]
+__all__ = ["SubsetSeries", "series_from_fit", "series_from_tables"]
 
 _COLUMNS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q", "q_pvalue", "tau2", "i2", "h2")
 
@@ -87,27 +88,39 @@ class SubsetSeries(Rendered):
 
 def series_from_fit(kind: str, slab, bf: BatchFit, res) -> SubsetSeries:
     """Collect the pooled results of a batch of intercept-only refits."""
-    ok = bf.converged
-    c = bf.coef
+    het = bf.het
+    return _series(kind, slab, bf.k, bf.converged, bf.coef, het.q, het.pvalue, bf.tau2, het.i2, het.h2, res)
 
+
+def series_from_tables(kind: str, slab, fits: TableFits, res) -> SubsetSeries:
+    """Collect the refits of a Mantel-Haenszel or Peto model (:func:`~metapool.models.mh_peto.refit_tables`).
+
+    ``tau2`` is 0: these are common-effect models.
+    """
+    ok = np.ones(len(fits.k), dtype=bool)
+    return _series(kind, slab, fits.k, ok, fits.coef, fits.q, fits.q_pvalue, np.zeros(len(fits.k)), fits.i2,
+                   fits.h2, res)
+
+
+def _series(kind, slab, k, ok, c, q, q_pvalue, tau2, i2, h2, res) -> SubsetSeries:
     def col(a):
         return np.where(ok, a, np.nan)
 
     return SubsetSeries(
         kind=kind,
         slab=tuple(slab),
-        k=np.asarray(bf.k),
+        k=np.asarray(k),
         estimate=col(c.estimate[:, 0]),
         se=col(c.se[:, 0]),
         statistic=col(c.statistic[:, 0]),
         pvalue=col(c.pvalue[:, 0]),
         ci_lower=col(c.ci_lower[:, 0]),
         ci_upper=col(c.ci_upper[:, 0]),
-        q=col(bf.het.q),
-        q_pvalue=col(bf.het.pvalue),
-        tau2=col(bf.tau2),
-        i2=col(bf.het.i2),
-        h2=col(bf.het.h2),
+        q=col(q),
+        q_pvalue=col(q_pvalue),
+        tau2=col(tau2),
+        i2=col(i2),
+        h2=col(h2),
         ddf=c.ddf,
         method=res.method,
         test=res.test,

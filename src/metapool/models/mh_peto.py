@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings as _warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,13 +46,17 @@ from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import EffectSizeTable
 from ..exceptions import DataValidationError, MetapoolWarning
 from ..inference.heterogeneity import common_i2_h2
-from ..inference.tests import coefficient_tests
+from ..inference.tests import Coefficients, coefficient_tests
 from .results import CoefficientTable, RMAResult, _num
 
 __all__ = [
-    "MH_MEASURES", "TableStats", "ChiSquareTest", "MHResult",
-    "mh_tables", "peto_tables", "rma_mh", "rma_peto",
+    "MH_MEASURES", "NOT_FOR_TABLES", "TableStats", "TableFits", "ChiSquareTest", "MHResult",
+    "mh_tables", "peto_tables", "pool_tables", "refit_tables", "rma_mh", "rma_peto",
 ]  # fmt: skip
+
+#: Why an analysis that refits inverse-variance models (trim-and-fill, influence diagnostics) is not run on
+#: an MH or Peto fit (metafor has no ``trimfill`` or ``influence`` method for ``rma.mh``/``rma.peto``).
+NOT_FOR_TABLES = "metafor has no version for Mantel-Haenszel or Peto fits, which pool the 2x2 tables directly"
 
 #: Measures pooled by Mantel-Haenszel, with the variance each uses.
 MH_MEASURES = {
@@ -206,6 +210,87 @@ def peto_tables(a, b, c, d, mask) -> TableStats:
 
 
 @dataclass(frozen=True)
+class TableFits:
+    """Batched pooled results of 2x2 tables with their test for heterogeneity (arrays ``[B]``).
+
+    ``coef`` holds the z tests and CIs of the pooled estimate (``[B, 1]``);
+    ``q`` is Cochran's Q (0, with ``q_pvalue`` 1, ``i2`` 0 and ``h2`` 1,
+    where it has no test: fewer than two studies with a study-level
+    estimate, or for Peto's method fewer than two informative tables), on
+    ``q_df = k_yi - 1`` degrees of freedom.
+    """
+
+    k: np.ndarray
+    k_yi: np.ndarray
+    coef: Coefficients
+    q: np.ndarray
+    q_df: np.ndarray
+    q_pvalue: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+
+
+def pool_tables(method: str, measure: str, cells, yi, vi, mask, correct: bool, level: float):
+    """Pool 2x2 tables by Mantel-Haenszel or Peto's method, each row of ``mask`` one analysis.
+
+    Parameters
+    ----------
+    method
+        ``"MH"`` or ``"PETO"``.
+    measure
+        ``"OR"``, ``"RR"``, ``"RD"`` (MH) or ``"PETO"``.
+    cells
+        The uncorrected cells ``ai, bi, ci, di`` of the ``K`` tables (arrays ``[K]``).
+    yi, vi
+        The tables' study-level estimates (NaN where a table has none); they
+        enter only the Mantel-Haenszel test for heterogeneity (as in metafor).
+    mask
+        ``[B, K]``: the tables of each analysis.
+    correct, level
+        As for :func:`rma_mh`; ``level`` a fraction.
+
+    Returns
+    -------
+    tuple of TableStats and TableFits
+    """
+    mask = np.atleast_2d(np.asarray(mask, dtype=bool))
+    a, b, c, d = (np.broadcast_to(np.asarray(cells[r], dtype=float), mask.shape) for r in ("ai", "bi", "ci", "di"))
+    has = mask & np.isfinite(yi) & np.isfinite(vi)
+    k_yi = has.sum(axis=1)
+    if method == "MH":
+        stats = mh_tables(measure, a, b, c, d, mask, correct)
+        beta = stats.estimate[:, None]
+        with np.errstate(invalid="ignore"):
+            q = np.maximum(0.0, _msum((np.where(has, yi, 0.0) - beta) ** 2 / np.where(has, vi, 1.0), has))
+        testable = k_yi > 1
+    else:
+        stats = peto_tables(a, b, c, d, mask)
+        q, testable = stats.q, (stats.weights > 0).sum(axis=1) > 1
+    df = (k_yi - 1).astype(float)
+    i2, h2 = common_i2_h2(q, df)
+    coef = coefficient_tests(stats.estimate[:, None], (stats.se**2)[:, None, None],
+                             np.full(mask.shape[0], np.inf), level)
+    fits = TableFits(
+        k=mask.sum(axis=1), k_yi=k_yi, coef=coef, q=np.where(testable, q, 0.0), q_df=np.maximum(df, 0.0),
+        q_pvalue=np.where(testable, chi2_sf(q, df), 1.0), i2=np.where(testable, i2, 0.0),
+        h2=np.where(testable, h2, 1.0),
+    )  # fmt: skip
+    return stats, fits
+
+
+def refit_tables(res: "MHResult", mask) -> TableFits:
+    """Refit the Mantel-Haenszel or Peto model of ``res`` to subsets ``mask[b]`` of its tables.
+
+    Each row keeps the model's measure, continuity corrections and level, as
+    metafor's ``leave1out.rma.mh`` and ``leave1out.rma.peto`` refit
+    ``rma.mh``/``rma.peto`` on a subset (an estimate that is undefined for a
+    subset is NaN, as metafor reports NA).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pool_tables(res.method, res.measure, res.cells, res.yi, res.vi, mask, res.correct, res.level)[1]
+
+
+@dataclass(frozen=True)
 class ChiSquareTest:
     """A chi-square test: statistic, degrees of freedom and p-value (NaN if undefined)."""
 
@@ -249,9 +334,16 @@ class MHResult(RMAResult):
     breslow_day, tarone
         Breslow-Day test of homogeneity of odds ratios and Tarone's corrected
         version (MH odds ratio only).
+    cells
+        The uncorrected cells ``ai, bi, ci, di`` of the ``k`` tables (for refits
+        on subsets, :func:`refit_tables`).
+    correct
+        Whether the Cochran-Mantel-Haenszel test used the continuity correction.
     """
 
     k_yi: int = 0
+    cells: dict = field(default_factory=dict, repr=False)
+    correct: bool = True
     cmh: ChiSquareTest | None = None
     breslow_day: ChiSquareTest | None = None
     tarone: ChiSquareTest | None = None
@@ -292,17 +384,25 @@ def _tables(measure, data, cols, slab, add, to, drop00) -> tuple[EffectSizeTable
     return es, keep
 
 
-def _result(method, measure, es, keep, stats: TableStats, q, testable, level, tests) -> MHResult:
-    """Assemble the result; ``testable`` says whether Q has a chi-square test (metafor's rule)."""
+def _result(method, measure, es, keep, level, correct=True) -> MHResult:
+    """Pool the tables ``keep`` of ``es`` and assemble the result."""
+    cells = {r: es.cells[r][keep] for r in ("ai", "bi", "ci", "di")}
     yi, vi = es.yi[keep], es.vi[keep]
-    k, k_yi = int(keep.sum()), int((np.isfinite(yi) & np.isfinite(vi)).sum())
-    df = k_yi - 1
-    if testable:
-        q_p = float(chi2_sf(q, df))
-        i2, h2 = (float(v) for v in common_i2_h2(q, df))
-    else:
-        q_p, i2, h2 = 1.0, 0.0, 1.0
-    coef = coefficient_tests(stats.estimate[:, None], (stats.se**2)[:, None, None], np.array([np.inf]), level)
+    stats, fits = pool_tables(method, measure, cells, yi, vi, np.ones((1, len(yi)), dtype=bool), correct, level)
+    if method == "PETO" and not stats.weights[0].sum() > 0:
+        raise DataValidationError(
+            "Peto's odds ratio is undefined: no table has both events and non-events."
+        )
+    tests = {}
+    if measure == "OR" and method == "MH":
+        df = float(stats.bd_df[0])
+        tests = {
+            "cmh": _chi2("Cochran-Mantel-Haenszel test", stats.cmh[0], 1.0),
+            "breslow_day": _chi2("Breslow-Day test", stats.breslow_day[0], df),
+            "tarone": _chi2("Tarone's test for heterogeneity", stats.tarone[0], df),
+        }
+    k, k_yi = int(keep.sum()), int(fits.k_yi[0])
+    coef = fits.coef
     coefficients = CoefficientTable(
         ("intrcpt",), coef.estimate[0], coef.se[0], coef.statistic[0], coef.pvalue[0],
         coef.ci_lower[0], coef.ci_upper[0],
@@ -324,13 +424,14 @@ def _result(method, measure, es, keep, stats: TableStats, q, testable, level, te
     return MHResult(
         measure=measure, method=method, test="z", level=level, k=k, coefficients=coefficients,
         vb=(stats.se**2)[:, None], tau2=0.0, tau2_se=math.nan, tau2_fixed=False,
-        q=q, q_df=float(max(df, 0)), q_pvalue=q_p, i2=i2, h2=h2, vt=math.nan, ddf=None, s2w=1.0,
+        q=float(fits.q[0]), q_df=float(fits.q_df[0]), q_pvalue=float(fits.q_pvalue[0]), i2=float(fits.i2[0]),
+        h2=float(fits.h2[0]), vt=math.nan, ddf=None, s2w=1.0,
         pi_lower=math.nan, pi_upper=math.nan, yi=yi, vi=vi, ni=es.ni[keep],
         slab=tuple(np.asarray(es.slab, dtype=object)[keep]),
         weights=100.0 * w / w.sum() if w.sum() > 0 else np.full(k, np.nan),
         exclusions=tuple(e for e in es.exclusions if not keep[e.row]),
         corrected=tuple(es.slab[i] for i in np.flatnonzero(es.corrected & keep)),
-        warnings=tuple(warns), notes=tuple(notes), random=False, k_yi=k_yi, **tests,
+        warnings=tuple(warns), notes=tuple(notes), random=False, k_yi=k_yi, cells=cells, correct=correct, **tests,
     )  # fmt: skip
 
 
@@ -394,24 +495,7 @@ def rma_mh(
     measure = check_choice("rma_mh", "measure", measure, MH_MEASURES)
     lev = check_level("rma_mh", level)
     es, keep = _tables(measure, data, _given(ai, bi, ci, di, n1i, n2i), slab, add, to, drop00)
-    cells = es.cells
-    a, b, c, d = (cells[r][keep][None, :] for r in ("ai", "bi", "ci", "di"))
-    stats = mh_tables(measure, a, b, c, d, np.ones_like(a, dtype=bool), correct)
-    yi, vi, beta = es.yi[keep], es.vi[keep], float(stats.estimate[0])
-    has = np.isfinite(yi) & np.isfinite(vi)
-    testable = has.sum() > 1
-    q = max(0.0, float(np.sum((yi[has] - beta) ** 2 / vi[has]))) if testable else 0.0
-    if testable and math.isnan(beta):
-        q = math.nan
-    tests = {}
-    if measure == "OR":
-        df = float(stats.bd_df[0])
-        tests = {
-            "cmh": _chi2("Cochran-Mantel-Haenszel test", stats.cmh[0], 1.0),
-            "breslow_day": _chi2("Breslow-Day test", stats.breslow_day[0], df),
-            "tarone": _chi2("Tarone's test for heterogeneity", stats.tarone[0], df),
-        }
-    return _result("MH", measure, es, keep, stats, q, testable, lev, tests)
+    return _result("MH", measure, es, keep, lev, correct)
 
 
 def rma_peto(
@@ -450,12 +534,4 @@ def rma_peto(
     """
     lev = check_level("rma_peto", level)
     es, keep = _tables("PETO", data, _given(ai, bi, ci, di, n1i, n2i), slab, add, to, drop00)
-    cells = es.cells
-    a, b, c, d = (cells[r][keep][None, :] for r in ("ai", "bi", "ci", "di"))
-    stats = peto_tables(a, b, c, d, np.ones_like(a, dtype=bool))
-    if not stats.weights[0].sum() > 0:
-        raise DataValidationError(
-            "Peto's odds ratio is undefined: no table has both events and non-events."
-        )
-    k_pos = int((stats.weights[0] > 0).sum())
-    return _result("PETO", "PETO", es, keep, stats, float(stats.q[0]), k_pos > 1, lev, {})
+    return _result("PETO", "PETO", es, keep, lev)

@@ -1,0 +1,65 @@
+"""Mantel-Haenszel and Peto outcomes in ``metapool run``: the bias and sensitivity analyses metafor
+runs on ``rma.mh``/``rma.peto`` run and count; the others are skipped with a reason in words."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+
+import pytest
+
+from metapool.analysis import run_analysis
+from metapool.bias import regtest
+from metapool.datasets import load_dataset
+from metapool.influence import leave_one_out
+from metapool.models.mh_peto import rma_mh, rma_peto
+from metapool.report.render import write_outputs
+from metapool.spec import parse_spec
+
+BCG = load_dataset("bcg")
+TABLES = {r: np.array(BCG.columns[c], dtype=float) for r, c in zip(("ai", "bi", "ci", "di"), ("tpos", "tneg", "cpos", "cneg"))}
+
+
+def _spec(method: str, extra: str = "") -> str:
+    return (f'title = "BCG"\ndata = "bcg.csv"\nstudy = ["author", "year"]\n[[outcome]]\nname = "TB"\nkind = "binary"\n'
+            f'events1 = "tpos"\ntotal1 = "n1"\nevents2 = "cpos"\ntotal2 = "n2"\nmethod = "{method}"\n{extra}')
+
+
+@pytest.fixture(scope="module", params=["MH", "PETO"])
+def outcome(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mh")
+    c = BCG.columns
+    rows = [f"{a},{y},{ai},{int(ai) + int(bi)},{ci},{int(ci) + int(di)},{al}" for a, y, ai, bi, ci, di, al
+            in zip(c["author"], c["year"], c["tpos"], c["tneg"], c["cpos"], c["cneg"], c["alloc"])]
+    (folder / "bcg.csv").write_text("author,year,tpos,n1,cpos,n2,alloc\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analysis = run_analysis(parse_spec(_spec(request.param, 'subgroup = "alloc"\n'), "a.toml", folder))
+        write_outputs(analysis, folder / "out")
+    return request.param, analysis, folder / "out"
+
+
+def test_bias_and_leave_one_out_run_on_the_outcome(outcome):
+    method, analysis, _ = outcome
+    o = analysis.outcomes[0]
+    assert o.error is None and o.model.method == method
+    assert {"egger", "begg", "lfk", "fsn", "peters"} <= set(o.bias.results)
+    fit = (rma_mh("OR", **TABLES) if method == "MH" else rma_peto(**TABLES))
+    assert o.bias.results["egger"].statistic == pytest.approx(regtest(fit).statistic, rel=1e-12)
+    assert list(o.leave_one_out.estimate) == pytest.approx(list(leave_one_out(fit).estimate), rel=1e-12)
+
+
+def test_what_does_not_apply_is_said_in_words(outcome):
+    _, analysis, out = outcome
+    o = analysis.outcomes[0]
+    reasons = {**o.skipped, **o.bias.undefined}
+    assert "influence diagnostics" in reasons["influence"].lower()
+    assert "metafor has no version for Mantel-Haenszel or Peto fits" in reasons["trimfill"]
+    assert "tau² estimator" in reasons["subgroups"]
+    html = (out / "report.html").read_text()
+    assert "parameter of" not in html and "Got '" not in html
+    results = json.loads((out / "results.json").read_text())["outcomes"][0]
+    assert results["bias"]["egger"]["p"] == pytest.approx(o.bias.results["egger"].pvalue)
+    assert len(results["leave_one_out"]["rows"]) == 13
