@@ -16,7 +16,9 @@ __all__ = ["Exclusion", "EffectSizeTable"]
 class Exclusion:
     """A study row left out of an analysis, with the reason.
 
-    ``row`` is 0-based; :meth:`to_dict` reports it 1-based as users count rows.
+    ``row`` is the 0-based row of the input table (also in a table restricted
+    by :meth:`EffectSizeTable.take`); :meth:`to_dict` reports it 1-based as
+    users count rows.
     """
 
     row: int
@@ -54,13 +56,19 @@ class EffectSizeTable:
     corrected
         True for rows whose cells received the continuity correction.
     exclusions
-        Rows that cannot enter an analysis, with reasons.
+        Rows that cannot enter an analysis, with reasons (rows of the input
+        table, as :attr:`rows`).
     notes
         Data-level remarks (corrections applied, all-zero data, ...).
     cells
         The unadjusted canonical input cells (e.g. ``xi``, ``mi``).
     options
         Correction options used (``add``, ``to``, ``drop00``).
+    rows
+        The 0-based input-table row of each entry: ``0, 1, ..., n - 1`` for
+        the table :func:`escalc` returns, the original rows in a table
+        restricted by :meth:`take` (e.g. one subgroup), so that results fitted
+        to it record the rows of the input table.
     """
 
     measure: str
@@ -73,10 +81,14 @@ class EffectSizeTable:
     notes: tuple = ()
     cells: Mapping = field(default_factory=dict)
     options: Mapping = field(default_factory=dict)
+    rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("yi", "vi", "ni"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+        rows = np.arange(len(self.yi)) if self.rows is None else np.array(self.rows, dtype=int, copy=True)
+        rows.flags.writeable = False
+        object.__setattr__(self, "rows", rows)
         corrected = np.array(self.corrected, dtype=bool)
         corrected.flags.writeable = False
         object.__setattr__(self, "corrected", corrected)
@@ -91,9 +103,13 @@ class EffectSizeTable:
         return np.isfinite(self.yi) & np.isfinite(self.vi)
 
     def take(self, rows) -> EffectSizeTable:
-        """The table restricted to ``rows`` (indices or a boolean mask), e.g. one subgroup."""
+        """The table restricted to ``rows`` (positions or a boolean mask), e.g. one subgroup.
+
+        The entries keep their input-table rows (:attr:`rows`, and the rows of
+        their exclusions).
+        """
         idx = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.asarray(rows, dtype=int)
-        new_row = {int(r): i for i, r in enumerate(idx)}
+        kept = {int(r) for r in self.rows[idx]}
         return EffectSizeTable(
             measure=self.measure,
             yi=self.yi[idx],
@@ -101,12 +117,11 @@ class EffectSizeTable:
             slab=tuple(self.slab[i] for i in idx),
             ni=self.ni[idx],
             corrected=self.corrected[idx],
-            exclusions=tuple(
-                Exclusion(new_row[e.row], e.label, e.reason) for e in self.exclusions if e.row in new_row
-            ),
+            exclusions=tuple(e for e in self.exclusions if e.row in kept),
             notes=self.notes,
             cells={k: v[idx] for k, v in self.cells.items()},
             options=self.options,
+            rows=self.rows[idx],
         )
 
     @property
@@ -125,7 +140,7 @@ class EffectSizeTable:
         frame["yi"] = self.yi
         frame["vi"] = self.vi
         frame["corrected"] = self.corrected
-        frame["excluded"] = [reasons.get(i, "") for i in range(len(self))]
+        frame["excluded"] = [reasons.get(int(r), "") for r in self.rows]
         frame.attrs["measure"] = self.measure
         return frame
 

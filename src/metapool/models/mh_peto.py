@@ -428,7 +428,7 @@ def _result(method, measure, es, keep, level, correct=True) -> MHResult:
         h2=float(fits.h2[0]), vt=math.nan, ddf=None, s2w=1.0,
         pi_lower=math.nan, pi_upper=math.nan, yi=yi, vi=vi, ni=es.ni[keep],
         slab=tuple(np.asarray(es.slab, dtype=object)[keep]),
-        weights=100.0 * w / w.sum() if w.sum() > 0 else np.full(k, np.nan),
+        weights=100.0 * w / w.sum() if w.sum() > 0 else np.full(k, np.nan), rows=es.rows[keep],
         exclusions=tuple(e for e in es.exclusions if not keep[e.row]),
         corrected=tuple(es.slab[i] for i in np.flatnonzero(es.corrected & keep)),
         warnings=tuple(warns), notes=tuple(notes), random=False, k_yi=k_yi, cells=cells, correct=correct, **tests,

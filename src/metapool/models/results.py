@@ -198,6 +198,10 @@ class RMAResult(Rendered):
         Prediction interval (NaN for the common-effect model).
     yi, vi, ni, slab, weights
         The studies in the model (weights in percent).
+    rows
+        The 0-based input-table row of each study in the model (labels may
+        repeat, rows do not; a subgroup's fit records the rows of the table
+        the subgroups were formed from).
     exclusions, corrected, warnings
         Rows left out with reasons, labels of continuity-corrected studies,
         and every warning raised during the fit.
@@ -236,6 +240,7 @@ class RMAResult(Rendered):
     ni: np.ndarray
     slab: tuple
     weights: np.ndarray
+    rows: np.ndarray
     exclusions: tuple = ()
     corrected: tuple = ()
     warnings: tuple = ()

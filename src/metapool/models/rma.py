@@ -217,6 +217,7 @@ def rma(
         ni=ni_k,
         slab=tuple(table.slab) if k == len(table) else tuple(np.asarray(table.slab, dtype=object)[keep]),
         weights=bf.weights[0][:k],
+        rows=table.rows[keep],
         exclusions=exclusions,
         corrected=tuple(table.slab[i] for i in np.flatnonzero(table.corrected & keep))
         if np.count_nonzero(table.corrected) else (),
@@ -233,7 +234,7 @@ def rma(
 
 
 def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.ndarray, tuple]:
-    """Rows that enter the model, and every other row with its reason."""
+    """Positions of the table that enter the model, and every other row (input-table row) with its reason."""
     keep = table.included
     bad = keep & ~(table.vi > 0)
     if np.count_nonzero(bad):
@@ -243,7 +244,8 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
             " every study needs vi > 0."
         )
     _check_scale(table, keep)
-    reasons = {e.row: e.reason for e in table.exclusions}
+    position = {int(r): i for i, r in enumerate(table.rows)}
+    reasons = {position[e.row]: e.reason for e in table.exclusions}
     if np.count_nonzero(keep) < keep.size:
         for r in np.flatnonzero(~keep):
             reasons.setdefault(int(r), "effect size or variance missing")
@@ -252,7 +254,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
             if keep[r]:
                 reasons[r] = reason
         keep = keep & np.array([r not in design.missing for r in range(len(table))])
-    exclusions = tuple(Exclusion(r, table.slab[r], reasons[r]) for r in sorted(reasons))
+    exclusions = tuple(Exclusion(int(table.rows[r]), table.slab[r], reasons[r]) for r in sorted(reasons))
     if not np.count_nonzero(keep):
         detail = "; ".join(str(e) for e in exclusions[:5])
         raise DataValidationError(f"No study can be analysed (k = 0). {detail}")

@@ -1,0 +1,92 @@
+"""Every pooled result satisfies :class:`~metapool.models.protocol.PooledResult` and knows its input rows."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import metapool as mp
+from metapool.datasets import load_dataset
+from metapool.models.mh_peto import rma_mh, rma_peto
+from metapool.models.protocol import PooledResult
+from metapool.models.results import Prediction
+from metapool.moderators.subgroups import subgroup_analysis
+
+#: A table with a row no model can use (row 3: a missing count) and a repeated label, so that rows and
+#: labels differ.
+TABLES = {"study": ["A", "B", "C", "B", "E", "F"], "ai": [4, 6, None, 3, 9, 5], "n1i": [123, 306, 50, 231, 140, 90],
+          "ci": [11, 29, 0, 11, 12, 9], "n2i": [139, 303, 60, 220, 150, 95], "grp": ["x", "x", "y", "y", "y", "x"]}
+
+
+def _es():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mp.escalc("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")
+
+
+def _subgroup_fits():
+    return subgroup_analysis(_es(), "grp", TABLES, method="REML").fits
+
+
+#: name -> the results to check (a list: subgroup analyses have one fit per subgroup).
+RESULTS = {
+    "rma REML": lambda: [mp.rma(_es(), method="REML")],
+    "rma CE": lambda: [mp.rma(_es(), method="CE")],
+    "MH": lambda: [rma_mh("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")],
+    "Peto": lambda: [rma_peto(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")],
+    "subgroup fits": _subgroup_fits,
+}
+
+
+@pytest.mark.parametrize("name", RESULTS)
+def test_pooled_results_share_one_shape(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = RESULTS[name]()
+    for res in results:
+        assert isinstance(res, PooledResult)
+        k = res.k
+        assert res.rows.dtype.kind == "i" and res.rows.shape == (k,) and len(set(res.rows.tolist())) == k
+        assert len(res.slab) == k and np.shape(res.weights) == (k,)
+        assert all(hasattr(e, "row") and hasattr(e, "reason") for e in res.exclusions)
+        assert res.coefficients.names == ("intrcpt",) and res.coefficients.estimate[0] == res.estimate
+        assert 0 < res.level < 1 and all(isinstance(getattr(res, n), float) for n in (
+            "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "tau2_se", "i2", "h2",
+            "q", "q_df", "q_pvalue"))
+        p = res.predict(level=0.9)
+        assert isinstance(p, Prediction) and p.level == 0.9
+        assert res.conf_int(0.9) == (p.ci_lower, p.ci_upper)
+        assert res.conf_int() == (res.ci_lower, res.ci_upper)
+        back = res.back()
+        assert back is None or (isinstance(back, Prediction) and back.scale == "natural")
+
+
+def test_a_model_with_moderators_is_not_a_pooled_result():
+    data = load_dataset("bcg")
+    es = mp.escalc("RR", data, ai="tpos", bi="tneg", ci="cpos", di="cneg", slab="author")
+    assert not isinstance(mp.rma(es, mods=["ablat"], data=data), PooledResult)
+
+
+def test_results_record_their_input_rows():
+    es = _es()
+    assert es.rows.tolist() == list(range(6)) and [e.row for e in es.exclusions] == [2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert mp.rma(es).rows.tolist() == [0, 1, 3, 4, 5]
+        mh = rma_mh("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")
+    assert mh.rows.tolist() == [0, 1, 3, 4, 5] and [e.row for e in mh.exclusions] == [2]
+    x, y = _subgroup_fits()
+    assert x.rows.tolist() == [0, 1, 5] and y.rows.tolist() == [3, 4]
+    assert y.slab == ("B", "E") and y.exclusions == ()  # a subgroup is formed from usable rows
+
+
+def test_take_keeps_input_rows():
+    es = _es()
+    sub = es.take(np.array([False, True, True, True, False, False]))
+    assert sub.rows.tolist() == [1, 2, 3] and [e.row for e in sub.exclusions] == [2]
+    assert sub.take([2]).rows.tolist() == [3]
+    frame = sub.to_frame()
+    assert not math.isnan(frame["yi"].iloc[0]) and frame["excluded"].tolist()[1] != ""
