@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 import metapool.exceptions as exceptions
@@ -21,3 +23,18 @@ def test_removed_warnings_import_with_a_deprecation(name):
 def test_unknown_names_are_still_attribute_errors():
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchWarning'"):
         exceptions.NoSuchWarning  # noqa: B018
+
+
+@pytest.mark.parametrize(("old", "new", "name"), [
+    ("metapool.models.glmm", "metapool.glmm.model", "rma_glmm"),
+    ("metapool.models.glmm", "metapool.glmm.model", "GLMM_MEASURES"),
+    ("metapool.models.glmm_results", "metapool.glmm.result", "GLMMResult"),
+    ("metapool.models.glmm_results", "metapool.glmm.result", "GLMM_MODELS"),
+])
+def test_moved_glmm_names_import_from_their_old_modules_with_a_deprecation(old, new, name):
+    module = importlib.import_module(old)
+    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} is deprecated.*import it from {new}"):
+        obj = getattr(module, name)
+    assert obj is getattr(importlib.import_module(new), name)  # the same object: isinstance keeps working
+    with pytest.raises(AttributeError, match="has no attribute 'fit_glmm'"):
+        module.fit_glmm  # noqa: B018  (internal names are not forwarded)

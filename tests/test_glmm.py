@@ -16,7 +16,7 @@ from scipy import stats
 import metapool as mp
 from metapool.cli.main import main
 from metapool.exceptions import ConvergenceWarning, DataValidationError, OptionError
-from metapool.models.glmm_kernels import Counts, agq_deviance, fit_glmm, gauss_hermite
+from metapool.glmm.kernels import Counts, agq_deviance, fit_glmm, gauss_hermite
 
 RMA_KEYS = {"k", "estimate", "se", "ci_lower", "ci_upper", "pvalue", "tau2", "tau", "i2", "h2", "q", "q_df",
             "q_pvalue", "pi_lower", "pi_upper", "measure", "method", "test", "excluded", "back"}
@@ -75,7 +75,7 @@ def test_huge_n_and_extreme_heterogeneity_still_fit():
 
 
 def test_nelder_mead_is_used_and_named_when_newton_fails(monkeypatch):
-    from metapool.models import glmm
+    from metapool.glmm import model as glmm
 
     real = glmm.fit_glmm
 

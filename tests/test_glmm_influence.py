@@ -25,7 +25,7 @@ from metapool.cli.main import main
 from metapool.exceptions import MetapoolError
 from metapool.influence import (BaujatData, GoshResult, InfluenceDiagnostics, baujat, cumulative, gosh, influence,
                                 leave_one_out)
-from metapool.influence.glmm_gosh import GLMM_SUBSETS
+from metapool.influence.glmm import GLMM_SUBSETS
 
 FIXTURE = Path(__file__).parent / "reference" / "glmm_influence_reference.json.gz"
 #: metafor's refits (lme4 at tight tolerances) against metapool's exact optima.
@@ -186,11 +186,11 @@ def test_gosh_sampling_is_seeded_and_reproducible():
 
 
 def test_gosh_default_is_exhaustive_up_to_the_documented_limit(monkeypatch):
-    import metapool.influence.glmm_gosh as glmm_gosh
+    import metapool.influence.glmm as influence_glmm
 
     res = fit(xi=HET_X, ni=HET_N)
     assert (1 << 13) - 1 <= GLMM_SUBSETS < (1 << 14) - 1  # exhaustive for k <= 13
-    monkeypatch.setattr(glmm_gosh, "GLMM_SUBSETS", 500)
+    monkeypatch.setattr(influence_glmm, "GLMM_SUBSETS", 500)
     g = gosh(res, seed=1)
     assert not g.exhaustive and g.n == 500
 
@@ -214,8 +214,8 @@ def test_gosh_separated_subsets_are_nan_counted_and_reported():
 
 
 def test_gosh_falls_back_to_rma_glmm_where_newton_fails(monkeypatch):
-    import metapool.influence.glmm_gosh as glmm_gosh
-    from metapool.models.glmm_kernels import fit_glmm
+    import metapool.influence.glmm as influence_glmm
+    from metapool.glmm.kernels import fit_glmm
 
     def newton_fails(*args, **kw):
         f = fit_glmm(*args, **kw)
@@ -223,7 +223,7 @@ def test_gosh_falls_back_to_rma_glmm_where_newton_fails(monkeypatch):
 
     res = fit(xi=HET_X[:5], ni=HET_N[:5])
     ok = gosh(res)
-    monkeypatch.setattr(glmm_gosh, "fit_glmm", newton_fails)
+    monkeypatch.setattr(influence_glmm, "fit_glmm", newton_fails)
     slow = gosh(res)
     np.testing.assert_allclose(slow.estimate, ok.estimate, rtol=1e-6)
     np.testing.assert_allclose(slow.tau2, ok.tau2, atol=1e-6)
@@ -281,7 +281,7 @@ def test_profile_ci_edge_cases_give_null_with_a_note_never_a_crash(xi, ni):
 
 
 def test_a_failing_profile_search_is_a_note(monkeypatch):
-    from metapool.models.glmm_results import GLMMResult
+    from metapool.glmm.result import GLMMResult
 
     def broken(self, level=None):
         raise ValueError("f(a) and f(b) must have different signs")

@@ -16,8 +16,8 @@ from scipy import integrate, stats
 import metapool as mp
 from metapool.cli.main import main
 from metapool.exceptions import ConvergenceWarning, DataValidationError, OptionError
-from metapool.models import glmm_fs
-from metapool.models.glmm_fs_kernels import (
+from metapool.glmm import tables as glmm_fs
+from metapool.glmm.table_kernels import (
     GROUP1, GROUP12, _derivatives, _mu_variance, arm_counts, fit_fs, study_deviance,
 )
 

@@ -25,7 +25,7 @@ import metapool as mp
 from metapool.cli.main import main
 from metapool.exceptions import MetapoolError
 from metapool.influence import GoshResult, baujat, cumulative, gosh, influence, leave_one_out
-from metapool.influence.glmm_diagnostics import information_share
+from metapool.glmm.information import information_share
 
 FIXTURE = Path(__file__).parent / "reference" / "glmm_or_influence_reference.json.gz"
 #: metafor's refits (lme4 at tight tolerances) against metapool's exact optima.
@@ -268,7 +268,7 @@ def test_gosh_separated_subsets_are_nan_counted_and_reported():
 
 
 def test_unconverged_subset_fits_are_nan_as_the_direct_fit_reports_them(monkeypatch):
-    from metapool.models import glmm_fs
+    from metapool.glmm import tables as glmm_fs
 
     real = glmm_fs.fit_fs
 

@@ -11,7 +11,7 @@ from scipy import optimize, stats
 
 import metapool as mp
 from metapool.exceptions import MetapoolError
-from metapool.models.glmm_kernels import Counts, agq_deviance
+from metapool.glmm.kernels import Counts, agq_deviance
 from metapool.models.results import HeterogeneityCI
 
 PLO = dict(xi=[4, 12, 3, 20, 8, 15, 2, 30], ni=[50, 60, 40, 80, 70, 65, 45, 90])

@@ -17,11 +17,11 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "metapool"
 
 #: Bottom to top. Each entry is a subpackage or top-level module of metapool.
 LAYERS = (
-    ("core", ("_distributions", "exceptions", "_validation", "columns")),
+    ("core", ("_distributions", "exceptions", "_validation", "_deprecation", "columns")),
     ("io", ("io",)),
     ("estimators", ("effect_sizes",)),
     ("inference", ("inference",)),
-    ("models", ("models",)),
+    ("models", ("models", "glmm")),
     ("analyses", ("moderators", "bias", "influence", "medians", "batch", "simulate", "analysis_report",
                   "evidence")),
     ("present", ("formatting", "plots", "report")),
@@ -56,8 +56,8 @@ KNOWN_UPWARD: frozenset = frozenset({
     ("metapool.medians.mean_sd", "metapool.formatting.numbers"),
     ("metapool.medians.median_of_medians", "metapool.formatting.document"),
     ("metapool.medians.median_of_medians", "metapool.formatting.numbers"),
-    ("metapool.models.glmm_results", "metapool.formatting.document"),
-    ("metapool.models.glmm_results", "metapool.formatting.glmm_summary"),
+    ("metapool.glmm.result", "metapool.formatting.document"),
+    ("metapool.glmm.result", "metapool.formatting.glmm_summary"),
     ("metapool.models.mh_peto", "metapool.formatting.document"),
     ("metapool.models.mh_peto", "metapool.formatting.numbers"),
     ("metapool.models.results", "metapool.formatting.document"),

@@ -23,7 +23,7 @@ from metapool.bias import lfk, trimfill  # noqa: E402
 from metapool.bias.glmm import STUDY_LEVEL_METHOD  # noqa: E402
 from metapool.exceptions import MetapoolError  # noqa: E402
 from metapool.influence import cumulative, influence, leave_one_out  # noqa: E402
-from metapool.influence.glmm_diagnostics import information_share  # noqa: E402
+from metapool.glmm.information import information_share  # noqa: E402
 from metapool.plots import (  # noqa: E402
     clopper_pearson,
     doi_plot,

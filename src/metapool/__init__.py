@@ -10,8 +10,7 @@ The public API is small and imports no plotting code (nor pandas or scipy.stats)
 from .effect_sizes import MEASURES, EffectSizeTable, escalc
 from .models.results import RMAResult
 from .models.rma import rma
-from .models.glmm import rma_glmm
-from .models.glmm_results import GLMMResult
+from .glmm import GLMMResult, rma_glmm
 from .models.mh_peto import MHResult, rma_mh, rma_peto
 from .models.rootfind import Control
 from .models.tau2 import ESTIMATORS

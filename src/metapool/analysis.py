@@ -211,7 +211,7 @@ def _study_sizes(model, k: int):
     groups together.
     """
     from .effect_sizes.registry import MEASURES
-    from .models.glmm_results import GLMMResult
+    from .glmm.result import GLMMResult
 
     measure = MEASURES.get(getattr(model, "measure", None))
     if model is None or (measure is not None and measure.family == "rate"):
@@ -260,7 +260,7 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
     ``designs`` are the rows' designs when already read (else read here; an
     unrecognised design raises :class:`~metapool.exceptions.DataValidationError`).
     """
-    from .models.glmm_results import GLMMResult
+    from .glmm.result import GLMMResult
     from .models.results import RMAResult
 
     with warnings.catch_warnings(record=True) as caught:

@@ -183,7 +183,7 @@ GLMM_ABS = 1e-4  # lme4's optimiser tolerance (see test_glmm_reference.py)
 @pytest.mark.parametrize("g", reference()["glmm"], ids=lambda g: g["id"])
 def test_glmm_refits_and_study_level_tests(g):
     """GLMM leave-one-out/cumulative equal rma.glmm refitted by hand on the reduced data."""
-    from metapool.models.glmm import rma_glmm
+    from metapool.glmm.model import rma_glmm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

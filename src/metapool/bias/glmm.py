@@ -2,7 +2,7 @@
 
 metafor's ``rma.glmm`` supports no funnel-plot analyses. For a GLMM fit,
 metapool runs them on the study-level effect sizes of the same data
-(:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`:
+(:meth:`GLMMResult.effect_sizes <metapool.glmm.result.GLMMResult.effect_sizes>`:
 PLO, IRLN or OR from :func:`~metapool.effect_sizes.escalc`, with metafor's
 continuity correction, ``add = 1/2, to = "only0"``: 1/2 added to the cells
 of a study or 2x2 table with a zero cell; double-zero tables are not among a
@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 
 from ..exceptions import DataValidationError
-from ..models.glmm_results import GLMMResult
+from ..glmm.result import GLMMResult
 from ..models.results import RMAResult
 from ..models.rma import rma
 from .failsafe import fsn

@@ -1,4 +1,4 @@
-"""The printable summary of a :class:`~metapool.models.glmm_results.GLMMResult`.
+"""The printable summary of a :class:`~metapool.glmm.result.GLMMResult`.
 
 Laid out like metafor's ``print.rma.glmm`` (model type, tau^2, I^2, the Wald
 and likelihood-ratio tests for heterogeneity, the model results), followed by
@@ -8,7 +8,7 @@ the back-transformed pooled value and the fitting details.
 from __future__ import annotations
 
 from ..effect_sizes.registry import MEASURES
-from ..models.glmm_results import GLMM_MODELS
+from ..glmm.result import GLMM_MODELS
 from .document import Document, KeyValues, Paragraph, Table
 from .numbers import fmt, fmt_p, fmt_pct, stars
 

@@ -5,13 +5,11 @@ data and GOSH. Each function dispatches on the type of the fitted result and
 returns its own frozen result type; all refits run as batches of subsets.
 GLMM fits (PLO, IRLN and the OR model UM.FS) get every analysis too, as
 metapool's extension of metafor: leave-one-out, cumulative and influence by
-refitting each subset (OR fits as one batch, :mod:`.glmm_or`), GOSH batched
-through the quadrature kernels.
+refitting each subset (OR fits as one batch, :mod:`metapool.glmm.subsets`),
+GOSH batched through the quadrature kernels (all registered by :mod:`.glmm`).
 """
 
-from . import glmm as _glmm  # registers the GLMM refits
-from . import glmm_diagnostics as _glmm_diagnostics  # registers influence, baujat for GLMM fits
-from . import glmm_gosh as _glmm_gosh  # registers gosh for GLMM fits
+from . import glmm as _glmm  # registers the GLMM analyses
 from .cumulative import cumulative
 from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, influence
 from .gosh import GoshResult, gosh

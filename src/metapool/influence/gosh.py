@@ -150,7 +150,7 @@ def gosh(res, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
     (k <= 19) and samples at k = 20; metapool fits all subsets up to k = 20.
     Random samples cannot reproduce R's random numbers. GLMM fits (which
     metafor's ``gosh`` refuses) have their own defaults, see
-    :mod:`metapool.influence.glmm_gosh`.
+    :mod:`metapool.influence.glmm`.
 
     References
     ----------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..analysis_report import AnalysisReport, run_analyses
 from ..exceptions import MetapoolError
-from ..models.glmm_results import GLMMResult
+from ..glmm.result import GLMMResult
 from .diagnostics import influence
 from .leave_one_out import leave_one_out
 

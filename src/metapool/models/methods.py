@@ -3,7 +3,7 @@
 Every value of ``method`` is one :class:`Method`: the tau2 estimators of
 :data:`metapool.models.tau2.ESTIMATORS` (random-effects models fitted by
 :func:`~metapool.models.rma.rma`, and the common-effect model ``CE``), the
-generalised linear mixed model ``GLMM`` (:func:`~metapool.models.glmm.rma_glmm`)
+generalised linear mixed model ``GLMM`` (:func:`~metapool.glmm.model.rma_glmm`)
 and the common-effect models of 2x2 tables ``MH`` and ``PETO``
 (:func:`~metapool.models.mh_peto.rma_mh`, :func:`~metapool.models.mh_peto.rma_peto`).
 Each entry says which data the method pools, which measures and tests it
@@ -33,7 +33,7 @@ from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import EffectSizeTable
 from ..exceptions import OptionError
 from ..inference.tests import TESTS
-from .glmm import GLMM_MEASURES, rma_glmm
+from ..glmm.model import GLMM_MEASURES, rma_glmm
 from .mh_peto import MH_MEASURES, rma_mh, rma_peto
 from .rma import rma
 from .tau2 import ALIASES, ESTIMATORS, Tau2Estimator

@@ -22,8 +22,8 @@ from ..exceptions import DataValidationError
 from ..formatting.numbers import fmt_p_clinical
 from ..inference.intervals import natural_limits
 from ..io.parsing import to_float_array
-from ..models.glmm import GLMM_MEASURES
-from ..models.glmm_results import GLMMResult
+from ..glmm.model import GLMM_MEASURES
+from ..glmm.result import GLMMResult
 from ..models.rows import model_rows
 from .intervals import PROPORTION_CIS
 from .study_level import study_values
@@ -256,7 +256,7 @@ def forest_table(
         the counts for exact study CIs. Without it, study CIs are Wald
         intervals on the analysis scale, back-transformed. A GLMM fit brings
         its own (:meth:`GLMMResult.effect_sizes
-        <metapool.models.glmm_results.GLMMResult.effect_sizes>`).
+        <metapool.glmm.result.GLMMResult.effect_sizes>`).
     study_ci
         For single proportions: ``"exact"`` (Clopper-Pearson, default, as R's
         meta shows them), ``"wilson"`` or ``"wald"`` (the model's scale).

@@ -66,7 +66,7 @@ def funnel_table(result, filled=None, *, natural_ticks: bool = True) -> FunnelTa
     result
         An :class:`~metapool.RMAResult` (its pooled estimate is the centre),
         or a GLMM fit: its studies are the study-level effect sizes
-        (:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`,
+        (:meth:`GLMMResult.effect_sizes <metapool.glmm.result.GLMMResult.effect_sizes>`,
         escalc's PLO, IRLN or OR) around the GLMM's pooled estimate; studies
         imputed by ``trimfill(glmm)`` mirror the study-level model's.
     filled

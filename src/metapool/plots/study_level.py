@@ -4,10 +4,10 @@
 :class:`~metapool.RMAResult` carries its studies' effect sizes, variances and
 weights. A GLMM fit (:class:`~metapool.GLMMResult`) pools the counts
 directly; its studies are shown by their study-level effect sizes
-(:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`:
+(:meth:`GLMMResult.effect_sizes <metapool.glmm.result.GLMMResult.effect_sizes>`:
 escalc's PLO, IRLN or OR with metafor's correction for zero cells, the same
 values its bias analyses use) and weighted by their share of the GLMM's
-information for the pooled value (:func:`~metapool.influence.glmm_diagnostics.information_share`,
+information for the pooled value (:func:`~metapool.glmm.information.information_share`,
 the weights of ``influence(glmm)``).
 """
 
@@ -19,8 +19,8 @@ from functools import singledispatch
 import numpy as np
 
 from ..exceptions import MetapoolError
-from ..influence.glmm_diagnostics import information_share
-from ..models.glmm_results import GLMMResult
+from ..glmm.information import information_share
+from ..glmm.result import GLMMResult
 
 __all__ = ["StudyValues", "study_values"]
 

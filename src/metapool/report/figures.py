@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import MetapoolError
-from ..models.glmm_results import GLMMResult
+from ..glmm.result import GLMMResult
 from ..models.results import RMAResult
 
 __all__ = ["Figure", "outcome_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
@@ -67,7 +67,7 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
     L'Abbe plot for two-group binary outcomes; those of :data:`FIGURE_LIMITS`
     only up to their number of studies (:func:`skipped_figures` says why
     not). GLMM fits get the same figures, their studies shown by the study-level effect sizes of the fit
-    (:meth:`GLMMResult.effect_sizes <metapool.models.glmm_results.GLMMResult.effect_sizes>`);
+    (:meth:`GLMMResult.effect_sizes <metapool.glmm.result.GLMMResult.effect_sizes>`);
     those of analyses not defined for the fit (e.g. refits of a GLMM of 2x2
     tables) are left out.
 

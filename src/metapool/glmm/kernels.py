@@ -13,7 +13,7 @@ intercept (lme4's parametrisation; the deviance is even in ``theta``).
 
 For study i with spherical random effect ``u`` (``b = theta u``) and
 observations j (one here; two groups of a 2x2 table in
-:mod:`metapool.models.glmm_fs_kernels`) with linear predictors
+:mod:`metapool.glmm.table_kernels`) with linear predictors
 ``eta0_ij + l_ij u`` (``l_ij`` the random-effect loadings, ``theta`` here) let
 ``phi_i(u) = sum_j d_ij(eta0_ij + l_ij u) + u^2``, where ``d_ij`` is the
 deviance residual (relative to the saturated model). With the conditional mode

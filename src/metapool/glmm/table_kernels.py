@@ -14,7 +14,7 @@ default ``coding = 1/2``) in the random part.
 
 The marginal likelihood of each study is approximated by adaptive
 Gauss-Hermite quadrature (AGQ) as lme4 defines it for a scalar random effect
-per study (see :mod:`metapool.models.glmm_kernels`), here with two
+per study (see :mod:`metapool.glmm.kernels`), here with two
 observations sharing the random effect: with ``u`` standard normal,
 ``b = theta u`` and loadings ``l = theta (1/2, -1/2)``,
 ``phi_i(u) = sum_j d_ij(eta0_ij + l_j u) + u^2`` and
@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..inference.heterogeneity import wald_terms
-from .glmm_kernels import (HESSIAN_DELTA, Counts, SaturatedFit, boundary_theta, damped_newton, moment_start,
+from .kernels import (HESSIAN_DELTA, Counts, SaturatedFit, boundary_theta, damped_newton, moment_start,
                            reflected_step, saturated_glm, study_agq)
 
 __all__ = ["GROUP1", "GROUP12", "arm_counts", "study_deviance", "FSFit", "fit_fs", "start_values",

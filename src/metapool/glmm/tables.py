@@ -1,7 +1,7 @@
 """GLMM for 2x2 tables: the unconditional model with fixed study effects (metafor's ``UM.FS``).
 
 :func:`rma_glmm_fs` is what :func:`metapool.rma_glmm` runs for
-``measure="OR"``; the numerics are in :mod:`metapool.models.glmm_fs_kernels`.
+``measure="OR"``; the numerics are in :mod:`metapool.glmm.table_kernels`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from ..exceptions import ConvergenceWarning, DataValidationError
 from ..inference.heterogeneity import wald_q
 from ..inference.intervals import prediction_interval
 from ..inference.tests import coefficient_tests, critical
-from .fit import batch_heterogeneity
-from .glmm import HESSIAN_NOTE, SATURATED_NOTE, model_studies
-from .glmm_fs_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
+from ..models.fit import batch_heterogeneity
+from .model import HESSIAN_NOTE, SATURATED_NOTE, model_studies
+from .table_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
                               study_deviance)
-from .glmm_kernels import Counts, conditional_loglik
-from .glmm_results import GLMMResult
-from .kernels import Batch
+from .kernels import Counts, conditional_loglik
+from .result import GLMMResult
+from ..models.kernels import Batch
 
 __all__ = ["rma_glmm_fs", "fit_um_fs", "OR_MODELS", "profile_deviance"]
 
