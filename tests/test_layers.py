@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "metapool"
 
 #: Bottom to top. Each entry is a subpackage or top-level module of metapool.
 LAYERS = (
-    ("core", ("_distributions", "exceptions", "_validation", "_deprecation", "columns")),
+    ("core", ("_distributions", "exceptions", "_validation", "_deprecation", "columns", "_summary")),
     ("io", ("io",)),
     ("estimators", ("effect_sizes",)),
     ("inference", ("inference",)),
@@ -33,40 +33,9 @@ LEVEL = {unit: level for level, (_, units) in enumerate(LAYERS) for unit in unit
 #: Most are results that build their own summary documents (-> formatting; issue 11 moves that into one
 #: ``document(result)`` dispatcher); rma builds its design matrix with moderators.design.
 KNOWN_UPWARD: frozenset = frozenset({
-    ("metapool.analysis_report", "metapool.formatting.document"),
-    ("metapool.bias.failsafe", "metapool.formatting.document"),
-    ("metapool.bias.failsafe", "metapool.formatting.numbers"),
-    ("metapool.bias.lfk", "metapool.formatting.document"),
-    ("metapool.bias.lfk", "metapool.formatting.numbers"),
-    ("metapool.bias.rank", "metapool.formatting.document"),
-    ("metapool.bias.rank", "metapool.formatting.numbers"),
-    ("metapool.bias.regression", "metapool.formatting.document"),
-    ("metapool.bias.regression", "metapool.formatting.numbers"),
-    ("metapool.bias.trimfill", "metapool.formatting.document"),
-    ("metapool.bias.trimfill", "metapool.formatting.numbers"),
-    ("metapool.influence.diagnostics", "metapool.formatting.document"),
-    ("metapool.influence.diagnostics", "metapool.formatting.numbers"),
-    ("metapool.influence.gosh", "metapool.formatting.document"),
-    ("metapool.influence.gosh", "metapool.formatting.numbers"),
-    ("metapool.influence.series", "metapool.formatting.document"),
-    ("metapool.influence.series", "metapool.formatting.numbers"),
-    ("metapool.medians.describe", "metapool.formatting.document"),
-    ("metapool.medians.describe", "metapool.formatting.numbers"),
-    ("metapool.medians.mean_sd", "metapool.formatting.document"),
-    ("metapool.medians.mean_sd", "metapool.formatting.numbers"),
-    ("metapool.medians.median_of_medians", "metapool.formatting.document"),
-    ("metapool.medians.median_of_medians", "metapool.formatting.numbers"),
     ("metapool.glmm.result", "metapool.formatting.document"),
     ("metapool.glmm.result", "metapool.formatting.glmm_summary"),
-    ("metapool.models.mh_peto", "metapool.formatting.document"),
-    ("metapool.models.mh_peto", "metapool.formatting.numbers"),
-    ("metapool.models.results", "metapool.formatting.document"),
-    ("metapool.models.results", "metapool.formatting.rma_summary"),
     ("metapool.models.rma", "metapool.moderators.design"),
-    ("metapool.moderators.permutation", "metapool.formatting.document"),
-    ("metapool.moderators.permutation", "metapool.formatting.numbers"),
-    ("metapool.moderators.subgroups", "metapool.formatting.document"),
-    ("metapool.moderators.subgroups", "metapool.formatting.numbers"),
 })
 
 

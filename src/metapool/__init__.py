@@ -22,6 +22,7 @@ from .exceptions import (
     MetapoolWarning,
     OptionError,
 )
+from .formatting import renderers as _renderers  # noqa: F401  (registers every result's document renderer)
 
 __version__ = "0.1.0"
 

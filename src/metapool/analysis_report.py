@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._summary import Summarized
 from .exceptions import MetapoolError
-from .formatting.document import Document, Paragraph
 
 __all__ = ["AnalysisReport", "run_analyses"]
 
 
 @dataclass(frozen=True)
-class AnalysisReport:
+class AnalysisReport(Summarized):
     """Results by code; ``undefined`` maps codes to the reason they have none."""
 
     title: str
@@ -33,16 +33,6 @@ class AnalysisReport:
             return r.to_records() if self.records else r.to_dict()
 
         return {code: entry(code) for code in self.titles}
-
-    def summary(self) -> Document:
-        blocks = []
-        for code, title in self.titles.items():
-            if code in self.results:
-                doc = self.results[code].summary()
-                blocks += [Paragraph(doc.title), *doc.blocks]
-            else:
-                blocks.append(Paragraph(f"{title}: {self.undefined[code]}"))
-        return Document(self.title, tuple(blocks))
 
 
 def run_analyses(res, title: str, analyses: dict, *, records: bool = False) -> AnalysisReport:

@@ -9,10 +9,9 @@ from functools import singledispatch
 import numpy as np
 
 from .._distributions import norm_ppf, norm_sf2
+from .._summary import Summarized
 from .._validation import check_choice
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, KeyValues
-from ..formatting.numbers import fmt, fmt_p
 from ..models.results import RMAResult, _num
 
 __all__ = ["FSN_TYPES", "FailSafeN", "fsn"]
@@ -25,7 +24,7 @@ FSN_TYPES = {
 
 
 @dataclass(frozen=True)
-class FailSafeN:
+class FailSafeN(Summarized):
     """Fail-safe number of studies; ``pvalue`` of the observed data (NaN for Orwin)."""
 
     type: str
@@ -38,15 +37,6 @@ class FailSafeN:
     def to_dict(self) -> dict:
         return {"type": self.type, "fsnum": _num(self.fsnum), "alpha": self.alpha, "p": _num(self.pvalue),
                 "mean_effect": _num(self.mean_effect), "target": _num(self.target)}
-
-    def summary(self) -> Document:
-        items = [("Fail-safe N", fmt(self.fsnum, 0)), ("alpha" if self.type != "Orwin" else "target",
-                                                         fmt(self.alpha) if self.type != "Orwin" else fmt(self.target))]
-        if self.type != "Orwin":
-            items.append(("Observed p-value", fmt_p(self.pvalue)))
-        else:
-            items.append(("Average effect", fmt(self.mean_effect)))
-        return Document(f"Fail-safe N ({self.type})", (KeyValues("", tuple(items)),))
 
 
 def _upper(p: float) -> float:

@@ -8,9 +8,8 @@ from functools import singledispatch
 import numpy as np
 
 from .._distributions import norm_ppf
+from .._summary import Rendered
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, KeyValues, Rendered
-from ..formatting.numbers import fmt
 from ..models.results import RMAResult, _freeze, _num
 
 __all__ = ["LFK_BANDS", "LFKResult", "lfk", "lfk_interpretation"]
@@ -56,12 +55,6 @@ class LFKResult(Rendered):
         return {"index": _num(self.index), "interpretation": self.interpretation,
                 "doi_plot": [{"study": s, "yi": _num(self.yi[i]), "abs_z": _num(abs(self.z[i]))}
                              for i, s in enumerate(self.slab)]}
-
-    def summary(self) -> Document:
-        return Document("LFK index (Doi plot asymmetry)", (KeyValues("", (
-            ("LFK index", f"{fmt(self.index, 2)} ({self.interpretation})"),
-            ("Bands", "|LFK| <= 1 no asymmetry; 1-2 minor; > 2 major asymmetry"),
-        )),))
 
 
 def lfk_index(yi, sei, slab=None) -> LFKResult:

@@ -8,9 +8,8 @@ from functools import singledispatch
 import numpy as np
 
 from .._distributions import norm_sf2
+from .._summary import Rendered
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, KeyValues, Rendered
-from ..formatting.numbers import fmt, fmt_p
 from ..models.results import RMAResult, _num
 
 __all__ = ["RankTest", "ranktest", "kendall_tau", "kendall_cdf", "MAX_K_EXACT"]
@@ -38,13 +37,6 @@ class RankTest(Rendered):
 
     def to_dict(self) -> dict:
         return {"k": self.k, "tau": _num(self.tau), "p": _num(self.pvalue), "exact": self.exact}
-
-    def summary(self) -> Document:
-        kind = ("exact" if self.exact else "normal approximation (ties)" if self.k <= MAX_K_EXACT
-                else f"normal approximation (k > {MAX_K_EXACT:,})")
-        return Document("Rank correlation test for funnel plot asymmetry", (KeyValues("", (
-            ("Kendall's tau", f"{fmt(self.tau)}, p = {fmt_p(self.pvalue)} ({kind})"),
-        )),))
 
 
 def kendall_cdf(q: int, n: int) -> float:

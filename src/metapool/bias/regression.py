@@ -7,10 +7,9 @@ from functools import singledispatch
 
 import numpy as np
 
+from .._summary import Rendered
 from .._validation import check_choice
 from ..exceptions import ConvergenceError, DataValidationError, MetapoolError
-from ..formatting.document import Document, KeyValues, Rendered
-from ..formatting.numbers import fmt, fmt_p
 from ..models.fit import fit_batch
 from ..models.kernels import Batch
 from ..models.results import RMAResult, _num
@@ -69,20 +68,6 @@ class RegressionTest(Rendered):
             "ddf": _num(self.ddf), "slope": _num(self.slope), "slope_se": _num(self.slope_se),
             "limit": _num(self.limit), "ci_lower": _num(self.ci_lower), "ci_upper": _num(self.ci_upper),
         }
-
-    def summary(self) -> Document:
-        model = ("mixed-effects meta-regression model" if self.model == "rma"
-                 else "weighted regression with multiplicative dispersion")
-        stat = "z" if self.ddf is None else f"t (df = {self.ddf:g})"
-        items = [
-            ("Model", f"{model} ({self.method})" if self.model == "rma" else model),
-            ("Predictor", PREDICTORS[self.predictor][0] if self.predictor in PREDICTORS else self.predictor),
-            ("Test for funnel plot asymmetry", f"{stat} = {fmt(self.statistic)}, p = {fmt_p(self.pvalue)}"),
-        ]
-        if self.limit is not None:
-            items.append(("Limit estimate (as the predictor -> 0)",
-                          f"{fmt(self.limit)} [{fmt(self.ci_lower)}, {fmt(self.ci_upper)}]"))
-        return Document(self.name, (KeyValues("", tuple(items)),))
 
 
 def _predictor(res: RMAResult, predictor: str) -> np.ndarray:

@@ -9,11 +9,10 @@ from functools import singledispatch
 
 import numpy as np
 
+from .._summary import Rendered
 from .._validation import check_choice
 from ..effect_sizes.table import EffectSizeTable
 from ..exceptions import ConvergenceError, MetapoolError
-from ..formatting.document import Document, KeyValues, Paragraph, Rendered
-from ..formatting.numbers import fmt
 from ..models.fit import fit_batch
 from ..models.kernels import Batch
 from ..models.results import RMAResult, _freeze, _num
@@ -79,19 +78,6 @@ class TrimFillResult(Rendered):
             "ci_lower": _num(m.ci_lower), "ci_upper": _num(m.ci_upper), "tau2": _num(m.tau2),
             "filled": [{"yi": _num(y), "vi": _num(v)} for y, v in zip(self.filled_yi, self.filled_vi)],
         }
-
-    def summary(self) -> Document:
-        m = self.model
-        items = (
-            (f"Estimated number of missing studies on the {self.side} side",
-             f"{self.k0} (SE = {fmt(self.se_k0)})"),
-            ("Estimator", self.estimator),
-            ("Filled-in estimate", f"{fmt(m.estimate)} [{fmt(m.ci_lower)}, {fmt(m.ci_upper)}]"),
-        )
-        return Document("Trim-and-fill analysis", (
-            KeyValues("", items),
-            Paragraph("The model below is fitted to the observed and the filled studies."),
-        ) + m.summary().blocks)
 
 
 def _slope_sign_side(yi, vi, method: str, control: Control) -> str:

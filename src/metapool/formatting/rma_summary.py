@@ -1,4 +1,4 @@
-"""The printable summary of an :class:`~metapool.models.results.RMAResult`.
+"""The printable summary of an :class:`~metapool.models.results.RMAResult` (and of MH/Peto results).
 
 Laid out like metafor's ``print.rma.uni`` so that R users find every number
 where they expect it, followed by the back-transformed pooled estimate.
@@ -6,13 +6,52 @@ where they expect it, followed by the back-transformed pooled estimate.
 
 from __future__ import annotations
 
+import math
+
+from .._summary import document
 from ..effect_sizes.registry import MEASURES
+from ..models.mh_peto import MHResult
+from ..models.results import RMAResult
 from ..models.tau2 import ESTIMATORS
-from .document import Document, KeyValues, Paragraph, Table
-from .numbers import fmt, fmt_p, fmt_pct, stars
+from .blocks import Document, KeyValues, Paragraph, Table
+from .numbers import fmt, fmt_level, fmt_p, fmt_pct
+from .sections import bracket, coefficient_table, estimate_ci, exclusions_table, heterogeneity, pval, remarks
 
 
-def rma_document(res) -> Document:
+def _moderator_test(m) -> tuple:
+    """The omnibus test of the moderators (QM or F) and R^2, as metafor prints them."""
+    which = ", ".join(m.names)
+    if m.ddf is None:
+        stat = f"QM(df = {m.df}) = {fmt(m.statistic)}"
+    else:
+        stat = f"F(df1 = {m.df}, df2 = {m.ddf:g}) = {fmt(m.statistic)}"
+    p_text = fmt_p(m.pvalue)
+    out = (Paragraph(f"Test of moderators ({which}): {stat}, p-val {'' if p_text.startswith('<') else '= '}{p_text}"),)
+    if m.r2 == m.r2:
+        out += (Paragraph(f"R^2 (amount of heterogeneity accounted for): {fmt_pct(m.r2)}"),)
+    return out
+
+
+def _pooled(res: RMAResult) -> KeyValues:
+    """The pooled estimate with its intervals, on the analysis and the natural scale."""
+    pred = res.predict()
+    items = [("Pooled estimate", estimate_ci(pred.estimate, pred.ci_lower, pred.ci_upper))]
+    if res.random:
+        items.append((f"{fmt_level(res.level)} prediction interval", bracket(pred.pi_lower, pred.pi_upper)))
+    back = res.back()
+    if back is not None:
+        items.append((f"Back-transformed ({MEASURES[res.measure].natural})",
+                      estimate_ci(back.estimate, back.ci_lower, back.ci_upper)))
+        if res.random:
+            items.append(("  prediction interval", bracket(back.pi_lower, back.pi_upper)))
+    if res.companion is not None:
+        cb = res.companion.back()
+        items.append(("Logit (PLO) model, for comparison", estimate_ci(cb.estimate, cb.ci_lower, cb.ci_upper)))
+    return KeyValues("Summary:", tuple(items))
+
+
+@document.register
+def rma_document(res: RMAResult) -> Document:
     """Build the summary document of a fitted model."""
     kind = "Mixed-effects model" if res.moderators is not None and res.random else res.model_name
     head = f"{kind} (k = {res.k}"
@@ -21,81 +60,35 @@ def rma_document(res) -> Document:
     if res.measure is not None:
         m = MEASURES[res.measure]
         blocks.append(Paragraph(f"Measure: {m.code} ({m.name}); analysis scale: {m.scale}."))
-
     if res.random:
-        se_part = f" (SE = {fmt(res.tau2_se)})" if res.tau2_se == res.tau2_se else ""
-        blocks.append(KeyValues("", (
-            ("tau^2 (estimated amount of total heterogeneity)", fmt(res.tau2) + se_part),
-            ("tau (square root of estimated tau^2 value)", fmt(res.tau)),
-            ("I^2 (total heterogeneity / total variability)", fmt_pct(res.i2)),
-            ("H^2 (total variability / sampling variability)", fmt(res.h2, 2)),
-        )))
+        blocks.append(heterogeneity(res.i2, res.h2, res.tau2, res.tau, res.tau2_se))
     else:
-        blocks.append(KeyValues("", (
-            ("I^2 (total heterogeneity / total variability)", fmt_pct(res.i2)),
-            ("H^2 (total variability / sampling variability)", fmt(res.h2, 2)),
-        )))
-    p_text = fmt_p(res.q_pvalue)
-    p_text = f"p-val {p_text[0]} {p_text[1:]}" if p_text.startswith("<") else f"p-val = {p_text}"
-    blocks.append(Paragraph(f"Test for heterogeneity: Q(df = {res.q_df:g}) = {fmt(res.q)}, {p_text}"))
-
-    stat = "zval" if res.ddf is None else "tval"
-    coef = res.coefficients
-    rows = tuple(
-        (
-            name if res.X is not None else "estimate",
-            fmt(coef.estimate[i]),
-            fmt(coef.se[i]),
-            fmt(coef.statistic[i]),
-            fmt_p(float(coef.pvalue[i])),
-            fmt(coef.ci_lower[i]),
-            fmt(coef.ci_upper[i]),
-            stars(float(coef.pvalue[i])),
-        )
-        for i, name in enumerate(coef.names)
-    )
-    lev = f"{res.level * 100:g}%"
-    df_note = f"t-distribution with df = {res.ddf:g}" if res.ddf is not None else "normal distribution"
-    test_note = " (Knapp-Hartung adjusted SE)" if res.test == "knha" and res.ddf is not None else ""
-    blocks.append(Table(
-        "Model results:",
-        ("", "estimate", "se", stat, "pval", "ci.lb", "ci.ub", ""),
-        rows,
-        f"{lev} CIs from the {df_note}{test_note}.",
-    ))
-
+        blocks.append(heterogeneity(res.i2, res.h2))
+    blocks.append(Paragraph(f"Test for heterogeneity: Q(df = {res.q_df:g}) = {fmt(res.q)}, {pval(res.q_pvalue)}"))
     if res.moderators is not None:
-        m = res.moderators
-        which = ", ".join(m.names)
-        if m.ddf is None:
-            stat = f"QM(df = {m.df}) = {fmt(m.statistic)}"
-        else:
-            stat = f"F(df1 = {m.df}, df2 = {m.ddf:g}) = {fmt(m.statistic)}"
-        p_text = fmt_p(m.pvalue)
-        blocks.insert(-1, Paragraph(f"Test of moderators ({which}): {stat}, p-val {'' if p_text.startswith('<') else '= '}{p_text}"))
-        if m.r2 == m.r2:
-            blocks.insert(-1, Paragraph(f"R^2 (amount of heterogeneity accounted for): {fmt_pct(m.r2)}"))
+        blocks += _moderator_test(res.moderators)
+    coef = res.coefficients
+    names = coef.names if res.X is not None else ("estimate",) * len(coef.names)
+    blocks.append(coefficient_table(
+        zip(names, coef.estimate, coef.se, coef.statistic, coef.pvalue, coef.ci_lower, coef.ci_upper),
+        res.ddf, res.level, " (Knapp-Hartung adjusted SE)" if res.test == "knha" and res.ddf is not None else "",
+    ))
     if res.X is None:
-        pred = res.predict()
-        items = [("Pooled estimate", f"{fmt(pred.estimate)} [{fmt(pred.ci_lower)}, {fmt(pred.ci_upper)}]")]
-        if res.random:
-            items.append((f"{lev} prediction interval", f"[{fmt(pred.pi_lower)}, {fmt(pred.pi_upper)}]"))
-        back = res.back()
-        if back is not None:
-            m = MEASURES[res.measure]
-            items.append((f"Back-transformed ({m.natural})",
-                          f"{fmt(back.estimate)} [{fmt(back.ci_lower)}, {fmt(back.ci_upper)}]"))
-            if res.random:
-                items.append(("  prediction interval", f"[{fmt(back.pi_lower)}, {fmt(back.pi_upper)}]"))
-        if res.companion is not None:
-            cb = res.companion.back()
-            items.append(("Logit (PLO) model, for comparison",
-                          f"{fmt(cb.estimate)} [{fmt(cb.ci_lower)}, {fmt(cb.ci_upper)}]"))
-        blocks.append(KeyValues("Summary:", tuple(items)))
-
-    if res.exclusions:
-        blocks.append(Table("Excluded studies:", ("row", "study", "reason"),
-                            tuple((str(e.row + 1), e.label, e.reason) for e in res.exclusions)))
-    for text in (*res.warnings, *res.notes):
-        blocks.append(Paragraph(("Warning: " if text in res.warnings else "Note: ") + text))
+        blocks.append(_pooled(res))
+    blocks += exclusions_table(res.exclusions)
+    blocks += remarks(res.warnings, res.notes)
     return Document(head, tuple(blocks))
+
+
+@document.register
+def mh_document(res: MHResult) -> Document:
+    """The summary of a Mantel-Haenszel or Peto model: the model's, with the tests of the 2x2 tables."""
+    doc = rma_document(res)
+    tests = [t for t in (res.cmh, res.breslow_day, res.tarone) if t is not None]
+    if not tests:
+        return doc
+    rows = tuple((t.name, fmt(t.statistic), fmt(t.df, 0), fmt_p(t.pvalue)) for t in tests)
+    undefined = any(math.isnan(t.statistic) or math.isnan(t.pvalue) for t in tests)
+    table = Table("Tests of the 2x2 tables:", ("", "X^2", "df", "pval"), rows,
+                  "NA: not computable for these data." if undefined else "")
+    return Document(doc.title, doc.blocks[:3] + (table,) + doc.blocks[3:])

@@ -11,9 +11,8 @@ from functools import singledispatch
 import numpy as np
 
 from .._distributions import chi2_sf
+from .._summary import Rendered, Summarized
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, Paragraph, Rendered, Table
-from ..formatting.numbers import fmt
 from ..models.mh_peto import NOT_FOR_TABLES, MHResult
 from ..models.results import RMAResult, _freeze, _num
 from ._refit import refit_subsets, require_intercept_only, require_k
@@ -76,20 +75,9 @@ class InfluenceDiagnostics(Rendered):
 
         return pd.DataFrame(self.to_records()).set_index("study")
 
-    def summary(self) -> Document:
-        header = ("", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del", "hat", "weight", "dfbs", "inf")
-        rows = tuple(
-            (str(s),) + tuple(fmt(getattr(self, f)[i]) for f in _FIELDS) + ("*" if self.influential[i] else "",)
-            for i, s in enumerate(self.slab)
-        )
-        blocks = [Table("", header, rows)]
-        n = int(self.influential.sum())
-        blocks.append(Paragraph(f"{n} of {len(self.slab)} studies flagged as influential (*)."))
-        return Document("Influence diagnostics", tuple(blocks))
-
 
 @dataclass(frozen=True)
-class BaujatData:
+class BaujatData(Summarized):
     """Coordinates of the Baujat plot (equal to metafor's ``baujat``).
 
     ``x``: each study's contribution to Q, ``(y_i - mu)^2 / (v_i + tau2)``;
@@ -109,10 +97,6 @@ class BaujatData:
 
     def to_dict(self) -> dict:
         return {"rows": self.to_records()}
-
-    def summary(self) -> Document:
-        rows = tuple((str(s), fmt(self.x[i]), fmt(self.y[i])) for i, s in enumerate(self.slab))
-        return Document("Baujat plot data", (Table("", ("", "contribution to Q", "influence on estimate"), rows),))
 
 
 def influential_flags(dffits, cook_d, hat, dfbetas, k: int) -> np.ndarray:

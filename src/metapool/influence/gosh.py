@@ -15,9 +15,8 @@ from functools import singledispatch
 
 import numpy as np
 
+from .._summary import Summarized
 from ..exceptions import MetapoolError, OptionError
-from ..formatting.document import Document, KeyValues, Paragraph
-from ..formatting.numbers import fmt
 from ..inference.heterogeneity import common_i2_h2
 from ..models.results import RMAResult, _freeze
 from ._refit import refit_subsets, require_intercept_only, require_k
@@ -33,7 +32,7 @@ CHUNK = 1 << 14
 
 
 @dataclass(frozen=True)
-class GoshResult:
+class GoshResult(Summarized):
     """Fits of the model to subsets of the studies (Olkin et al. 2012).
 
     Rows are ordered by subset size ``k`` and, within a size, as metafor's
@@ -85,19 +84,6 @@ class GoshResult:
 
         return pd.DataFrame({"k": self.k, "QE": self.q, "I2": self.i2, "H2": self.h2, "tau2": self.tau2,
                              "estimate": self.estimate})
-
-    def summary(self) -> Document:
-        est = np.nanquantile(self.estimate, [0.0, 0.5, 1.0])
-        i2 = np.nanquantile(self.i2, [0.0, 0.5, 1.0])
-        kind = "all" if self.exhaustive else "randomly sampled"
-        return Document(f"GOSH analysis ({self.n} {kind} subsets of k = {len(self.slab)} studies)", (
-            KeyValues("", (
-                ("estimate (min, median, max)", ", ".join(fmt(v) for v in est)),
-                ("I^2 % (min, median, max)", ", ".join(fmt(v, 2) for v in i2)),
-                ("failed fits", str(int(np.isnan(self.estimate).sum()))),
-            )),
-            *(Paragraph("Note: " + text) for text in self.notes),
-        ))
 
 
 def _exhaustive_codes(k: int) -> np.ndarray:

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..formatting.document import Document, Paragraph, Rendered, Table
-from ..formatting.numbers import fmt, fmt_p, fmt_pct
+from .._summary import Rendered
 from ..models.fit import BatchFit
 from ..models.mh_peto import TableFits
 from ..models.results import _freeze, _num
@@ -66,24 +65,6 @@ class SubsetSeries(Rendered):
         import pandas as pd
 
         return pd.DataFrame(self.to_records()).set_index("study")
-
-    def summary(self) -> Document:
-        head = "omitted" if self.kind == "leave-one-out" else "added"
-        stat = "zval" if np.all(np.isinf(self.ddf)) else "tval"
-        rows = tuple(
-            (
-                str(self.slab[i]), fmt(self.estimate[i]), fmt(self.se[i]), fmt(self.statistic[i]),
-                fmt_p(float(self.pvalue[i])), fmt(self.ci_lower[i]), fmt(self.ci_upper[i]),
-                fmt(self.q[i]), fmt_p(float(self.q_pvalue[i])), fmt(self.tau2[i]), fmt_pct(float(self.i2[i])),
-            )
-            for i in range(len(self.slab))
-        )
-        header = (head, "estimate", "se", stat, "pval", "ci.lb", "ci.ub", "Q", "Qp", "tau2", "I2")
-        title = "Leave-one-out analysis" if self.kind == "leave-one-out" else "Cumulative meta-analysis"
-        blocks = [Table("", header, rows, f"{self.level * 100:g}% CIs; tau^2 estimator {self.method}.")]
-        if not np.all(np.isfinite(self.estimate)):
-            blocks.append(Paragraph("NA: the refit did not converge."))
-        return Document(f"{title} (k = {len(self.slab)})", tuple(blocks))
 
 
 def series_from_fit(kind: str, slab, bf: BatchFit, res) -> SubsetSeries:

@@ -6,16 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._summary import Summarized
 from ..exceptions import DataValidationError
-from ..formatting.document import Document, KeyValues
-from ..formatting.numbers import fmt
 from ._input import column, labels
 
 __all__ = ["MedianSummary", "describe_medians"]
 
 
 @dataclass(frozen=True)
-class MedianSummary:
+class MedianSummary(Summarized):
     """Median, quartiles and range of the study medians (not a pooled estimate).
 
     Quartiles are R's default ``quantile`` (type 7, linear interpolation).
@@ -45,15 +44,6 @@ class MedianSummary:
             "k": self.k, "median": self.median, "q1": self.q1, "q3": self.q3,
             "min": self.minimum, "max": self.maximum, "missing": list(self.missing),
         }  # fmt: skip
-
-    def summary(self) -> Document:
-        items = (
-            ("studies with a median", str(self.k)),
-            ("median of study medians", fmt(self.median)),
-            ("interquartile range", f"{fmt(self.q1)} \u2013 {fmt(self.q3)}"),
-            ("range", f"{fmt(self.minimum)} \u2013 {fmt(self.maximum)}"),
-        )
-        return Document("Study medians (descriptive, not pooled)", (KeyValues("", items),))
 
 
 def describe_medians(medians, data=None, *, slab=None) -> MedianSummary:

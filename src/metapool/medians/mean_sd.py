@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._distributions import norm_ppf
+from .._summary import Summarized
 from .._validation import check_choice
 from ..exceptions import DataValidationError
-from ..formatting.document import Document, Table
-from ..formatting.numbers import fmt
 from ._input import column, labels
 
 __all__ = ["MeanSDEstimate", "estimate_mean_sd", "WAN_TABLE1", "WAN_TABLE2", "wan_xi", "wan_eta"]
@@ -77,7 +76,7 @@ def wan_eta(n: int) -> float:
 
 
 @dataclass(frozen=True)
-class MeanSDEstimate:
+class MeanSDEstimate(Summarized):
     """Estimated means and SDs, one per study (NaN where no scenario applies).
 
     ``scenario`` is ``"C1"``, ``"C2"``, ``"C3"`` or ``""`` per study;
@@ -109,11 +108,6 @@ class MeanSDEstimate:
                 for s, sc, m, d in zip(self.slab, self.scenario, self.mean, self.sd)
             ],
         }
-
-    def summary(self) -> Document:
-        rows = tuple((s, sc or "-", fmt(m), fmt(d)) for s, sc, m, d in zip(self.slab, self.scenario, self.mean, self.sd))
-        note = f"Mean: {'Luo et al. (2018)' if self.mean_method == 'luo' else 'Wan et al. (2014)'}; SD: Wan et al. (2014)."
-        return Document("Means and SDs estimated from medians", (Table("", ("study", "scenario", "mean", "sd"), rows, note),))
 
     def to_frame(self):
         import pandas as pd

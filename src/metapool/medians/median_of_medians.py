@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._distributions import norm_ppf
+from .._summary import Rendered
 from .._validation import check_choice, check_level
 from ..exceptions import DataValidationError
-from ..formatting.document import Document, KeyValues, Rendered
-from ..formatting.numbers import fmt
 from ._input import column, labels
 
 __all__ = ["PooledMedian", "pool_medians", "weighted_quantile", "MEDIAN_METHODS"]
@@ -88,16 +87,6 @@ class PooledMedian(Rendered):
             "ci_upper": self.ci_upper, "coverage": self.coverage * 100.0, "k": self.k,
             "exact": self.exact, "excluded": list(self.excluded),
         }  # fmt: skip
-
-    def summary(self) -> Document:
-        ci = f"{fmt(self.ci_lower)} \u2013 {fmt(self.ci_upper)}"
-        items = (
-            ("method", self.method_name),
-            ("studies", str(self.k)),
-            ("pooled median", fmt(self.estimate)),
-            (f"{self.coverage * 100:.4g}% CI ({'exact' if self.exact else 'normal approx.'} sign test)", ci),
-        )
-        return Document("Pooled median", (KeyValues("", items),))
 
 
 def pool_medians(

@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from ..exceptions import DataValidationError
 from ._input import column, labels
@@ -85,6 +84,8 @@ def _optim(fun, start, lower, upper):
             e[i] = 1.0
             g[i] = (fun(x + up * e) - fun(x - dn * e)) / (up + dn)
         return g
+
+    from scipy import optimize  # on use: ``import metapool`` loads no scipy.optimize
 
     x0 = np.clip(np.asarray(start, float), lower, upper)
     res = optimize.minimize(fun, x0, jac=grad, method="L-BFGS-B", bounds=list(zip(lower, upper)),

@@ -360,20 +360,6 @@ class MHResult(RMAResult):
             d[name] = None if test is None else test.to_dict()
         return d
 
-    def summary(self):
-        from ..formatting.document import Document, Table
-        from ..formatting.numbers import fmt, fmt_p
-
-        doc = super().summary()
-        tests = [t for t in (self.cmh, self.breslow_day, self.tarone) if t is not None]
-        if not tests:
-            return doc
-        rows = tuple((t.name, fmt(t.statistic), fmt(t.df, 0), fmt_p(t.pvalue)) for t in tests)
-        undefined = any(math.isnan(t.statistic) or math.isnan(t.pvalue) for t in tests)
-        table = Table("Tests of the 2x2 tables:", ("", "X^2", "df", "pval"), rows,
-                      "NA: not computable for these data." if undefined else "")
-        return Document(doc.title, doc.blocks[:3] + (table,) + doc.blocks[3:])
-
 
 def _tables(measure, data, cols, slab, add, to, drop00) -> tuple[EffectSizeTable, np.ndarray]:
     """Validated tables with their study-level effect sizes (via escalc), and the rows pooled."""

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._summary import Rendered
 from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
-from ..formatting.document import Rendered
 from ..inference.heterogeneity import random_i2_h2
 from ..inference.intervals import natural_limits, prediction_interval
 from ..inference.tests import critical
@@ -445,13 +445,6 @@ class RMAResult(Rendered):
                 "back": self.companion.back().to_dict(),
             }
         return d
-
-    def summary(self):
-        """The result as a :class:`~metapool.formatting.Document` (text/HTML/Markdown)."""
-        from ..formatting.rma_summary import rma_document
-
-        return rma_document(self)
-
 
     def __repr__(self) -> str:
         if self.X is None:

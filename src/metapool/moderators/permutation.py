@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._summary import Summarized
 from ..exceptions import MetapoolError
-from ..formatting.document import Document, KeyValues, Table
-from ..formatting.numbers import fmt, fmt_p
 from ..models.fit import fit_batch
 from ..models.kernels import Batch
 from ..models.results import RMAResult, _num
@@ -48,7 +47,7 @@ CHUNK = 4096
 
 
 @dataclass(frozen=True)
-class PermutationTest:
+class PermutationTest(Summarized):
     """Permutation p-values of the coefficients and of the omnibus test.
 
     Attributes
@@ -84,16 +83,6 @@ class PermutationTest:
             "seed": self.seed,
             "failed": self.failed,
         }
-
-    def summary(self) -> Document:
-        kind = "exact" if self.exact else f"approximate (seed {self.seed})"
-        return Document(
-            f"Permutation test: {self.iterations} permutations, {kind}",
-            (
-                KeyValues("", (("Omnibus test p-value", fmt_p(self.qm_pvalue)),)),
-                Table("", ("coefficient", "permutation p"), tuple((n, fmt_p(p)) for n, p in zip(self.names, self.pvalues))),
-            ),
-        )
 
 
 def _unique_row_permutations(X: np.ndarray) -> np.ndarray:

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._summary import Rendered
 from .._validation import check_choice
 from ..effect_sizes.table import EffectSizeTable, Exclusion
 from ..exceptions import DataValidationError
-from ..formatting.document import Document, Paragraph, Rendered, Table
-from ..formatting.numbers import fmt, fmt_p, fmt_pct
 from ..io.parsing import MISSING_MARKERS
 from ..io.tables import get_column
 from ..models.results import Prediction, _num
@@ -105,22 +104,6 @@ class SubgroupResult(Rendered):
             "subgroup_test": {"q": _num(self.q), "df": self.df, "ddf": _num(self.ddf), "pvalue": _num(self.pvalue)},
             "subgroup_tau2": self.tau2_mode,
         }
-
-    def summary(self) -> Document:
-        rows = tuple(
-            (s.level, str(s.k), fmt(s.estimate), f"[{fmt(s.ci_lower)}, {fmt(s.ci_upper)}]", fmt(s.tau2), fmt_pct(s.i2))
-            + ((f"{fmt(s.back[0])} [{fmt(s.back[1])}, {fmt(s.back[2])}]",) if s.back else ())
-            for s in self.subgroups
-        )
-        header = ("subgroup", "k", "estimate", "CI", "tau^2", "I^2") + (("natural scale",) if self.subgroups[0].back else ())
-        stat = f"Q(df = {self.df})" if self.ddf is None else f"F(df1 = {self.df}, df2 = {self.ddf:g})"
-        return Document(
-            f"Subgroups by {self.column} ({TAU2_MODES[self.tau2_mode]})",
-            (
-                Table("", header, rows),
-                Paragraph(f"Test for subgroup differences: {stat} = {fmt(self.q)}, p-val = {fmt_p(self.pvalue)}"),
-            ),
-        )
 
 
 def _labels(groups, data, n: int) -> tuple[np.ndarray, str]:
