@@ -35,7 +35,6 @@ LEVEL = {unit: level for level, (_, units) in enumerate(LAYERS) for unit in unit
 KNOWN_UPWARD: frozenset = frozenset({
     ("metapool.glmm.result", "metapool.formatting.document"),
     ("metapool.glmm.result", "metapool.formatting.glmm_summary"),
-    ("metapool.models.rma", "metapool.moderators.design"),
 })
 
 

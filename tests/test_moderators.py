@@ -179,3 +179,16 @@ def test_cli_bias_runs_peters_for_two_group_binary_data(tmp_path, capsys):
 
     es = mp.escalc("RR", ai=frame.tpos, n1i=frame.n1, ci=frame.cpos, n2i=frame.n2)
     assert out["bias"]["peters"]["p"] == pytest.approx(peters(mp.rma(es), table=es).pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize("old, new", [("moderators.design", "models.design.matrix"),
+                                      ("moderators.formula", "models.design.formula"),
+                                      ("moderators.arithmetic", "models.design.arithmetic")])
+def test_old_paths_of_the_formula_grammar_re_export_it(old, new):
+    """The design matrix builder and its grammar live in models/design/; the moderators paths stay importable."""
+    import importlib
+
+    old_module, new_module = (importlib.import_module("metapool." + m) for m in (old, new))
+    assert old_module.__all__
+    for name in old_module.__all__:
+        assert getattr(old_module, name) is getattr(new_module, name), name

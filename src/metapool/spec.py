@@ -48,7 +48,7 @@ from .inference.tests import TESTS
 from .io.decoding import decode_text, read_bytes, text_encoding
 from .io.tables import EXCEL_SUFFIXES
 from .models.methods import get_method, method_choices
-from .moderators.formula import parse_formula
+from .models.design import parse_formula
 
 __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
 

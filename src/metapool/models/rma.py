@@ -12,7 +12,7 @@ from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import EffectSizeTable, Exclusion
 from ..exceptions import ConvergenceError, DataValidationError, MetapoolWarning, OptionError, TransformWarning
 from ..inference.tests import TESTS, wald_test
-from ..moderators.design import Design, build_design, check_rank
+from .design import Design, build_design, check_rank
 from ..io.parsing import describe_row
 from .fit import VARIANCE_RATIO_LIMIT, fit_batch
 from .kernels import Batch
@@ -80,7 +80,7 @@ def rma(
         Moderators for a meta-regression: column names (``"agent:cat"`` marks
         a categorical column; text columns are categorical anyway), a formula
         such as ``"~ ablat + year"`` or ``"~ C(agent) - 1"``, or a numeric
-        array. See :func:`metapool.moderators.design.build_design`.
+        array. See :func:`metapool.models.design.build_design`.
     intercept, reference
         Add an intercept (for column names and arrays; formulas use ``- 1``),
         and reference levels of categorical moderators (``{"agent": "aza"}``).
