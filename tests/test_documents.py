@@ -70,13 +70,8 @@ def results():
     return all_results()
 
 
-PENDING = {"GLMMResult"}  # its renderer is registered once branch glmm has moved it (issue 11)
-
-
 def test_document_is_summary_for_every_result(results):
     for name, res in results.items():
-        if type(res).__name__ in PENDING:
-            continue
         doc = document(res)
         assert isinstance(doc, Document), name
         assert doc == res.summary(), name
@@ -95,8 +90,7 @@ def test_every_public_result_class_has_a_renderer(results):
                     if c.__module__.startswith("metapool.") and c.__module__ != "metapool._summary"
                     and hasattr(c, "summary")}
     assert {type(r) for r in results.values()} <= classes
-    missing = sorted(c.__qualname__ for c in classes
-                     if document.dispatch(c) is document.dispatch(object) and c.__name__ not in PENDING)
+    missing = sorted(c.__qualname__ for c in classes if document.dispatch(c) is document.dispatch(object))
     assert not missing, f"no document renderer for {missing}"
     assert {c for c in classes if not c.__name__.startswith("_")} <= {type(r) for r in results.values()} | {
         AnalysisReport}, "add a fitted example of the new result type to all_results()"

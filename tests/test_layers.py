@@ -3,9 +3,9 @@
 Every ``import`` in ``src/metapool`` counts, at module level or inside a
 function (a lazy import still ties the layers together). The layers, bottom
 to top, are :data:`LAYERS`; a package or module not listed there fails the
-test, so a new one has to be placed. :data:`KNOWN_UPWARD` lists the upward
-imports the code still has (issue 11 removes them): the test fails on any
-other, and on an entry that no longer exists, so the list only shrinks.
+test, so a new one has to be placed. There are no exceptions: issue 11 removed
+the last upward imports (results building their own summaries, rma importing
+the design matrix from moderators).
 """
 
 from __future__ import annotations
@@ -28,15 +28,6 @@ LAYERS = (
     ("apply", ("spec", "analysis", "datasets", "cli")),
 )
 LEVEL = {unit: level for level, (_, units) in enumerate(LAYERS) for unit in units}
-
-#: Upward imports still in the code: (importing module, imported module). Remove an entry with its import.
-#: Most are results that build their own summary documents (-> formatting; issue 11 moves that into one
-#: ``document(result)`` dispatcher); rma builds its design matrix with moderators.design.
-KNOWN_UPWARD: frozenset = frozenset({
-    ("metapool.glmm.result", "metapool.formatting.document"),
-    ("metapool.glmm.result", "metapool.formatting.glmm_summary"),
-})
-
 
 def _unit(module: str) -> str:
     """The layer unit of ``metapool.a.b``: ``a``."""
@@ -89,11 +80,5 @@ def test_every_module_has_a_layer():
 
 
 def test_no_import_goes_up_a_layer():
-    upward = _upward()
-    new = sorted(upward - KNOWN_UPWARD)
-    assert not new, "imports from a higher layer:\n" + "\n".join(f"  {a} -> {b}" for a, b in new)
-
-
-def test_known_upward_imports_still_exist():
-    gone = sorted(KNOWN_UPWARD - _upward())
-    assert not gone, "remove from KNOWN_UPWARD (fixed):\n" + "\n".join(f"  {a} -> {b}" for a, b in gone)
+    upward = sorted(_upward())
+    assert not upward, "imports from a higher layer:\n" + "\n".join(f"  {a} -> {b}" for a, b in upward)

@@ -15,7 +15,17 @@ from ..models.results import RMAResult
 from ..models.tau2 import ESTIMATORS
 from .blocks import Document, KeyValues, Paragraph, Table
 from .numbers import fmt, fmt_level, fmt_p, fmt_pct
-from .sections import bracket, coefficient_table, estimate_ci, exclusions_table, heterogeneity, pval, remarks
+from .sections import (
+    back_transformed,
+    bracket,
+    coefficient_table,
+    estimate_ci,
+    exclusions_table,
+    heterogeneity,
+    measure_line,
+    pval,
+    remarks,
+)
 
 
 def _moderator_test(m) -> tuple:
@@ -40,10 +50,7 @@ def _pooled(res: RMAResult) -> KeyValues:
         items.append((f"{fmt_level(res.level)} prediction interval", bracket(pred.pi_lower, pred.pi_upper)))
     back = res.back()
     if back is not None:
-        items.append((f"Back-transformed ({MEASURES[res.measure].natural})",
-                      estimate_ci(back.estimate, back.ci_lower, back.ci_upper)))
-        if res.random:
-            items.append(("  prediction interval", bracket(back.pi_lower, back.pi_upper)))
+        items += back_transformed(res.measure, back, res.random)
     if res.companion is not None:
         cb = res.companion.back()
         items.append(("Logit (PLO) model, for comparison", estimate_ci(cb.estimate, cb.ci_lower, cb.ci_upper)))
@@ -58,8 +65,7 @@ def rma_document(res: RMAResult) -> Document:
     head += f"; tau^2 estimator: {ESTIMATORS[res.method].code})" if res.random else ")"
     blocks = []
     if res.measure is not None:
-        m = MEASURES[res.measure]
-        blocks.append(Paragraph(f"Measure: {m.code} ({m.name}); analysis scale: {m.scale}."))
+        blocks.append(measure_line(res.measure, f"analysis scale: {MEASURES[res.measure].scale}"))
     if res.random:
         blocks.append(heterogeneity(res.i2, res.h2, res.tau2, res.tau, res.tau2_se))
     else:

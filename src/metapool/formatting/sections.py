@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..effect_sizes.registry import MEASURES
 from .blocks import KeyValues, Paragraph, Table
 from .numbers import fmt, fmt_level, fmt_p, fmt_pct, stars
 
-__all__ = ["bracket", "coefficient_table", "estimate_ci", "exclusions_table", "heterogeneity", "pval", "remarks",
-           "stat_name"]
+__all__ = ["back_transformed", "bracket", "coefficient_table", "estimate_ci", "exclusions_table", "heterogeneity",
+           "measure_line", "pval", "remarks", "stat_name"]
 
 
 def bracket(lower, upper) -> str:
@@ -28,6 +29,18 @@ def pval(p) -> str:
 def stat_name(ddf) -> str:
     """Column name of the test statistic: ``zval``, or ``tval`` when there are t degrees of freedom."""
     return "zval" if ddf is None else "tval"
+
+
+def measure_line(measure: str, details: str) -> Paragraph:
+    """``Measure: CODE (name); details.``"""
+    m = MEASURES[measure]
+    return Paragraph(f"Measure: {m.code} ({m.name}); {details}.")
+
+
+def back_transformed(measure: str, back, prediction: bool) -> tuple:
+    """Items of the pooled value on the natural scale, with its prediction interval when ``prediction``."""
+    items = ((f"Back-transformed ({MEASURES[measure].natural})", estimate_ci(back.estimate, back.ci_lower, back.ci_upper)),)
+    return items + ((("  prediction interval", bracket(back.pi_lower, back.pi_upper)),) if prediction else ())
 
 
 def heterogeneity(i2, h2, tau2=None, tau=None, tau2_se=float("nan")) -> KeyValues:

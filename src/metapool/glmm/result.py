@@ -9,10 +9,10 @@ from functools import cached_property
 import numpy as np
 
 from .._distributions import chi2_isf
+from .._summary import Rendered
 from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
-from ..formatting.document import Rendered
 from ..inference.heterogeneity import random_i2_h2
 from ..inference.intervals import prediction_interval
 from ..inference.tests import critical
@@ -298,13 +298,6 @@ class GLMMResult(Rendered):
             "heterogeneity_ci": None if ci is None else (
                 ci.to_dict() | {"method": "profile likelihood", "upper_capped": ci.upper_capped}),
         }
-
-    def summary(self):
-        """The result as a :class:`~metapool.formatting.Document` (text/HTML/Markdown)."""
-        from ..formatting.glmm_summary import glmm_document
-
-        return glmm_document(self)
-
 
     def __repr__(self) -> str:
         return (
