@@ -178,8 +178,9 @@ def test_methods_text_names_the_model_used(tmp_path):
     analysis = quiet(run_analysis, parse_spec(spec, "a.toml", tmp_path))
     assert [o.error for o in analysis.outcomes] == [None, None, None]
     text, references = methods_text(analysis)
-    assert "Death: pooled from 2x2 tables as risk ratio with a common-effect model by the Mantel-Haenszel" in text
-    assert "AE: pooled from 2x2 tables as odds ratio with a common-effect model by Peto's one-step method" in text
-    assert "common-effect (inverse-variance) model" in text  # FE, an alias of CE, is named too
+    assert ("a common-effect Mantel-Haenszel model of the 2x2 tables [1] (variance of Greenland and Robins [2]);"
+            " Cochran's Q and I² [3] from the study-level estimates for Death") in text
+    assert "Peto's one-step common-effect odds ratio of the 2x2 tables [4]" in text and "for AE" in text
+    assert "a common-effect (inverse-variance) model for Relapse" in text  # FE, an alias of CE, is named too
     assert any(r.startswith("Mantel N, Haenszel W (1959)") for r in references)
     assert any(r.startswith("Yusuf S, Peto R") for r in references)

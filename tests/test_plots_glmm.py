@@ -245,5 +245,6 @@ def test_report_glmm_outcomes_get_their_figures(tmp_path):
     html = render_report(analysis, figures)
     assert html.count("Forest plot: ") >= 3 and "Leave-one-out forest plot: Response" in html
     text, _ = methods_text(analysis)
-    assert "Proportions (binomial-normal model), incidence rates (Poisson-normal model), odds ratios" in text
-    assert "forest, funnel and Doi plots use the study-level" in text
+    for pooled in ("proportions (binomial-normal model)", "incidence rates (Poisson-normal model)", "odds ratios"):
+        assert f"generalised linear mixed model of the {pooled}" in text
+    assert "forest, funnel and Doi plots show the study-level estimates" in text

@@ -25,7 +25,7 @@ from .io.parsing import MISSING_MARKERS, to_float_array, to_labels
 from .io.tables import StudyTable, get_column, read_table
 from .spec import AnalysisSpec, OutcomeSpec
 
-__all__ = ["OutcomeResult", "Analysis", "run_analysis", "run_outcome", "study_labels"]
+__all__ = ["OutcomeResult", "Analysis", "run_analysis", "run_outcome", "study_labels", "software_versions"]
 
 #: Follow-up analyses need at least this many studies to be run at all.
 MIN_K_BIAS = 3
@@ -131,7 +131,8 @@ class OutcomeResult:
 class Analysis:
     """The results of a whole analysis file, with provenance.
 
-    ``designs`` holds each table row's :class:`~metapool.evidence.designs.Design`
+    ``software`` holds the versions of metapool, Python, NumPy and SciPy
+    (:func:`software_versions`). ``designs`` holds each table row's :class:`~metapool.evidence.designs.Design`
     (None where not stated).
     """
 
@@ -143,17 +144,33 @@ class Analysis:
     created: str = ""
     table: StudyTable | None = field(default=None, repr=False, compare=False)
     designs: tuple = field(default=(), repr=False, compare=False)
+    software: dict = field(default_factory=lambda: software_versions())
 
     def to_dict(self) -> dict:
         return {
             "title": self.spec.title,
             "metapool_version": self.version,
+            "software": self.software,
             "created": self.created,
             "input_sha256": self.input_sha256,
             "n_studies": self.n_studies,
             "spec": self.spec.to_dict(),
             "outcomes": [o.to_dict() for o in self.outcomes],
         }
+
+
+def software_versions() -> dict:
+    """Versions of metapool, Python and the numerical libraries the analysis ran with."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"metapool": __version__, "Python": platform.python_version()}
+    for name, package in (("NumPy", "numpy"), ("SciPy", "scipy")):
+        try:
+            out[name] = version(package)
+        except PackageNotFoundError:  # a build without package metadata
+            out[name] = "unknown"
+    return out
 
 
 def _present(cells) -> np.ndarray:

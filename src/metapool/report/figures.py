@@ -11,7 +11,7 @@ from ..exceptions import MetapoolError
 from ..glmm.result import GLMMResult
 from ..models.results import RMAResult
 
-__all__ = ["Figure", "outcome_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
+__all__ = ["Figure", "outcome_figures", "forest_of", "forest_study_cis", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
 
 #: Figures that grow with the number of studies k: group -> (figure kinds, largest k drawn,
 #: what they are). A forest plot taller than 200 rows is unreadable; one point per study
@@ -77,16 +77,14 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
     the study table (for CIs shown as the papers report them, e.g. of median
     survival); ``note`` is appended to every figure title (e.g. "SYNTHETIC data").
     """
-    from ..plots import forest_plot, forest_table, funnel_plot
+    from ..plots import forest_plot, funnel_plot
 
     model = outcome.model
     title = f"{outcome.spec.name} ({note})" if note else outcome.spec.name
-    glmm = isinstance(model, GLMMResult)
-    if not glmm and (not isinstance(model, RMAResult) or model.X is not None):
+    forest = forest_of(outcome, data)
+    if forest is None:
         return ()
-    effects = _effects(outcome)
-    plans = [("forest", f"Forest plot: {outcome.spec.name}",
-              lambda: forest_plot(forest_table(model, effects, **_reported(outcome, data)), title=title))]
+    plans = [("forest", f"Forest plot: {outcome.spec.name}", lambda: forest_plot(forest, title=title))]
     if model.k >= 3:
         tf = getattr(outcome.bias, "results", {}).get("trimfill") if outcome.bias is not None else None
         filled = (tf.filled_yi, tf.filled_vi) if tf is not None and tf.k0 > 0 else None
@@ -96,6 +94,27 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
     plans += _follow_up_plans(outcome, model, title)
     too_large = {kind for group in skipped_figures(model.k) for kind in FIGURE_LIMITS[group][0]}
     return _draw([p for p in plans if p[0] not in too_large], folder, figure_stem(index, outcome.spec.name))
+
+
+def forest_of(outcome, data=None):
+    """The forest-plot table of an outcome (:func:`~metapool.plots.forest_data.forest_table`), None without one.
+
+    An outcome has a forest plot when its model is an intercept-only rma
+    model (MH and Peto fits included) or a GLMM; ``data`` as in
+    :func:`outcome_figures`.
+    """
+    from ..plots import forest_table
+
+    model = outcome.model
+    if not isinstance(model, GLMMResult) and (not isinstance(model, RMAResult) or model.X is not None):
+        return None
+    return forest_table(model, _effects(outcome), **_reported(outcome, data))
+
+
+def forest_study_cis(analysis) -> dict:
+    """Outcome index to how the study CIs of its forest plot are computed (outcomes with a forest plot)."""
+    tables = {i: forest_of(o, analysis.table) for i, o in enumerate(analysis.outcomes) if o.error is None}
+    return {i: t.study_ci for i, t in tables.items() if t is not None}
 
 
 def _draw(plans: list, folder: Path | None, stem: str) -> tuple:
