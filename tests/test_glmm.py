@@ -186,3 +186,29 @@ def test_cli_method_glmm_json(tmp_path, capsys):
     assert "Random-effects GLMM" in capsys.readouterr().out
     assert main(["pool", str(path), "--events", "r", "--total", "n", "--method", "GLMM", "--test", "knha"]) == 2
     assert "rma_glmm" in capsys.readouterr().err
+
+
+# -- the pooled-result protocol ---------------------------------------------------------------
+def test_glmm_result_has_the_pooled_result_shape():
+    from metapool.glmm.information import information_share, study_information
+
+    res = mp.rma_glmm("PLO", xi=[2, 14, 6, 3, 28, 10], ni=[20, 35, 40, 30, 50, 60], test="t")
+    assert math.isnan(res.tau2_se)  # metafor's rma.glmm: se.tau2 is NA for the lme4 models
+    info = study_information(res, np.array([res.tau2]))[0]
+    np.testing.assert_allclose(res.weights, 100.0 * info / info.sum(), rtol=1e-15)
+    assert np.array_equal(res.weights, 100.0 * information_share(res))  # one formula
+    assert res.rows.tolist() == list(range(6))
+    c = res.coefficients
+    assert c.names == ("intrcpt",) and (c.estimate[0], c.se[0], c.ci_lower[0], c.pvalue[0]) == (
+        res.estimate, res.se, res.ci_lower, res.pvalue)
+    assert res.conf_int() == (res.ci_lower, res.ci_upper)
+    p = res.predict(0.9)
+    half = stats.t.ppf(0.95, 5) * res.se
+    assert res.conf_int(0.9) == (p.ci_lower, p.ci_upper)
+    assert p.ci_upper - res.estimate == pytest.approx(half, rel=1e-12)
+
+
+def test_separated_data_have_no_weights_and_keep_their_rows():
+    with pytest.warns(ConvergenceWarning):
+        res = mp.rma_glmm("PLO", xi=[0, 0, 0], ni=[10, 12, 9])
+    assert res.exact is not None and np.isnan(res.weights).all() and res.rows.tolist() == [0, 1, 2]

@@ -248,3 +248,30 @@ def test_report_glmm_outcomes_get_their_figures(tmp_path):
     for pooled in ("proportions (binomial-normal model)", "incidence rates (Poisson-normal model)", "odds ratios"):
         assert f"generalised linear mixed model of the {pooled}" in text
     assert "forest, funnel and Doi plots show the study-level estimates" in text
+
+
+def test_effect_sizes_csv_has_the_glmm_weights_by_row(tmp_path):
+    """GLMM outcomes get weight_percent in effect_sizes.csv: the fit's weights, mapped to rows by index."""
+    import csv
+
+    from metapool.analysis import run_analysis
+    from metapool.report.render import write_outputs
+    from metapool.spec import load_spec
+
+    a, n1, c, n2 = (OR_CELLS[r] for r in ("ai", "n1i", "ci", "n2i"))
+    lines = [f"s{i},{a[i]},{n1[i]},{c[i]},{n2[i]}" for i in range(len(a))]
+    lines.insert(2, "s1,,30,7,31")  # a row without counts, and a repeated label: rows, not labels
+    (tmp_path / "d.csv").write_text("study,a,n1,c,n2\n" + "\n".join(lines))
+    (tmp_path / "a.toml").write_text(
+        'title = "GLMM weights"\ndata = "d.csv"\nstudy = "study"\n\n[defaults]\nmethod = "GLMM"\n\n'
+        '[[outcome]]\nname = "Death"\nkind = "binary"\nevents1 = "a"\ntotal1 = "n1"\nevents2 = "c"\ntotal2 = "n2"\n'
+        'sensitivity = false\nbias = false\n')
+    analysis = quiet(run_analysis, load_spec(tmp_path / "a.toml"))
+    model = analysis.outcomes[0].model
+    assert isinstance(model, mp.GLMMResult) and model.rows.tolist() == [0, 1, 3, 4, 5]
+    quiet(write_outputs, analysis, tmp_path / "out")
+    with open(tmp_path / "out" / "effect_sizes.csv", newline="", encoding="utf-8") as f:
+        weights = [r["weight_percent"] for r in csv.DictReader(f)]
+    assert weights[2] == ""
+    np.testing.assert_allclose([float(w) for i, w in enumerate(weights) if i != 2], model.weights, rtol=1e-12)
+    assert sum(model.weights) == pytest.approx(100.0)

@@ -38,6 +38,9 @@ RESULTS = {
     "MH": lambda: [rma_mh("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")],
     "Peto": lambda: [rma_peto(TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")],
     "subgroup fits": _subgroup_fits,
+    "GLMM OR": lambda: [mp.rma_glmm("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")],
+    "GLMM PLO": lambda: [mp.rma_glmm("PLO", TABLES, xi="ci", ni="n2i", slab="study")],
+    "GLMM IRLN": lambda: [mp.rma_glmm("IRLN", TABLES, xi="ai", ti="n1i", slab="study")],
 }
 
 
@@ -78,6 +81,8 @@ def test_results_record_their_input_rows():
         assert mp.rma(es).rows.tolist() == [0, 1, 3, 4, 5]
         mh = rma_mh("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")
     assert mh.rows.tolist() == [0, 1, 3, 4, 5] and [e.row for e in mh.exclusions] == [2]
+    glmm = mp.rma_glmm("OR", TABLES, ai="ai", n1i="n1i", ci="ci", n2i="n2i", slab="study")
+    assert glmm.rows.tolist() == [0, 1, 3, 4, 5] and [e.row for e in glmm.exclusions] == [2]
     x, y = _subgroup_fits()
     assert x.rows.tolist() == [0, 1, 5] and y.rows.tolist() == [3, 4]
     assert y.slab == ("B", "E") and y.exclusions == ()  # a subgroup is formed from usable rows

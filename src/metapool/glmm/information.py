@@ -24,45 +24,57 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import Counts, agq_deviance
-from .result import GLMMResult
-from .subsets import glmm_counts, require_glmm, table_counts
-from .table_kernels import start_values, study_deviance
+from .result import GLMMResult, require_glmm
+from .table_kernels import arm_counts, start_values, study_deviance
 
-__all__ = ["study_information", "information_share", "table_information", "INFO_STEP"]
+__all__ = ["information", "study_information", "information_share", "share", "table_information", "INFO_STEP"]
 
 #: Step in mu of the second difference behind the per-study information.
 INFO_STEP = 1e-3
 
 
-def study_information(res: GLMMResult, tau2) -> np.ndarray:
-    """Each study's observed Fisher information for mu at the fitted mu, for each tau2.
+def information(measure: str, xi, size, mu: float, tau2, n_agq: int) -> np.ndarray:
+    """Each study's observed Fisher information for mu at ``mu``, for each tau2.
 
     Parameters
     ----------
-    res
-        A GLMM fit.
+    measure
+        ``"PLO"``, ``"IRLN"`` or ``"OR"``.
+    xi, size
+        The studies' events and sizes (person-time), as
+        :attr:`GLMMResult.xi <metapool.glmm.result.GLMMResult.xi>` and ``size``
+        hold them (``[k]``, for OR ``[k, 2]``).
+    mu
+        The pooled value (logit, log rate, log odds ratio).
     tau2
         Values of tau2, shape ``[m]``.
+    n_agq
+        Quadrature points (the fit's).
 
     Returns
     -------
     ndarray
         ``[m, k]``: ``(1/2) d^2 D_i / d mu^2`` of study i's term of the AGQ
-        deviance (the quadrature of the fit), by a central second difference.
-        Every study is one analysis of a batch, so the terms come out separately.
-        For 2x2 tables the Schur complement over the study's intercept
-        (:func:`table_information`).
+        deviance, by a central second difference. Every study is one analysis
+        of a batch, so the terms come out separately. For 2x2 tables the
+        Schur complement over the study's intercept (:func:`table_information`).
     """
-    if res.measure == "OR":
-        return table_information(res, tau2, INFO_STEP)
+    if measure == "OR":
+        return table_information(xi, size, mu, tau2, n_agq, INFO_STEP)
     tau = np.sqrt(np.asarray(tau2, dtype=float))
-    counts = glmm_counts(res, np.arange(res.k)[:, None])  # [k, 1]: one study per analysis
-    k, m = res.k, tau.shape[0]
-    beta = np.broadcast_to(res.estimate + INFO_STEP * np.array([-1.0, 0.0, 1.0]), (k, m, 3))
+    xi, size = np.asarray(xi, dtype=float), np.asarray(size, dtype=float)
+    counts = Counts.from_arrays("binomial" if measure == "PLO" else "poisson", xi[:, None], size[:, None])
+    k, m = len(xi), tau.shape[0]  # [k, 1]: one study per analysis
+    beta = np.broadcast_to(mu + INFO_STEP * np.array([-1.0, 0.0, 1.0]), (k, m, 3))
     theta = np.broadcast_to(tau[None, :, None], (k, m, 3))
-    dev, _ = agq_deviance(counts, beta, theta, res.n_quadrature)
+    dev, _ = agq_deviance(counts, beta, theta, n_agq)
     info = (dev[..., 0] - 2.0 * dev[..., 1] + dev[..., 2]) / (2.0 * INFO_STEP**2)
     return info.T
+
+
+def study_information(res: GLMMResult, tau2) -> np.ndarray:
+    """:func:`information` of the studies of the fit ``res`` at its ``mu``, for each tau2 (``[m, k]``)."""
+    return information(res.measure, res.xi, res.size, res.estimate, tau2, res.n_quadrature)
 
 
 def information_share(res: GLMMResult) -> np.ndarray:
@@ -70,12 +82,19 @@ def information_share(res: GLMMResult) -> np.ndarray:
 
     ``hat_i = I_i(tau2) / sum_j I_j(tau2)`` with the per-study information of
     :func:`study_information` (one batched quadrature, no refits); ``100 hat``
-    are the weights of :func:`~metapool.influence.influence` and of a GLMM's
-    forest plot, the counterpart of the normal model's ``w_i / sum w_j``.
+    are the fit's :attr:`~metapool.glmm.result.GLMMResult.weights`, the
+    weights of :func:`~metapool.influence.influence` and of a GLMM's forest
+    plot, the counterpart of the normal model's ``w_i / sum w_j``.
     """
     require_glmm(res, 1, "The weight of each study (its share of the information)")
-    info = study_information(res, np.array([res.tau2]))[0]
-    return info / info.sum()
+    return share(res.measure, res.xi, res.size, res.estimate, res.tau2, res.n_quadrature)
+
+
+def share(measure: str, xi, size, mu: float, tau2: float, n_agq: int) -> np.ndarray:
+    """``I_i(tau2) / sum_j I_j(tau2)`` of the studies at ``mu`` (arguments as :func:`information`; NaN if undefined)."""
+    info = information(measure, xi, size, mu, np.array([tau2]), n_agq)[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return info / info.sum()
 
 
 # (mu, alpha) offsets of the central-difference stencil of the 2x2 Hessian
@@ -103,8 +122,8 @@ def _intercepts(arms: Counts, theta, mu: float, n_agq: int, step: float, tol=1e-
     return alpha
 
 
-def table_information(res: GLMMResult, tau2, step: float) -> np.ndarray:
-    """``I_i(tau2)`` of each study (module docstring), ``[m, k]`` for tau2 ``[m]``.
+def table_information(events, totals, mu: float, tau2, n_agq: int, step: float) -> np.ndarray:
+    """``I_i(tau2)`` of each 2x2 table (module docstring) at ``mu``, ``[m, k]`` for tau2 ``[m]``.
 
     The Hessian in ``(mu, alpha_i)`` comes from central differences with
     ``step`` (the stencil of lme4's ``deriv12``), all studies and tau2 values
@@ -112,12 +131,12 @@ def table_information(res: GLMMResult, tau2, step: float) -> np.ndarray:
     """
     theta = np.sqrt(np.asarray(tau2, dtype=float))
     m = theta.shape[0]
-    arms = table_counts(res)
-    alpha = _intercepts(arms, theta, res.estimate, res.n_quadrature, step / 10.0)
+    arms = arm_counts(events, totals)
+    alpha = _intercepts(arms, theta, mu, n_agq, step / 10.0)
     st = step * _STENCIL
     dev = study_deviance(arms, np.broadcast_to(theta[None, :, None], (1, m, 9)),
-                         np.broadcast_to(res.estimate + st[:, 0], (1, m, 9)),
-                         alpha[None, :, None, :] + st[:, 1, None], res.n_quadrature)[0][0]
+                         np.broadcast_to(mu + st[:, 0], (1, m, 9)),
+                         alpha[None, :, None, :] + st[:, 1, None], n_agq)[0][0]
     d0 = dev[:, 0]
     h_mm = (dev[:, 1] - 2.0 * d0 + dev[:, 2]) / step**2
     h_aa = (dev[:, 3] - 2.0 * d0 + dev[:, 4]) / step**2

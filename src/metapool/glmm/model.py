@@ -6,21 +6,15 @@ import warnings as _warnings
 
 import numpy as np
 
-from .._distributions import chi2_sf
 from .._validation import check_choice, check_level
 from ..effect_sizes.escalc import escalc
 from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError, OptionError
 from ..inference.exact import clopper_pearson, poisson_exact
-from ..inference.heterogeneity import wald_q
-from ..inference.intervals import prediction_interval
-from ..inference.tests import coefficient_tests, critical
-from ..models.fit import batch_heterogeneity
-from .kernels import (Counts, GLMMFit, agq_deviance, conditional_loglik, fit_glmm, saturated_glm,
-                           wald_contributions)
-from .result import GLMMResult
-from ..models.kernels import Batch
 from ..models.results import Prediction
+from .assemble import SATURATED_NOTE, exact_result, glmm_result
+from .kernels import Counts, GLMMFit, agq_deviance, conditional_loglik, fit_glmm, saturated_glm, wald_contributions
+from .result import GLMMResult
 
 __all__ = ["rma_glmm", "GLMM_MEASURES", "model_studies", "SATURATED_NOTE", "HESSIAN_NOTE"]
 
@@ -32,8 +26,6 @@ GLMM_MEASURES = {
 }
 NEWTON = "Newton (central-difference derivatives, step halving)"
 NELDER_MEAD = "Nelder-Mead (scipy; after Newton failed)"
-SATURATED_NOTE = ("The saturated GLM of the heterogeneity tests stopped after 25 IRLS iterations unconverged"
-                  " (as R's glm, which metafor uses, would warn).")
 HESSIAN_NOTE = ("The finite-difference Hessian was not positive definite; the SE comes from the conditional"
                 " information (as lme4 falls back to).")
 
@@ -75,21 +67,14 @@ def _exact(measure: str, x: float, size: float, lev: float) -> Prediction:
     return Prediction(x / size, float(lo), float(hi), float("nan"), float("nan"), lev, "natural")
 
 
-def _heterogeneity_tests(counts: Counts, k: int, notes: list):
-    """metafor's QE.Wld and QE.LRT with their p-values (saturated vs common-effect GLM)."""
-    if k < 2:
-        nan = float("nan")
-        return nan, nan, nan, nan, nan
+def _saturate(counts: Counts):
+    """The saturated GLM, each study's Wald term and the common-effect deviance (pooled proportion or rate)."""
     sat = saturated_glm(counts)
-    if not sat.converged[0]:
-        notes.append(SATURATED_NOTE)
-    wald, df, wald_p = (float(v[0]) for v in wald_q(wald_contributions(counts, sat), [k]))
     x, s = counts.x[0], counts.size[0]
     rate = x.sum() / s.sum()
     beta_ce = np.log(rate / (1.0 - rate)) if counts.family == "binomial" else np.log(rate)
-    dev_ce = counts.deviance(np.full((1, k), beta_ce) + counts.offset).sum()
-    lrt = max(float(dev_ce - sat.deviance[0]), 0.0)
-    return wald, wald_p, lrt, float(chi2_sf(lrt, df)), df
+    dev_ce = counts.deviance(np.full((1, len(x)), beta_ce) + counts.offset).sum()
+    return sat, wald_contributions(counts, sat), dev_ce
 
 
 def rma_glmm(
@@ -216,12 +201,7 @@ def rma_glmm(
     size = (x + np.asarray(table.cells["mi"], dtype=float)[keep] if measure == "PLO"
             else np.asarray(table.cells["ti"], dtype=float)[keep])
     counts = Counts.from_arrays(family, x, size)
-    common = dict(
-        measure=measure, test=test, level=lev, k=k, n_quadrature=n_agq, xi=x, size=size,
-        slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
-        exclusions=exclusions,
-    )
-    nan = float("nan")
+    common = dict(measure=measure, test=test, level=lev, xi=x, size=size, n_quadrature=n_agq, exclusions=exclusions)
 
     separated = x.sum() == 0 or (measure == "PLO" and x.sum() == size.sum())
     if separated:
@@ -231,14 +211,7 @@ def rma_glmm(
                 f" {'proportion' if measure == 'PLO' else 'rate'} is {x.sum() / size.sum():g}"
                 f" with an exact {kind} interval.")
         _warnings.warn(note, ConvergenceWarning, stacklevel=2)
-        return GLMMResult(
-            model="exact", estimate=nan, se=nan, statistic=nan, pvalue=nan, ci_lower=nan, ci_upper=nan,
-            ddf=None, tau2=nan, i2=nan, h2=nan, vt=nan, q=nan, q_df=nan, q_pvalue=nan, q_lrt=nan,
-            q_lrt_pvalue=nan, pi_lower=nan, pi_upper=nan, loglik=nan, marginal_loglik=nan,
-            optimizer="none (exact interval)",
-            converged=True, n_iter=0, warnings=(note,), exact=_exact(measure, x.sum(), size.sum(), lev),
-            **common,
-        )
+        return exact_result(table, keep, exact=_exact(measure, x.sum(), size.sum(), lev), note=note, **common)
 
     warns, notes = [], []
     fit = fit_glmm(counts, n_agq)
@@ -260,24 +233,14 @@ def rma_glmm(
                          " fails): the result is the common-effect model.")
     if not fit.vb_from_hessian[0] and not fit.at_boundary[0]:
         notes.append(HESSIAN_NOTE)
-
-    ddf = np.array([k - 1.0 if test == "t" else np.inf])
-    c = coefficient_tests(fit.beta[:, None], fit.vb[:, None, None], ddf, lev)
-    pi_lower, pi_upper = prediction_interval(c.estimate[0, 0], c.se[0, 0], tau2, critical(lev, ddf)[0])
-    het = batch_heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
-    wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(counts, k, notes)
     _, modes = agq_deviance(counts, fit.beta, fit.theta, n_agq)
     obs = counts.expand(0, tail=1)
     loglik = float(conditional_loglik(obs, fit.beta[:, None, None] + obs.offset, fit.theta[:, None, None], modes)[0])
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=2)
-    return GLMMResult(
-        model=model, estimate=float(fit.beta[0]), se=float(c.se[0, 0]), statistic=float(c.statistic[0, 0]),
-        pvalue=float(c.pvalue[0, 0]), ci_lower=float(c.ci_lower[0, 0]), ci_upper=float(c.ci_upper[0, 0]),
-        ddf=None if test == "z" else k - 1.0, tau2=tau2, i2=float(het.i2[0]), h2=float(het.h2[0]),
-        vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p, q_lrt=lrt, q_lrt_pvalue=lrt_p,
-        pi_lower=float(pi_lower), pi_upper=float(pi_upper), loglik=loglik,
-        marginal_loglik=float(counts.saturated_constant[0] - fit.deviance[0] / 2.0),
-        optimizer=optimizer, converged=converged, n_iter=int(fit.n_iter[0]), warnings=tuple(warns),
-        notes=tuple(notes), **common,
+    return glmm_result(
+        table, keep, model=model, estimate=float(fit.beta[0]), vb=float(fit.vb[0]), tau2=tau2,
+        saturate=lambda: _saturate(counts), loglik=loglik,
+        marginal_loglik=float(counts.saturated_constant[0] - fit.deviance[0] / 2.0), optimizer=optimizer,
+        converged=converged, n_iter=int(fit.n_iter[0]), warnings=warns, notes=notes, **common,
     )

@@ -13,12 +13,14 @@ from .._summary import Rendered
 from .._validation import check_level
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
+from ..exceptions import MetapoolError
 from ..inference.heterogeneity import random_i2_h2
 from ..inference.intervals import prediction_interval
 from ..inference.tests import critical
-from ..models.results import ESTIMATE_KEYS, HETEROGENEITY_KEYS, HeterogeneityCI, Prediction, _freeze, _num, json_numbers
+from ..models.results import (ESTIMATE_KEYS, HETEROGENEITY_KEYS, CoefficientTable, HeterogeneityCI, Prediction, _freeze,
+                              _num, json_numbers)
 
-__all__ = ["GLMMResult", "GLMM_MODELS"]
+__all__ = ["GLMMResult", "GLMM_MODELS", "require_glmm"]
 
 #: Model codes of :attr:`GLMMResult.model` with their descriptions.
 GLMM_MODELS = {
@@ -75,6 +77,16 @@ class GLMMResult(Rendered):
     xi, size, slab, exclusions, warnings, notes
         The studies (events and totals or person-time; for OR shape ``(k, 2)``,
         events and sizes of group 1 and group 2), rows left out, remarks.
+    rows
+        The 0-based input-table row of each study in the model.
+    weights
+        Each study's weight in percent: its share of the GLMM's information
+        for the pooled value at the fitted tau2,
+        ``100 I_i(tau2) / sum_j I_j(tau2)``
+        (:func:`~metapool.glmm.information.information_share`; the
+        counterpart of the normal model's ``100 w_i / sum w_j``, used for the
+        forest plot and the influence diagnostics). metafor has no
+        ``weights()`` for ``rma.glmm``; NaN for the ``"exact"`` model.
     """
 
     measure: str
@@ -109,6 +121,8 @@ class GLMMResult(Rendered):
     xi: np.ndarray
     size: np.ndarray
     slab: tuple
+    rows: np.ndarray
+    weights: np.ndarray
     exclusions: tuple = ()
     warnings: tuple = ()
     notes: tuple = ()
@@ -123,6 +137,31 @@ class GLMMResult(Rendered):
     def tau(self) -> float:
         return math.sqrt(self.tau2) if self.tau2 >= 0 else float("nan")
 
+    @property
+    def tau2_se(self) -> float:
+        """NaN: no standard error of tau2, as metafor's ``rma.glmm``.
+
+        metafor sets ``se.tau2`` to NA for the models it fits with lme4
+        (binomial-normal, Poisson-normal, ``UM.FS``); the profile-likelihood
+        CI of :meth:`heterogeneity_ci` describes the uncertainty of tau2.
+        """
+        return float("nan")
+
+    @property
+    def coefficients(self) -> CoefficientTable:
+        """The coefficient table: one row, ``"intrcpt"`` (the pooled logit, log rate or log odds ratio)."""
+        return CoefficientTable(("intrcpt",), *(np.array([getattr(self, f)]) for f in (
+            "estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper")))
+
+    def conf_int(self, level=None) -> tuple[float, float]:
+        """Wald CI of the pooled estimate at ``level`` (default: the fit's level), on the analysis scale."""
+        lev = self.level if level is None else check_level("conf_int", level)
+        half = self._crit(lev) * self.se
+        return self.estimate - half, self.estimate + half
+
+    def _crit(self, level: float) -> float:
+        return float(critical(level, np.array([np.inf if self.ddf is None else self.ddf]))[0])
+
     def predict(self, level=None) -> Prediction:
         """Pooled estimate with CI and prediction interval on the analysis scale.
 
@@ -130,12 +169,9 @@ class GLMMResult(Rendered):
         (equal to the CI when tau2 = 0).
         """
         lev = self.level if level is None else check_level("predict", level)
-        ddf = np.array([np.inf if self.ddf is None else self.ddf])
-        crit = float(critical(lev, ddf)[0])
-        half = crit * self.se
-        pi = prediction_interval(self.estimate, self.se, self.tau2, crit)
-        return Prediction(self.estimate, self.estimate - half, self.estimate + half, float(pi[0]), float(pi[1]), lev,
-                          "analysis", self.se)
+        lo, hi = self.conf_int(lev)
+        pi = prediction_interval(self.estimate, self.se, self.tau2, self._crit(lev))
+        return Prediction(self.estimate, lo, hi, float(pi[0]), float(pi[1]), lev, "analysis", self.se)
 
     def heterogeneity_ci(self, level=None) -> HeterogeneityCI:
         """Profile-likelihood CIs for tau2, tau, I^2 and H^2.
@@ -157,7 +193,6 @@ class GLMMResult(Rendered):
         """
         from scipy import optimize
 
-        from ..exceptions import MetapoolError
         from .kernels import Counts, agq_deviance
 
         if self.exact is not None:
@@ -220,8 +255,6 @@ class GLMMResult(Rendered):
         data) or the profile search fails, the interval is None and the
         reason is given instead of an error.
         """
-        from ..exceptions import MetapoolError
-
         try:
             return self.heterogeneity_ci(), None
         except MetapoolError as exc:
@@ -304,3 +337,11 @@ class GLMMResult(Rendered):
             f"GLMMResult(measure={self.measure!r}, model={self.model!r}, k={self.k}, "
             f"estimate={self.estimate:.4g}, tau2={self.tau2:.4g}, converged={self.converged})"
         )
+
+
+def require_glmm(res: GLMMResult, minimum: int, what: str) -> None:
+    """Raise unless ``res`` is a GLMM fit (not the exact answer) with ``minimum`` studies."""
+    if res.exact is not None:
+        raise MetapoolError(f"{what} needs a GLMM fit; separated data have an exact interval only.")
+    if res.k < minimum:
+        raise MetapoolError(f"{what} needs at least {minimum} studies; the model has k = {res.k}.")

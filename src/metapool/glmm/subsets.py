@@ -18,7 +18,6 @@ import warnings
 
 import numpy as np
 
-from ..exceptions import MetapoolError
 from ..inference.heterogeneity import wald_q
 from ..models.fit import batch_heterogeneity
 from ..models.kernels import Batch
@@ -28,18 +27,10 @@ from .result import GLMMResult
 from .table_kernels import arm_counts, saturated_tables, separation
 from .tables import fit_um_fs
 
-__all__ = ["glmm_counts", "table_counts", "require_glmm", "refit_glmm", "fit_table_subsets", "table_wald_terms"]
+__all__ = ["glmm_counts", "table_counts", "refit_glmm", "fit_table_subsets", "table_wald_terms"]
 
 #: Columns of :func:`fit_table_subsets`.
 COLUMNS = ("estimate", "vb", "tau2", "q", "q_pvalue", "i2", "h2")
-
-
-def require_glmm(res: GLMMResult, minimum: int, what: str) -> None:
-    """Raise unless ``res`` is a GLMM fit (not the exact answer) with ``minimum`` studies."""
-    if res.exact is not None:
-        raise MetapoolError(f"{what} needs a GLMM fit; separated data have an exact interval only.")
-    if res.k < minimum:
-        raise MetapoolError(f"{what} needs at least {minimum} studies; the model has k = {res.k}.")
 
 
 def glmm_counts(res: GLMMResult, idx=None, mask=None) -> Counts:

@@ -10,19 +10,14 @@ import warnings as _warnings
 
 import numpy as np
 
-from .._distributions import chi2_sf
 from ..effect_sizes.escalc import escalc
 from ..exceptions import ConvergenceWarning, DataValidationError
-from ..inference.heterogeneity import wald_q
-from ..inference.intervals import prediction_interval
-from ..inference.tests import coefficient_tests, critical
-from ..models.fit import batch_heterogeneity
-from .model import HESSIAN_NOTE, SATURATED_NOTE, model_studies
-from .table_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
-                              study_deviance)
+from .assemble import glmm_result
 from .kernels import Counts, conditional_loglik
+from .model import HESSIAN_NOTE, model_studies
 from .result import GLMMResult
-from ..models.kernels import Batch
+from .table_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
+                            study_deviance)
 
 __all__ = ["rma_glmm_fs", "fit_um_fs", "OR_MODELS", "profile_deviance"]
 
@@ -75,25 +70,6 @@ def fit_um_fs(arms: Counts, n_agq: int = 7) -> tuple[FSFit, FSFit, np.ndarray]:
     random = ~fit.at_boundary & (fit.deviance < fe.deviance[rows])
     common[rows[random]] = False
     return _put(fe, rows[random], _take(fit, random)), fe, common
-
-
-def _heterogeneity_tests(arms: Counts, fe: FSFit, k: int, notes: list):
-    """metafor's QE.Wld and QE.LRT for UM.FS with their p-values.
-
-    Both compare the saturated logistic model (a log odds ratio per study;
-    R's ``glm``, replicated by :func:`saturated_glm` on the 2k groups) with
-    the common-effect model with study intercepts; the Wald statistic is the
-    sum of :func:`saturated_tables`' terms.
-    """
-    nan = float("nan")
-    if k < 2:
-        return nan, nan, nan, nan, nan
-    sat, terms = saturated_tables(arms)
-    if not sat.converged[0]:
-        notes.append(SATURATED_NOTE)
-    wald, df, wald_p = (float(v[0]) for v in wald_q(terms, [k]))
-    lrt = max(float(fe.deviance[0] - sat.deviance[0]), 0.0)
-    return wald, wald_p, lrt, float(chi2_sf(lrt, df)), df
 
 
 def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, slab=None,
@@ -151,29 +127,18 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
                      " the maximum-likelihood estimates.")
     if not fit.vb_from_hessian[0]:
         notes.append(HESSIAN_NOTE)
-    tau2 = float(fit.theta[0] ** 2)
-    ddf = np.array([k - 1.0 if test == "t" else np.inf])
-    co = coefficient_tests(fit.mu[:, None], fit.vb[:, None, None], ddf, level)
-    pi_lower, pi_upper = prediction_interval(co.estimate[0, 0], co.se[0, 0], tau2, critical(level, ddf)[0])
-    het = batch_heterogeneity(Batch.from_arrays(table.yi[keep], table.vi[keep]), np.array([tau2]), True)
-    wald, wald_p, lrt, lrt_p, df = _heterogeneity_tests(arms, fe, k, notes)
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=3)
-    mu = float(fit.mu[0])
     _, modes = study_deviance(arms, fit.theta, fit.mu, fit.alpha, n_agq)
     loglik = conditional_loglik(arms, fit.alpha[..., None] + fit.mu[:, None, None] * GROUP1,
                                 fit.theta[:, None, None] * GROUP12, modes)
-    return GLMMResult(
-        measure="OR", model=model, test=test, level=level, k=k, estimate=mu, se=float(co.se[0, 0]),
-        statistic=float(co.statistic[0, 0]), pvalue=float(co.pvalue[0, 0]), ci_lower=float(co.ci_lower[0, 0]),
-        ci_upper=float(co.ci_upper[0, 0]), ddf=None if test == "z" else k - 1.0, tau2=tau2,
-        i2=float(het.i2[0]), h2=float(het.h2[0]), vt=float(het.vt[0]), q=wald, q_df=df, q_pvalue=wald_p,
-        q_lrt=lrt, q_lrt_pvalue=lrt_p, pi_lower=float(pi_lower), pi_upper=float(pi_upper),
-        loglik=float(loglik[0]), marginal_loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0),
-        n_quadrature=n_agq,
-        optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), xi=events, size=totals,
-        slab=tuple(np.asarray(table.slab, dtype=object)[keep]),
-        exclusions=exclusions, warnings=tuple(warns), notes=tuple(notes),
+    return glmm_result(
+        table, keep, measure="OR", model=model, test=test, level=level, xi=events, size=totals,
+        estimate=float(fit.mu[0]), vb=float(fit.vb[0]), tau2=float(fit.theta[0] ** 2),
+        saturate=lambda: (*saturated_tables(arms), fe.deviance[0]), loglik=float(loglik[0]),
+        marginal_loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0), n_quadrature=n_agq,
+        optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), exclusions=exclusions, warnings=warns,
+        notes=notes,
     )
 
 

@@ -40,8 +40,8 @@ import numpy as np
 from ..exceptions import MetapoolError
 from ..glmm.information import information_share, study_information
 from ..glmm.kernels import fit_glmm, saturated_glm, wald_contributions
-from ..glmm.result import GLMMResult
-from ..glmm.subsets import fit_table_subsets, glmm_counts, refit_glmm, require_glmm, table_wald_terms
+from ..glmm.result import GLMMResult, require_glmm
+from ..glmm.subsets import fit_table_subsets, glmm_counts, refit_glmm, table_wald_terms
 from ..inference.heterogeneity import wald_q
 from ..inference.tests import coefficient_tests
 from ..models.fit import batch_heterogeneity

@@ -6,9 +6,9 @@ weights. A GLMM fit (:class:`~metapool.GLMMResult`) pools the counts
 directly; its studies are shown by their study-level effect sizes
 (:meth:`GLMMResult.effect_sizes <metapool.glmm.result.GLMMResult.effect_sizes>`:
 escalc's PLO, IRLN or OR with metafor's correction for zero cells, the same
-values its bias analyses use) and weighted by their share of the GLMM's
-information for the pooled value (:func:`~metapool.glmm.information.information_share`,
-the weights of ``influence(glmm)``).
+values its bias analyses use) and weighted by the fit's
+:attr:`~metapool.glmm.result.GLMMResult.weights` (each study's share of the
+GLMM's information for the pooled value, the weights of ``influence(glmm)``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from functools import singledispatch
 
 import numpy as np
 
-from ..exceptions import MetapoolError
-from ..glmm.information import information_share
 from ..glmm.result import GLMMResult
 
 __all__ = ["StudyValues", "study_values"]
@@ -59,11 +57,9 @@ def study_values(result) -> StudyValues:
 
 @study_values.register
 def _(result: GLMMResult) -> StudyValues:
-    """Weights NaN, and ``note`` says why, where the information share is not defined."""
+    """The study-level effect sizes with the fit's weights; ``note`` says what they are, or why there are none."""
     es = result.effect_sizes()
-    try:
-        weights = 100.0 * information_share(result)
-        note = "Weights: each study's share of the GLMM's information for the pooled value."
-    except MetapoolError as exc:
-        weights, note = np.full(result.k, np.nan), f"No weights. {exc}"
-    return StudyValues(np.asarray(es.yi), np.asarray(es.vi), np.asarray(es.ni), weights, es, note)
+    note = ("Weights: each study's share of the GLMM's information for the pooled value."
+            if np.isfinite(result.weights).all() else
+            "No weights: separated data have no GLMM fit, only an exact interval for the pooled value.")
+    return StudyValues(np.asarray(es.yi), np.asarray(es.vi), np.asarray(es.ni), np.asarray(result.weights), es, note)

@@ -188,7 +188,6 @@ def _follow_up_plans(outcome, model, name: str) -> list:
                       lambda: forest_plot(series_forest_table(outcome.leave_one_out, model), title=name)))
     es = _effects(outcome)
     if es is not None and es.measure in ("OR", "RR", "RD", "PETO") and {"ai", "bi", "ci", "di"} <= set(es.cells):
-        size = "study size" if isinstance(model, GLMMResult) else "weight"  # a GLMM of 2x2 tables has no weights
-        plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: {size}): {name}",
+        plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: weight): {name}",
                       lambda: labbe_plot(es, result=model, title=name)))
     return plans
