@@ -132,7 +132,9 @@ class Analysis:
     """The results of a whole analysis file, with provenance.
 
     ``software`` holds the versions of metapool, Python, NumPy and SciPy
-    (:func:`software_versions`). ``designs`` holds each table row's :class:`~metapool.evidence.designs.Design`
+    (:func:`software_versions`); ``risk_of_bias`` each study's per-domain
+    judgements (a :class:`~metapool.evidence.risk_of_bias.RiskOfBiasTable`,
+    None without ``risk_of_bias_domains``). ``designs`` holds each table row's :class:`~metapool.evidence.designs.Design`
     (None where not stated).
     """
 
@@ -145,6 +147,7 @@ class Analysis:
     table: StudyTable | None = field(default=None, repr=False, compare=False)
     designs: tuple = field(default=(), repr=False, compare=False)
     software: dict = field(default_factory=lambda: software_versions())
+    risk_of_bias: object = None
 
     def to_dict(self) -> dict:
         return {
@@ -156,6 +159,7 @@ class Analysis:
             "n_studies": self.n_studies,
             "spec": self.spec.to_dict(),
             "outcomes": [o.to_dict() for o in self.outcomes],
+            "risk_of_bias_domains": None if self.risk_of_bias is None else self.risk_of_bias.to_dict(),
         }
 
 
@@ -215,6 +219,22 @@ def _row_designs(spec: AnalysisSpec, table: StudyTable) -> tuple:
     cells = list(get_column(table, spec.design, "study designs")) if spec.design else None
     default = DESIGNS[spec.design_default] if spec.design_default else None
     return row_designs(cells, table.n_rows, spec.design, default, study_labels(spec, table))
+
+
+def _risk_of_bias(spec: AnalysisSpec, table: StudyTable):
+    """Each row's per-domain risk-of-bias judgements (None without ``risk_of_bias_domains``).
+
+    An unrecognised judgement is an error naming row, study, column and value.
+    """
+    from .evidence.risk_of_bias import risk_of_bias_table
+    from .formatting.labels import distinct_labels
+
+    if not spec.risk_of_bias_domains:
+        return None
+    labels = distinct_labels(study_labels(spec, table) or to_labels(None, table.n_rows), range(table.n_rows))
+    domains = {d: list(get_column(table, d, "risk-of-bias judgements")) for d in spec.risk_of_bias_domains}
+    overall = list(get_column(table, spec.risk_of_bias, "risk-of-bias judgements")) if spec.risk_of_bias else None
+    return risk_of_bias_table(labels, domains, overall, spec.risk_of_bias or "")
 
 
 def _design_counts(designs: tuple, rows: np.ndarray) -> dict:
@@ -386,6 +406,7 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
     table = read_table(spec.data_path, sheet=spec.sheet, encoding=spec.encoding)
     spec.check_columns(table)
     designs = _row_designs(spec, table)  # an unrecognised design stops the run before any outcome
+    risk_of_bias = _risk_of_bias(spec, table)  # so does an unrecognised risk-of-bias judgement
     outcomes = []
     for out in spec.outcomes:
         if progress is not None:
@@ -399,4 +420,5 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
         created=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         table=table,
         designs=designs,
+        risk_of_bias=risk_of_bias,
     )

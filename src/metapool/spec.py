@@ -14,7 +14,10 @@ Example::
     n = "n"                         # patients per study (for N), optional
     design = "design"               # study design column, optional (vocabulary: metapool.evidence.designs)
     # design_default = "RCT"        # the design of studies whose design cell is empty (or of all, without a column)
-    risk_of_bias = "risk_of_bias"   # optional
+    risk_of_bias = "risk_of_bias"   # optional: each study's overall risk-of-bias judgement
+    # risk_of_bias_domains = ["D1 randomisation", "D2 deviations", "D3 missing data", "D4 measurement",
+    #                         "D5 selection"]  # columns of per-domain judgements: robvis traffic-light and summary
+    #                                          # plots in the report (low / some concerns / high / no information)
     # synthetic = true              # the data are made up: the report and card say so
 
     [defaults]
@@ -70,10 +73,11 @@ KINDS: dict[str, dict] = {
 }
 
 _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "design_default", "risk_of_bias",
+             "risk_of_bias_domains",
              "followup", "population", "synthetic", "defaults", "outcome"}
 _OPTION_KEYS = {"measure", "method", "test", "level"}
 #: Top-level keys that name study-level columns of the data file (used by every outcome).
-STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "followup")
+STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "risk_of_bias_domains", "followup")
 #: Outcome keys that name columns of the data file.
 _COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
@@ -117,7 +121,13 @@ class AnalysisSpec:
     2010"). ``design_default`` is the design code (a key of
     :data:`metapool.evidence.designs.DESIGNS`) of studies whose design is not
     in the data; ``synthetic`` says that the data are made up (declared,
-    never inferred from a name).
+    never inferred from a name). ``risk_of_bias`` names the column of each
+    study's overall risk-of-bias judgement; ``risk_of_bias_domains`` the
+    columns of its judgement per domain (RoB 2, ROBINS-I, ...; the column
+    names are the domains' names), judgements of the vocabulary
+    :data:`metapool.evidence.risk_of_bias.JUDGEMENTS` (low, some concerns,
+    high, no information; an empty cell is no information), drawn as robvis
+    traffic-light and summary plots.
     """
 
     title: str
@@ -130,6 +140,7 @@ class AnalysisSpec:
     design: str | None = None
     design_default: str | None = None
     risk_of_bias: str | None = None
+    risk_of_bias_domains: tuple = ()
     followup: str | None = None
     population: str = ""
     synthetic: bool = False
@@ -328,6 +339,18 @@ def _study_key(chk: _Checker, value) -> str | tuple:
     return names[0] if len(names) == 1 else names
 
 
+def _domains_key(chk: _Checker, value) -> tuple:
+    """The ``risk_of_bias_domains`` key: a list of distinct columns, one per domain."""
+    if not isinstance(value, list) or not value:
+        raise chk.fail("risk_of_bias_domains", "must be a list of the columns holding each domain's judgements,"
+                       " such as [\"D1 randomisation\", \"D2 deviations\"].")
+    names = tuple(chk.text_value(v, "risk_of_bias_domains") for v in value)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise chk.fail("risk_of_bias_domains", f"column {repeated[0]!r} is listed twice.")
+    return names
+
+
 def _design_key(chk: _Checker, value) -> str:
     """The ``design_default`` key: the code of a design of the vocabulary."""
     from .evidence.designs import parse_design
@@ -367,9 +390,11 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     if dupes:
         raise chk.fail("name", f"outcome names must be unique; repeated: {', '.join(dupes)}.", names.index(dupes[0]))
     optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", *STUDY_KEYS)
-                if key in raw and key != "study"}
+                if key in raw and key not in ("study", "risk_of_bias_domains")}
     if "study" in raw:
         optional["study"] = _study_key(chk, raw["study"])
+    if "risk_of_bias_domains" in raw:
+        optional["risk_of_bias_domains"] = _domains_key(chk, raw["risk_of_bias_domains"])
     if "design_default" in raw:
         optional["design_default"] = _design_key(chk, raw["design_default"])
     data = chk.text_value(raw["data"], "data")

@@ -106,6 +106,7 @@ study = {q(study)}               # study labels
 {n_line}                 # patients per study (total N on the evidence card)
 # design = "design"          # study design (prospective, retrospective, RCT ...)
 # risk_of_bias = "rob"       # risk-of-bias judgement per study (low / some concerns / high)
+# risk_of_bias_domains = ["D1", "D2", "D3", "D4", "D5"]  # per-domain judgement columns (robvis plots)
 # followup = "followup"      # median follow-up (months), shown separately from survival
 
 [defaults]

@@ -76,7 +76,7 @@ def vocabulary_markdown() -> str:
     lines += ["| PETO | PETO | log odds ratio, sum(O - E) / sum(V) (Yusuf et al. 1985) |", ""]
     lines += ["## Tests (`test`)", "", "| code | description |", "|---|---|"]
     lines += [f"| {code} | {text} |" for code, text in TESTS.items()]
-    return "\n".join(lines + _bias_lines() + _design_lines()) + "\n"
+    return "\n".join(lines + _bias_lines() + _design_lines() + _rob_lines()) + "\n"
 
 
 def _bias_lines() -> list[str]:
@@ -119,6 +119,18 @@ def _design_lines() -> list[str]:
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {d.code} | {d.name} | {'yes' if d.randomised else 'no'} | {'yes' if d.concurrent_control else 'no'}"
               f" | {d.ocebm_level} | {d.grade_start} | {', '.join(d.spellings)} |" for d in DESIGNS.values()]
+    return lines
+
+
+def _rob_lines() -> list[str]:
+    from ..evidence.risk_of_bias import JUDGEMENTS, SPELLINGS
+
+    lines = ["", "## Risk-of-bias judgements (`risk_of_bias_domains` columns)", "",
+             "Each cell of a domain column (and of the overall `risk_of_bias` column when domains are given) is",
+             "matched after folding case and spaces; an empty cell is no information, and any other text is an",
+             "error naming row, study, column and value. Drawn as robvis traffic-light and summary plots",
+             "(McGuinness & Higgins 2021).", "", "| judgement | accepted spellings |", "|---|---|"]
+    lines += [f"| {j} | {', '.join(f'`{s}`' for s, k in SPELLINGS.items() if k == j)} |" for j in JUDGEMENTS]
     return lines
 
 

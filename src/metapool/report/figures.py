@@ -11,7 +11,7 @@ from ..exceptions import MetapoolError
 from ..glmm.result import GLMMResult
 from ..models.results import RMAResult
 
-__all__ = ["Figure", "outcome_figures", "forest_of", "forest_study_cis", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
+__all__ = ["Figure", "outcome_figures", "forest_of", "forest_study_cis", "risk_of_bias_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
 
 #: Figures that grow with the number of studies k: group -> (figure kinds, largest k drawn,
 #: what they are). A forest plot taller than 200 rows is unreadable; one point per study
@@ -115,6 +115,25 @@ def forest_study_cis(analysis) -> dict:
     """Outcome index to how the study CIs of its forest plot are computed (outcomes with a forest plot)."""
     tables = {i: forest_of(o, analysis.table) for i, o in enumerate(analysis.outcomes) if o.error is None}
     return {i: t.study_ci for i, t in tables.items() if t is not None}
+
+
+def risk_of_bias_figures(analysis, folder: Path | None, note: str = "") -> tuple:
+    """The robvis traffic-light and summary plots of the per-domain judgements (none without them).
+
+    Saved into ``folder`` as ``risk_of_bias_traffic_light`` and
+    ``risk_of_bias_summary`` (SVG and PNG) when given.
+    """
+    from ..plots.risk_of_bias import rob_summary_plot, traffic_light_plot
+
+    rob = analysis.risk_of_bias
+    if rob is None:
+        return ()
+    suffix = f" ({note})" if note else ""
+    plans = [("traffic_light", "Risk of bias per study and domain (traffic-light plot; + low, \u2212 some concerns,"
+              " X high, ? no information)", lambda: traffic_light_plot(rob, title="Risk of bias" + suffix)),
+             ("summary", "Risk of bias per domain: share of studies with each judgement (unweighted)",
+              lambda: rob_summary_plot(rob, title="Risk of bias summary" + suffix))]
+    return _draw(plans, folder, "risk_of_bias")
 
 
 def _draw(plans: list, folder: Path | None, stem: str) -> tuple:

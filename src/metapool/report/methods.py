@@ -291,6 +291,11 @@ def methods_claims(analysis, study_cis: dict | None = None, software: dict | Non
     claims.append(_grouped(bias, names, lambda body: f"Small-study effects and publication bias were assessed with {body}."))
     sensitivity = [(o.spec.name, *p) for at, o in analysed if (p := _sensitivity_phrase(o, at)) is not None]
     claims.append(_grouped(sensitivity, names, lambda body: f"Sensitivity was examined by {body}."))
+    if analysis.risk_of_bias is not None:
+        rob = analysis.risk_of_bias
+        overall = " and overall" if rob.overall is not None else ""
+        claims.append(Claim(f"Each study's risk of bias in {len(rob.domains)} domains{overall} is shown as traffic-light"
+                            " and summary plots [@robvis].", ("risk_of_bias_domains",)))
     if analysed:
         claims.append(Claim("Certainty suggestions follow the GRADE domains [@GRADE] and are for the review team to"
                             " confirm.", tuple(f"{at}.evidence_level" for at, _ in analysed)))

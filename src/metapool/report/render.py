@@ -12,7 +12,7 @@ import numpy as np
 from ..formatting.text import md_escape, one_line
 from .card import build_card
 from .certainty import suggest_certainty
-from .figures import outcome_figures
+from .figures import outcome_figures, risk_of_bias_figures
 from .methods import methods_text
 
 __all__ = ["render_report", "render_card", "effect_size_rows", "write_outputs", "safe_cell", "inline_json"]
@@ -65,10 +65,12 @@ def _outcome_blocks(o) -> list[str]:
     return blocks
 
 
-def render_report(analysis, figures: dict | None = None, card=None) -> str:
+def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = ()) -> str:
     """The self-contained HTML report (inline CSS and SVG; no external assets).
 
-    ``card`` is the analysis' evidence card when already built (:func:`~metapool.report.card.build_card`).
+    ``figures`` are each outcome's (by name), ``rob_figures`` the risk-of-bias
+    plots (:func:`~metapool.report.figures.risk_of_bias_figures`); ``card``
+    is the analysis' evidence card when already built (:func:`~metapool.report.card.build_card`).
     """
     card = build_card(analysis) if card is None else card
     methods, references = methods_text(analysis)
@@ -87,7 +89,7 @@ def render_report(analysis, figures: dict | None = None, card=None) -> str:
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
     return _environment().get_template("report.html.j2").render(
         analysis=analysis, spec=analysis.spec, card=card, methods=methods, references=references,
-        outcomes=outcomes, provenance=inline_json(provenance),
+        outcomes=outcomes, provenance=inline_json(provenance), rob_figures=rob_figures,
     )
 
 
@@ -168,9 +170,10 @@ def write_outputs(analysis, outdir, force: bool = False) -> dict:
         note = "SYNTHETIC data" if card.synthetic else ""
         figures = {o.spec.name: outcome_figures(o, figdir, analysis.table, note, index=i)
                    for i, o in enumerate(analysis.outcomes, 1) if o.error is None}
+        rob_figures = risk_of_bias_figures(analysis, figdir, note)
         card_html, card_md = render_card(analysis, card)
         files = {
-            "report": ("report.html", render_report(analysis, figures, card)),
+            "report": ("report.html", render_report(analysis, figures, card, rob_figures)),
             "results": ("results.json", json.dumps(analysis.to_dict() | {"card": card.to_dict()},
                                                    indent=2, allow_nan=False)),
             "effect_sizes": ("effect_sizes.csv", _csv(effect_size_rows(analysis))),
@@ -181,5 +184,6 @@ def write_outputs(analysis, outdir, force: bool = False) -> dict:
             (tmp / name).write_text(text, encoding="utf-8")
     out = absolute_path(outdir)
     written = {key: out / name for key, (name, _) in files.items()}
-    written["figures"] = [out / Path(f).relative_to(tmp) for figs in figures.values() for fig in figs for f in fig.files]
+    written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*figures.values(), rob_figures) for fig in figs
+                          for f in fig.files]
     return written
