@@ -84,21 +84,24 @@ def test_each_diagnostic_equals_its_definition_from_independent_refits(measure, 
     mu_d = np.array([r.estimate for r in loo])
     se_d = np.array([r.se for r in loo])
     tau2_d = np.array([r.tau2 for r in loo])
-    np.testing.assert_allclose(inf.tau2_del, tau2_d, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(inf.qe_del, [r.q for r in loo], rtol=1e-12)
+    # the refits run as one batch: equal to direct fits within Newton's tolerance (the rounding of the
+    # conditional modes, amplified by the finite-difference Hessian, moves the end point by < 1e-9;
+    # the bounds of the batched OR refits, tests/test_glmm_or_influence.py)
+    np.testing.assert_allclose(inf.tau2_del, tau2_d, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(inf.qe_del, [r.q for r in loo], rtol=1e-10)
     es = mp.escalc(measure, xi=xi, **_size(measure, size))
     yi, vi = np.asarray(es.yi), np.asarray(es.vi)
-    np.testing.assert_allclose(inf.rstudent, (yi - mu_d) / np.sqrt(vi + tau2_d + se_d**2), rtol=1e-10)
+    np.testing.assert_allclose(inf.rstudent, (yi - mu_d) / np.sqrt(vi + tau2_d + se_d**2), rtol=1e-6)
     diff = res.estimate - mu_d
-    np.testing.assert_allclose(inf.cook_d, diff**2 / res.se**2, rtol=1e-10)
-    np.testing.assert_allclose(inf.cov_r, se_d**2 / res.se**2, rtol=1e-10)
+    np.testing.assert_allclose(inf.cook_d, diff**2 / res.se**2, rtol=1e-5)
+    np.testing.assert_allclose(inf.cov_r, se_d**2 / res.se**2, rtol=1e-6)
     # hat values: each study's share of the Fisher information for mu (an independent integral;
     # metapool uses the fit's 7-point AGQ, within 1e-5 of the exact integral)
     info = exact_information(measure, xi, size, res.estimate, res.tau2)
     np.testing.assert_allclose(inf.hat, info / info.sum(), rtol=1e-4)
     np.testing.assert_allclose(inf.weight, 100 * inf.hat, rtol=1e-14)
     assert inf.hat.sum() == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose(inf.dffits, diff / np.sqrt(inf.hat * (tau2_d + vi)), rtol=1e-10)
+    np.testing.assert_allclose(inf.dffits, diff / np.sqrt(inf.hat * (tau2_d + vi)), rtol=1e-5)
     vb_del = np.array([1 / exact_information(measure, xi, size, res.estimate, t).sum() for t in tau2_d])
     np.testing.assert_allclose(inf.dfbetas, diff / np.sqrt(vb_del), rtol=1e-4)
     k = res.k
@@ -149,7 +152,7 @@ def test_baujat_x_sums_to_the_wald_q_and_y_follows_metafors_definition(xi, ni):
     assert (b.x >= 0).all()
     loo = refits(res, np.asarray(xi), np.asarray(ni))
     y = np.array([(r.estimate - res.estimate) ** 2 / r.se**2 for r in loo])
-    np.testing.assert_allclose(b.y, y, rtol=1e-10)
+    np.testing.assert_allclose(b.y, y, rtol=1e-5)  # batched refits: as the OR test
     json.dumps(b.to_dict(), allow_nan=False)
 
 
@@ -214,7 +217,7 @@ def test_gosh_separated_subsets_are_nan_counted_and_reported():
 
 
 def test_gosh_falls_back_to_rma_glmm_where_newton_fails(monkeypatch):
-    import metapool.influence.glmm as influence_glmm
+    import metapool.glmm.subsets as subsets
     from metapool.glmm.kernels import fit_glmm
 
     def newton_fails(*args, **kw):
@@ -223,10 +226,33 @@ def test_gosh_falls_back_to_rma_glmm_where_newton_fails(monkeypatch):
 
     res = fit(xi=HET_X[:5], ni=HET_N[:5])
     ok = gosh(res)
-    monkeypatch.setattr(influence_glmm, "fit_glmm", newton_fails)
+    monkeypatch.setattr(subsets, "fit_glmm", newton_fails)
     slow = gosh(res)
     np.testing.assert_allclose(slow.estimate, ok.estimate, rtol=1e-6)
     np.testing.assert_allclose(slow.tau2, ok.tau2, atol=1e-6)
+
+
+@pytest.mark.parametrize("analysis", [leave_one_out, cumulative])
+def test_refits_whose_newton_fit_fails_are_direct_fits(monkeypatch, analysis):
+    """Leave-one-out and cumulative refits run as one batch; a row Newton's method does not converge
+    is refitted by rma_glmm (Nelder-Mead after Newton), as a direct fit of the subset."""
+    import metapool.glmm.subsets as subsets
+    from metapool.glmm.kernels import fit_glmm
+
+    def newton_fails(*args, **kw):
+        f = fit_glmm(*args, **kw)
+        return dataclasses.replace(f, converged=np.zeros_like(f.converged))
+
+    res = fit(xi=HET_X, ni=HET_N, test="t")
+    batched = analysis(res)
+    monkeypatch.setattr(subsets, "fit_glmm", newton_fails)
+    direct = analysis(res)
+    for f in ("estimate", "se", "ci_lower", "tau2", "q", "i2"):
+        np.testing.assert_allclose(getattr(direct, f), getattr(batched, f), rtol=1e-6, atol=1e-9)
+    if analysis is leave_one_out:
+        r = fit(xi=HET_X[1:], ni=HET_N[1:], test="t")
+        assert (direct.estimate[0], direct.se[0], direct.tau2[0], direct.q[0]) == (r.estimate, r.se, r.tau2, r.q)
+    np.testing.assert_array_equal(direct.ddf, batched.ddf)
 
 
 # -- edge cases --------------------------------------------------------------------------

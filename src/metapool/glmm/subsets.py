@@ -1,7 +1,12 @@
 """GLMM fits of subsets of a fit's studies, as one padded batch (leave-one-out, cumulative, GOSH).
 
 metafor's ``leave1out``, ``cumul``, ``influence``, ``baujat`` and ``gosh`` stop
-for ``rma.glmm`` fits; metapool refits the GLMM to subsets of the studies. For
+for ``rma.glmm`` fits; metapool refits the GLMM to subsets of the studies.
+Every subset is one row of a padded batch, fitted in one call of the batched
+kernels, with the numbers of a direct :func:`~metapool.rma_glmm` fit of that
+subset. For one-group counts (:func:`fit_count_subsets`) the rows that
+Newton's method does not converge are left to :func:`refit_glmm`, the direct
+fit with its Nelder-Mead fallback. For
 2x2 tables (the model with fixed study intercepts and a random log odds ratio,
 ``UM.FS``) every subset is one row of a padded batch ``[B, W, 2]`` fitted in
 one call of the batched kernels (:func:`~metapool.glmm.tables.fit_um_fs`,
@@ -21,15 +26,15 @@ import numpy as np
 from ..inference.heterogeneity import wald_q
 from ..models.fit import batch_heterogeneity
 from ..models.kernels import Batch
-from .kernels import Counts
+from .kernels import Counts, fit_glmm, saturated_glm, wald_contributions
 from .model import rma_glmm
 from .result import GLMMResult
 from .table_kernels import arm_counts, saturated_tables, separation
 from .tables import fit_um_fs
 
-__all__ = ["glmm_counts", "table_counts", "refit_glmm", "fit_table_subsets", "table_wald_terms"]
+__all__ = ["glmm_counts", "table_counts", "refit_glmm", "fit_count_subsets", "fit_table_subsets", "table_wald_terms"]
 
-#: Columns of :func:`fit_table_subsets`.
+#: Columns of :func:`fit_count_subsets` and :func:`fit_table_subsets`.
 COLUMNS = ("estimate", "vb", "tau2", "q", "q_pvalue", "i2", "h2")
 
 
@@ -60,8 +65,42 @@ def refit_glmm(res: GLMMResult, keep: np.ndarray) -> GLMMResult:
                         test=res.test, level=res.level, n_agq=res.n_quadrature, **size)
 
 
+def fit_count_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np.ndarray, vi: np.ndarray
+                      ) -> tuple[dict, int, np.ndarray]:
+    """The binomial-normal (Poisson-normal) GLMM of ``res`` on each subset of its studies, as one batch.
+
+    Arguments and returns as :func:`fit_table_subsets`, for one-group counts
+    (``yi``, ``vi``: the studies' PLO or IRLN). Subsets whose studies have no
+    events (or, for proportions, only events) are separated: no GLMM fit.
+    The rows that Newton's method does not converge are NaN here;
+    :func:`refit_glmm` gives their direct fit (Nelder-Mead after Newton,
+    which needs ``warnings.catch_warnings`` and so is not run inside the
+    worker threads of GOSH).
+    """
+    n = idx.shape[0]
+    out = {f: np.full(n, np.nan) for f in COLUMNS}
+    x_sum = np.where(kept, res.xi[idx], 0.0).sum(-1)
+    size_sum = np.where(kept, res.size[idx], 0.0).sum(-1)
+    separated = (x_sum == 0) | ((res.measure == "PLO") & (x_sum == size_sum))
+    rows = np.flatnonzero(~separated)
+    if rows.size == 0:
+        return out, n, rows
+    width = int(kept[rows].sum(-1).max())  # the subsets fitted, packed as narrow as they allow
+    idx, kept = idx[rows, :width], kept[rows, :width]
+    sub = glmm_counts(res, idx, kept)
+    with np.errstate(over="ignore"):  # exp overflows at trial points far out; step halving rejects them
+        fit = fit_glmm(sub, res.n_quadrature)
+    tau2 = fit.theta**2
+    q, _, q_pvalue = wald_q(wald_contributions(sub, saturated_glm(sub)), kept.sum(-1))
+    het = batch_heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept), tau2, True)
+    cols = {"estimate": fit.beta, "vb": fit.vb, "tau2": tau2, "q": q, "q_pvalue": q_pvalue, "i2": het.i2, "h2": het.h2}
+    for f in COLUMNS:
+        out[f][rows] = np.where(fit.converged, cols[f], np.nan)
+    return out, n - rows.size, rows[~fit.converged]
+
+
 def fit_table_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np.ndarray, vi: np.ndarray
-                      ) -> tuple[dict, int, int]:
+                      ) -> tuple[dict, int, np.ndarray]:
     """The OR GLMM of ``res`` on each subset of its studies, as one batch.
 
     Parameters
@@ -80,8 +119,8 @@ def fit_table_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np
     tuple
         The columns of :data:`COLUMNS` (``[n]``: ML estimate of mu and its
         variance, tau2, the Wald statistic QE.Wld and its p-value (NaN for one
-        study), I^2, H^2), the number of separated subsets (no ML estimate) and of fits
-        that did not converge; both are NaN in every column.
+        study), I^2, H^2), the number of separated subsets (no ML estimate)
+        and the rows whose fit did not converge; both are NaN in every column.
     """
     n = idx.shape[0]
     out = {f: np.full(n, np.nan) for f in COLUMNS}
@@ -89,7 +128,7 @@ def fit_table_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np
     minus, plus = separation(arms)
     rows = np.flatnonzero(~(minus | plus))
     if rows.size == 0:
-        return out, n, 0
+        return out, n, rows
     sub = arms.take(rows)
     fit, _, _ = fit_um_fs(sub, res.n_quadrature)
     tau2 = fit.theta**2
@@ -99,7 +138,7 @@ def fit_table_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np
     cols = {"estimate": fit.mu, "vb": fit.vb, "tau2": tau2, "q": q, "q_pvalue": q_pvalue, "i2": het.i2, "h2": het.h2}
     for f in COLUMNS:
         out[f][rows] = np.where(fit.converged, cols[f], np.nan)
-    return out, n - rows.size, int((~fit.converged).sum())
+    return out, n - rows.size, rows[~fit.converged]
 
 
 def table_wald_terms(res: GLMMResult) -> np.ndarray:

@@ -1,14 +1,15 @@
 """Leave-one-out, cumulative, influence, Baujat and GOSH analyses of GLMM fits (beyond metafor).
 
 metafor's ``rma.glmm`` has no ``leave1out``, ``cumul``, ``influence``,
-``baujat`` or ``gosh``; metapool refits the GLMM to subsets of the studies
-(:mod:`metapool.glmm.subsets`), so boundary and separated subsets get the same
-answers (common-effect, exact or none) as a direct fit of that subset with
-:func:`~metapool.rma_glmm`. The binomial-normal (Poisson-normal) model of
-one-group counts is refitted one subset at a time by ``rma_glmm`` for
-leave-one-out and cumulative analyses (Newton's method with its Nelder-Mead
-fallback); the model of 2x2 tables (``UM.FS``) is refitted to all subsets as
-one batch (:func:`~metapool.glmm.subsets.fit_table_subsets`).
+``baujat`` or ``gosh``; metapool refits the GLMM to subsets of the studies,
+all subsets of an analysis as one batch of the quadrature kernels
+(:mod:`metapool.glmm.subsets`; GOSH in chunks), so that every subset has the
+numbers of a direct fit with :func:`~metapool.rma_glmm`: boundary and
+separated subsets get the same answers (common-effect, or none). Subsets of
+one-group counts that Newton's method does not converge are refitted one by
+one by ``rma_glmm``, which falls back to Nelder-Mead; Newton's method is the
+only optimiser of the model of 2x2 tables (``UM.FS``), whose unconverged
+subsets are NaN as the direct fit reports them.
 
 Influence diagnostics mirror each definition of metafor's
 ``influence.rma.uni`` and ``baujat.rma`` with the ingredients of the GLMM:
@@ -24,28 +25,21 @@ Influence diagnostics mirror each definition of metafor's
   cells; for OR to every cell of a table with a zero cell, metafor's
   ``add = 1/2, to = "only0"``, ``drop00`` as the fit).
 
-GOSH: every subset is one row of a padded batch (``mask``) fitted in one call
-of the batched quadrature kernels per chunk:
-:func:`~metapool.glmm.kernels.fit_glmm` for the binomial-normal
-(Poisson-normal) model, whose few rows that Newton's method does not converge
-are refitted one by one with ``rma_glmm`` (which falls back to Nelder-Mead);
-:func:`~metapool.glmm.subsets.fit_table_subsets` for 2x2 tables. Every subset
-has the numbers of a direct fit.
+GOSH fits its subsets in chunks of that batch
+(:func:`~metapool.glmm.subsets.fit_count_subsets`,
+:func:`~metapool.glmm.subsets.fit_table_subsets`) on worker threads; the
+Nelder-Mead refits run after the threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..exceptions import MetapoolError
 from ..glmm.information import information_share, study_information
-from ..glmm.kernels import fit_glmm, saturated_glm, wald_contributions
+from ..glmm.kernels import saturated_glm, wald_contributions
 from ..glmm.result import GLMMResult, require_glmm
-from ..glmm.subsets import fit_table_subsets, glmm_counts, refit_glmm, table_wald_terms
-from ..inference.heterogeneity import wald_q
+from ..glmm.subsets import fit_count_subsets, fit_table_subsets, glmm_counts, refit_glmm, table_wald_terms
 from ..inference.tests import coefficient_tests
-from ..models.fit import batch_heterogeneity
-from ..models.kernels import Batch
 from ._refit import pack_subsets
 from .cumulative import cumulative, cumulative_order
 from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, deletion_diagnostics, influence
@@ -58,38 +52,50 @@ __all__ = ["glmm_subset_series", "GLMM_SUBSETS", "GLMM_CHUNK", "TABLE_CHUNK"]
 _FIELDS = ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper", "q", "q_pvalue", "tau2", "i2", "h2")
 
 
+def _subset_columns(res: GLMMResult, masks: np.ndarray, yi: np.ndarray, vi: np.ndarray
+                    ) -> tuple[dict, int, np.ndarray]:
+    """The GLMM of ``res`` on each subset ``masks[b]`` as one batch (:mod:`metapool.glmm.subsets`).
 
-def _table_columns(res: GLMMResult, masks: np.ndarray) -> tuple[dict, np.ndarray]:
-    """The series columns of the OR GLMM on each subset, from one batch of fits."""
-    es = res.effect_sizes()
-    yi, vi = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
-    cols, _, _ = fit_table_subsets(res, *pack_subsets(masks), yi, vi)
-    k = masks.sum(axis=1)
-    ddf = k - 1.0 if res.test == "t" else np.full(len(masks), np.inf)
-    co = coefficient_tests(cols["estimate"][:, None], cols["vb"][:, None, None], ddf, res.level)
-    tests = {f: getattr(co, f)[:, 0] for f in ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper")}
-    return tests | {f: cols[f] for f in ("q", "q_pvalue", "tau2", "i2", "h2")}, ddf
+    Returns the columns of :data:`~metapool.glmm.subsets.COLUMNS`, the number
+    of separated subsets and the rows whose Newton fit did not converge (all
+    NaN; :func:`_refit_unconverged` takes them further).
+    """
+    fit = fit_table_subsets if res.measure == "OR" else fit_count_subsets
+    return fit(res, *pack_subsets(masks), yi, vi)
+
+
+def _refit_unconverged(res: GLMMResult, masks: np.ndarray, rows, out: dict, fields) -> int:
+    """Fill ``fields`` of the subsets ``rows`` from their direct fit; the number that still fail.
+
+    A one-group GLMM is refitted by :func:`~metapool.rma_glmm`, which falls
+    back to Nelder-Mead where Newton's method fails; Newton's method is the
+    only optimiser of the OR model, so its rows stay NaN (as the direct fit
+    reports them unconverged).
+    """
+    if res.measure == "OR":
+        return len(rows)
+    failed = 0
+    for r in rows:
+        refit = refit_glmm(res, masks[r])
+        ok = refit.converged and refit.exact is None
+        failed += not ok
+        for f in fields:
+            out[f][r] = getattr(refit, f) if ok else np.nan
+    return failed
 
 
 def glmm_subset_series(res: GLMMResult, kind: str, masks: np.ndarray, slab) -> SubsetSeries:
-    """Refit the GLMM of ``res`` to each subset ``masks[i]``; NaN where a refit fails."""
-    if res.measure == "OR":
-        cols, ddf = _table_columns(res, masks)
-    else:
-        cols = {f: np.full(len(masks), np.nan) for f in _FIELDS}
-        ddf = np.full(len(masks), np.inf)
-        for i, keep in enumerate(masks):
-            try:
-                r = refit_glmm(res, keep)
-            except MetapoolError:
-                continue
-            if not r.converged:
-                continue
-            for f in _FIELDS:
-                cols[f][i] = getattr(r, f)
-            ddf[i] = np.inf if r.ddf is None else r.ddf
-    return SubsetSeries(kind=kind, slab=tuple(slab), k=masks.sum(axis=1), ddf=ddf, method="GLMM",
-                        test=res.test, level=res.level, random=True, **cols)
+    """Refit the GLMM of ``res`` to each subset ``masks[i]``, all subsets as one batch; NaN where a refit fails."""
+    es = res.effect_sizes()
+    cols, _, unconverged = _subset_columns(res, masks, np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float))
+    k = masks.sum(axis=1)
+    ddf = k - 1.0 if res.test == "t" else np.full(len(masks), np.inf)
+    co = coefficient_tests(cols["estimate"][:, None], cols["vb"][:, None, None], ddf, res.level)
+    out = {f: getattr(co, f)[:, 0] for f in ("estimate", "se", "statistic", "pvalue", "ci_lower", "ci_upper")}
+    out |= {f: cols[f] for f in ("q", "q_pvalue", "tau2", "i2", "h2")}
+    _refit_unconverged(res, masks, unconverged, out, _FIELDS)
+    return SubsetSeries(kind=kind, slab=tuple(slab), k=k, ddf=ddf, method="GLMM", test=res.test, level=res.level,
+                        random=True, **out)
 
 
 @leave_one_out.register
@@ -183,52 +189,6 @@ TABLE_CHUNK = 8
 _GOSH_FIELDS = ("q", "i2", "h2", "tau2", "estimate")
 
 
-def _fit_subsets(res: GLMMResult, incl: np.ndarray, yi: np.ndarray, vi: np.ndarray
-                 ) -> tuple[dict, int, int, np.ndarray]:
-    """q, I^2, H^2, tau2 and estimate of the GLMM on each subset ``incl[b]``.
-
-    Returns the columns, the number of separated subsets and of failed fits
-    (both NaN), and the rows whose Newton fit of a one-group GLMM failed (NaN
-    here): :func:`_retry` refits those by :func:`~metapool.rma_glmm`, whose
-    Nelder-Mead fallback needs ``warnings.catch_warnings``, which is not thread-safe, so it
-    runs after the worker threads.
-    """
-    none = np.zeros(0, dtype=int)
-    if res.measure == "OR":
-        return (*fit_table_subsets(res, *pack_subsets(incl), yi, vi), none)
-    n = incl.shape[0]
-    out = {f: np.full(n, np.nan) for f in _GOSH_FIELDS}
-    x_sum, size_sum = incl @ res.xi, incl @ res.size
-    separated = (x_sum == 0) | ((res.measure == "PLO") & (x_sum == size_sum))
-    rows = np.flatnonzero(~separated)
-    if rows.size == 0:
-        return out, int(separated.sum()), 0, none
-    idx, kept = pack_subsets(incl[rows])
-    sub = glmm_counts(res, idx, kept)
-    fit = fit_glmm(sub, res.n_quadrature)
-    tau2 = fit.theta**2
-    q, _, _ = wald_q(wald_contributions(sub, saturated_glm(sub)), kept.sum(-1))
-    het = batch_heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept), tau2, True)
-    cols = {"q": q, "i2": het.i2, "h2": het.h2, "tau2": tau2, "estimate": fit.beta}
-    retry = rows[~fit.converged]
-    for f in _GOSH_FIELDS:
-        out[f][rows] = cols[f]
-        out[f][retry] = np.nan
-    return out, int(separated.sum()), 0, retry
-
-
-def _retry(res: GLMMResult, incl: np.ndarray, rows, out: dict) -> int:
-    """Refit the subsets ``rows`` by :func:`~metapool.rma_glmm` (Nelder-Mead after Newton); the number failing."""
-    failed = 0
-    for r in rows:
-        refit = refit_glmm(res, incl[r])
-        ok = refit.converged and refit.exact is None
-        failed += not ok
-        for f in _GOSH_FIELDS:
-            out[f][r] = getattr(refit, f) if ok else np.nan
-    return failed
-
-
 @gosh.register
 def _(res: GLMMResult, subsets: int | None = None, *, seed=None, chunk: int | None = None,
       workers: int | None = None, progress=None) -> GoshResult:
@@ -255,20 +215,21 @@ def _(res: GLMMResult, subsets: int | None = None, *, seed=None, chunk: int | No
     yi, vi = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
     incl = np.empty((n, k), dtype=bool)
     out = {f: np.empty(n) for f in _GOSH_FIELDS}
-    lost = np.zeros((2, -(-n // chunk)), dtype=int)
-    retry: list = [None] * len(lost[0])
+    separated = np.zeros(-(-n // chunk), dtype=int)
+    unconverged: list = [None] * len(separated)
 
     def fit_chunk(lo: int, hi: int) -> None:
         m = masks(lo, hi)
         incl[lo:hi] = m
-        cols, lost[0, lo // chunk], lost[1, lo // chunk], again = _fit_subsets(res, m, yi, vi)
-        retry[lo // chunk] = lo + again
+        cols, separated[lo // chunk], rows = _subset_columns(res, m, yi, vi)
+        unconverged[lo // chunk] = lo + rows
         for f in _GOSH_FIELDS:
             out[f][lo:hi] = cols[f]
 
     run_chunks(n, chunk, workers, fit_chunk, progress)
-    separated, failed = (int(v) for v in lost.sum(axis=1))
-    failed += _retry(res, incl, np.concatenate(retry), out)
+    # rma_glmm's Nelder-Mead fallback needs warnings.catch_warnings, not thread-safe: after the threads
+    failed = _refit_unconverged(res, incl, np.concatenate(unconverged), out, _GOSH_FIELDS)
+    separated = int(separated.sum())
     notes = []
     tables = res.measure == "OR"
     if separated:
