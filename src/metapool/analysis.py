@@ -248,16 +248,14 @@ def _study_sizes(model, k: int):
     groups together.
     """
     from .effect_sizes.registry import MEASURES
-    from .glmm.result import GLMMResult
 
     measure = MEASURES.get(getattr(model, "measure", None))
     if model is None or (measure is not None and measure.family == "rate"):
         return None
-    sizes = model.size if isinstance(model, GLMMResult) else getattr(model, "ni", None)
+    sizes = getattr(model, "ni", None)  # pooled medians hold none
     if sizes is None:
         return None
     sizes = np.asarray(sizes, dtype=float)
-    sizes = sizes.sum(axis=1) if sizes.ndim == 2 else sizes
     return sizes if len(sizes) == k else None
 
 

@@ -138,6 +138,11 @@ class GLMMResult(Rendered):
         return math.sqrt(self.tau2) if self.tau2 >= 0 else float("nan")
 
     @property
+    def ni(self) -> np.ndarray:
+        """Each study's size, as escalc's ``ni``: patients (both groups of a 2x2 table), person-time for IRLN."""
+        return self.size.sum(axis=1) if self.size.ndim == 2 else self.size
+
+    @property
     def tau2_se(self) -> float:
         """NaN: no standard error of tau2, as metafor's ``rma.glmm``.
 

@@ -208,7 +208,7 @@ def _(result: GLMMResult, label: str | None = None) -> ForestPooled:
         name = GLMM_MEASURES[result.measure][2]  # "binomial-normal", "poisson-normal", "UM.FS"
         label = label or f"{name[0].upper()}{name[1:]} GLMM"
         het = _heterogeneity_text(result, tau2=True, q_name="Wald Q")
-    return _pooled(result, label, result.back(), het, result.effect_sizes().ni)
+    return _pooled(result, label, result.back(), het, result.ni)
 
 
 def _heterogeneity_text(result, *, tau2: bool, q_name: str = "Q") -> str:

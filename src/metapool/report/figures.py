@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..exceptions import MetapoolError
 from ..glmm.result import GLMMResult
-from ..models.results import RMAResult
+from ..models.protocol import PooledResult
 
 __all__ = ["Figure", "outcome_figures", "forest_of", "forest_study_cis", "risk_of_bias_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
 
@@ -99,14 +99,15 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
 def forest_of(outcome, data=None):
     """The forest-plot table of an outcome (:func:`~metapool.plots.forest_data.forest_table`), None without one.
 
-    An outcome has a forest plot when its model is an intercept-only rma
-    model (MH and Peto fits included) or a GLMM; ``data`` as in
+    An outcome has a forest plot when its model is a pooled result
+    (:class:`~metapool.models.protocol.PooledResult`: an intercept-only rma
+    model, MH, Peto or GLMM fit); ``data`` as in
     :func:`outcome_figures`.
     """
     from ..plots import forest_table
 
     model = outcome.model
-    if not isinstance(model, GLMMResult) and (not isinstance(model, RMAResult) or model.X is not None):
+    if not isinstance(model, PooledResult):  # a meta-regression has no single pooled value
         return None
     return forest_table(model, _effects(outcome), **_reported(outcome, data))
 
