@@ -18,6 +18,8 @@ import numpy as np
 
 from . import __version__
 from .evidence import DESIGNS, EvidenceLevel, Start, comparison_of, evidence_level, grade_start, row_designs
+from .evidence.assess import OutcomeData, assess, options_of
+from .evidence.grade import Grade
 from .evidence.level import NOT_STATED
 from .exceptions import MetapoolError
 from .formatting.labels import repeated_labels_text, result_labels
@@ -62,6 +64,9 @@ class OutcomeResult:
     repeated_labels
         A warning naming the labels that analysed studies share, with their
         rows (None when every label differs); also among ``warnings``.
+    grade
+        The GRADE assessment (:class:`~metapool.evidence.grade.Grade`: five
+        domains, start, certainty, absolute effects), None when not analysed.
     skipped
         Analysis name to the reason it was not run.
     error
@@ -83,6 +88,7 @@ class OutcomeResult:
     designs: dict = field(default_factory=dict)
     risk_of_bias: dict = field(default_factory=dict)
     repeated_labels: str | None = None
+    grade: object = None
     skipped: dict = field(default_factory=dict)
     warnings: tuple = ()
     error: str | None = None
@@ -99,12 +105,8 @@ class OutcomeResult:
 
     @property
     def pooled(self):
-        """The model's natural-scale pooled value (back-transformed when possible)."""
-        if self.model is None:
-            return None
-        back = getattr(self.model, "back", None)
-        value = back() if callable(back) else None
-        return value if value is not None else self.model.predict()
+        """The model's natural-scale pooled value (:func:`pooled_value`)."""
+        return pooled_value(self.model)
 
     def to_dict(self) -> dict:
         d = {
@@ -120,11 +122,20 @@ class OutcomeResult:
             "skipped": self.skipped,
             "warnings": list(self.warnings),
         }
-        for name in ("model", "medians", "subgroups", "regression", "bias", "leave_one_out", "influence"):
+        for name in ("model", "medians", "subgroups", "regression", "bias", "leave_one_out", "influence", "grade"):
             value = getattr(self, name)
             if value is not None:
                 d[name] = value.to_dict()
         return d
+
+
+def pooled_value(model):
+    """A model's natural-scale pooled value (back-transformed when possible); None without a model."""
+    if model is None:
+        return None
+    back = getattr(model, "back", None)
+    value = back() if callable(back) else None
+    return value if value is not None else model.predict()
 
 
 @dataclass(frozen=True)
@@ -314,15 +325,19 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
             extra, skipped = _follow_up(out, es, model, table, k)
         elif out.subgroup or out.mods or out.bias or out.sensitivity:
             skipped["follow-up"] = "available for inverse-variance models (rma) and GLMMs only"
+    designs = _design_counts(_row_designs(spec, table) if designs is None else designs, rows)
+    n_patients = _patients(spec, out, table, rows, _study_sizes(model, k))
+    grade = _grade(spec, out, table, rows, model, k, n_patients, designs, extra.get("bias"), skipped)
     return OutcomeResult(
         spec=out,
         model=model,
         effects=es,
         medians=medians,
         k=k,
-        n_patients=_patients(spec, out, table, rows, _study_sizes(model, k)),
+        n_patients=n_patients,
         rows=tuple(int(r) for r in rows),
-        designs=_design_counts(_row_designs(spec, table) if designs is None else designs, rows),
+        designs=designs,
+        grade=grade,
         risk_of_bias=_study_counts(table, spec.risk_of_bias, rows),
         repeated_labels=repeated,
         skipped=skipped,
@@ -330,6 +345,32 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
                                       *([repeated] if repeated else [])])),
         **extra,
     )
+
+
+def _outcome_data(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows: np.ndarray) -> OutcomeData:
+    """The cells of the analysed rows that the GRADE assessment reads: risk of bias, control arm, SDs."""
+    def numbers(key: str):
+        column = out.columns.get(key)
+        return None if column is None else to_float_array(get_column(table, column), column)[rows]
+
+    rob = None
+    if spec.risk_of_bias is not None:
+        cells = list(get_column(table, spec.risk_of_bias, "study-level information"))
+        rob = tuple(cells[r] if _present([cells[r]])[0] else None for r in rows)
+    sd = None
+    if all(key in out.columns for key in ("sd1", "sd2", "n1", "n2")):
+        sd1, sd2, n1, n2 = (numbers(key) for key in ("sd1", "sd2", "n1", "n2"))
+        sd = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
+    return OutcomeData(rob, numbers("events2"), numbers("total2"), sd)
+
+
+def _grade(spec, out, table, rows, model, k, n_patients, designs, bias, skipped) -> Grade | None:
+    """The outcome's GRADE assessment (:func:`metapool.evidence.assess.assess`); None without a pooled value."""
+    pooled = pooled_value(model)
+    comparison = comparison_of(out.kind, out.measure, out.method)
+    return assess(model, pooled, comparison=comparison, start=grade_start(designs, comparison), k=k, n=n_patients,
+                  bias=bias, bias_requested=out.bias, bias_skipped=skipped.get("bias"),
+                  data=_outcome_data(spec, out, table, rows), options=options_of(out), measure=out.measure)
 
 
 def _analysed_rows(result, table: StudyTable) -> np.ndarray:

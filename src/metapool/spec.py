@@ -18,6 +18,8 @@ Example::
     # risk_of_bias_domains = ["D1 randomisation", "D2 deviations", "D3 missing data", "D4 measurement",
     #                         "D5 selection"]  # columns of per-domain judgements: robvis traffic-light and summary
     #                                          # plots in the report (low / some concerns / high / no information)
+    # intervention = "HMA + venetoclax"   # the arms' names, for the card's statements (group 1 / group 2)
+    # comparator = "intensive chemotherapy"
     # synthetic = true              # the data are made up: the report and card say so
 
     [defaults]
@@ -33,6 +35,11 @@ Example::
     mods = ["prior_hma_fraction"]
     bias = true
     sensitivity = true
+    # threshold = 0.3               # GRADE: a single-group decision threshold (natural scale)
+    # mid = 1.25                    # GRADE: two-group MID (a ratio > 1, or a difference > 0)
+    # control_risk = 0.12           # GRADE: assumed control risk for absolute effects (default: median)
+    # indirectness = "serious"      # GRADE: the team's judgement (default: not assessed)
+    # indirectness_reason = "older population than the question's"
 
 Errors name the key and its line in the file.
 """
@@ -46,6 +53,7 @@ from pathlib import Path
 
 from .columns import COLUMN_FLAGS, default_measure
 from .effect_sizes import MEASURES
+from .evidence.grade import JUDGEMENTS
 from .exceptions import DataValidationError, OptionError
 from .inference.tests import TESTS
 from .io.decoding import decode_text, read_bytes, text_encoding
@@ -74,14 +82,15 @@ KINDS: dict[str, dict] = {
 
 _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "design_default", "risk_of_bias",
              "risk_of_bias_domains",
-             "followup", "population", "synthetic", "defaults", "outcome"}
+             "followup", "population", "synthetic", "intervention", "comparator", "defaults", "outcome"}
 _OPTION_KEYS = {"measure", "method", "test", "level"}
 #: Top-level keys that name study-level columns of the data file (used by every outcome).
 STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "risk_of_bias_domains", "followup")
 #: Outcome keys that name columns of the data file.
 _COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
-                  "ci_level", "higher_is_better"} | _OPTION_KEYS | _COLUMN_KEYS)
+                  "ci_level", "higher_is_better", "mid", "threshold", "control_risk", "indirectness",
+                  "indirectness_reason"} | _OPTION_KEYS | _COLUMN_KEYS)
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,11 @@ class OutcomeSpec:
     unit: str = ""
     ci_level: float = 95.0
     higher_is_better: bool = True
+    mid: float | None = None
+    threshold: float | None = None
+    control_risk: float | None = None
+    indirectness: str | None = None
+    indirectness_reason: str = ""
 
     @property
     def roles(self) -> dict:
@@ -128,6 +142,8 @@ class AnalysisSpec:
     :data:`metapool.evidence.risk_of_bias.JUDGEMENTS` (low, some concerns,
     high, no information; an empty cell is no information), drawn as robvis
     traffic-light and summary plots.
+    ``intervention`` and ``comparator`` name the arms (group 1 and group 2)
+    in the card's statements.
     """
 
     title: str
@@ -143,6 +159,8 @@ class AnalysisSpec:
     risk_of_bias_domains: tuple = ()
     followup: str | None = None
     population: str = ""
+    intervention: str = ""
+    comparator: str = ""
     synthetic: bool = False
     source: str = ""
     base_dir: str = "."
@@ -239,6 +257,13 @@ class _Checker:
             raise self.fail(key, f"must be true or false, not {_kind_of(value)}.", outcome, name)
         return value
 
+    def number(self, value, key, outcome=None, name="", *, low=None, high=None, what="a number"):
+        """A number strictly between ``low`` and ``high`` (each optional), as a float."""
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+        if not number or (low is not None and value <= low) or (high is not None and value >= high):
+            raise self.fail(key, f"{value!r} is not {what}.", outcome, name)
+        return float(value)
+
     def level(self, value, key, outcome=None, name=""):
         """A confidence level in percent (95) or as a fraction (0.95), as a float."""
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -326,7 +351,27 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
         unit=chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name),
         ci_level=chk.level(raw.get("ci_level", 95), "ci_level", i, name),
         higher_is_better=chk.flag(raw.get("higher_is_better", True), "higher_is_better", i, name),
+        **_grade_keys(chk, raw, i, name, measure),
     )
+
+
+def _grade_keys(chk: _Checker, raw: dict, i: int, name: str, measure: str | None) -> dict:
+    """The outcome's GRADE keys (``mid``, ``threshold``, ``control_risk``, ``indirectness``...), checked."""
+    out: dict = {}
+    if "mid" in raw:
+        ratio = measure in MEASURES and MEASURES[measure].back == "exp"
+        out["mid"] = chk.number(raw["mid"], "mid", i, name, low=1.0 if ratio else 0.0,
+                                what="a ratio above 1 (e.g. 1.25)" if ratio else "a positive difference")
+    if "threshold" in raw:
+        out["threshold"] = chk.number(raw["threshold"], "threshold", i, name)
+    if "control_risk" in raw:
+        out["control_risk"] = chk.number(raw["control_risk"], "control_risk", i, name, low=0.0, high=1.0,
+                                         what="a risk between 0 and 1 (e.g. 0.12)")
+    if "indirectness" in raw:
+        out["indirectness"] = chk.choice(raw["indirectness"], JUDGEMENTS, "indirectness", i, name)
+    if "indirectness_reason" in raw:
+        out["indirectness_reason"] = chk.label(raw["indirectness_reason"], "indirectness_reason", i, name)
+    return out
 
 
 def _study_key(chk: _Checker, value) -> str | tuple:
@@ -413,6 +458,8 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
         data=data,
         outcomes=specs,
         population=chk.label(raw.get("population", ""), "population"),
+        intervention=chk.label(raw.get("intervention", ""), "intervention"),
+        comparator=chk.label(raw.get("comparator", ""), "comparator"),
         synthetic=chk.flag(raw.get("synthetic", False), "synthetic"),
         source=source,
         base_dir=str(base_dir),
