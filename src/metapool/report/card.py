@@ -28,7 +28,7 @@ from ..io.parsing import to_float_array
 from ..io.tables import get_column
 from ..evidence import EvidenceLevel
 from ..evidence.level import NOT_STATED
-from .certainty import Certainty, is_proportion, suggest_certainty
+from .certainty import SoFRow, is_proportion, sof_row
 
 __all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate", "pooled_header"]
 
@@ -79,8 +79,19 @@ class CardRow:
     k: int
     n: int | None
     i2: float | None
-    certainty: Certainty
     evidence: EvidenceLevel
+    sof: SoFRow
+
+    @property
+    def certainty(self) -> str:
+        """The GRADE certainty ("low", ..., or "not assessed")."""
+        grade = self.sof.grade
+        return "not assessed" if grade is None or grade.certainty is None else grade.certainty
+
+    @property
+    def reason(self) -> str:
+        """The certainty with its reasons in one line (:func:`~metapool.report.certainty.reason_line`)."""
+        return self.sof.reason
 
     @property
     def i2_text(self) -> str:
@@ -95,6 +106,7 @@ class EvidenceCard:
     title: str
     population: str
     takeaway: str
+    statements: tuple
     rows: tuple
     pooled_header: str
     n_studies: int
@@ -113,8 +125,11 @@ class EvidenceCard:
             "takeaway": self.takeaway,
             "outcomes": [
                 {"outcome": r.outcome, "estimate": r.estimate, "k": r.k, "n": r.n, "i2": r.i2,
-                 "certainty": r.certainty.to_dict(), "evidence_level": r.evidence.to_dict()} for r in self.rows
+                 "certainty": r.certainty, "certainty_reason": r.reason, "statement": r.sof.statement,
+                 "evidence_level": r.evidence.to_dict()} for r in self.rows
             ],
+            "summary_of_findings": [r.sof.to_dict() for r in self.rows],
+            "statements": list(self.statements),
             "n_studies": self.n_studies,
             "n_patients": self.n_patients,
             "patients_note": self.patients_note,
@@ -209,21 +224,31 @@ def _evidence_summary(rows: list) -> EvidenceLevel:
     return EvidenceLevel(None, "Evidence level differs by outcome", parts)
 
 
-def _takeaway(rows: list, n_studies: int, n_patients: int | None) -> str:
-    """The pooled estimates of the first outcomes; an outcome's own counts only where they differ from the headline."""
-    shown = [r for r in rows if r.estimate != "not estimable"][:3]
-    if not shown:
-        return "No outcome could be pooled."
+#: Outcomes whose statements form the card's key takeaway.
+TAKEAWAY_OUTCOMES = 3
 
+
+def _statements(rows: list, n_studies: int, n_patients: int | None) -> tuple:
+    """The informative statements of the first pooled outcomes; each outcome's own counts where they differ.
+
+    The counts follow a statement only where they differ from the headline's
+    (:func:`_takeaway`).
+    """
     def counts(r) -> str:
         if r.k == n_studies and r.n == n_patients:
             return ""
-        return f" in {r.k} {'study' if r.k == 1 else 'studies'}" + (f" ({r.n:,} patients)" if r.n is not None else "")
+        return f" In {r.k} {'study' if r.k == 1 else 'studies'}" + (f" ({r.n:,} patients)." if r.n is not None else ".")
 
-    parts = "; ".join(f"{r.outcome.lower() if r.outcome[:1].islower() else r.outcome}: {r.estimate}{counts(r)}"
-                      for r in shown)
+    shown = [r for r in rows if r.estimate != "not estimable"][:TAKEAWAY_OUTCOMES]
+    return tuple(r.sof.statement + counts(r) for r in shown)
+
+
+def _takeaway(statements: tuple, n_studies: int, n_patients: int | None) -> str:
+    """The headline counts followed by the statements (GRADE informative statements, Santesso 2020)."""
+    if not statements:
+        return "No outcome could be pooled."
     who = f"{n_studies} studies" + (f" ({n_patients:,} patients)" if n_patients else "")
-    return f"Across {who}, pooled estimates were {parts}."
+    return f"Across {who}: " + " ".join(statements)
 
 
 def build_card(analysis) -> EvidenceCard:
@@ -235,7 +260,8 @@ def build_card(analysis) -> EvidenceCard:
             continue
         i2 = getattr(o.model, "i2", None)
         i2 = None if i2 is None or (isinstance(i2, float) and math.isnan(i2)) else float(i2)
-        row = CardRow(o.spec.name, format_estimate(o), o.k, o.n_patients, i2, suggest_certainty(o), o.evidence)
+        estimate = format_estimate(o)
+        row = CardRow(o.spec.name, estimate, o.k, o.n_patients, i2, o.evidence, sof_row(o, analysis, estimate))
         rows.append(row)
         if i2 is not None and i2 >= HIGH_I2:
             cautions.append(f"{o.spec.name}: high heterogeneity (I² = {row.i2_text})")
@@ -249,10 +275,12 @@ def build_card(analysis) -> EvidenceCard:
     analysed = _analysed_rows(analysis)
     n_studies = len(analysed)
     n_patients = _declared_patients(analysis, analysed)
+    statements = _statements(rows, n_studies, n_patients)
     return EvidenceCard(
         title=analysis.spec.title,
         population=analysis.spec.population,
-        takeaway=_takeaway(rows, n_studies, n_patients),
+        takeaway=_takeaway(statements, n_studies, n_patients),
+        statements=statements,
         rows=tuple(rows),
         pooled_header=pooled_header(analysis.outcomes),
         n_studies=n_studies,

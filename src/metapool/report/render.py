@@ -11,7 +11,6 @@ import numpy as np
 
 from ..formatting.text import md_escape, one_line
 from .card import build_card
-from .certainty import suggest_certainty
 from .figures import outcome_figures, risk_of_bias_figures
 from .methods import methods_text
 
@@ -81,7 +80,7 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
             "model_html": o.model.summary().to_html() if o.model is not None else "",
             "figures": figures.get(o.spec.name, ()),
             "blocks": _outcome_blocks(o),
-            "certainty": suggest_certainty(o) if o.error is None else None,
+            "sof": next((r.sof for r in card.rows if r.outcome == o.spec.name), None),
         }
         for o in analysis.outcomes
     ]
