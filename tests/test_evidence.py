@@ -143,11 +143,13 @@ def test_rcts_without_a_design_column_are_not_stated_never_level_4(tmp_path):
     assert outcome["evidence_level"]["level"] is None and outcome["evidence_level"]["label"] == "Level not stated"
     assert outcome["designs"] == {"not stated": 5}
     assert results["card"]["outcomes"][0]["certainty"]["start"] == "not assessed"
-    assert results["card"]["outcomes"][0]["certainty"]["suggested"] == "not assessed"
+    assert results["card"]["outcomes"][0]["certainty"]["rating"] == "not assessed"
     for text in (md, html, report):
         assert "Level not stated: the study design is not stated for any study" in text
         assert "Level 4" not in text and "no comparison group" not in text and "single-arm" not in text
-    assert "| Mortality | " in md and "| not assessed |" in md
+    assert "| Mortality | " in md and "| certainty not assessed: the study design is not stated for any study" in md
+    assert ("Mortality, the intervention (group 1) compared with the comparator (group 2): odds ratio") in md
+    assert not re.search(r"\b(may|probably|reduces|increases)\b", results["card"]["statements"][0])
 
 
 def test_design_default_declares_the_design(tmp_path):
@@ -157,7 +159,7 @@ def test_design_default_declares_the_design(tmp_path):
     assert text in md and text in report
     assert results["outcomes"][0]["evidence_level"]["level"] == 1
     certainty = results["card"]["outcomes"][0]["certainty"]
-    assert certainty["start"] == "high" and certainty["reasons"][0] == "starts high: randomised trials"
+    assert certainty["start"] == "high" and certainty["start_reason"] == "starts high: randomised trials"
 
 
 def test_two_group_outcome_from_rcts_is_level_1_also_by_mantel_haenszel(tmp_path):
@@ -185,8 +187,8 @@ def test_mixed_designs_are_reported_as_such(tmp_path):
             " (3 randomised controlled trials, 2 non-randomised controlled studies)")
     assert text in md and text in html
     assert "Studies: 5 (3 randomised controlled trials, 2 non-randomised controlled studies)" in md
-    reasons = results["card"]["outcomes"][0]["certainty"]["reasons"]
-    assert reasons[0].startswith("starts low: 2 of 5 studies are observational")
+    reason = results["card"]["outcomes"][0]["certainty"]["start_reason"]
+    assert reason.startswith("starts low: 2 of 5 studies are observational")
 
 
 def test_unknown_design_stops_the_run_with_exit_2_naming_row_study_and_column(tmp_path, capsys):
@@ -237,10 +239,10 @@ def test_headline_n_is_stated_with_its_definition_and_outcome_counts_agree(tmp_p
             " studies analysed in any outcome)") in md
     assert "420 patients in 5 studies" in html
     assert "| Mortality | " in md and "| 5 | 420 |" in md and "| 5 | 210 |" in md
-    takeaway = md.split("**")[1]
+    takeaway = results["card"]["takeaway"]
     # counts follow an outcome only where they differ from the headline (5 studies, 420 patients)
-    assert takeaway.startswith("Across 5 studies (420 patients)") and "in 5 studies (420 patients)" not in takeaway
-    assert "in 5 studies (210 patients)" in takeaway
+    assert takeaway.startswith("Across 5 studies (420 patients):") and "In 5 studies (420 patients)" not in takeaway
+    assert "In 5 studies (210 patients)." in takeaway and "**Across 5 studies (420 patients):**" in md
     assert ("Counting: Patients per outcome are those analysed in it, counted from the outcome's own group sizes;"
             " they differ from the declared study sizes (column 'n') in: Deaths in the treated arm 210 of 420") in md
     assert results["card"]["n_patients"] == 420

@@ -18,7 +18,7 @@ from metapool.formatting.numbers import MINUS, fmt, fmt_interval, fmt_percents, 
 from metapool.formatting.text import md_escape, one_line
 from metapool.io.tables import StudyTable
 from metapool.report.card import build_card, format_estimate
-from metapool.report.certainty import suggest_certainty
+from metapool.report.certainty import footnote
 from metapool.report.render import _csv, effect_size_rows, render_card, render_report, safe_cell, write_outputs
 from metapool.spec import parse_spec
 
@@ -62,7 +62,7 @@ def test_rare_event_rate_is_not_printed_as_zero_percent(tmp_path, capsys):
     assert text == f"{est}% (95% CI {lo}\u2013{hi}%)"
     assert re.fullmatch(r"0\.[1-9]\d", est)  # two significant digits
     card = build_card(analysis)
-    assert text in card.takeaway and card.rows[0].estimate == text
+    assert f"{est}% of patients (95% CI {lo}\u2013{hi}%" in card.takeaway and card.rows[0].estimate == text
     html, md = render_card(analysis)
     for shown in (md, html, render_report(analysis)):
         assert text in shown and not re.search(r"(?<![\d.])0% \(95% CI", shown)
@@ -214,8 +214,11 @@ def test_mixed_levels_each_cell_states_its_own(tmp_path, capsys):
 def test_certainty_imprecision_reason_names_the_level(tmp_path):
     data = "study,n,events,design\nA,10,2,cohort\nB,12,9,cohort\nC,8,4,cohort\n"
     analysis = analyse(tmp_path, data, proportion_spec(defaults="[defaults]\nlevel = 80\n"))
-    reasons = suggest_certainty(analysis.outcomes[0]).reasons
-    assert any(r.startswith("imprecision: 80% CI spans") for r in reasons), reasons
+    outcome = analysis.outcomes[0]
+    reasons = [footnote(d, percent=True, level=outcome.pooled.level) for d in outcome.grade.domains]
+    assert any(r.startswith("Serious imprecision: the 80% CI (") or r.startswith("Very serious imprecision: the 80% CI (")
+               for r in reasons), reasons
+    assert not any("95%" in r for r in reasons), reasons
 
 
 # --- 3 and 4. Markdown/HTML injection and line separators ---------------------------------------------

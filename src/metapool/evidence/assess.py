@@ -86,22 +86,25 @@ def natural_null(measure: str | None) -> tuple[bool, float]:
     return ratio, 1.0 if ratio else 0.0
 
 
+_POWER = f"α = {g.OIS_ALPHA:g}, power {g.OIS_POWER:g}"
+
+
 def _ois(measure: str | None, comparison: str, pooled, options: g.GradeOptions, absolute, data: OutcomeData):
     """The optimal information size of an outcome and the basis it was computed on (None where undefined)."""
     entry = MEASURES.get(measure or "")
     if comparison == "two-group" and absolute is not None:
-        return g.ois_binary(absolute.control_risk), f"binary: RRR {g.OIS_RRR:.0%} at control risk"
+        return g.ois_binary(absolute.control_risk), f"binary: RRR {g.OIS_RRR:.0%} at the control risk, {_POWER}"
     if comparison == "two-group" and measure == "SMD":
         d = options.mid or g.OIS_SMD
-        return g.ois_continuous(d), f"continuous: standardised difference {d:g}"
+        return g.ois_continuous(d), f"continuous: standardised difference {d:g}, {_POWER}"
     if comparison == "two-group" and measure == "MD":
         sd = None if data.sd is None else np.asarray(data.sd, dtype=float)
         sd = float(np.median(sd[np.isfinite(sd)])) if sd is not None and np.isfinite(sd).any() else None
         if options.mid is not None and sd:
-            return g.ois_continuous(options.mid / sd), f"continuous: MID {options.mid:g} / median SD {sd:g}"
-        return g.ois_continuous(), f"continuous: {g.OIS_SMD:g} SD"
+            return g.ois_continuous(options.mid / sd), f"continuous: MID {options.mid:g} / median SD {sd:g}, {_POWER}"
+        return g.ois_continuous(), f"continuous: {g.OIS_SMD:g} SD, {_POWER}"
     if comparison == "single-group" and entry is not None and entry.natural == "proportion" and pooled is not None:
-        return g.ois_proportion(pooled.estimate), "single-group proportion: 95% CI of ±10 percentage points"
+        return g.ois_proportion(pooled.estimate), f"single-group proportion: CI of ±10 percentage points at α = {g.OIS_ALPHA:g}"
     return None, None
 
 

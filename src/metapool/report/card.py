@@ -125,7 +125,10 @@ class EvidenceCard:
             "takeaway": self.takeaway,
             "outcomes": [
                 {"outcome": r.outcome, "estimate": r.estimate, "k": r.k, "n": r.n, "i2": r.i2,
-                 "certainty": r.certainty, "certainty_reason": r.reason, "statement": r.sof.statement,
+                 "certainty": {"start": r.sof.grade.to_dict()["start"] if r.sof.grade else "not assessed",
+                               "start_reason": r.sof.grade.start.reason if r.sof.grade else "",
+                               "rating": r.certainty, "reason": r.reason},
+                 "statement": r.sof.statement,
                  "evidence_level": r.evidence.to_dict()} for r in self.rows
             ],
             "summary_of_findings": [r.sof.to_dict() for r in self.rows],

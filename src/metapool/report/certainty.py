@@ -162,7 +162,7 @@ def _imprecision_note(d: Domain, percent: bool, level: float) -> str:
                          f" {_values_text((n['threshold'],), percent)}")
     if n["ois"] is not None and n["n"] is not None:
         facts.append(f"{n['n']:,} patients {'reach' if n['ois_met'] else 'fall short of'} the optimal information"
-                     f" size of {n['ois']:,} ({n['ois_basis']}, α = 0.05, power 0.8)")
+                     f" size of {n['ois']:,} ({n['ois_basis']})")
     head = {"not serious": "Imprecision not serious", "serious": "Serious imprecision",
             "very serious": "Very serious imprecision"}[d.judgement]
     return f"{head}: " + "; ".join(facts) + "."
