@@ -356,7 +356,7 @@ def _outcome_data(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows:
     rob = None
     if spec.risk_of_bias is not None:
         cells = list(get_column(table, spec.risk_of_bias, "study-level information"))
-        rob = tuple(cells[r] if _present([cells[r]])[0] else None for r in rows)
+        rob = tuple(cells[r] for r in rows)
     sd = None
     if all(key in out.columns for key in ("sd1", "sd2", "n1", "n2")):
         sd1, sd2, n1, n2 = (numbers(key) for key in ("sd1", "sd2", "n1", "n2"))
@@ -366,6 +366,8 @@ def _outcome_data(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows:
 
 def _grade(spec, out, table, rows, model, k, n_patients, designs, bias, skipped) -> Grade | None:
     """The outcome's GRADE assessment (:func:`metapool.evidence.assess.assess`); None without a pooled value."""
+    order = np.asarray(getattr(model, "rows", rows), dtype=int)  # the model's study order, for its weights
+    rows = order if len(order) == len(rows) else rows
     pooled = pooled_value(model)
     comparison = comparison_of(out.kind, out.measure, out.method)
     return assess(model, pooled, comparison=comparison, start=grade_start(designs, comparison), k=k, n=n_patients,

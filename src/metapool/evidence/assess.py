@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..effect_sizes.registry import MEASURES
-from ..exceptions import MetapoolError
 from . import grade as g
 from .absolute import absolute_effect
 from .level import Start
@@ -32,7 +31,7 @@ __all__ = ["OutcomeData", "assess", "natural_null", "options_of", "study_weights
 
 @dataclass(frozen=True)
 class OutcomeData:
-    """What an outcome's assessment reads from the study table, one entry per analysed study (in row order).
+    """What an outcome's assessment reads from the study table, one entry per study in the model's order.
 
     Attributes
     ----------
@@ -52,23 +51,12 @@ class OutcomeData:
 
 
 def study_weights(model) -> np.ndarray | None:
-    """Each study's weight in the pooled model (percent or share), None when the model has none.
+    """Each study's weight in the pooled model (percent; a GLMM's information shares), None without a model.
 
-    Inverse-variance, Mantel-Haenszel and Peto fits carry ``weights``; a GLMM's
-    are its studies' shares of the information
-    (:func:`~metapool.influence.glmm_diagnostics.information_share`).
+    Every pooled result carries ``weights`` (:class:`~metapool.models.protocol.PooledResult`).
     """
     weights = getattr(model, "weights", None)
-    if weights is not None:
-        return np.asarray(weights, dtype=float)
-    if model is None or not hasattr(model, "effect_sizes"):
-        return None
-    from ..influence.glmm_diagnostics import information_share
-
-    try:
-        return np.asarray(information_share(model), dtype=float)
-    except MetapoolError:
-        return None
+    return None if weights is None else np.asarray(weights, dtype=float)
 
 
 def _study_effects(model) -> tuple:

@@ -10,13 +10,14 @@ sees (footnotes, the one-line reason, informative statements) are written
 from these results by :mod:`metapool.report.certainty`.
 
 Risk of bias (GRADE handbook 5.2.1; Guyatt 2011, GRADE guidelines 4)
-    Each study's judgement (column ``risk_of_bias``: low / some concerns /
-    high, see :data:`ROB_SPELLINGS`) weighted by the study's weight in the
+    Each study's overall judgement (column ``risk_of_bias``: low / some
+    concerns / high, spellings of
+    :data:`~metapool.evidence.risk_of_bias.SPELLINGS`) weighted by the study's weight in the
     pooled model. Very serious when studies at high risk carry at least
     :data:`ROB_VERY_SERIOUS_HIGH` of the weight; serious when studies at high
     risk or with some concerns carry at least :data:`ROB_SERIOUS_NOT_LOW`
     (most of the information is not from studies at low risk). A study
-    without a judgement counts with "some concerns". No column, no
+    with no information counts with "some concerns". No column, no
     judgement at all, or a value not in the vocabulary: not assessed.
 Inconsistency (Guyatt 2011, GRADE guidelines 7)
     Not serious when I² < :data:`I2_SUBSTANTIAL` (Cochrane Handbook 10.10.2:
@@ -78,10 +79,12 @@ from .._distributions import norm_ppf
 from ..exceptions import DataValidationError
 from .absolute import AbsoluteEffect
 from .level import Start
+from .risk_of_bias import JUDGEMENTS as JUDGEMENTS_ROB
+from .risk_of_bias import parse_judgement
 
 __all__ = ["CERTAINTIES", "DOMAINS", "JUDGEMENTS", "NOT_ASSESSED", "Domain", "Grade", "GradeOptions", "certainty",
            "risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias", "ois_binary",
-           "ois_continuous", "ois_proportion", "parse_rob", "ROB_SPELLINGS"]
+           "ois_continuous", "ois_proportion", "thresholds"]
 
 CERTAINTIES = ("very low", "low", "moderate", "high")
 JUDGEMENTS = ("not serious", "serious", "very serious")
@@ -110,15 +113,6 @@ K_PUBLICATION_BIAS = 10
 #: p-value of an asymmetry test below which publication bias is suspected; LFK index of major asymmetry.
 P_ASYMMETRY = 0.10
 LFK_MAJOR = 2.0
-
-#: Risk-of-bias cell spellings (casefolded; "risk" and "of bias" removed) to the three categories.
-ROB_SPELLINGS: dict[str, str] = {
-    **dict.fromkeys(("low", "l", "+"), "low"),
-    **dict.fromkeys(("some concerns", "some concern", "unclear", "moderate", "medium", "?", "some", "u"),
-                    "some concerns"),
-    **dict.fromkeys(("high", "h", "-", "serious", "critical", "very high"), "high"),
-}
-
 
 @dataclass(frozen=True)
 class Domain:
@@ -228,25 +222,6 @@ class GradeOptions:
 
 # --- risk of bias -------------------------------------------------------------------------------------
 
-def parse_rob(cell) -> str | None:
-    """A risk-of-bias cell as "low", "some concerns" or "high"; None when empty.
-
-    Raises
-    ------
-    DataValidationError
-        For a value not in :data:`ROB_SPELLINGS`.
-    """
-    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
-        return None
-    text = " ".join(str(cell).casefold().replace("risk of bias", " ").replace("risk", " ").split())
-    if text in ("", "na", "n/a", "nr", "not reported", "missing"):
-        return None
-    if text not in ROB_SPELLINGS:
-        raise DataValidationError(f"risk of bias {str(cell)!r} is not one of low, some concerns, high"
-                                  " (also: unclear/moderate for some concerns; serious/critical for high)")
-    return ROB_SPELLINGS[text]
-
-
 def risk_of_bias(cells: Sequence | None, weights: Sequence[float] | None) -> Domain:
     """Risk of bias from each analysed study's judgement, weighted by its weight (module docstring).
 
@@ -262,20 +237,18 @@ def risk_of_bias(cells: Sequence | None, weights: Sequence[float] | None) -> Dom
     if cells is None:
         return Domain(name, NOT_ASSESSED, "no_column")
     try:
-        judged = [parse_rob(c) for c in cells]
+        judged = [parse_judgement(c) for c in cells]
     except DataValidationError as exc:
         return Domain(name, NOT_ASSESSED, "unrecognised", {"problem": str(exc)})
-    if all(j is None for j in judged):
+    if all(j == "no information" for j in judged):
         return Domain(name, NOT_ASSESSED, "no_judgements")
     w = None if weights is None else np.asarray(weights, dtype=float)
     equal = w is None or len(w) != len(judged) or not np.all(np.isfinite(w)) or w.sum() <= 0
     w = np.ones(len(judged)) if equal else w
-    share = {c: float(w[[j == c for j in judged]].sum() / w.sum()) for c in ("low", "some concerns", "high")}
-    share["not reported"] = float(w[[j is None for j in judged]].sum() / w.sum())
-    not_low = share["high"] + share["some concerns"] + share["not reported"]
+    share = {c: float(w[[j == c for j in judged]].sum() / w.sum()) for c in JUDGEMENTS_ROB}
+    not_low = 1.0 - share["low"]
     numbers = {"share": share, "weights": "equal (the model gives no study weights)" if equal else "model",
-               "counts": {c: sum(j == c for j in judged) for c in ("low", "some concerns", "high", None)}}
-    numbers["counts"]["not reported"] = numbers["counts"].pop(None)
+               "counts": {c: sum(j == c for j in judged) for c in JUDGEMENTS_ROB}}
     if share["high"] >= ROB_VERY_SERIOUS_HIGH:
         return Domain(name, "very serious", "high_share", numbers)
     if not_low >= ROB_SERIOUS_NOT_LOW:

@@ -89,7 +89,7 @@ def _rob_note(d: Domain) -> str:
     weights = ("by the model's study weights" if d.numbers["weights"] == "model"
                else "with equal weights (the model gives none)")
     parts = f"low {_pct(s['low'])}, some concerns {_pct(s['some concerns'])}, high {_pct(s['high'])}" + (
-        f", no judgement {_pct(s['not reported'])} (counted with some concerns)" if s["not reported"] else "")
+        f", no information {_pct(s['no information'])} (counted with some concerns)" if s["no information"] else "")
     if d.rule == "high_share":
         return (f"Very serious risk of bias: studies at high risk carry {_pct(s['high'])} of the weight"
                 f" (≥ {ROB_VERY_SERIOUS_HIGH:.0%}); shares {weights}: {parts}.")
