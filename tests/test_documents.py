@@ -102,3 +102,16 @@ def test_unregistered_type_is_a_clear_type_error():
 
     with pytest.raises(TypeError, match="No document renderer is registered for .*Unknown"):
         document(Unknown())
+
+
+def test_formatting_document_is_the_dispatcher_and_the_old_module_path_still_works():
+    """``metapool.formatting.document`` is the dispatcher; the document model, once in the module
+    formatting/document.py, lives in formatting/blocks.py and imports from its old path."""
+    import metapool.formatting as formatting
+    from metapool._summary import document as core_document
+    from metapool.formatting import blocks
+    from metapool.formatting.document import Document as OldPathDocument, Rendered
+
+    assert formatting.document is core_document is document
+    assert OldPathDocument is Document is blocks.Document
+    assert issubclass(mp.RMAResult, Rendered)

@@ -39,7 +39,8 @@ def measure_line(measure: str, details: str) -> Paragraph:
 
 def back_transformed(measure: str, back, prediction: bool) -> tuple:
     """Items of the pooled value on the natural scale, with its prediction interval when ``prediction``."""
-    items = ((f"Back-transformed ({MEASURES[measure].natural})", estimate_ci(back.estimate, back.ci_lower, back.ci_upper)),)
+    natural = MEASURES[measure].natural
+    items = ((f"Back-transformed ({natural})", estimate_ci(back.estimate, back.ci_lower, back.ci_upper)),)
     return items + ((("  prediction interval", bracket(back.pi_lower, back.pi_upper)),) if prediction else ())
 
 
