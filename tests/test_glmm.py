@@ -198,6 +198,9 @@ def test_glmm_result_has_the_pooled_result_shape():
     np.testing.assert_allclose(res.weights, 100.0 * info / info.sum(), rtol=1e-15)
     assert np.array_equal(res.weights, 100.0 * information_share(res))  # one formula
     assert res.rows.tolist() == list(range(6))
+    np.testing.assert_array_equal(res.ni, res.effect_sizes().ni)
+    tables = mp.rma_glmm("OR", ai=[5, 0, 12, 3], n1i=[40, 50, 60, 30], ci=[9, 12, 20, 8], n2i=[40, 52, 58, 33])
+    np.testing.assert_array_equal(tables.ni, tables.effect_sizes().ni)  # both groups
     c = res.coefficients
     assert c.names == ("intrcpt",) and (c.estimate[0], c.se[0], c.ci_lower[0], c.pvalue[0]) == (
         res.estimate, res.se, res.ci_lower, res.pvalue)

@@ -7,7 +7,8 @@
   odds ratio (metafor's ``UM.FS``);
 * :mod:`.kernels`, :mod:`.table_kernels`: the batched numerics (adaptive
   Gauss-Hermite quadrature, Newton's method, the saturated GLM);
-* :mod:`.result`: :class:`GLMMResult`;
+* :mod:`.result`: :class:`GLMMResult`, assembled for both models in one
+  place, :mod:`.assemble` (Wald inference, heterogeneity tests, weights);
 * :mod:`.information`: each study's information for the pooled value (the
   GLMM's weights);
 * :mod:`.subsets`: the GLMM refitted to subsets of a fit's studies as one
