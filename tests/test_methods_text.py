@@ -31,6 +31,11 @@ SPECS = {
         "author,year,n,resp,med\nA,2001,20,0,5.1\nB,2003,31,4,6.3\nC,2005,25,0,4.8\nD,2007,40,9,7.0\nE,2009,28,5,\n",
         HEAD + '[[outcome]]\nname = "Response"\nkind = "proportion"\nevents = "resp"\ntotal = "n"\nmeasure = "PLO"\n'
         '[[outcome]]\nname = "Median OS"\nkind = "median"\nmedian = "med"\nn = "n"\n'),
+    "risk_of_bias_domains": (
+        "author,year,e1,n1,e2,n2,D1,D2\nA,2001,4,50,9,51,low,high\nB,2003,6,60,10,58,unclear,low\n"
+        "C,2005,3,40,8,41,,low\n",
+        HEAD + 'risk_of_bias_domains = ["D1", "D2"]\n[[outcome]]\nname = "Death"\nkind = "binary"\nevents1 = "e1"\n'
+        'total1 = "n1"\nevents2 = "e2"\ntotal2 = "n2"\nmethod = "PETO"\n'),
     "glmm_proportions": (
         "author,year,n,resp\nA,2001,20,3\nB,2003,31,9\nC,2005,25,5\nD,2007,40,20\nE,2009,28,6\n",
         HEAD + '[[outcome]]\nname = "Response"\nkind = "proportion"\nevents = "resp"\ntotal = "n"\nmethod = "GLMM"\n'
@@ -163,3 +168,11 @@ def test_the_report_carries_the_paragraph_escaped(analyses):
     text, refs = methods_text(analyses["demo"])
     assert str(escape(text)) in html and all(str(escape(r)) in html for r in refs)
     assert "Grade &gt;=3 infection" in html and "Grade >=3" not in html
+
+
+def test_risk_of_bias_plots_are_described(analyses):
+    text, refs = methods_text(analyses["risk_of_bias_domains"])
+    assert "Each study's risk of bias in 2 domains is shown as traffic-light and summary plots [" in text
+    assert any(r.startswith("McGuinness LA, Higgins JPT (2021)") for r in refs)
+    assert "robvis" not in methods_text(analyses["mh_only"])[0] and not any(
+        r.startswith("McGuinness") for r in methods_text(analyses["mh_only"])[1])

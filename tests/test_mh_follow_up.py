@@ -60,6 +60,7 @@ def test_what_does_not_apply_is_said_in_words(outcome):
     assert "tau² estimator" in reasons["subgroups"]
     html = (out / "report.html").read_text()
     assert "parameter of" not in html and "Got '" not in html
+    assert "common-effect model: " in html and "tau^2 estimator" not in html  # the leave-one-out table's note
     results = json.loads((out / "results.json").read_text())["outcomes"][0]
     assert results["bias"]["egger"]["p"] == pytest.approx(o.bias.results["egger"].pvalue)
     assert len(results["leave_one_out"]["rows"]) == 13

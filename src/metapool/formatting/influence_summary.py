@@ -8,6 +8,7 @@ from .._summary import document
 from ..influence.diagnostics import _FIELDS, BaujatData, InfluenceDiagnostics
 from ..influence.gosh import GoshResult
 from ..influence.series import SubsetSeries
+from ..models.methods import get_method
 from .blocks import Document, KeyValues, Paragraph, Table
 from .numbers import fmt, fmt_level, fmt_p, fmt_pct
 from .sections import remarks
@@ -61,7 +62,8 @@ def _(res: SubsetSeries) -> Document:
         for i in range(len(res.slab))
     )
     header = ("omitted" if loo else "added", "estimate", "se", stat, "pval", "ci.lb", "ci.ub", "Q", "Qp", "tau2", "I2")
-    blocks = (Table("", header, rows, f"{fmt_level(res.level)} CIs; tau^2 estimator {res.method}."),)
+    model = f"tau^2 estimator {res.method}" if res.random else f"common-effect model: {get_method(res.method).name}"
+    blocks = (Table("", header, rows, f"{fmt_level(res.level)} CIs; {model}."),)
     if not np.all(np.isfinite(res.estimate)):
         blocks += (Paragraph("NA: the refit did not converge."),)
     title = "Leave-one-out analysis" if loo else "Cumulative meta-analysis"
