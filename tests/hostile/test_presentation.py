@@ -186,7 +186,7 @@ def test_level_90_everywhere(tmp_path):
     for text in (html, md, card.takeaway, " ".join(card.cautions)):
         assert "95%" not in text
     assert "90% CI" in md and "90% CI" in html
-    assert "all intervals are 90% intervals" in report
+    assert "Intervals are 90% intervals." in report
     rows = effect_size_rows(analysis)
     assert {r["level"] for r in rows} == {90.0}
 
