@@ -38,3 +38,28 @@ def test_moved_glmm_names_import_from_their_old_modules_with_a_deprecation(old, 
     assert obj is getattr(importlib.import_module(new), name)  # the same object: isinstance keeps working
     with pytest.raises(AttributeError, match="has no attribute 'fit_glmm'"):
         module.fit_glmm  # noqa: B018  (internal names are not forwarded)
+
+
+def test_subgroup_test_keeps_its_old_names_with_a_deprecation():
+    import metapool as mp
+    from metapool.moderators.subgroups import subgroup_analysis
+
+    es = mp.escalc("PLO", xi=[3, 10, 20, 7, 4, 9], ni=[30, 40, 50, 25, 20, 35])
+    res = subgroup_analysis(es, ["a", "a", "a", "b", "b", "b"], method="DL")
+    for old, new in (("q", "qm"), ("df", "qm_df"), ("ddf", "qm_ddf"), ("pvalue", "qm_pvalue")):
+        with pytest.warns(DeprecationWarning, match=rf"SubgroupResult\.{old} is deprecated.*use \.{new}"):
+            assert getattr(res, old) == getattr(res, new)
+    assert res.to_dict()["subgroup_test"] == {"q": res.qm, "df": res.qm_df, "ddf": None, "pvalue": res.qm_pvalue}
+    back = res.subgroups[0].back()
+    assert back.scale == "natural" and res.to_dict()["subgroups"][0]["back"]["estimate"] == back.estimate
+
+
+def test_pooled_median_keeps_studies_and_excluded_with_a_deprecation():
+    from metapool.medians import pool_medians
+
+    res = pool_medians([1.0, float("nan"), 3.0, 2.0], slab=["a", "b", "c", "d"])
+    with pytest.warns(DeprecationWarning, match=r"PooledMedian\.studies is deprecated.*use \.slab"):
+        assert res.studies == res.slab == ("a", "c", "d")
+    with pytest.warns(DeprecationWarning, match=r"PooledMedian\.excluded is deprecated.*use \.exclusions"):
+        assert res.excluded == ("b",)
+    assert res.to_dict()["excluded"] == [{"row": 2, "study": "b", "reason": "median missing"}]

@@ -105,12 +105,12 @@ def test_subgroups_separate_and_common(bcg):
     w = np.array([1 / s.se**2 for s in sep.subgroups])
     est = np.array([s.estimate for s in sep.subgroups])
     mean = np.sum(w * est) / np.sum(w)
-    assert sep.q == pytest.approx(np.sum(w * (est - mean) ** 2))
-    assert sep.df == 2
+    assert sep.qm == pytest.approx(np.sum(w * (est - mean) ** 2))
+    assert sep.qm_df == 2
     common = subgroup_analysis(es, "alloc", data, tau2="common", method="DL")
     assert len({s.tau2 for s in common.subgroups}) == 1
     qm = mp.rma(es, mods=["alloc"], data=data, method="DL").moderators
-    assert common.q == pytest.approx(qm.statistic) and common.pvalue == pytest.approx(qm.pvalue)
+    assert common.qm == pytest.approx(qm.statistic) and common.qm_pvalue == pytest.approx(qm.pvalue)
 
 
 def test_subgroup_with_one_study_is_shown(bcg):

@@ -127,9 +127,10 @@ def test_subgroups_with_one_tau2_back_transform_with_their_own_sizes():
     res = subgroup_analysis(es, groups, tau2="common")
     for sub, members in zip(res.subgroups, (np.array(groups) == "a", np.array(groups) == "b")):
         hm = harmonic_mean(np.array(ni)[members])
-        assert sub.back[0] == float(ipft(sub.estimate, hm))
-        assert sub.back[1:] == tuple(map(float, natural_limits(TRANSFORMS["ipft_hm"], sub.ci_lower, sub.ci_upper,
-                                                               np.array(ni)[members])))
+        back = sub.back()
+        assert back.estimate == float(ipft(sub.estimate, hm)) and back.scale == "natural"
+        assert (back.ci_lower, back.ci_upper) == tuple(map(float, natural_limits(
+            TRANSFORMS["ipft_hm"], sub.ci_lower, sub.ci_upper, np.array(ni)[members])))
 
 
 def test_natural_limits_are_ordered_and_keep_nan():

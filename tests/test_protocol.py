@@ -95,3 +95,75 @@ def test_take_keeps_input_rows():
     assert sub.take([2]).rows.tolist() == [3]
     frame = sub.to_frame()
     assert not math.isnan(frame["yi"].iloc[0]) and frame["excluded"].tolist()[1] != ""
+
+
+# -- rows, not labels: two studies with one label in a subgroup analysis ------------------------
+SHARED = """study,n,resp,grp
+Lee,40,12,a
+Smith,50,,a
+Smith,55,30,a
+Smith,30,9,b
+Park,60,33,a
+Kim,45,20,b
+Ito,35,7,b
+"""
+
+SHARED_SPEC = """title = "Shared labels"
+data = "studies.csv"
+study = "study"
+n = "n"
+
+[[outcome]]
+name = "Response"
+kind = "proportion"
+events = "resp"
+total = "n"
+subgroup = "grp"
+"""
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    from metapool.analysis import run_analysis
+    from metapool.spec import parse_spec
+
+    folder = tmp_path_factory.mktemp("shared")
+    (folder / "studies.csv").write_text(SHARED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run_analysis(parse_spec(SHARED_SPEC, "analysis.toml", folder))
+
+
+def test_subgroup_fits_record_input_rows_under_repeated_labels(shared):
+    o = shared.outcomes[0]
+    a, b = o.subgroups.fits
+    assert o.rows == (0, 2, 3, 4, 5, 6) and o.model.rows.tolist() == [0, 2, 3, 4, 5, 6]
+    assert a.rows.tolist() == [0, 2, 4] and a.slab == ("Lee", "Smith", "Park")
+    assert b.rows.tolist() == [3, 5, 6] and b.slab == ("Smith", "Kim", "Ito")
+    assert [e.row for e in o.model.exclusions] == [1]
+
+
+def test_forest_blocks_take_each_study_from_its_row(shared):
+    from metapool.plots import forest_table_subgroups
+
+    o = shared.outcomes[0]
+    t = forest_table_subgroups(o.subgroups, o.effects)
+    a, b = t.blocks
+    assert [s.cells[:2] for s in a.studies] == [("12", "40"), ("30", "55"), ("33", "60")]
+    assert [s.cells[:2] for s in b.studies] == [("9", "30"), ("20", "45"), ("7", "35")]
+    assert [s.weight for s in a.studies] == o.subgroups.fits[0].weights.tolist()
+    assert [s.estimate for s in b.studies] == [9 / 30, 20 / 45, 7 / 35]
+
+
+def test_effect_sizes_csv_and_card_count_rows_not_labels(shared):
+    from metapool.report.card import build_card
+    from metapool.report.render import effect_size_rows
+
+    rows = effect_size_rows(shared)
+    assert [r["row"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r["study"] for r in rows][1:4] == ["Smith (row 2)", "Smith (row 3)", "Smith (row 4)"]
+    model = shared.outcomes[0].model
+    assert [r["weight_percent"] for r in rows] == [model.weights[0], "", *model.weights[1:]]
+    assert rows[1]["excluded"] != "" and all(r["excluded"] == "" for r in rows if r["row"] != 2)
+    card = build_card(shared)
+    assert card.n_studies == 6 and card.rows[0].k == 6 and card.n_patients == 40 + 55 + 30 + 60 + 45 + 35

@@ -22,7 +22,7 @@ from .evidence.assess import OutcomeData, assess, options_of
 from .evidence.grade import Grade
 from .evidence.level import NOT_STATED
 from .exceptions import MetapoolError
-from .formatting.labels import repeated_labels_text, result_labels
+from .formatting.labels import repeated_labels_text
 from .io.parsing import MISSING_MARKERS, to_float_array, to_labels
 from .io.tables import StudyTable, get_column, read_table
 from .spec import AnalysisSpec, OutcomeSpec
@@ -133,8 +133,7 @@ def pooled_value(model):
     """A model's natural-scale pooled value (back-transformed when possible); None without a model."""
     if model is None:
         return None
-    back = getattr(model, "back", None)
-    value = back() if callable(back) else None
+    value = model.back()
     return value if value is not None else model.predict()
 
 
@@ -260,13 +259,9 @@ def _study_sizes(model, k: int):
     """
     from .effect_sizes.registry import MEASURES
 
-    measure = MEASURES.get(getattr(model, "measure", None))
-    if model is None or (measure is not None and measure.family == "rate"):
+    if model is None or (model.measure in MEASURES and MEASURES[model.measure].family == "rate"):
         return None
-    sizes = getattr(model, "ni", None)  # pooled medians hold none
-    if sizes is None:
-        return None
-    sizes = np.asarray(sizes, dtype=float)
+    sizes = np.asarray(model.ni, dtype=float)
     return sizes if len(sizes) == k else None
 
 
@@ -306,9 +301,6 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
     ``designs`` are the rows' designs when already read (else read here; an
     unrecognised design raises :class:`~metapool.exceptions.DataValidationError`).
     """
-    from .glmm.result import GLMMResult
-    from .models.results import RMAResult
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -318,13 +310,13 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
         result = model if model is not None else medians
         k = int(result.k)
         rows = _analysed_rows(result, table)
-        repeated = repeated_labels_text(result_labels(result), rows)
+        repeated = repeated_labels_text(result.slab, rows)
         skipped: dict[str, str] = {}
         extra: dict[str, object] = {}
-        if isinstance(model, RMAResult | GLMMResult):
+        if model is not None:  # which follow-up analyses apply: the method registry's flags (_follow_up)
             extra, skipped = _follow_up(out, es, model, table, k)
         elif out.subgroup or out.mods or out.bias or out.sensitivity:
-            skipped["follow-up"] = "available for inverse-variance models (rma) and GLMMs only"
+            skipped["follow-up"] = "available for pooled models, not for the median of medians"
     designs = _design_counts(_row_designs(spec, table) if designs is None else designs, rows)
     n_patients = _patients(spec, out, table, rows, _study_sizes(model, k))
     grade = _grade(spec, out, table, rows, model, k, n_patients, designs, extra.get("bias"), skipped)
@@ -366,8 +358,8 @@ def _outcome_data(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows:
 
 def _grade(spec, out, table, rows, model, k, n_patients, designs, bias, skipped) -> Grade | None:
     """The outcome's GRADE assessment (:func:`metapool.evidence.assess.assess`); None without a pooled value."""
-    order = np.asarray(getattr(model, "rows", rows), dtype=int)  # the model's study order, for its weights
-    rows = order if len(order) == len(rows) else rows
+    if model is not None:
+        rows = np.asarray(model.rows, dtype=int)  # the model's study order, for its weights
     pooled = pooled_value(model)
     comparison = comparison_of(out.kind, out.measure, out.method)
     return assess(model, pooled, comparison=comparison, start=grade_start(designs, comparison), k=k, n=n_patients,

@@ -70,7 +70,7 @@ def test_weighted_quantile_equal_weights_is_type7_on_integers():
 
 def test_missing_medians_are_left_out():
     res = pool_medians([1.0, np.nan, 3.0, 2.0], slab=["a", "b", "c", "d"])
-    assert res.k == 3 and res.excluded == ("b",) and res.estimate == 2.0
+    assert res.k == 3 and [(e.row, e.label) for e in res.exclusions] == [(1, "b")] and res.estimate == 2.0
 
 
 def test_descriptive_summary():

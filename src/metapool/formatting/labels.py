@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-__all__ = ["result_labels", "repeated_labels", "distinct_labels", "repeated_labels_text"]
-
-
-def result_labels(result) -> tuple:
-    """The labels of a pooled result's studies, in its order (``slab``, or a pooled median's ``studies``)."""
-    labels = getattr(result, "slab", None)
-    return tuple(result.studies if labels is None else labels)
+__all__ = ["repeated_labels", "distinct_labels", "repeated_labels_text"]
 
 
 def repeated_labels(labels, rows) -> dict:

@@ -21,15 +21,15 @@ def _(res: PermutationTest) -> Document:
 
 @document.register
 def _(res: SubgroupResult) -> Document:
-    natural = res.subgroups[0].back is not None
+    natural = res.subgroups[0].natural is not None
     rows = tuple(
         (s.level, str(s.k), fmt(s.estimate), bracket(s.ci_lower, s.ci_upper), fmt(s.tau2), fmt_pct(s.i2))
-        + ((estimate_ci(*s.back),) if s.back else ())
+        + ((estimate_ci(s.natural.estimate, s.natural.ci_lower, s.natural.ci_upper),) if s.natural else ())
         for s in res.subgroups
     )
     header = ("subgroup", "k", "estimate", "CI", "tau^2", "I^2") + (("natural scale",) if natural else ())
-    stat = f"Q(df = {res.df})" if res.ddf is None else f"F(df1 = {res.df}, df2 = {res.ddf:g})"
+    stat = f"Q(df = {res.qm_df})" if res.qm_ddf is None else f"F(df1 = {res.qm_df}, df2 = {res.qm_ddf:g})"
     return Document(f"Subgroups by {res.column} ({TAU2_MODES[res.tau2_mode]})", (
         Table("", header, rows),
-        Paragraph(f"Test for subgroup differences: {stat} = {fmt(res.q)}, p-val = {fmt_p(res.pvalue)}"),
+        Paragraph(f"Test for subgroup differences: {stat} = {fmt(res.qm)}, p-val = {fmt_p(res.qm_pvalue)}"),
     ))

@@ -1,8 +1,9 @@
-"""Intervals of a pooled estimate: prediction interval and back-transformation with limits.
+"""Intervals: prediction interval, a study's Wald interval, back-transformation with limits.
 
-Every model's prediction interval and every natural-scale value with its
-limits (rma, GLMM, meta-regression predictions, subgroups, the batch engine,
-forest rows) come from these functions, so they cannot disagree.
+Every model's prediction interval, every study-level Wald interval (forest
+rows, effect_sizes.csv) and every natural-scale value with its limits (rma,
+GLMM, meta-regression predictions, subgroups, the batch engine, forest rows)
+come from these functions, so they cannot disagree.
 
 References
 ----------
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["prediction_interval", "natural_limits"]
+from .._distributions import crit_value
+
+__all__ = ["prediction_interval", "study_interval", "natural_limits"]
 
 
 def prediction_interval(estimate, se, tau2, crit) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +48,17 @@ def prediction_interval(estimate, se, tau2, crit) -> tuple[np.ndarray, np.ndarra
     """
     half = crit * np.sqrt(np.square(se) + tau2)  # np.square: the same bits for scalars and arrays
     return estimate - half, estimate + half
+
+
+def study_interval(yi, vi, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each study's Wald interval ``yi -+ z sqrt(vi)`` on the analysis scale (metafor's ``summary.escalc``).
+
+    ``z`` is the normal critical value at ``level`` (a fraction); NaN effect
+    sizes or variances give NaN limits.
+    """
+    half = crit_value(level) * np.sqrt(np.asarray(vi, dtype=float))
+    yi = np.asarray(yi, dtype=float)
+    return yi - half, yi + half
 
 
 def natural_limits(transform, lower, upper, ni=None) -> tuple[np.ndarray, np.ndarray]:

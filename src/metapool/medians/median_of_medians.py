@@ -11,6 +11,7 @@ difference of medians. Biom J 62:69-98 (the same estimators for differences).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from .._distributions import norm_ppf
 from .._summary import Rendered
 from .._validation import check_choice, check_level
+from ..effect_sizes.table import Exclusion
 from ..exceptions import DataValidationError
 from ._input import column, labels
 
@@ -62,8 +64,12 @@ class PooledMedian(Rendered):
 
     ``coverage`` is the interval's nominal coverage: the requested level for
     the normal approximation, the exact sign-test coverage (the smallest
-    attainable one at or above the level) otherwise. ``rows`` are the 0-based
-    input rows of ``studies`` (labels may repeat; rows do not).
+    attainable one at or above the level) otherwise. ``slab`` are the labels
+    of the studies pooled and ``rows`` their 0-based input rows (labels may
+    repeat; rows do not); ``exclusions`` the rows left out, with the reason
+    (:class:`~metapool.effect_sizes.table.Exclusion`), named as for every
+    pooled result. ``studies`` and ``excluded`` (the labels of the rows left
+    out) are deprecated names.
     """
 
     method: str
@@ -73,9 +79,23 @@ class PooledMedian(Rendered):
     coverage: float
     k: int
     exact: bool
-    studies: tuple = ()
-    excluded: tuple = ()
-    rows: tuple | None = None
+    slab: tuple = ()
+    exclusions: tuple = ()
+    rows: tuple = ()
+
+    @property
+    def studies(self) -> tuple:
+        """Deprecated name of :attr:`slab`."""
+        warnings.warn("PooledMedian.studies is deprecated and will be removed in 0.2; use .slab.",
+                      DeprecationWarning, stacklevel=2)
+        return self.slab
+
+    @property
+    def excluded(self) -> tuple:
+        """Deprecated: the labels of :attr:`exclusions`."""
+        warnings.warn("PooledMedian.excluded is deprecated and will be removed in 0.2; use .exclusions"
+                      " (rows with the reason).", DeprecationWarning, stacklevel=2)
+        return tuple(e.label for e in self.exclusions)
 
     @property
     def method_name(self) -> str:
@@ -85,7 +105,7 @@ class PooledMedian(Rendered):
         return {
             "method": self.method, "estimate": self.estimate, "ci_lower": self.ci_lower,
             "ci_upper": self.ci_upper, "coverage": self.coverage * 100.0, "k": self.k,
-            "exact": self.exact, "excluded": list(self.excluded),
+            "exact": self.exact, "excluded": [e.to_dict() for e in self.exclusions],
         }  # fmt: skip
 
 
@@ -137,11 +157,13 @@ def pool_medians(
     k_all = y.shape[0]
     lab = labels(data, slab, k_all)
     ok = np.isfinite(y)
+    reasons = {int(r): "median missing" for r in np.flatnonzero(~ok)}
     w = None
     if method == "WM":
         if n is None:
             raise DataValidationError("The weighted median of medians needs sample sizes 'n'.")
         w = column(data, n, "n", k_all, lab)
+        reasons |= {int(r): "sample size missing" for r in np.flatnonzero(ok & ~np.isfinite(w))}
         ok &= np.isfinite(w)
         bad = ok & (w <= 0)
         if bad.any():
@@ -183,7 +205,7 @@ def pool_medians(
     return PooledMedian(
         method=method, estimate=float(est), ci_lower=float(lo), ci_upper=float(hi),
         coverage=float(coverage), k=k, exact=bool(exact),
-        studies=tuple(s for s, o in zip(lab, ok) if o),
-        excluded=tuple(s for s, o in zip(lab, ok) if not o),
+        slab=tuple(s for s, o in zip(lab, ok) if o),
+        exclusions=tuple(Exclusion(r, lab[r], reasons[r]) for r in sorted(reasons)),
         rows=tuple(int(r) for r in np.flatnonzero(ok)),
     )  # fmt: skip

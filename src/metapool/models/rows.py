@@ -2,11 +2,12 @@
 
 Study labels are text the user typed: two rows may carry the same label, or
 none. Weights, counts and study-level columns are therefore related to the
-input by row index, never by label. Every result knows its studies' rows:
-the ones it lists in ``rows`` (the pooled median of medians), or else every
-row it does not list among its ``exclusions`` (rma, Mantel-Haenszel and Peto,
-GLMMs, median survival), whose studies (``slab``, ``yi``, ``weights``) keep
-the order of the table.
+input by row index, never by label. Every result records its studies'
+input rows in ``rows`` (rma, Mantel-Haenszel and Peto, each subgroup's fit,
+pooled medians), in the order of its studies (``slab``, ``yi``, ``weights``);
+a table restricted to some rows (:meth:`EffectSizeTable.take
+<metapool.effect_sizes.table.EffectSizeTable.take>`) keeps the input row of
+each entry in its own ``rows``.
 """
 
 from __future__ import annotations
@@ -18,35 +19,44 @@ from ..exceptions import DataValidationError
 __all__ = ["model_rows"]
 
 
-def model_rows(result, n_rows: int) -> np.ndarray:
-    """0-based indices of the input rows of ``result``'s studies, in the order of its studies.
+def _rows(result, table_rows: np.ndarray) -> np.ndarray:
+    """The input rows of ``result``'s studies.
+
+    A GLMM fit records no ``rows`` yet: its studies are the rows it does not
+    list among its ``exclusions``, or all rows of a table of just its ``k``
+    studies (its own study-level effect sizes).
+    """
+    if hasattr(result, "rows"):
+        return np.asarray(result.rows, dtype=int)
+    if table_rows.size == int(result.k):
+        return table_rows
+    excluded = {int(e.row) for e in result.exclusions}
+    return np.array([r for r in table_rows if r not in excluded], dtype=int)
+
+
+def model_rows(result, table_rows) -> np.ndarray:
+    """Positions, in a table, of ``result``'s studies, in the order of its studies.
 
     Parameters
     ----------
     result
-        A pooled result with ``k`` studies and either ``rows`` or
-        ``exclusions`` (:class:`~metapool.effect_sizes.table.Exclusion`, rows
-        0-based).
-    n_rows
-        Number of rows of the table the result was computed from; a table of
-        ``k`` rows is taken to hold just the result's studies (e.g. a GLMM's
-        own study-level effect sizes, or a subgroup's rows).
+        A pooled result with ``k`` studies and their input ``rows``.
+    table_rows
+        The input row of each entry of the table (``EffectSizeTable.rows``),
+        or the number of rows of a table holding every input row in order
+        (a study table, or values given per input row).
 
     Raises
     ------
     DataValidationError
-        When the rows found are not ``k`` rows of the table (the result was
+        When the table does not hold every study of the result (the result was
         computed from another table).
     """
-    rows = getattr(result, "rows", None)
-    if n_rows == int(result.k):
-        rows = range(n_rows)
-    elif rows is None:
-        excluded = {int(e.row) for e in getattr(result, "exclusions", ())}
-        rows = [r for r in range(n_rows) if r not in excluded]
-    rows = np.asarray(rows, dtype=int)
-    if rows.size != int(result.k) or np.any((rows < 0) | (rows >= n_rows)):
+    table_rows = np.arange(table_rows) if np.ndim(table_rows) == 0 else np.asarray(table_rows, dtype=int)
+    position = {int(r): i for i, r in enumerate(table_rows)}
+    rows = _rows(result, table_rows)
+    if rows.size != int(result.k) or any(int(r) not in position for r in rows):
         raise DataValidationError(
-            f"The {int(result.k)} studies of the model do not match the rows of the {n_rows}-row table given."
+            f"The {int(result.k)} studies of the model do not match the rows of the {table_rows.size}-row table given."
         )
-    return rows
+    return np.array([position[int(r)] for r in rows], dtype=int)

@@ -16,14 +16,15 @@ Subgroups with a single study are shown (tau2 = 0 as in metafor), never dropped.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._summary import Rendered
-from .._validation import check_choice
+from .._validation import check_choice, check_level
 from ..effect_sizes.table import EffectSizeTable, Exclusion
-from ..exceptions import DataValidationError
+from ..exceptions import DataValidationError, OptionError
 from ..io.parsing import MISSING_MARKERS
 from ..io.tables import get_column
 from ..models.results import Prediction, _num
@@ -38,7 +39,12 @@ TAU2_MODES = {
 
 @dataclass(frozen=True)
 class Subgroup:
-    """The pooled result of one subgroup."""
+    """The pooled result of one subgroup.
+
+    ``level`` is the subgroup's name (the value of the grouping column);
+    ``natural`` its pooled value on the natural scale (None when the scale is
+    natural), also given by :meth:`back` as every pooled result does.
+    """
 
     level: str
     k: int
@@ -48,7 +54,18 @@ class Subgroup:
     ci_upper: float
     tau2: float
     i2: float
-    back: tuple | None  # (estimate, ci_lower, ci_upper) on the natural scale
+    natural: Prediction | None = None
+
+    def back(self, level=None) -> Prediction | None:
+        """The pooled value on the natural scale (a back-transformed :class:`~metapool.models.results.Prediction`).
+
+        None when the scale is natural. Only at the level the subgroups were
+        fitted at (``level`` None or that level): refit for another.
+        """
+        if self.natural is not None and level is not None and check_level("back", level) != self.natural.level:
+            raise OptionError(f"Subgroup {self.level!r} was pooled at level {self.natural.level * 100:g}%;"
+                              " run subgroup_analysis with the level wanted.")
+        return self.natural
 
     def to_dict(self) -> dict:
         d = {
@@ -61,8 +78,9 @@ class Subgroup:
             "tau2": _num(self.tau2),
             "i2": _num(self.i2),
         }
-        if self.back is not None:
-            d["back"] = dict(zip(("estimate", "ci_lower", "ci_upper"), map(_num, self.back)))
+        if self.natural is not None:
+            n = self.natural
+            d["back"] = {"estimate": _num(n.estimate), "ci_lower": _num(n.ci_lower), "ci_upper": _num(n.ci_upper)}
         return d
 
 
@@ -76,10 +94,13 @@ class SubgroupResult(Rendered):
         The grouping and how tau2 was estimated (see :data:`TAU2_MODES`).
     subgroups
         One :class:`Subgroup` per level (sorted levels).
-    q, df, pvalue
-        Test for subgroup differences (for ``"common"`` with t/knha inference,
-        ``q`` is the F statistic with ``(df, ddf)`` degrees of freedom).
-    ddf
+    qm, qm_df, qm_pvalue
+        Test for subgroup differences, named as the test of moderators of
+        :class:`~metapool.models.results.RMAResult` (``to_dict``: ``qm``...):
+        for ``"common"`` with t/knha inference ``qm`` is the F statistic with
+        ``(qm_df, qm_ddf)`` degrees of freedom. ``q``, ``df``, ``ddf`` and
+        ``pvalue`` are deprecated names of these.
+    qm_ddf
         Denominator degrees of freedom of that F test, else None.
     fits
         The per-subgroup models (``"separate"``) or the mixed-effects model
@@ -91,19 +112,28 @@ class SubgroupResult(Rendered):
     column: str
     tau2_mode: str
     subgroups: tuple
-    q: float
-    df: int
-    ddf: float | None
-    pvalue: float
+    qm: float
+    qm_df: int
+    qm_ddf: float | None
+    qm_pvalue: float
     fits: tuple
     exclusions: tuple = ()
 
+    def _deprecated(self, old: str, new: str):
+        warnings.warn(f"SubgroupResult.{old} is deprecated and will be removed in 0.2; use .{new}.",
+                      DeprecationWarning, stacklevel=3)
+        return getattr(self, new)
+
+    q = property(lambda self: self._deprecated("q", "qm"), doc="Deprecated name of :attr:`qm`.")
+    df = property(lambda self: self._deprecated("df", "qm_df"), doc="Deprecated name of :attr:`qm_df`.")
+    ddf = property(lambda self: self._deprecated("ddf", "qm_ddf"), doc="Deprecated name of :attr:`qm_ddf`.")
+    pvalue = property(lambda self: self._deprecated("pvalue", "qm_pvalue"), doc="Deprecated name of :attr:`qm_pvalue`.")
+
     def to_dict(self) -> dict:
-        return {
-            "subgroups": [s.to_dict() for s in self.subgroups],
-            "subgroup_test": {"q": _num(self.q), "df": self.df, "ddf": _num(self.ddf), "pvalue": _num(self.pvalue)},
-            "subgroup_tau2": self.tau2_mode,
-        }
+        """The JSON of the subgroups; ``subgroup_test`` keeps its keys ``q, df, ddf, pvalue``."""
+        test = {"q": _num(self.qm), "df": self.qm_df, "ddf": _num(self.qm_ddf), "pvalue": _num(self.qm_pvalue)}
+        return {"subgroups": [s.to_dict() for s in self.subgroups], "subgroup_test": test,
+                "subgroup_tau2": self.tau2_mode}
 
 
 def _labels(groups, data, n: int) -> tuple[np.ndarray, str]:
@@ -119,18 +149,6 @@ def _labels(groups, data, n: int) -> tuple[np.ndarray, str]:
         text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
         out.append("" if text.lower() in MISSING_MARKERS else text)
     return np.array(out, dtype=object), name
-
-
-def _back(pooled: Prediction, transform, ni) -> tuple | None:
-    """``(estimate, ci_lower, ci_upper)`` of a subgroup on the natural scale (None without a transformation).
-
-    ``ni`` are the sizes of the subgroup's studies (a Freeman-Tukey inverse
-    uses their harmonic mean, as the subgroup's own fit does).
-    """
-    if transform is None:
-        return None
-    b = pooled.back_transformed(transform, ni)
-    return (b.estimate, b.ci_lower, b.ci_upper)
 
 
 def subgroup_analysis(
@@ -180,14 +198,13 @@ def subgroup_analysis(
             f"Subgroup column {name!r} has {len(levels)} level(s) among the studies analysed; a subgroup"
             " analysis needs at least two."
         )
-    missing = tuple(Exclusion(int(r), es.slab[r], f"no value in subgroup column {name!r}")
+    missing = tuple(Exclusion(int(es.rows[r]), es.slab[r], f"no value in subgroup column {name!r}")
                     for r in np.flatnonzero(es.included & (labels == "")))
     opts = {"method": method, "test": test, "level": level, "control": control}
     if mode == "separate":
         fits = tuple(rma(es.take(usable & (labels == lev)), **opts) for lev in levels)
         subgroups = tuple(
-            Subgroup(lev, f.k, f.estimate, f.se, f.ci_lower, f.ci_upper, f.tau2, f.i2,
-                     _back(f.predict(), f.back_transform, f.ni))
+            Subgroup(lev, f.k, f.estimate, f.se, f.ci_lower, f.ci_upper, f.tau2, f.i2, f.back())
             for lev, f in zip(levels, fits)
         )
         between = rma(yi=[f.estimate for f in fits], sei=[f.se for f in fits], method="CE")
@@ -203,7 +220,8 @@ def subgroup_analysis(
         members = labels[usable] == lev
         pooled = Prediction(float(c.estimate[i]), float(c.ci_lower[i]), float(c.ci_upper[i]), math.nan, math.nan,
                             cell_means.level)
-        back = _back(pooled, cell_means.back_transform, np.asarray(sub.ni)[members])
+        t = cell_means.back_transform  # a Freeman-Tukey inverse: the harmonic mean of the subgroup's sizes
+        back = None if t is None else pooled.back_transformed(t, np.asarray(sub.ni)[members])
         subgroups.append(Subgroup(lev, int(members.sum()), float(c.estimate[i]), float(c.se[i]),
                                   float(c.ci_lower[i]), float(c.ci_upper[i]), cell_means.tau2, cell_means.i2, back))
     return SubgroupResult(name, mode, tuple(subgroups), contrast.statistic, contrast.df, contrast.ddf,

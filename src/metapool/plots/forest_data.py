@@ -14,13 +14,12 @@ from functools import singledispatch
 
 import numpy as np
 
-from .._distributions import crit_value
 from .._validation import check_choice
 from ..effect_sizes.registry import MEASURES
 from ..effect_sizes.transforms import TRANSFORMS
 from ..exceptions import DataValidationError
 from ..formatting.numbers import fmt_p_clinical
-from ..inference.intervals import natural_limits
+from ..inference.intervals import natural_limits, study_interval
 from ..io.parsing import to_float_array
 from ..glmm.model import GLMM_MEASURES
 from ..glmm.result import GLMMResult
@@ -293,15 +292,16 @@ def forest_table(
     sv = study_values(result)
     yi, vi, ni = sv.yi, sv.vi, sv.ni
     effect_sizes = sv.effect_sizes if effect_sizes is None else effect_sizes
-    half = crit_value(level) * np.sqrt(vi)
     back = result.back_transform
     t = back or TRANSFORMS["identity"]
     own_n = np.asarray(ni, dtype=float)[:, None]  # a Freeman-Tukey inverse: each study with its own n
     est = np.asarray(t(yi, own_n), dtype=float)
-    lo, hi = natural_limits(t, yi - half, yi + half, own_n)
+    lo, hi = natural_limits(t, *study_interval(yi, vi, level), own_n)
     cells: dict = {}
     if effect_sizes is not None:
-        rows = _rows_in_model(result, effect_sizes)
+        rows = model_rows(result, effect_sizes.rows)
+        if not np.array_equal(np.asarray(effect_sizes.yi)[rows], yi, equal_nan=True):
+            raise DataValidationError("The effect sizes given do not match the studies of the model.")
         cells = {name: np.asarray(v)[rows] for name, v in effect_sizes.cells.items()}
         ni = np.asarray(effect_sizes.ni, dtype=float)[rows]
     ci_name = "Wald" if back is None else f"Wald on the {m.scale} scale" if m else "Wald"
@@ -313,7 +313,7 @@ def forest_table(
         lo, hi = func(x, ni, level)
         ci_name = name
     if reported_ci is not None:
-        lo, hi = (_in_model(result, to_float_array(v, name)) for v, name in zip(reported_ci, ("lower", "upper")))
+        lo, hi = (_per_study(result, to_float_array(v, name)) for v, name in zip(reported_ci, ("lower", "upper")))
         hi = np.where(np.isnan(hi), np.inf, hi)
         ci_name = "as reported (NR: upper limit not reached)" if np.isinf(hi).any() else "as reported"
     headers, texts = _study_cells(measure, cells, ni)
@@ -335,19 +335,15 @@ def forest_table(
     )
 
 
-def _rows_in_model(result, es) -> np.ndarray:
-    """Indices of the effect-size rows that entered the model, in the model's order (by row, not label)."""
-    rows = model_rows(result, len(es))
-    if tuple(str(es.slab[i]) for i in rows) != tuple(map(str, result.slab)):
-        raise DataValidationError("The effect sizes given do not match the studies of the model.")
-    return rows
-
-
-def _in_model(result, values: np.ndarray) -> np.ndarray:
-    """Values per model study from values per model study or per data row."""
-    if values.shape[0] not in (result.k, result.k + len(result.exclusions)):
-        raise DataValidationError(f"reported_ci has {values.shape[0]} rows; the model has {result.k} studies.")
-    return values[model_rows(result, values.shape[0])]
+def _per_study(result, values: np.ndarray) -> np.ndarray:
+    """``reported_ci`` values per model study, from values per model study or per input row."""
+    if values.shape[0] == result.k:
+        return values
+    try:
+        return values[model_rows(result, values.shape[0])]
+    except DataValidationError:
+        raise DataValidationError(f"reported_ci has {values.shape[0]} rows; the model has {result.k} studies"
+                                  " (give one per study of the model or one per row of the table).") from None
 
 
 def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: str = "exact", **options) -> ForestTable:
@@ -367,37 +363,22 @@ def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: s
     """
     if subgroups.tau2_mode != "separate":
         raise DataValidationError("Forest blocks need one model per subgroup (subgroup_analysis with tau2='separate').")
-    used: set[int] = set()
     blocks, first = [], None
     for sub, fit in zip(subgroups.subgroups, subgroups.fits):
-        rows = _match_rows(fit, effect_sizes, used)
-        table = forest_table(fit, effect_sizes.take(rows), study_ci=study_ci,
+        table = forest_table(fit, effect_sizes, study_ci=study_ci,
                              pooled_label=f"Subtotal ({fit.method})" if fit.random else "Subtotal", **options)  # fmt: skip
         first = first or table
         blocks.append(ForestBlock(sub.level, table.blocks[0].studies, table.blocks[0].pooled))
-    if subgroups.ddf is None:
-        stat = f"\u03c7\u00b2 = {subgroups.q:.2f}, df = {subgroups.df}"
+    if subgroups.qm_ddf is None:
+        stat = f"\u03c7\u00b2 = {subgroups.qm:.2f}, df = {subgroups.qm_df}"
     else:
-        stat = f"F = {subgroups.q:.2f}, df = ({subgroups.df}, {subgroups.ddf:g})"
-    footer = (f"Test for subgroup differences ({subgroups.column}): {stat}, {fmt_p_clinical(subgroups.pvalue)}",)
+        stat = f"F = {subgroups.qm:.2f}, df = ({subgroups.qm_df}, {subgroups.qm_ddf:g})"
+    footer = (f"Test for subgroup differences ({subgroups.column}): {stat}, {fmt_p_clinical(subgroups.qm_pvalue)}",)
     return ForestTable(
         blocks=tuple(blocks), effect_label=first.effect_label, log_scale=first.log_scale, null=first.null,
         percent=first.percent, data_headers=first.data_headers, study_ci=first.study_ci, level=first.level,
         overall=None if overall is None else pooled_row(overall), footer=footer,
     )  # fmt: skip
-
-
-def _match_rows(fit, es, used: set) -> np.ndarray:
-    """Rows of ``es`` holding the studies of ``fit``: same label, yi and vi, each row used once."""
-    rows = []
-    for label, y, v in zip(fit.slab, fit.yi, fit.vi):
-        match = next((r for r in range(len(es)) if r not in used and str(es.slab[r]) == str(label)
-                      and es.yi[r] == y and es.vi[r] == v), None)  # fmt: skip
-        if match is None:
-            raise DataValidationError(f"Study {label!r} of the subgroup models is not in the effect sizes given.")
-        used.add(match)
-        rows.append(match)
-    return np.array(rows, dtype=int)
 
 
 def series_forest_table(series, result, *, effect_label: str | None = None, percent: bool | None = None) -> ForestTable:

@@ -74,7 +74,7 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
     groups
         Names of group 1 and group 2 for the axis titles.
     """
-    from .forest_data import _rows_in_model
+    from ..models.rows import model_rows
     from .study_level import study_values
 
     es = effect_sizes
@@ -82,7 +82,7 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
         raise DataValidationError(
             f"A L'Abbe plot needs two-group event counts (ai, bi, ci, di) of OR, RR, RD or PETO; got {es.measure}."
         )
-    rows = np.flatnonzero(es.included) if result is None else _rows_in_model(result, es)
+    rows = np.flatnonzero(es.included) if result is None else model_rows(result, es.rows)
     a, b, c, d = (np.asarray(es.cells[k], dtype=float)[rows] for k in ("ai", "bi", "ci", "di"))
     n1, n2 = a + b, c + d
     kind = _KIND[es.measure]

@@ -261,8 +261,7 @@ def build_card(analysis) -> EvidenceCard:
         if o.error is not None:
             cautions.append(f"{o.spec.name}: not analysed ({o.error})")
             continue
-        i2 = getattr(o.model, "i2", None)
-        i2 = None if i2 is None or (isinstance(i2, float) and math.isnan(i2)) else float(i2)
+        i2 = None if o.model is None or math.isnan(o.model.i2) else float(o.model.i2)  # a median of medians has none
         estimate = format_estimate(o)
         row = CardRow(o.spec.name, estimate, o.k, o.n_patients, i2, o.evidence, sof_row(o, analysis, estimate))
         rows.append(row)

@@ -57,7 +57,7 @@ _FRACTIONS = ((0.25, "a quarter"), (1 / 3, "a third"), (0.5, "half"), (2 / 3, "t
 
 def is_proportion(model) -> bool:
     """Whether a model's natural scale is a proportion (shown in percent)."""
-    measure = MEASURES.get(getattr(model, "measure", None) or "")
+    measure = None if model is None else MEASURES.get(model.measure or "")
     return measure is not None and measure.natural == "proportion"
 
 

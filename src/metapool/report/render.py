@@ -112,30 +112,30 @@ def effect_size_rows(analysis) -> list[dict]:
     a row is not in the model.
     """
     from ..formatting.labels import distinct_labels
-    from ..inference.tests import critical
+    from ..inference.intervals import study_interval
     from ..models.rows import model_rows
     from ..plots.study_level import study_values
 
     rows = []
     for o in analysis.outcomes:
-        es = o.effects
+        es, model = o.effects, o.model  # effect sizes come with the model they were pooled by
         if es is None:
             continue
-        model = o.model
-        level = getattr(model, "level", 0.95)
-        z = float(critical(level, np.array([np.inf]))[0])
-        order = model_rows(model, len(es)).tolist() if model is not None else []
-        in_model, weights = set(order), dict(zip(order, study_values(model).weights if order else ()))
-        reasons = {e.row: e.reason for e in es.exclusions} | {e.row: e.reason for e in getattr(model, "exclusions", ())}
-        for i, label in enumerate(distinct_labels(es.slab, range(len(es)))):
+        weights = np.full(len(es), np.nan)
+        weights[model_rows(model, es.rows)] = study_values(model).weights
+        in_model = np.isin(np.arange(len(es)), model_rows(model, es.rows))
+        reasons = {e.row: e.reason for e in (*es.exclusions, *model.exclusions)}
+        lower, upper = study_interval(es.yi, es.vi, model.level)
+        for i, label in enumerate(distinct_labels(es.slab, es.rows)):
+            row = int(es.rows[i])
             yi, vi = float(es.yi[i]), float(es.vi[i])
             ok = bool(np.isfinite(yi) and np.isfinite(vi))
             rows.append({
-                "outcome": o.spec.name, "row": i + 1, "study": label, "measure": es.measure,
-                "yi": yi if ok else "", "vi": vi if ok else "", "level": 100 * level,
-                "ci_lower": yi - z * vi**0.5 if ok else "", "ci_upper": yi + z * vi**0.5 if ok else "",
-                "weight_percent": float(weights[i]) if np.isfinite(weights.get(i, np.nan)) else "",
-                "corrected": bool(es.corrected[i]), "excluded": "" if i in in_model else reasons.get(i, ""),
+                "outcome": o.spec.name, "row": row + 1, "study": label, "measure": es.measure,
+                "yi": yi if ok else "", "vi": vi if ok else "", "level": 100 * model.level,
+                "ci_lower": float(lower[i]) if ok else "", "ci_upper": float(upper[i]) if ok else "",
+                "weight_percent": float(weights[i]) if np.isfinite(weights[i]) else "",
+                "corrected": bool(es.corrected[i]), "excluded": "" if in_model[i] else reasons.get(row, ""),
             })
     return rows
 
