@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -280,15 +280,19 @@ class GLMMResult(Rendered):
         with ``drop00`` as the GLMM: double-zero tables are not among its
         studies); the ``vi`` behind ``vt`` and the study-level analyses of a
         GLMM fit (bias tests, forest and funnel plots, influence diagnostics).
+        Its entries keep the studies' input rows (``rows``).
         """
         from ..effect_sizes.escalc import escalc
 
         if self.measure == "OR":
             events, totals = self.xi.T, self.size.T
-            return escalc("OR", ai=events[0], n1i=totals[0], ci=events[1], n2i=totals[1], slab=list(self.slab),
-                          drop00=True)
-        size = {"ni": self.size} if self.measure == "PLO" else {"ti": self.size}
-        return escalc(self.measure, xi=self.xi, slab=list(self.slab), **size)
+            es = escalc("OR", ai=events[0], n1i=totals[0], ci=events[1], n2i=totals[1], slab=list(self.slab),
+                        drop00=True)
+        else:
+            size = {"ni": self.size} if self.measure == "PLO" else {"ti": self.size}
+            es = escalc(self.measure, xi=self.xi, slab=list(self.slab), **size)
+        return replace(es, rows=self.rows, exclusions=tuple(replace(e, row=int(self.rows[e.row]))
+                                                             for e in es.exclusions))
 
     def back(self, level=None) -> Prediction:
         """Pooled proportion (rate) with CI and prediction interval.

@@ -3,8 +3,8 @@
 Study labels are text the user typed: two rows may carry the same label, or
 none. Weights, counts and study-level columns are therefore related to the
 input by row index, never by label. Every result records its studies'
-input rows in ``rows`` (rma, Mantel-Haenszel and Peto, each subgroup's fit,
-pooled medians), in the order of its studies (``slab``, ``yi``, ``weights``);
+input rows in ``rows`` (rma, Mantel-Haenszel and Peto, GLMMs, each subgroup's
+fit, pooled medians), in the order of its studies (``slab``, ``yi``, ``weights``);
 a table restricted to some rows (:meth:`EffectSizeTable.take
 <metapool.effect_sizes.table.EffectSizeTable.take>`) keeps the input row of
 each entry in its own ``rows``.
@@ -17,21 +17,6 @@ import numpy as np
 from ..exceptions import DataValidationError
 
 __all__ = ["model_rows"]
-
-
-def _rows(result, table_rows: np.ndarray) -> np.ndarray:
-    """The input rows of ``result``'s studies.
-
-    A GLMM fit records no ``rows`` yet: its studies are the rows it does not
-    list among its ``exclusions``, or all rows of a table of just its ``k``
-    studies (its own study-level effect sizes).
-    """
-    if hasattr(result, "rows"):
-        return np.asarray(result.rows, dtype=int)
-    if table_rows.size == int(result.k):
-        return table_rows
-    excluded = {int(e.row) for e in result.exclusions}
-    return np.array([r for r in table_rows if r not in excluded], dtype=int)
 
 
 def model_rows(result, table_rows) -> np.ndarray:
@@ -54,7 +39,7 @@ def model_rows(result, table_rows) -> np.ndarray:
     """
     table_rows = np.arange(table_rows) if np.ndim(table_rows) == 0 else np.asarray(table_rows, dtype=int)
     position = {int(r): i for i, r in enumerate(table_rows)}
-    rows = _rows(result, table_rows)
+    rows = np.asarray(result.rows, dtype=int)
     if rows.size != int(result.k) or any(int(r) not in position for r in rows):
         raise DataValidationError(
             f"The {int(result.k)} studies of the model do not match the rows of the {table_rows.size}-row table given."

@@ -300,8 +300,6 @@ def forest_table(
     cells: dict = {}
     if effect_sizes is not None:
         rows = model_rows(result, effect_sizes.rows)
-        if not np.array_equal(np.asarray(effect_sizes.yi)[rows], yi, equal_nan=True):
-            raise DataValidationError("The effect sizes given do not match the studies of the model.")
         cells = {name: np.asarray(v)[rows] for name, v in effect_sizes.cells.items()}
         ni = np.asarray(effect_sizes.ni, dtype=float)[rows]
     ci_name = "Wald" if back is None else f"Wald on the {m.scale} scale" if m else "Wald"
