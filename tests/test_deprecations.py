@@ -63,3 +63,21 @@ def test_pooled_median_keeps_studies_and_excluded_with_a_deprecation():
     with pytest.warns(DeprecationWarning, match=r"PooledMedian\.excluded is deprecated.*use \.exclusions"):
         assert res.excluded == ("b",)
     assert res.to_dict()["excluded"] == [{"row": 2, "study": "b", "reason": "median missing"}]
+
+
+def test_heterogeneity_of_a_batch_keeps_its_old_signature_with_a_deprecation():
+    import numpy as np
+
+    from metapool.inference import heterogeneity
+    from metapool.models.fit import batch_heterogeneity
+    from metapool.models.kernels import Batch
+
+    batch = Batch.from_arrays(np.array([0.1, 0.5, -0.2, 0.3]), np.array([0.04, 0.09, 0.05, 0.02]))
+    tau2 = np.array([0.03])
+    want = batch_heterogeneity(batch, tau2, True)
+    for call in (lambda: heterogeneity(batch, tau2, True), lambda: heterogeneity(batch, tau2=tau2, random=True)):
+        with pytest.warns(DeprecationWarning, match=r"heterogeneity\(batch, tau2, random\) is deprecated"):
+            got = call()
+        assert all(np.array_equal(getattr(got, f), getattr(want, f)) for f in ("q", "df", "pvalue", "i2", "h2", "vt"))
+    with pytest.raises(TypeError, match="needs q, df, trace_p, tau2 and random"):
+        heterogeneity(np.array([3.0]), np.array([2.0]))

@@ -17,6 +17,7 @@ J Stat Softw 36(3):1-48.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +67,7 @@ def random_i2_h2(tau2, vt) -> tuple[np.ndarray, np.ndarray]:
         return i2, 1.0 + tau2 / vt
 
 
-def heterogeneity(q, df, trace_p, tau2, random: bool) -> Heterogeneity:
+def heterogeneity(q, df=None, trace_p=None, tau2=None, random: bool | None = None) -> Heterogeneity:
     """Cochran's Q with its test, and I^2, H^2 as metafor defines them.
 
     Parameters
@@ -85,7 +86,22 @@ def heterogeneity(q, df, trace_p, tau2, random: bool) -> Heterogeneity:
     -------
     Heterogeneity
         With no residual degrees of freedom Q = 0, p = 1, I^2 = 0 and H^2 = 1.
+
+    Notes
+    -----
+    The former signature ``heterogeneity(batch, tau2, random)``, with a
+    :class:`~metapool.models.kernels.Batch`, still works with a
+    DeprecationWarning until 0.2 (use
+    :func:`metapool.models.fit.batch_heterogeneity`).
     """
+    if hasattr(q, "common"):  # the former heterogeneity(batch, tau2, random); a Batch, read without importing models
+        warnings.warn("heterogeneity(batch, tau2, random) is deprecated and will be removed in 0.2; use"
+                      " metapool.models.fit.batch_heterogeneity(batch, tau2, random), or heterogeneity(q, df,"
+                      " trace_p, tau2, random).", DeprecationWarning, stacklevel=2)
+        batch, tau2, random = q, df if tau2 is None else tau2, trace_p if random is None else random
+        return heterogeneity(batch.common.q, batch.k - batch.p, batch.common.trace_p, tau2, random)
+    if df is None or trace_p is None or tau2 is None or random is None:
+        raise TypeError("heterogeneity() needs q, df, trace_p, tau2 and random.")
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         q = np.maximum(q, 0.0)
