@@ -81,6 +81,7 @@ class CardRow:
     i2: float | None
     evidence: EvidenceLevel
     sof: SoFRow
+    declared: int | None = None
 
     @property
     def certainty(self) -> str:
@@ -114,17 +115,26 @@ class EvidenceCard:
     patients_note: str
     counting: str | None
     designs: dict
-    followup: str | None
+    followup_months: tuple | None
     evidence: EvidenceLevel
     cautions: tuple
     synthetic: bool
+
+    @property
+    def followup(self) -> str | None:
+        """Median follow-up as the card shows it (None when no analysed study reports it)."""
+        if self.followup_months is None:
+            return None
+        median, n = self.followup_months
+        return f"median follow-up {median:.1f} months (median of {n} studies reporting it)"
 
     def to_dict(self) -> dict:
         return {
             "title": self.title,
             "takeaway": self.takeaway,
             "outcomes": [
-                {"outcome": r.outcome, "estimate": r.estimate, "k": r.k, "n": r.n, "i2": r.i2,
+                {"outcome": r.outcome, "estimate": r.estimate, "k": r.k, "n": r.n, "n_declared": r.declared,
+                 "i2": r.i2,
                  "certainty": {"start": r.sof.grade.to_dict()["start"] if r.sof.grade else "not assessed",
                                "start_reason": r.sof.grade.start.reason if r.sof.grade else "",
                                "rating": r.certainty, "reason": r.reason},
@@ -139,6 +149,8 @@ class EvidenceCard:
             "counting": self.counting,
             "designs": self.designs,
             "followup": self.followup,
+            "followup_median_months": None if self.followup_months is None else self.followup_months[0],
+            "followup_studies": None if self.followup_months is None else self.followup_months[1],
             "evidence_level": self.evidence.to_dict(),
             "cautions": list(self.cautions),
         }
@@ -174,29 +186,24 @@ def _patients_note(analysis, n_patients: int | None, n_studies: int) -> str:
             f" {analysis.spec.n!r}, over the studies analysed in any outcome)")
 
 
-def _counting(analysis) -> str | None:
+def _counting(analysis, rows: list) -> str | None:
     """One line naming the outcomes whose analysed patients differ from their studies' declared sizes."""
-    differing = []
-    for o in analysis.outcomes:
-        declared = _declared_patients(analysis, o.rows) if o.error is None else None
-        if o.n_patients is None or declared is None or o.n_patients == declared:
-            continue
-        differing.append(f"{o.spec.name} {o.n_patients:,} of {declared:,}")
+    differing = [f"{r.outcome} {r.n:,} of {r.declared:,}" for r in rows
+                 if r.n is not None and r.declared is not None and r.n != r.declared]
     if not differing:
         return None
     return ("Patients per outcome are those analysed in it, counted from the outcome's own group sizes; they"
             f" differ from the declared study sizes (column {analysis.spec.n!r}) in: " + "; ".join(differing))
 
 
-def _followup(analysis) -> str | None:
+def _followup(analysis) -> tuple[float, int] | None:
+    """Median follow-up (months) of the analysed studies reporting it, and how many do; None without any."""
     cells = _cells(analysis, analysis.spec.followup, _analysed_rows(analysis))
     if cells is None:
         return None
     f = to_float_array(cells, analysis.spec.followup)
     f = f[np.isfinite(f)]
-    if f.size == 0:
-        return None
-    return f"median follow-up {np.median(f):.1f} months (median of {f.size} studies reporting it)"
+    return (float(np.median(f)), int(f.size)) if f.size else None
 
 
 def _designs(analysis) -> dict:
@@ -263,7 +270,8 @@ def build_card(analysis) -> EvidenceCard:
             continue
         i2 = None if o.model is None or math.isnan(o.model.i2) else float(o.model.i2)  # a median of medians has none
         estimate = format_estimate(o)
-        row = CardRow(o.spec.name, estimate, o.k, o.n_patients, i2, o.evidence, sof_row(o, analysis, estimate))
+        row = CardRow(o.spec.name, estimate, o.k, o.n_patients, i2, o.evidence, sof_row(o, analysis, estimate),
+                      _declared_patients(analysis, o.rows))
         rows.append(row)
         if i2 is not None and i2 >= HIGH_I2:
             cautions.append(f"{o.spec.name}: high heterogeneity (I² = {row.i2_text})")
@@ -288,9 +296,9 @@ def build_card(analysis) -> EvidenceCard:
         n_studies=n_studies,
         n_patients=n_patients,
         patients_note=_patients_note(analysis, n_patients, n_studies),
-        counting=_counting(analysis),
+        counting=_counting(analysis, rows),
         designs=_designs(analysis),
-        followup=_followup(analysis),
+        followup_months=_followup(analysis),
         evidence=_evidence_summary(rows),
         cautions=tuple(cautions),
         synthetic=analysis.spec.synthetic,
