@@ -30,7 +30,7 @@ Inconsistency (Guyatt 2011, GRADE guidelines 7)
 Indirectness (Guyatt 2011, GRADE guidelines 8)
     Not computable from the data: "not assessed" unless the analysis file
     declares it (outcome keys ``indirectness`` and ``indirectness_reason``).
-Imprecision (Guyatt 2011, GRADE guidelines 6; Schünemann 2013, handbook 5.2.4)
+Imprecision (Guyatt 2011, GRADE guidelines 6; Schünemann 2013, GRADE handbook: imprecision)
     Two-group outcomes: the pooled CI against the null and the thresholds of
     appreciable benefit and harm (for ratios by default 0.75 and 1.25, a
     relative change of 25%; else ``mid`` from the analysis file), and the

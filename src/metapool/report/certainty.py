@@ -188,8 +188,9 @@ def _publication_note(d: Domain) -> str:
         k0 = n["trimfill_k0"]
         facts.append(f"trim-and-fill: {k0} missing {'study' if k0 == 1 else 'studies'} estimated (reported, not judged)")
     rule = f"p < {P_ASYMMETRY:g} or |LFK| > {LFK_MAJOR:g}"
-    head = "Publication bias suspected" if d.judgement == "serious" else "Publication bias not suspected"
-    return f"{head} ({rule}): " + "; ".join(facts) + "."
+    by = ", ".join(_TEST_NAMES.get(c, "the LFK index") for c in n.get("suspected_by", ()))
+    head = f"Publication bias suspected ({by}; {rule})" if by else f"Publication bias not suspected ({rule})"
+    return f"{head}: " + "; ".join(facts) + "."
 
 
 def footnote(d: Domain, *, percent: bool = False, level: float = 0.95) -> str:
