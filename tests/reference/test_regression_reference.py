@@ -302,14 +302,14 @@ def compare_separate(label, es, ds, case, problems, stopped_early) -> None:
         if not close(ours, qb[key]):
             problems.append(f"{label}: Q-between {key} {ours!r} vs {qb[key]!r}")
     own_between = mp.rma(yi=[s.estimate for s in res.subgroups], sei=[s.se for s in res.subgroups], method="CE")
-    for ours, theirs, key in ((res.q, own_between.q, "q"), (res.pvalue, own_between.q_pvalue, "pvalue"),
-                              (res.df, own_between.q_df, "df")):
+    for ours, theirs, key in ((res.qm, own_between.q, "q"), (res.qm_pvalue, own_between.q_pvalue, "pvalue"),
+                              (res.qm_df, own_between.q_df, "df")):
         if not close(ours, theirs, 1e-12, 1e-14):
             problems.append(f"{label}: Q-between {key} {ours!r} differs from its subgroup estimates' {theirs!r}")
-    if method not in ITERATIVE and not close(res.q, qb["QE"]):
-        problems.append(f"{label}: Q-between {res.q!r} vs {qb['QE']!r}")
-    if res.ddf is not None:
-        problems.append(f"{label}: separate Q-between should have no ddf, got {res.ddf!r}")
+    if method not in ITERATIVE and not close(res.qm, qb["QE"]):
+        problems.append(f"{label}: Q-between {res.qm!r} vs {qb['QE']!r}")
+    if res.qm_ddf is not None:
+        problems.append(f"{label}: separate Q-between should have no ddf, got {res.qm_ddf!r}")
 
 
 def compare_common(label, es, ds, case, problems, stopped_early) -> None:
@@ -333,7 +333,7 @@ def compare_common(label, es, ds, case, problems, stopped_early) -> None:
         if not close(s.tau2, cell.tau2, 1e-12, 1e-14):
             problems.append(f"{label} {s.level}: common tau2 differs from the cell-means rma()")
     m = contrast.moderators
-    if not (close(res.q, m.statistic, 1e-12) and close(res.pvalue, m.pvalue, 1e-12) and res.df == m.df):
+    if not (close(res.qm, m.statistic, 1e-12) and close(res.qm_pvalue, m.pvalue, 1e-12) and res.qm_df == m.df):
         problems.append(f"{label}: subgroup test differs from the contrast rma()'s QM")
     if method in ITERATIVE:
         if not tau2_close(cell.tau2, cm["tau2"]):
