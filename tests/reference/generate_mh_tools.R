@@ -10,7 +10,9 @@
 #     of the study-level yi on sei, z test), and regtest(fit, model = "lm");
 #   * ranktest(fit) (Begg and Mazumdar's rank correlation of the study-level yi);
 #   * fsn(fit$yi, fit$vi) (Rosenthal's fail-safe N of the study-level yi);
-#   * leave1out(fit) (the MH / Peto model refitted without each table).
+#   * leave1out(fit) (the MH / Peto model refitted without each table);
+#   * cumul(fit) in the data order and cumul(fit, order = ai + ci, decreasing = TRUE)
+#     (the model fitted to the first 1, 2, ..., k tables).
 # trimfill() and influence() have no method for rma.mh / rma.peto (checked below:
 # their errors are recorded). Data: metafor's dat.bcg and dat.nielweise2007,
 # and random tables with zero cells and double-zero tables.
@@ -37,10 +39,14 @@ case <- function(id, method, measure, tab) {
   fit <- suppressWarnings(if (method == "MH") do.call(rma.mh, c(args, measure = measure))
                           else do.call(rma.peto, args))
   l1o <- suppressWarnings(leave1out(fit))
+  series <- function(s) list(estimate = num(s$estimate), se = num(s$se), z = num(s$zval),
+                              p = num(s$pval), ci_lower = num(s$ci.lb), ci_upper = num(s$ci.ub),
+                              q = num(s$Q), q_p = num(s$Qp), i2 = num(s$I2), h2 = num(s$H2))
+  events <- tab$ai + tab$ci
   out <- list(id = id, method = method, measure = measure, tables = tab, k = fit$k, k_yi = fit$k.yi,
-              leave1out = list(estimate = num(l1o$estimate), se = num(l1o$se), z = num(l1o$zval),
-                               p = num(l1o$pval), ci_lower = num(l1o$ci.lb), ci_upper = num(l1o$ci.ub),
-                               q = num(l1o$Q), q_p = num(l1o$Qp), i2 = num(l1o$I2), h2 = num(l1o$H2)))
+              leave1out = series(l1o),
+              cumul = series(suppressWarnings(cumul(fit))),
+              cumul_events_decreasing = series(suppressWarnings(cumul(fit, order = events, decreasing = TRUE))))
   if (fit$k.yi >= 3) {
     out$regtest <- err(reg(suppressWarnings(regtest(fit))))
     out$regtest_lm <- err(reg(suppressWarnings(regtest(fit, model = "lm"))))

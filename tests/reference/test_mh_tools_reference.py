@@ -2,7 +2,7 @@
 (fixture from generate_mh_tools.R).
 
 metafor runs ``regtest``, ``ranktest``, ``fsn`` (on the fit's yi, vi) and
-``leave1out`` on ``rma.mh`` / ``rma.peto``; every value is compared at 1e-8
+``leave1out`` and ``cumul`` on ``rma.mh`` / ``rma.peto``; every value is compared at 1e-8
 (relative). ``trimfill`` and ``influence`` have no method for these fits in
 metafor: metapool refuses them with the reason in words.
 """
@@ -20,7 +20,7 @@ import pytest
 
 from metapool.bias import bias_report, fsn, ranktest, regtest, trimfill
 from metapool.exceptions import MetapoolError
-from metapool.influence import influence, leave_one_out
+from metapool.influence import cumulative, influence, leave_one_out
 from metapool.models.mh_peto import rma_mh, rma_peto
 
 FIXTURE = Path(__file__).with_name("mh_tools_reference.json.gz")
@@ -54,16 +54,30 @@ def _fit(case):
         return rma_mh(case["measure"], **tables)
 
 
+SERIES = (("estimate", "estimate"), ("se", "se"), ("statistic", "z"), ("pvalue", "p"), ("ci_lower", "ci_lower"),
+          ("ci_upper", "ci_upper"), ("q", "q"), ("q_pvalue", "q_p"), ("i2", "i2"), ("h2", "h2"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_leave_one_out(case):
     res = _fit(case)
     loo, ref = leave_one_out(res), case["leave1out"]
-    for ours, theirs in (("estimate", "estimate"), ("se", "se"), ("statistic", "z"), ("pvalue", "p"),
-                         ("ci_lower", "ci_lower"), ("ci_upper", "ci_upper"), ("q", "q"), ("q_pvalue", "q_p"),
-                         ("i2", "i2"), ("h2", "h2")):
+    for ours, theirs in SERIES:
         close(getattr(loo, ours), ref[theirs], ours)
     assert loo.slab == res.slab
     assert np.all(loo.tau2 == 0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_cumulative(case):
+    """metafor's cumul.rma.mh / cumul.rma.peto, in the data order and by decreasing events (ties in data order)."""
+    res = _fit(case)
+    events = arr(case["tables"]["ai"]) + arr(case["tables"]["ci"])
+    for series, ref in ((cumulative(res), case["cumul"]),
+                        (cumulative(res, events, decreasing=True), case["cumul_events_decreasing"])):
+        for ours, theirs in SERIES:
+            close(getattr(series, ours), ref[theirs], ours)
+        assert np.all(series.tau2 == 0)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "regtest" in c], ids=[i for c, i in zip(CASES, IDS) if "regtest" in c])

@@ -7,9 +7,10 @@ from functools import singledispatch
 import numpy as np
 
 from ..exceptions import DataValidationError, MetapoolError
+from ..models.mh_peto import MHResult, refit_tables
 from ..models.results import RMAResult
 from ._refit import refit_subsets, require_intercept_only
-from .series import SubsetSeries, series_from_fit
+from .series import SubsetSeries, series_from_fit, series_from_tables
 
 __all__ = ["cumulative", "cumulative_order"]
 
@@ -44,7 +45,9 @@ def cumulative(res, order=None, *, decreasing: bool = False) -> SubsetSeries:
     """Cumulative meta-analysis (equal to metafor's ``cumul``).
 
     Row i is the model fitted to the first i studies in the given order; all
-    k fits run as one batch of prefix masks.
+    k fits run as one batch of prefix masks. A Mantel-Haenszel or Peto model
+    is refitted by its own method on the first i tables (metafor's
+    ``cumul.rma.mh``, ``cumul.rma.peto``).
 
     Parameters
     ----------
@@ -67,10 +70,19 @@ def cumulative(res, order=None, *, decreasing: bool = False) -> SubsetSeries:
 @cumulative.register
 def _(res: RMAResult, order=None, *, decreasing: bool = False) -> SubsetSeries:
     require_intercept_only(res, "Cumulative meta-analysis")
+    idx, mask = _prefixes(res, order, decreasing)
+    return series_from_fit("cumulative", [res.slab[i] for i in idx], refit_subsets(res, mask), res)
+
+
+@cumulative.register
+def _(res: MHResult, order=None, *, decreasing: bool = False) -> SubsetSeries:
+    idx, mask = _prefixes(res, order, decreasing)
+    return series_from_tables("cumulative", [res.slab[i] for i in idx], refit_tables(res, mask), res)
+
+
+def _prefixes(res, order, decreasing: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The order of the studies and the ``[k, k]`` masks whose row i keeps the first i + 1 of them."""
     idx = cumulative_order(res, order, decreasing=decreasing)
-    k = res.k
-    rank = np.empty(k, dtype=int)
-    rank[idx] = np.arange(k)
-    mask = rank[None, :] <= np.arange(k)[:, None]
-    bf = refit_subsets(res, mask)
-    return series_from_fit("cumulative", [res.slab[i] for i in idx], bf, res)
+    rank = np.empty(res.k, dtype=int)
+    rank[idx] = np.arange(res.k)
+    return idx, rank[None, :] <= np.arange(res.k)[:, None]
