@@ -167,3 +167,11 @@ def test_effect_sizes_csv_and_card_count_rows_not_labels(shared):
     assert rows[1]["excluded"] != "" and all(r["excluded"] == "" for r in rows if r["row"] != 2)
     card = build_card(shared)
     assert card.n_studies == 6 and card.rows[0].k == 6 and card.n_patients == 40 + 55 + 30 + 60 + 45 + 35
+
+
+def test_messages_name_the_input_row_of_a_subgroup_study():
+    from metapool.exceptions import DataValidationError
+
+    es = mp.escalc("GEN", yi=[0.1, 0.2, 0.3, 0.4], vi=[0.01, 0.02, 1e-200, 0.03], slab=["A", "B", "C", "D"])
+    with pytest.raises(DataValidationError, match=r"in row 3 \(study 'C'\) is too small to pool"):
+        mp.rma(es.take([2, 3]))

@@ -13,7 +13,7 @@ from ..effect_sizes.table import EffectSizeTable, Exclusion
 from ..exceptions import ConvergenceError, DataValidationError, MetapoolWarning, OptionError, TransformWarning
 from ..inference.tests import TESTS, wald_test
 from .design import Design, build_design, check_rank
-from ..io.parsing import describe_row
+from ..io.parsing import describe_study
 from .fit import VARIANCE_RATIO_LIMIT, fit_batch
 from .kernels import Batch
 from .results import CoefficientTable, ModeratorTest, RMAResult
@@ -233,6 +233,11 @@ def rma(
     )
 
 
+def _describe(table: EffectSizeTable, position: int) -> str:
+    """The study at ``position`` of ``table`` for a message: its input row and label (``row 3 (study 'A')``)."""
+    return describe_study(int(table.rows[position]), table.slab[position])
+
+
 def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.ndarray, tuple]:
     """Positions of the table that enter the model, and every other row (input-table row) with its reason."""
     keep = table.included
@@ -240,7 +245,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
     if np.count_nonzero(bad):
         row = int(np.flatnonzero(bad)[0])
         raise DataValidationError(
-            f"{describe_row(row, table.slab)}: sampling variance {float(table.vi[row])!r} is not positive;"
+            f"{_describe(table, row)}: sampling variance {float(table.vi[row])!r} is not positive;"
             " every study needs vi > 0."
         )
     _check_scale(table, keep)
@@ -290,14 +295,14 @@ def _check_scale(table: EffectSizeTable, keep: np.ndarray) -> None:
         if np.count_nonzero(bad):
             row = int(np.flatnonzero(bad)[0])
             raise DataValidationError(
-                problem.format(yi=table.yi[row], vi=table.vi[row], row=describe_row(row, table.slab))
+                problem.format(yi=table.yi[row], vi=table.vi[row], row=_describe(table, row))
                 + "; check the units."
             )
     if not np.isfinite(total):
         row = int(np.nanargmax(np.where(keep, wy2, np.nan)))
         raise DataValidationError(
             f"The sum of yi^2/vi over the studies overflows (the largest term is yi = {yi[row]:g} with"
-            f" vi = {vi[row]:g} in {describe_row(row, table.slab)}); check the units."
+            f" vi = {vi[row]:g} in {_describe(table, row)}); check the units."
         )
 
 
