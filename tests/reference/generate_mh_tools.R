@@ -12,7 +12,8 @@
 #   * fsn(fit$yi, fit$vi) (Rosenthal's fail-safe N of the study-level yi);
 #   * leave1out(fit) (the MH / Peto model refitted without each table);
 #   * cumul(fit) in the data order and cumul(fit, order = ai + ci, decreasing = TRUE)
-#     (the model fitted to the first 1, 2, ..., k tables).
+#     (the model fitted to the first 1, 2, ..., k tables);
+#   * gosh(fit) for k <= 10 (every subset of the tables).
 # trimfill() and influence() have no method for rma.mh / rma.peto (checked below:
 # their errors are recorded). Data: metafor's dat.bcg and dat.nielweise2007,
 # and random tables with zero cells and double-zero tables.
@@ -47,6 +48,11 @@ case <- function(id, method, measure, tab) {
               leave1out = series(l1o),
               cumul = series(suppressWarnings(cumul(fit))),
               cumul_events_decreasing = series(suppressWarnings(cumul(fit, order = events, decreasing = TRUE))))
+  if (fit$k <= 10) {
+    g <- suppressWarnings(gosh(fit))$res
+    out$gosh <- list(k = g$k, q = num(g$QE), i2 = num(g$I2), h2 = num(g$H2), tau2 = num(g$tau2),
+                     estimate = num(g$estimate))
+  }
   if (fit$k.yi >= 3) {
     out$regtest <- err(reg(suppressWarnings(regtest(fit))))
     out$regtest_lm <- err(reg(suppressWarnings(regtest(fit, model = "lm"))))

@@ -2,7 +2,7 @@
 (fixture from generate_mh_tools.R).
 
 metafor runs ``regtest``, ``ranktest``, ``fsn`` (on the fit's yi, vi) and
-``leave1out`` and ``cumul`` on ``rma.mh`` / ``rma.peto``; every value is compared at 1e-8
+``leave1out``, ``cumul`` and ``gosh`` on ``rma.mh`` / ``rma.peto``; every value is compared at 1e-8
 (relative). ``trimfill`` and ``influence`` have no method for these fits in
 metafor: metapool refuses them with the reason in words.
 """
@@ -20,7 +20,7 @@ import pytest
 
 from metapool.bias import bias_report, fsn, ranktest, regtest, trimfill
 from metapool.exceptions import MetapoolError
-from metapool.influence import cumulative, influence, leave_one_out
+from metapool.influence import cumulative, gosh, influence, leave_one_out
 from metapool.models.mh_peto import rma_mh, rma_peto
 
 FIXTURE = Path(__file__).with_name("mh_tools_reference.json.gz")
@@ -78,6 +78,17 @@ def test_cumulative(case):
         for ours, theirs in SERIES:
             close(getattr(series, ours), ref[theirs], ours)
         assert np.all(series.tau2 == 0)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "gosh" in c], ids=[i for c, i in zip(CASES, IDS) if "gosh" in c])
+def test_gosh(case):
+    """metafor's gosh of rma.mh / rma.peto: every subset refitted by the model's own method, in metafor's order."""
+    res, ref = _fit(case), case["gosh"]
+    g = gosh(res)
+    assert g.exhaustive and g.n == 2**res.k - 1
+    np.testing.assert_array_equal(g.k, ref["k"])
+    for name in ("q", "i2", "h2", "tau2", "estimate"):
+        close(getattr(g, name), ref[name], name)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "regtest" in c], ids=[i for c, i in zip(CASES, IDS) if "regtest" in c])

@@ -18,6 +18,7 @@ import numpy as np
 from .._summary import Summarized
 from ..exceptions import MetapoolError, OptionError
 from ..inference.heterogeneity import common_i2_h2
+from ..models.mh_peto import MHResult, refit_tables
 from ..models.results import RMAResult, _freeze
 from ._refit import refit_subsets, require_intercept_only, require_k
 
@@ -200,27 +201,50 @@ def run_chunks(n: int, chunk: int, workers: int | None, fit_chunk, progress=None
 def _(res: RMAResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
       workers: int | None = None, progress=None) -> GoshResult:
     require_intercept_only(res, "GOSH")
-    require_k(res, 2, "GOSH")
-    k = res.k
-    n, masks, exhaustive = subset_plan(k, subsets, seed, k <= EXHAUSTIVE_MAX_K, SAMPLED_SUBSETS)
-    incl = np.empty((n, k), dtype=bool)
-    out = {name: np.empty(n) for name in ("q", "i2", "h2", "tau2", "estimate")}
 
-    def fit_chunk(lo: int, hi: int) -> None:
-        m = masks(lo, hi)
-        incl[lo:hi] = m
+    def fit(m: np.ndarray) -> tuple:
         bf = refit_subsets(res, m)
-        ok = bf.converged
-        out["q"][lo:hi] = np.where(ok, bf.het.q, np.nan)
-        out["i2"][lo:hi] = np.where(ok, bf.het.i2, np.nan)
         h2 = bf.het.h2
         if res.method == "DL":
             # metafor's gosh computes DL subsets in closed form with H^2 = Q/(k - 1), also
             # below 1 where rma's H^2 = 1 + tau2/vt stays at 1 (I^2 agrees either way)
             h2 = np.where(bf.k > 1, common_i2_h2(bf.het.q, bf.k - 1)[1], 1.0)
-        out["h2"][lo:hi] = np.where(ok, h2, np.nan)
-        out["tau2"][lo:hi] = np.where(ok, bf.tau2, np.nan)
-        out["estimate"][lo:hi] = np.where(ok, bf.coef.estimate[:, 0], np.nan)
+        return bf.converged, bf.het.q, bf.het.i2, h2, bf.tau2, bf.coef.estimate[:, 0]
+
+    return _fit_subsets(res, subsets, seed, chunk, workers, progress, fit)
+
+
+@gosh.register
+def _(res: MHResult, subsets: int | None = None, *, seed=None, chunk: int = CHUNK,
+      workers: int | None = None, progress=None) -> GoshResult:
+    """Mantel-Haenszel and Peto fits: each subset refitted by the model's own method (metafor's gosh of
+    ``rma.mh`` / ``rma.peto``), tau2 = 0. A subset without an estimate (only double-zero tables) is a
+    failed fit for Peto's method but keeps its Q = 0 under Mantel-Haenszel, as in metafor."""
+
+    def fit(m: np.ndarray) -> tuple:
+        tf = refit_tables(res, m)
+        estimate = tf.coef.estimate[:, 0]
+        ok = np.isfinite(estimate) if res.method == "PETO" else np.ones(m.shape[0], dtype=bool)
+        return ok, tf.q, tf.i2, tf.h2, np.zeros(m.shape[0]), estimate
+
+    return _fit_subsets(res, subsets, seed, chunk, workers, progress, fit)
+
+
+def _fit_subsets(res, subsets, seed, chunk: int, workers, progress, fit) -> GoshResult:
+    """GOSH of ``res`` with ``fit(masks) -> (ok, q, i2, h2, tau2, estimate)`` fitting one chunk of subsets."""
+    require_k(res, 2, "GOSH")
+    k = res.k
+    n, masks, exhaustive = subset_plan(k, subsets, seed, k <= EXHAUSTIVE_MAX_K, SAMPLED_SUBSETS)
+    incl = np.empty((n, k), dtype=bool)
+    names = ("q", "i2", "h2", "tau2", "estimate")
+    out = {name: np.empty(n) for name in names}
+
+    def fit_chunk(lo: int, hi: int) -> None:
+        m = masks(lo, hi)
+        incl[lo:hi] = m
+        ok, *values = fit(m)
+        for name, value in zip(names, values):
+            out[name][lo:hi] = np.where(ok, value, np.nan)
 
     run_chunks(n, chunk, workers, fit_chunk, progress)
     return GoshResult(slab=res.slab, incl=incl, k=incl.sum(axis=1), exhaustive=bool(exhaustive),
