@@ -165,6 +165,9 @@ def test_absolute_effects_hand_computed():
     assert p["difference_upper"] == pytest.approx(0.0)
     assert absolute_effect("OR", (0.5, 0.25, 1.0), 0.95, control_risk=0.1).control_source == "given"
     assert absolute_effect("MD", (0.5, 0.25, 1.0), 0.95, control_risk=0.1) is None
+    # a risk difference is applied directly: the difference is the RD even where ACR + RD is cut at 0
+    rd = absolute_effect("RD", (-0.025, -0.046, -0.004), 0.95, control_risk=0.016)
+    assert rd.risk == 0.0 and (rd.difference, rd.difference_lower) == (-0.025, -0.046)
 
 
 # --- through metapool run -----------------------------------------------------------------------------

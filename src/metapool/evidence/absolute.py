@@ -10,7 +10,9 @@ its CI (Cochrane Handbook 14.1.5 and 15.4.4; Guyatt 2013, GRADE guidelines 12):
 - risk ratio: ``ACR·RR`` (at most 1)
 - risk difference: ``ACR + RD`` (kept within 0 and 1)
 
-and the difference is intervention minus control risk. Values are fractions;
+and the difference is intervention minus control risk; for a risk difference
+it is the pooled RD itself (applied directly, also where ``ACR + RD`` leaves
+0-1 and the risk is kept at the limit). Values are fractions;
 "per 1,000" is a presentation of them (``1000 × risk``).
 
 References
@@ -71,7 +73,7 @@ class AbsoluteEffect:
     risk, risk_lower, risk_upper
         Corresponding intervention risk at the pooled effect and its CI limits.
     difference, difference_lower, difference_upper
-        Intervention minus control risk.
+        Intervention minus control risk (for RD the pooled RD and its CI).
     level
         Level of the CI (fraction).
     """
@@ -83,19 +85,10 @@ class AbsoluteEffect:
     risk: float
     risk_lower: float
     risk_upper: float
+    difference: float
+    difference_lower: float
+    difference_upper: float
     level: float
-
-    @property
-    def difference(self) -> float:
-        return self.risk - self.control_risk
-
-    @property
-    def difference_lower(self) -> float:
-        return min(self.risk_lower, self.risk_upper) - self.control_risk
-
-    @property
-    def difference_upper(self) -> float:
-        return max(self.risk_lower, self.risk_upper) - self.control_risk
 
     def per_1000(self) -> dict:
         """The values per 1,000 patients (unrounded), as the summary of findings shows them."""
@@ -141,4 +134,5 @@ def absolute_effect(measure: str, effect: Sequence[float], level: float, control
         if acr is None:
             return None
     est, lo, hi = (corresponding_risk(measure, acr, x) for x in effect)
-    return AbsoluteEffect(measure, acr, source, k, est, lo, hi, float(level))
+    diff = effect if measure == "RD" else (est - acr, min(lo, hi) - acr, max(lo, hi) - acr)
+    return AbsoluteEffect(measure, acr, source, k, est, lo, hi, *(float(x) for x in diff), float(level))

@@ -301,7 +301,14 @@ def statement(outcome, analysis, estimate: str) -> str:  # noqa: C901 (one branc
                     f" {comparator} ({effect}).")
         _, null = natural_null(outcome.spec.measure)
         down, up, none = _VERBS[certain]
-        verb = none if pooled.ci_lower <= null <= pooled.ci_upper else down if pooled.estimate < null else up
+        includes_null = pooled.ci_lower <= null <= pooled.ci_upper
+        entry = MEASURES.get(outcome.spec.measure or "")
+        if entry is not None and entry.family == "generic":  # e.g. a hazard ratio: the direction is the ratio's
+            lower = "little to no difference in" if includes_null else "a lower" if pooled.estimate < null else "a higher"
+            verb = {"high": "results in", "moderate": "probably results in", "low": "may result in"}[certain]
+            return (f"{_capital(intervention)} {verb} {lower} {_measure_name(outcome)} for {what} compared with"
+                    f" {comparator} ({effect}).")
+        verb = none if includes_null else down if pooled.estimate < null else up
         return f"{_capital(intervention)} {verb} {what} compared with {comparator} ({effect})."
     who = analysis.spec.intervention
     if grade.comparison == "single-group" and is_proportion(outcome.model):
