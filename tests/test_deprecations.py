@@ -40,6 +40,17 @@ def test_moved_glmm_names_import_from_their_old_modules_with_a_deprecation(old, 
         module.fit_glmm  # noqa: B018  (internal names are not forwarded)
 
 
+@pytest.mark.parametrize("old", ["metapool.inference", "metapool.inference.heterogeneity"])
+@pytest.mark.parametrize("name", ["QProfile", "q_profile"])
+def test_q_profile_names_import_from_inference_with_a_deprecation(old, name):
+    module = importlib.import_module(old)
+    with pytest.warns(DeprecationWarning, match=rf"{old}\.{name} is deprecated.*import it from metapool.models.q_profile"):
+        obj = getattr(module, name)
+    assert obj is getattr(importlib.import_module("metapool.models.q_profile"), name)
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        module.nothing  # noqa: B018
+
+
 def test_subgroup_test_keeps_its_old_names_with_a_deprecation():
     import metapool as mp
     from metapool.moderators.subgroups import subgroup_analysis

@@ -44,7 +44,7 @@ def _imports(path: Path) -> set[str]:
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_without_deprecation_shims(ast.parse(path.read_text(encoding="utf-8")))):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name.startswith("metapool.")}
         elif isinstance(node, ast.ImportFrom):
@@ -59,6 +59,20 @@ def _imports(path: Path) -> set[str]:
                 found |= {target + "." + a.name if target.count(".") == 1 and node.module is None else target
                           for a in node.names}
     return {m for m in found if m.count(".") >= 1}
+
+
+def _without_deprecation_shims(tree: ast.Module) -> ast.Module:
+    """The module without its ``__getattr__`` if that only forwards deprecated names (it calls ``moved``).
+
+    A name that moved up a layer stays importable from its old module for a
+    while; that forwarding import is the one upward import allowed.
+    """
+    def shim(node) -> bool:
+        return (isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
+                and any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "moved" for n in ast.walk(node)))
+
+    tree.body = [node for node in tree.body if not shim(node)]
+    return tree
 
 
 def _upward() -> set[tuple[str, str]]:

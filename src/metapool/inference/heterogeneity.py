@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._deprecation import moved
 from .._distributions import chi2_sf
 
 __all__ = ["Heterogeneity", "heterogeneity", "common_i2_h2", "random_i2_h2", "wald_terms", "wald_q"]
@@ -148,3 +149,16 @@ def wald_q(terms, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     q = np.where(k > 1, np.maximum(np.sum(terms, axis=-1), 0.0), np.nan)
     df = np.where(k > 1, k - 1.0, np.nan)
     return q, df, chi2_sf(q, df)
+
+#: Names that moved up to the models layer.
+_MOVED_TO_MODELS = ("QProfile", "q_profile")
+
+
+def __getattr__(name: str):
+    """``QProfile`` and ``q_profile`` moved to :mod:`metapool.models.q_profile` (issue 11): importable here with a
+    DeprecationWarning until 0.2 (the layer test allows this one upward import: it only forwards deprecated names)."""
+    if name in _MOVED_TO_MODELS:
+        from ..models import q_profile as new
+
+        return moved(__name__, new, _MOVED_TO_MODELS)(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
