@@ -127,3 +127,12 @@ def test_figures_draw_on_given_axes_without_an_overall_column():
     texts = [t.get_text() for t in a.texts]
     assert "Overall" not in texts and "D1: Randomisation" in texts and texts.count("X") == 1
     pyplot().close(fig)
+
+
+@pytest.mark.parametrize(("j", "name", "shown"), [(0, "D1 randomisation", "D1 randomisation"),
+                                                  (0, "Randomisation", "D1: Randomisation"),
+                                                  (0, "D10 other", "D1: D10 other"), (1, "d2: deviations", "d2: deviations")])
+def test_a_domain_named_with_its_key_is_not_prefixed_twice(j, name, shown):
+    from metapool.plots.risk_of_bias import _domain_name
+
+    assert _domain_name(j, name, 70) == shown

@@ -14,6 +14,8 @@ Methods 12:55-61.
 
 from __future__ import annotations
 
+import re
+
 from ..evidence.risk_of_bias import JUDGEMENTS, RiskOfBiasTable
 from ..formatting.text import one_line
 from ._style import pyplot
@@ -49,6 +51,13 @@ def _columns(table: RiskOfBiasTable) -> tuple[list, list]:
         heads.append("Overall")
         rows = [r + [o] for r, o in zip(rows, table.overall)]
     return heads, rows
+
+
+def _domain_name(j: int, name: str, limit: int) -> str:
+    """``D{j+1}: name``, or the name alone when it already starts with that key ("D1 randomisation")."""
+    key = f"D{j + 1}"
+    named = re.match(rf"{key}(?![0-9])", name.strip(), flags=re.IGNORECASE) is not None
+    return _label(name, limit) if named else f"{key}: {_label(name, limit)}"
 
 
 def _ink(judgement: str) -> str:
@@ -87,7 +96,7 @@ def traffic_light_plot(table: RiskOfBiasTable, ax=None, title: str | None = None
     n, m = len(rows), len(heads)
     labels = [_label(s) for s in table.studies]
     label_w = max((len(s) for s in labels), default=5) * 0.065 + 0.2
-    notes = [f"D{j + 1}: {_label(d, 70)}" for j, d in enumerate(table.domains)]
+    notes = [_domain_name(j, d, 70) for j, d in enumerate(table.domains)]
     if ax is None:
         height = 0.9 + 0.26 * n + 0.17 * (len(notes) + 2)
         _, ax = pyplot().subplots(figsize=(label_w + 0.55 * m + 1.0, height))
@@ -123,7 +132,7 @@ def rob_summary_plot(table: RiskOfBiasTable, ax=None, title: str | None = None):
     """
     counts = table.counts()
     domains = list(counts)
-    names = [f"{'D%d: ' % (j + 1) if j < len(table.domains) else ''}{_label(d, 45)}" for j, d in enumerate(domains)]
+    names = [_domain_name(j, d, 45) if j < len(table.domains) else _label(d, 45) for j, d in enumerate(domains)]
     if ax is None:
         _, ax = pyplot().subplots(figsize=(7.5, 0.9 + 0.34 * len(domains)), layout="constrained")
     total = max(len(table.studies), 1)
