@@ -3,9 +3,10 @@
 The card is rendered from the results, never computed on its own: each number in card.md (after
 removing the user's own text and the constants of the wording: "OCEBM 2011", "per 1,000", the
 "< 10" of a caution) must equal, at the precision shown, a number stored in results.json (as a
-number: the card's texts stored there are not read). Percentages map to stored fractions (× 100) and per-1,000 figures to stored
-risks (× 1,000); "fewer"/"more" are signs. The analyses are generated: random trials (k, designs,
-risk of bias, measure, model) with a fixed seed, the bundled demo and a single-arm review.
+number: the card's texts stored there are not read). Percentages map to stored fractions (× 100)
+and per-1,000 figures to stored risks (× 1,000); "fewer"/"more" are signs. The analyses are
+generated: random trials (k, designs, risk of bias, measure, model; binary, continuous and a
+single-arm proportion) with fixed seeds, and the bundled single-arm demo.
 """
 
 import json

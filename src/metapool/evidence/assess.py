@@ -92,7 +92,8 @@ def _ois(measure: str | None, comparison: str, pooled, options: g.GradeOptions, 
             return g.ois_continuous(options.mid / sd), f"continuous: MID {options.mid:g} / median SD {sd:g}, {_POWER}"
         return g.ois_continuous(), f"continuous: {g.OIS_SMD:g} SD, {_POWER}"
     if comparison == "single-group" and entry is not None and entry.natural == "proportion" and pooled is not None:
-        return g.ois_proportion(pooled.estimate), f"single-group proportion: CI of ±10 percentage points at α = {g.OIS_ALPHA:g}"
+        basis = f"single-group proportion: CI of ±10 percentage points at α = {g.OIS_ALPHA:g}"
+        return g.ois_proportion(pooled.estimate), basis
     return None, None
 
 

@@ -27,13 +27,14 @@ from ..formatting.numbers import fmt_interval, fmt_level, fmt_percent, fmt_perce
 from ..io.parsing import to_float_array
 from ..io.tables import get_column
 from ..evidence import EvidenceLevel
+from ..evidence.grade import I2_CONSIDERABLE, K_PUBLICATION_BIAS
 from ..evidence.level import NOT_STATED
 from .certainty import SoFRow, is_proportion, sof_row
 
 __all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate", "pooled_header"]
 
-#: I^2 (%) above which the card warns about high heterogeneity.
-HIGH_I2 = 75.0
+#: I² (%) from which the card warns about high heterogeneity: GRADE's considerable heterogeneity.
+HIGH_I2 = I2_CONSIDERABLE
 
 
 def _unit(outcome) -> str:
@@ -278,8 +279,9 @@ def build_card(analysis) -> EvidenceCard:
         pooled = o.pooled
         if pooled is not None and pooled.pi_lower == pooled.pi_lower and i2:
             cautions.append(f"{o.spec.name}: {_prediction_interval(o)} — a new study may differ widely")
-        if o.k < 10 and o.spec.bias:
-            cautions.append(f"{o.spec.name}: k = {o.k} < 10, publication-bias tests have little power")
+        if o.k < K_PUBLICATION_BIAS and o.spec.bias:
+            cautions.append(f"{o.spec.name}: k = {o.k} < {K_PUBLICATION_BIAS},"
+                            " publication-bias tests have little power")
         if o.repeated_labels:
             cautions.append(f"{o.spec.name}: {o.repeated_labels}")
     analysed = _analysed_rows(analysis)

@@ -31,6 +31,7 @@ from ..evidence.grade import (
     ROB_VERY_SERIOUS_HIGH, Domain, Grade,
 )
 from ..evidence.assess import natural_null
+from ..evidence.designs import DESIGNS
 from ..formatting.numbers import fmt_level, fmt_p_clinical, fmt_percent, fmt_percents, fmt_range, fmt_values
 
 __all__ = ["SoFRow", "SYMBOLS", "footnote", "is_proportion", "reason_line", "sof_row", "statement",
@@ -186,7 +187,8 @@ def _publication_note(d: Domain) -> str:
         facts.append(f"LFK index {fmt_values((n['lfk_index'],))[0]}")
     if n["trimfill_k0"] is not None:
         k0 = n["trimfill_k0"]
-        facts.append(f"trim-and-fill: {k0} missing {'study' if k0 == 1 else 'studies'} estimated (reported, not judged)")
+        facts.append(f"trim-and-fill: {k0} missing {'study' if k0 == 1 else 'studies'} estimated"
+                     " (reported, not judged)")
     rule = f"p < {P_ASYMMETRY:g} or |LFK| > {LFK_MAJOR:g}"
     by = ", ".join(_TEST_NAMES.get(c, "the LFK index") for c in n.get("suspected_by", ()))
     head = f"Publication bias suspected ({by}; {rule})" if by else f"Publication bias not suspected ({rule})"
@@ -221,7 +223,7 @@ def _start_short(grade: Grade, designs: dict) -> str:
         return "single-arm studies"
     if grade.comparison == "single-group":
         return "single-group results"
-    return "observational studies" if all(c != "rct" and "rct" not in c for c in stated) else "includes observational studies"
+    return "includes observational studies" if any(DESIGNS[c].randomised for c in stated) else "observational studies"
 
 
 def reason_line(grade: Grade | None, designs: dict, unassessed: bool = True) -> str:
@@ -304,7 +306,8 @@ def statement(outcome, analysis, estimate: str) -> str:  # noqa: C901 (one branc
         includes_null = pooled.ci_lower <= null <= pooled.ci_upper
         entry = MEASURES.get(outcome.spec.measure or "")
         if entry is not None and entry.family == "generic":  # e.g. a hazard ratio: the direction is the ratio's
-            lower = "little to no difference in" if includes_null else "a lower" if pooled.estimate < null else "a higher"
+            lower = ("little to no difference in" if includes_null
+                     else "a lower" if pooled.estimate < null else "a higher")
             verb = {"high": "results in", "moderate": "probably results in", "low": "may result in"}[certain]
             return (f"{_capital(intervention)} {verb} {lower} {_measure_name(outcome)} for {what} compared with"
                     f" {comparator} ({effect}).")
