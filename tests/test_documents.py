@@ -115,3 +115,16 @@ def test_formatting_document_is_the_dispatcher_and_the_old_module_path_still_wor
     assert formatting.document is core_document is document
     assert OldPathDocument is Document is blocks.Document
     assert issubclass(mp.RMAResult, Rendered)
+
+
+def test_import_metapool_loads_no_renderer_until_a_document_is_made():
+    """The renderers import every result type (bias, influence, medians, ...): not at ``import metapool``."""
+    import subprocess
+    import sys
+
+    code = ("import sys, metapool as mp; before = 'metapool.formatting.renderers' in sys.modules;"
+            " from metapool.influence.gosh import GoshResult; from metapool.formatting import document;"
+            " ok = document.dispatch(GoshResult) is not document.dispatch(object);"
+            " print(before, 'metapool.bias.trimfill' in sys.modules, ok)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True"]

@@ -22,7 +22,15 @@ from .exceptions import (
     MetapoolWarning,
     OptionError,
 )
-from .formatting import renderers as _renderers  # noqa: F401  (registers every result's document renderer)
+from ._summary import load_renderers_with
+
+
+def _register_renderers() -> None:
+    """Register every result's document renderer (on the first summary, not at import: they import every result)."""
+    from .formatting import renderers  # noqa: F401
+
+
+load_renderers_with(_register_renderers)
 
 __version__ = "0.1.0"
 
