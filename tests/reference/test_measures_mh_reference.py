@@ -7,11 +7,7 @@ and every value rma.mh / rma.peto report is compared at 1e-8 (relative).
 
 from __future__ import annotations
 
-import functools
-import gzip
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,23 +16,11 @@ import metapool as mp
 from metapool.exceptions import DataValidationError
 from metapool.models.mh_peto import rma_mh, rma_peto
 
-FIXTURE = Path(__file__).with_name("measures_mh_reference.json.gz")
-RTOL = 1e-8
+from .fixture import arr, close, load
 
 
-@functools.lru_cache(maxsize=1)
 def reference() -> dict:
-    with gzip.open(FIXTURE, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def arr(x) -> np.ndarray:
-    """A fixture vector (jsonlite writes length-1 vectors as scalars, NA as null)."""
-    return np.atleast_1d(np.array(x, dtype=float))
-
-
-def close(actual, expected, what: str) -> None:
-    np.testing.assert_allclose(arr(actual), arr(expected), rtol=RTOL, atol=1e-12, equal_nan=True, err_msg=what)
+    return load("measures_mh_reference.json.gz")
 
 
 ESCALC = reference()["escalc"]

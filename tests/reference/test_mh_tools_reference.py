@@ -9,11 +9,7 @@ metafor: metapool refuses them with the reason in words.
 
 from __future__ import annotations
 
-import functools
-import gzip
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,22 +19,11 @@ from metapool.exceptions import MetapoolError
 from metapool.influence import cumulative, gosh, influence, leave_one_out
 from metapool.models.mh_peto import rma_mh, rma_peto
 
-FIXTURE = Path(__file__).with_name("mh_tools_reference.json.gz")
-RTOL = 1e-8
+from .fixture import arr, close, load
 
 
-@functools.lru_cache(maxsize=1)
 def reference() -> dict:
-    with gzip.open(FIXTURE, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def arr(x) -> np.ndarray:
-    return np.atleast_1d(np.array(x, dtype=float))
-
-
-def close(actual, expected, what: str) -> None:
-    np.testing.assert_allclose(arr(actual), arr(expected), rtol=RTOL, atol=1e-12, equal_nan=True, err_msg=what)
+    return load("mh_tools_reference.json.gz")
 
 
 CASES = reference()["cases"]
