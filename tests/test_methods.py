@@ -62,8 +62,11 @@ def test_fit_gives_the_fitting_functions_numbers(method, data, direct):
     expected = quiet(direct)
     assert fitted.method is get_method(method)
     assert fitted.model.to_dict() == expected.to_dict()  # bit-identical, every key
-    assert fitted.effects.measure == default_measure(data)
-    np.testing.assert_array_equal(fitted.effects.yi, mp.escalc(default_measure(data), **data).yi)
+    # Peto's method shows Peto's log odds ratios (metafor's rma.peto yi), the model's own study values
+    assert fitted.effects.measure == ("PETO" if method == "PETO" else default_measure(data))
+    if method == "PETO":
+        assert np.array_equal(fitted.effects.yi, fitted.model.yi, equal_nan=True)
+    np.testing.assert_array_equal(fitted.effects.yi, mp.escalc(fitted.effects.measure, **data).yi)
 
 
 @pytest.mark.parametrize("method, options, words", [

@@ -172,7 +172,8 @@ class Fit:
 
     ``effects`` are the effect sizes of the model's measure (for MH and
     Peto's method those of the tables, 1/2 added to zero cells as escalc
-    does); ``model`` is an ``RMAResult``, ``GLMMResult`` or ``MHResult``.
+    does; Peto's method: Peto's log odds ratios, as metafor's ``rma.peto``);
+    ``model`` is an ``RMAResult``, ``GLMMResult`` or ``MHResult``.
     """
 
     method: Method
@@ -242,7 +243,9 @@ def fit(
     if measure is None:
         raise OptionError("fit needs the data's columns (e.g. xi and ni, or yi and vi) to pool.")
     measure, test = m.check_measure(measure), m.check_test(test)
-    effects = escalc(measure, data, slab=slab, add=add, to=to, drop00=drop00, ci_level=ci_level, **roles)
+    # Peto's method pools (and metafor's rma.peto shows) Peto's log odds ratios, whatever the measure asked
+    effects = escalc("PETO" if m.kind == "peto" else measure, data, slab=slab, add=add, to=to, drop00=drop00,
+                     ci_level=ci_level, **roles)
     if m.estimator is not None:
         model = rma(effects, mods=mods, data=data, reference=reference, method=m.code, test=test, level=level)
     elif m.kind == "glmm":
