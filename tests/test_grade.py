@@ -293,3 +293,22 @@ def test_single_arm_statement_names_the_intervention_and_share(tmp_path):
     statement = results["card"]["statements"][0]
     assert statement.startswith("HMA + venetoclax may achieve overall response in about half of patients (50%, 95% CI")
     assert "low certainty: single-arm studies)" in statement
+
+
+def test_zero_control_risk_has_no_information_size_and_does_not_stop_the_run(tmp_path):
+    """A rare event with no control-group events: the OIS of a relative reduction of 0 is undefined (it divided by 0)."""
+    data = "study,n,e1,n1,e2,n2,design,rob\nA,100,1,50,0,50,RCT,\nB,120,2,60,0,60,RCT,\nC,80,0,40,1,40,RCT,\n"
+    _, _, results = run(tmp_path, data, spec(extra_outcome='measure = "RR"'))
+    imprecision = _domain(results, "imprecision")
+    assert "ois" not in imprecision["numbers"] or imprecision["numbers"]["ois"] is None
+    assert results["outcomes"][0]["grade"]["absolute"]["control_risk"] == 0
+
+
+def test_an_outcome_without_an_estimate_gets_no_certainty(tmp_path):
+    """A median of medians has no CI: nothing is rated (the card said 'not estimable' beside 'low')."""
+    data = "study,n,med,design\nA,40,7.1,cohort\nB,55,8.0,cohort\nC,61,6.5,cohort\n"
+    text = ('title = "Medians"\ndata = "studies.csv"\nstudy = "study"\nn = "n"\ndesign = "design"\n'
+            '[[outcome]]\nname = "Median OS"\nkind = "median"\nmedian = "med"\nn = "n"\n')
+    card, _, results = run(tmp_path, data, text)
+    assert results["outcomes"][0].get("grade") is None
+    assert "low certainty" not in card

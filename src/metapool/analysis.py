@@ -358,9 +358,11 @@ def _outcome_data(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows:
 
 def _grade(spec, out, table, rows, model, k, n_patients, designs, bias, skipped) -> Grade | None:
     """The outcome's GRADE assessment (:func:`metapool.evidence.assess.assess`); None without a pooled value."""
+    pooled = pooled_value(model)
+    if pooled is None:  # nothing estimated (e.g. a median of medians): nothing to rate
+        return None
     if model is not None:
         rows = np.asarray(model.rows, dtype=int)  # the model's study order, for its weights
-    pooled = pooled_value(model)
     comparison = comparison_of(out.kind, out.measure, out.method)
     return assess(model, pooled, comparison=comparison, start=grade_start(designs, comparison), k=k, n=n_patients,
                   bias=bias, bias_requested=out.bias, bias_skipped=skipped.get("bias"),

@@ -81,6 +81,8 @@ def _ois(measure: str | None, comparison: str, pooled, options: g.GradeOptions, 
     """The optimal information size of an outcome and the basis it was computed on (None where undefined)."""
     entry = MEASURES.get(measure or "")
     if comparison == "two-group" and absolute is not None:
+        if not 0.0 < absolute.control_risk < 1.0:  # no relative reduction of a risk of 0 (or 1) to detect
+            return None, None
         return g.ois_binary(absolute.control_risk), f"binary: RRR {g.OIS_RRR:.0%} at the control risk, {_POWER}"
     if comparison == "two-group" and measure == "SMD":
         d = options.mid or g.OIS_SMD
