@@ -61,21 +61,25 @@ def card_numbers(md: str, user_texts) -> list[tuple[str, tuple]]:
     for m in NUMBER.finditer(text):
         after = text[m.end():].split(" ", 1)[0]
         following = text[m.end():m.end() + 7]
+        shown = m.group()
         if "%" in after:
             scales = (100, 1)
         elif following.startswith((" fewer", " more", " ‰")):
             scales = (1000,)
+            if following.startswith(" fewer"):  # "8 fewer per 1,000" is a risk difference of -0.008
+                shown = "-" + shown
         else:
             scales = (1,)
-        out.append((m.group(), scales))
+        out.append((shown, scales))
     return out
 
 
 def matches(shown: str, scales: tuple, stored: list[float]) -> bool:
+    """The signed number shown equals a stored one at a scale, within the rounding of the shown decimals."""
     value = float(shown.replace(",", "").replace("−", "-"))
     decimals = len(shown.partition(".")[2])
     tol = 0.5 * 10 ** -decimals + 1e-9
-    return any(abs(abs(value) - abs(v * scale)) <= tol for v in stored for scale in scales)
+    return any(abs(value - v * scale) <= tol for v in stored for scale in scales)
 
 
 def check(md: str, results: dict) -> None:
@@ -134,8 +138,9 @@ def test_every_card_number_is_in_results_json_demo():
 
 
 def test_the_check_catches_a_number_not_in_the_results():
-    results = {"spec": {"title": "", "outcomes": []}, "outcomes": [{"x": 0.5, "lower": 0.45, "level": 0.95}]}
-    check("about half (50%, 95% CI 45–50%); 500 fewer per 1,000", results)
-    for wrong in ("51%", "0.51", "50 fewer per 1,000", "45–55%"):
+    results = {"spec": {"title": "", "outcomes": []},
+               "outcomes": [{"x": 0.5, "lower": 0.45, "level": 0.95, "difference": -0.3, "log": -0.7}]}
+    check("about half (50%, 95% CI 45–50%); 300 fewer per 1,000; −0.70", results)
+    for wrong in ("51%", "0.51", "50 fewer per 1,000", "45–55%", "−50%", "300 more per 1,000", "0.70", "−0.45"):
         with pytest.raises(AssertionError, match="card numbers not in results.json"):
             check(wrong, results)
