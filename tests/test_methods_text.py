@@ -86,7 +86,9 @@ CASES = ["demo", *SPECS]
 @pytest.mark.parametrize("case", CASES)
 def test_every_claim_has_its_result(analyses, case):
     results = analyses[case].to_dict()
-    for claim in methods_claims(analyses[case]):
+    claims = methods_claims(analyses[case])
+    assert claims
+    for claim in claims:
         assert claim.evidence, claim.text
         for path in claim.evidence:
             value = resolve(results, path)

@@ -55,6 +55,7 @@ def test_pooled_results_share_one_shape(name):
         assert res.rows.dtype.kind == "i" and res.rows.shape == (k,) and len(set(res.rows.tolist())) == k
         assert len(res.slab) == k and np.shape(res.weights) == (k,)
         assert all(hasattr(e, "row") and hasattr(e, "reason") for e in res.exclusions)
+        assert 2 not in res.rows.tolist() or name == "GLMM PLO"  # row 2 misses ai
         assert res.coefficients.names == ("intrcpt",) and res.coefficients.estimate[0] == res.estimate
         assert 0 < res.level < 1 and all(isinstance(getattr(res, n), float) for n in (
             "estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "tau2_se", "i2", "h2",
@@ -65,6 +66,10 @@ def test_pooled_results_share_one_shape(name):
         assert res.conf_int() == (res.ci_lower, res.ci_upper)
         back = res.back()
         assert back is None or (isinstance(back, Prediction) and back.scale == "natural")
+    excluded = [e.row for res in results for e in res.exclusions]
+    if name == "subgroup fits":  # the fits see only usable rows; the analysis lists what it left out
+        excluded = [e.row for e in subgroup_analysis(_es(), "grp", TABLES, method="REML").exclusions]
+    assert excluded == ([] if name == "GLMM PLO" else [2]), "the row with a missing count is an exclusion, by its row"
 
 
 def test_a_model_with_moderators_is_not_a_pooled_result():

@@ -198,8 +198,12 @@ def subgroup_analysis(
             f"Subgroup column {name!r} has {len(levels)} level(s) among the studies analysed; a subgroup"
             " analysis needs at least two."
         )
-    missing = tuple(Exclusion(int(es.rows[r]), es.slab[r], f"no value in subgroup column {name!r}")
-                    for r in np.flatnonzero(es.included & (labels == "")))
+    unlabelled = tuple(Exclusion(int(es.rows[r]), es.slab[r], f"no value in subgroup column {name!r}")
+                       for r in np.flatnonzero(es.included & (labels == "")))
+    listed = {e.row for e in es.exclusions}  # rows without an effect size, by their reason if escalc gave one
+    no_effect = tuple(Exclusion(int(es.rows[r]), es.slab[r], "effect size or variance missing")
+                      for r in np.flatnonzero(~es.included) if int(es.rows[r]) not in listed)
+    missing = tuple(sorted(es.exclusions + no_effect + unlabelled, key=lambda e: e.row))
     opts = {"method": method, "test": test, "level": level, "control": control}
     if mode == "separate":
         fits = tuple(rma(es.take(usable & (labels == lev)), **opts) for lev in levels)
