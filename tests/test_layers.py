@@ -65,11 +65,15 @@ def _without_deprecation_shims(tree: ast.Module) -> ast.Module:
     """The module without its ``__getattr__`` if that only forwards deprecated names (it calls ``moved``).
 
     A name that moved up a layer stays importable from its old module for a
-    while; that forwarding import is the one upward import allowed.
+    while; that forwarding import is the one upward import allowed. The
+    ``__getattr__`` may be built by a module-level factory (a function defining it).
     """
-    def shim(node) -> bool:
+    def getattr_calling_moved(node) -> bool:
         return (isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
                 and any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "moved" for n in ast.walk(node)))
+
+    def shim(node) -> bool:
+        return isinstance(node, ast.FunctionDef) and any(getattr_calling_moved(n) for n in ast.walk(node))
 
     tree.body = [node for node in tree.body if not shim(node)]
     return tree

@@ -154,11 +154,21 @@ def wald_q(terms, k) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _MOVED_TO_MODELS = ("QProfile", "q_profile")
 
 
-def __getattr__(name: str):
-    """``QProfile`` and ``q_profile`` moved to :mod:`metapool.models.q_profile` (issue 11): importable here with a
-    DeprecationWarning until 0.2 (the layer test allows this one upward import: it only forwards deprecated names)."""
-    if name in _MOVED_TO_MODELS:
-        from ..models import q_profile as new
+def moved_to_models(module: str):
+    """The module ``__getattr__`` of ``module`` (this one, or the package) for ``QProfile`` and ``q_profile``.
 
-        return moved(__name__, new, _MOVED_TO_MODELS)(name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    They moved to :mod:`metapool.models.q_profile` (issue 11) and stay importable from their old
+    places with a DeprecationWarning until 0.2 (the layer test allows this one upward import: it only
+    forwards deprecated names).
+    """
+    def __getattr__(name: str):
+        if name in _MOVED_TO_MODELS:
+            from ..models import q_profile as new
+
+            return moved(module, new, _MOVED_TO_MODELS)(name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+__getattr__ = moved_to_models(__name__)

@@ -4,9 +4,10 @@ Leave-one-out, cumulative meta-analysis, influence diagnostics, Baujat-plot
 data and GOSH. Each function dispatches on the type of the fitted result and
 returns its own frozen result type; all refits run as batches of subsets.
 GLMM fits (PLO, IRLN and the OR model UM.FS) get every analysis too, as
-metapool's extension of metafor: leave-one-out, cumulative and influence by
-refitting each subset (OR fits as one batch, :mod:`metapool.glmm.subsets`),
-GOSH batched through the quadrature kernels (all registered by :mod:`.glmm`).
+metapool's extension of metafor: leave-one-out, cumulative, influence and
+GOSH refit the subsets as one batch (:mod:`metapool.glmm.subsets`; all
+registered by :mod:`.glmm`). Mantel-Haenszel and Peto fits are refitted by
+their own method (leave-one-out, cumulative, GOSH), as metafor does.
 """
 
 from . import glmm as _glmm  # registers the GLMM analyses

@@ -12,7 +12,7 @@ from ..models.results import RMAResult
 from ._refit import refit_subsets, require_intercept_only
 from .series import SubsetSeries, series_from_fit, series_from_tables
 
-__all__ = ["cumulative", "cumulative_order"]
+__all__ = ["cumulative", "cumulative_order", "prefix_masks"]
 
 
 def cumulative_order(res, order=None, *, decreasing: bool = False) -> np.ndarray:
@@ -70,17 +70,17 @@ def cumulative(res, order=None, *, decreasing: bool = False) -> SubsetSeries:
 @cumulative.register
 def _(res: RMAResult, order=None, *, decreasing: bool = False) -> SubsetSeries:
     require_intercept_only(res, "Cumulative meta-analysis")
-    idx, mask = _prefixes(res, order, decreasing)
+    idx, mask = prefix_masks(res, order, decreasing)
     return series_from_fit("cumulative", [res.slab[i] for i in idx], refit_subsets(res, mask), res)
 
 
 @cumulative.register
 def _(res: MHResult, order=None, *, decreasing: bool = False) -> SubsetSeries:
-    idx, mask = _prefixes(res, order, decreasing)
+    idx, mask = prefix_masks(res, order, decreasing)
     return series_from_tables("cumulative", [res.slab[i] for i in idx], refit_tables(res, mask), res)
 
 
-def _prefixes(res, order, decreasing: bool) -> tuple[np.ndarray, np.ndarray]:
+def prefix_masks(res, order, decreasing: bool) -> tuple[np.ndarray, np.ndarray]:
     """The order of the studies and the ``[k, k]`` masks whose row i keeps the first i + 1 of them."""
     idx = cumulative_order(res, order, decreasing=decreasing)
     rank = np.empty(res.k, dtype=int)

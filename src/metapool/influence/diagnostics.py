@@ -128,7 +128,7 @@ def influence(res) -> InfluenceDiagnostics:
     Equal to metafor's ``influence()`` for models without moderators; the k
     leave-one-out refits run as one batch. GLMM fits (which metafor's
     ``influence`` refuses) get the same columns by case-deletion refits, see
-    :mod:`metapool.glmm.information`.
+    :mod:`metapool.influence.glmm`.
 
     References
     ----------
@@ -204,7 +204,7 @@ def deletion_diagnostics(res, vb, yi, vi, hat, weight, mu_del, vb_del, tau2_del,
 def baujat(res) -> BaujatData:
     """Data of the Baujat plot (Baujat et al. 2002), equal to metafor's ``baujat``.
 
-    GLMM fits: see :mod:`metapool.glmm.information` (an extension).
+    GLMM fits: see :mod:`metapool.influence.glmm` (an extension).
 
     References
     ----------

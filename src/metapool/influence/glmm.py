@@ -41,7 +41,7 @@ from ..glmm.result import GLMMResult, require_glmm
 from ..glmm.subsets import fit_count_subsets, fit_table_subsets, glmm_counts, refit_glmm, table_wald_terms
 from ..inference.tests import coefficient_tests
 from ._refit import pack_subsets
-from .cumulative import cumulative, cumulative_order
+from .cumulative import cumulative, prefix_masks
 from .diagnostics import BaujatData, InfluenceDiagnostics, baujat, deletion_diagnostics, influence
 from .gosh import GoshResult, gosh, run_chunks, subset_plan
 from .leave_one_out import leave_one_out, leave_one_out_masks
@@ -107,10 +107,7 @@ def _(res: GLMMResult) -> SubsetSeries:
 @cumulative.register
 def _(res: GLMMResult, order=None, *, decreasing: bool = False) -> SubsetSeries:
     require_glmm(res, 1, "Cumulative meta-analysis")
-    idx = cumulative_order(res, order, decreasing=decreasing)
-    rank = np.empty(res.k, dtype=int)
-    rank[idx] = np.arange(res.k)
-    masks = rank[None, :] <= np.arange(res.k)[:, None]
+    idx, masks = prefix_masks(res, order, decreasing)
     return glmm_subset_series(res, "cumulative", masks, [res.slab[i] for i in idx])
 
 
