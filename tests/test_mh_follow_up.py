@@ -64,3 +64,27 @@ def test_what_does_not_apply_is_said_in_words(outcome):
     results = json.loads((out / "results.json").read_text())["outcomes"][0]
     assert results["bias"]["egger"]["p"] == pytest.approx(o.bias.results["egger"].pvalue)
     assert len(results["leave_one_out"]["rows"]) == 13
+
+
+def test_peters_test_of_an_mh_fit_uses_its_own_tables_double_zero_ones_left_out():
+    """escalc's table keeps double-zero tables, the fit's study-level estimates do not: Peters' test was 'undefined'."""
+    import warnings
+
+    import numpy as np
+
+    from metapool.bias import bias_report, peters
+    from metapool.bias.mh_peto import study_level_fit
+    from metapool.models.methods import fit
+
+    d = {"ai": [4, 6, 0, 62, 3, 5, 8, 2, 9, 1, 0], "n1i": [123, 306, 231, 13598, 50, 60, 70, 40, 90, 30, 25],
+         "ci": [11, 29, 0, 248, 6, 9, 12, 5, 15, 4, 0], "n2i": [139, 303, 220, 12867, 52, 61, 72, 41, 88, 33, 26]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = fit("MH", measure="OR", **d)
+        report = bias_report(f.model, table=f.effects)
+    keep = np.array([True, True, False, True, True, True, True, True, True, True, False])
+    ai, ci = np.array(d["ai"])[keep], np.array(d["ci"])[keep]
+    events, nonevents = ai + ci, (np.array(d["n1i"]) + np.array(d["n2i"]))[keep] - ai - ci
+    want = peters(study_level_fit(f.model), events, nonevents)
+    assert "peters" not in report.undefined
+    assert report.results["peters"].pvalue == want.pvalue == peters(f.model).pvalue

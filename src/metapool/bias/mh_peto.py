@@ -51,7 +51,16 @@ def _(res: MHResult, model: str = "rma", predictor: str = "sei"):
 
 @peters.register
 def _(res: MHResult, events=None, nonevents=None, *, table=None):
-    return peters(study_level_fit(res), events, nonevents, table=table)
+    """The fit's own tables (those with a study-level estimate, as :func:`study_level_fit`), unless events are given.
+
+    A ``table`` handed in (e.g. escalc's, which keeps double-zero tables) is not used: its rows need not
+    be the fit's studies.
+    """
+    if events is None and nonevents is None:
+        has = np.isfinite(res.yi) & np.isfinite(res.vi)
+        cells = {r: np.asarray(res.cells[r], dtype=float)[has] for r in ("ai", "bi", "ci", "di")}
+        events, nonevents = cells["ai"] + cells["ci"], cells["bi"] + cells["di"]
+    return peters(study_level_fit(res), events, nonevents)
 
 
 @ranktest.register
