@@ -296,9 +296,12 @@ def methods_claims(analysis, study_cis: dict | None = None, software: dict | Non
         overall = " and overall" if rob.overall is not None else ""
         claims.append(Claim(f"Each study's risk of bias in {len(rob.domains)} domains{overall} is shown as traffic-light"
                             " and summary plots [@robvis].", ("risk_of_bias_domains",)))
-    if analysed:
-        claims.append(Claim("Certainty suggestions follow the GRADE domains [@GRADE] and are for the review team to"
-                            " confirm.", tuple(f"{at}.evidence_level" for at, _ in analysed)))
+    graded = [at for at, o in analysed if o.grade is not None]
+    if graded:
+        claims.append(Claim("Certainty of the evidence was rated with GRADE [@GRADE]: from the study designs, lowered"
+                            " for risk of bias, inconsistency, indirectness (as declared), imprecision and publication"
+                            " bias by the rules given with the summary of findings; the ratings are for the review"
+                            " team to confirm.", tuple(f"{at}.grade" for at in graded)))
     software = analysis.software if software is None else software
     others = "; ".join(f"{name} {version}" for name, version in software.items() if name != "metapool")
     claims.append(Claim(f"Analyses used metapool {software['metapool']} ({others}), whose estimates are checked"
