@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
-from .evidence import DESIGNS, EvidenceLevel, Start, comparison_of, evidence_level, grade_start, row_designs
+from .evidence import DESIGNS, EvidenceLevel, comparison_of, evidence_level, grade_start, row_designs
 from .evidence.assess import OutcomeData, assess, options_of
 from .evidence.grade import Grade
 from .evidence.level import NOT_STATED
@@ -97,11 +97,6 @@ class OutcomeResult:
     def evidence(self) -> EvidenceLevel:
         """OCEBM 2011 evidence level of this outcome (:func:`~metapool.evidence.level.evidence_level`)."""
         return evidence_level(self.designs, comparison_of(self.spec.kind, self.spec.measure, self.spec.method))
-
-    @property
-    def certainty_start(self) -> Start:
-        """GRADE starting certainty of this outcome (:func:`~metapool.evidence.level.grade_start`)."""
-        return grade_start(self.designs, comparison_of(self.spec.kind, self.spec.measure, self.spec.method))
 
     @property
     def pooled(self):

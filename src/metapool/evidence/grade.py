@@ -182,9 +182,6 @@ class Grade:
         """Names of the domains not assessed."""
         return tuple(d.name for d in self.domains if d.judgement == NOT_ASSESSED)
 
-    def domain(self, name: str) -> Domain:
-        return next(d for d in self.domains if d.name == name)
-
     def to_dict(self) -> dict:
         return {"start": self.start.certainty or NOT_ASSESSED, "start_reason": self.start.reason,
                 "certainty": self.certainty or NOT_ASSESSED, "downgrades": self.downgrades,

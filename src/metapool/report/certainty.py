@@ -34,8 +34,7 @@ from ..evidence.assess import natural_null
 from ..evidence.designs import DESIGNS
 from ..formatting.numbers import fmt_level, fmt_p_clinical, fmt_percent, fmt_percents, fmt_range, fmt_values
 
-__all__ = ["SoFRow", "SYMBOLS", "footnote", "is_proportion", "reason_line", "sof_row", "statement",
-           "summary_of_findings"]
+__all__ = ["SoFRow", "SYMBOLS", "footnote", "is_proportion", "reason_line", "sof_row", "statement"]
 
 #: GRADEpro's certainty symbols.
 SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
@@ -405,9 +404,3 @@ def sof_row(outcome, analysis, estimate: str) -> SoFRow:
     certainty = f"{SYMBOLS.get(rating, '')} {rating}".strip()
     return SoFRow(outcome.spec.name, relative, control, intervention, difference, f"{n} ({studies})", certainty,
                   reason_line(grade, outcome.designs), notes, statement(outcome, analysis, estimate), grade)
-
-
-def summary_of_findings(analysis, estimates: dict) -> tuple:
-    """The summary-of-findings rows of the analysed outcomes (``estimates``: name -> the card's estimate text)."""
-    return tuple(sof_row(o, analysis, estimates[o.spec.name]) for o in analysis.outcomes if o.error is None)
-
