@@ -85,15 +85,15 @@ def test_each_diagnostic_equals_its_definition_from_independent_refits(measure, 
     se_d = np.array([r.se for r in loo])
     tau2_d = np.array([r.tau2 for r in loo])
     # the refits run as one batch: equal to direct fits within Newton's tolerance (the rounding of the
-    # conditional modes, amplified by the finite-difference Hessian, moves the end point by < 1e-9;
-    # the bounds of the batched OR refits, tests/test_glmm_or_influence.py)
-    np.testing.assert_allclose(inf.tau2_del, tau2_d, rtol=1e-6, atol=1e-10)
+    # conditional modes moves estimates and tau2 by < 1e-9; the finite-difference Hessian amplifies it
+    # in the standard errors, measured up to 2.3e-7 relative: cov_r, Baujat y)
+    np.testing.assert_allclose(inf.tau2_del, tau2_d, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(inf.qe_del, [r.q for r in loo], rtol=1e-10)
     es = mp.escalc(measure, xi=xi, **_size(measure, size))
     yi, vi = np.asarray(es.yi), np.asarray(es.vi)
     np.testing.assert_allclose(inf.rstudent, (yi - mu_d) / np.sqrt(vi + tau2_d + se_d**2), rtol=1e-6)
     diff = res.estimate - mu_d
-    np.testing.assert_allclose(inf.cook_d, diff**2 / res.se**2, rtol=1e-5)
+    np.testing.assert_allclose(inf.cook_d, diff**2 / res.se**2, rtol=1e-7)
     np.testing.assert_allclose(inf.cov_r, se_d**2 / res.se**2, rtol=1e-6)
     # hat values: each study's share of the Fisher information for mu (an independent integral;
     # metapool uses the fit's 7-point AGQ, within 1e-5 of the exact integral)
@@ -101,7 +101,7 @@ def test_each_diagnostic_equals_its_definition_from_independent_refits(measure, 
     np.testing.assert_allclose(inf.hat, info / info.sum(), rtol=1e-4)
     np.testing.assert_allclose(inf.weight, 100 * inf.hat, rtol=1e-14)
     assert inf.hat.sum() == pytest.approx(1.0, abs=1e-12)
-    np.testing.assert_allclose(inf.dffits, diff / np.sqrt(inf.hat * (tau2_d + vi)), rtol=1e-5)
+    np.testing.assert_allclose(inf.dffits, diff / np.sqrt(inf.hat * (tau2_d + vi)), rtol=1e-7)
     vb_del = np.array([1 / exact_information(measure, xi, size, res.estimate, t).sum() for t in tau2_d])
     np.testing.assert_allclose(inf.dfbetas, diff / np.sqrt(vb_del), rtol=1e-4)
     k = res.k
