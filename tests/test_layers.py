@@ -23,7 +23,7 @@ LAYERS = (
     ("inference", ("inference",)),
     ("models", ("models", "glmm")),
     ("analyses", ("moderators", "bias", "influence", "medians", "batch", "simulate", "analysis_report",
-                  "evidence")),
+                  "evidence", "review")),
     ("present", ("formatting", "plots", "report")),
     ("apply", ("spec", "analysis", "datasets", "cli")),
 )
