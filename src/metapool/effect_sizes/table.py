@@ -102,6 +102,15 @@ class EffectSizeTable:
         """Rows with a usable effect size (finite yi and vi)."""
         return np.isfinite(self.yi) & np.isfinite(self.vi)
 
+    def excluded_positions(self) -> dict[int, Exclusion]:
+        """The exclusions keyed by their position in this table, in the order of :attr:`exclusions`.
+
+        An exclusion names its input-table row (:attr:`rows`), which is the
+        position only in a table that was not restricted by :meth:`take`.
+        """
+        position = {int(r): i for i, r in enumerate(self.rows)}
+        return {position[e.row]: e for e in self.exclusions}
+
     def take(self, rows) -> EffectSizeTable:
         """The table restricted to ``rows`` (positions or a boolean mask), e.g. one subgroup.
 

@@ -38,8 +38,8 @@ def model_studies(table) -> tuple[np.ndarray, tuple, int]:
     """
     keep = table.included
     exclusions = list(table.exclusions)
-    listed = {e.row for e in exclusions}
-    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
+    listed = table.excluded_positions()
+    exclusions += [Exclusion(int(table.rows[r]), table.slab[r], "counts missing")
                    for r in np.flatnonzero(~keep) if int(r) not in listed]
     k = int(keep.sum())
     if k == 0:

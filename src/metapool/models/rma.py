@@ -249,10 +249,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
             " every study needs vi > 0."
         )
     _check_scale(table, keep)
-    reasons = {}
-    if table.exclusions:  # exclusions name input rows: back to positions of this table
-        position = {int(r): i for i, r in enumerate(table.rows)}
-        reasons = {position[e.row]: e.reason for e in table.exclusions}
+    reasons = {r: e.reason for r, e in table.excluded_positions().items()}
     if np.count_nonzero(keep) < keep.size:
         for r in np.flatnonzero(~keep):
             reasons.setdefault(int(r), "effect size or variance missing")
