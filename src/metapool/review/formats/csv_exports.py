@@ -1,0 +1,124 @@
+"""CSV and tab-delimited exports: Scopus CSV, Web of Science (tab-delimited or Excel-style names), Zotero CSV.
+
+Columns are found by their header, case-insensitively, from the names each
+database writes: Scopus (``Title``, ``Authors``, ``Source title``, ``Page
+start``, ``PubMed ID``, ``EID``), Zotero (``Title``, ``Author``, ``Publication
+Title``, ``Abstract Note``, ``Key``, ``Extra``), Web of Science with full names
+(``Article Title``, ``UT (Unique WOS ID)``) or with its two-letter field tags
+(``TI``, ``AU``, ``SO``, ``DI``, ``PM``, ``UT``) [1]_. Multi-valued cells
+(authors, keywords) are split on ``;``. The delimiter (comma, semicolon or tab)
+is read from the header line. A file without a title column is an error that
+lists the columns it has.
+
+References
+----------
+.. [1] Clarivate, Web of Science Core Collection field tags.
+   https://webofscience.help.clarivate.com/en-us/Content/wos-core-collection/woscc-search-field-tags.htm
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from ...exceptions import DataValidationError
+from ..record import Record
+from .common import build_record, first, join_pages, split_list
+
+__all__ = ["NAMED_COLUMNS", "TAGGED_COLUMNS", "parse"]
+
+#: Header names (lower case) of each field in exports that name their columns, in order of preference.
+NAMED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "record_id": ("eid", "ut (unique wos id)", "key", "accession number"),
+    "title": ("title", "article title", "document title"),
+    "abstract": ("abstract", "abstract note"),
+    "authors": ("authors", "author", "author full names"),
+    "year": ("year", "publication year", "date"),
+    "journal": ("source title", "publication title", "journal"),
+    "volume": ("volume",),
+    "issue": ("issue",),
+    "pages": ("pages", "page range"),
+    "start_page": ("page start", "start page"),
+    "end_page": ("page end", "end page"),
+    "article_number": ("art. no.", "article number"),
+    "doi": ("doi", "link", "url", "extra", "notes"),
+    "pmid": ("pubmed id", "pmid", "extra"),
+    "issn": ("issn", "eissn"),
+    "keywords": ("author keywords", "keywords", "index keywords", "keywords plus", "manual tags", "automatic tags"),
+    "language": ("language of original document", "language"),
+    "publication_type": ("document type", "item type", "publication type"),
+}
+#: Web of Science tab-delimited exports: two-letter field tags as headers.
+TAGGED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "record_id": ("ut",), "title": ("ti",), "abstract": ("ab",), "authors": ("au", "af"), "year": ("py",),
+    "journal": ("so",), "volume": ("vl",), "issue": ("is",), "pages": (), "start_page": ("bp",),
+    "end_page": ("ep",), "article_number": ("ar",), "doi": ("di",), "pmid": ("pm",), "issn": ("sn", "ei"),
+    "keywords": ("de", "id"), "language": ("la",), "publication_type": ("dt",),
+}  # fmt: skip
+#: Headers that mark a Web of Science tab-delimited export.
+_WOS_TAGS = {"pt", "au", "ti", "so", "ut"}
+_PIECES = ("record_id", "title", "journal", "volume", "issue", "language", "publication_type")
+
+
+def _rows(text: str, delimiter: str) -> Iterator[tuple[str, list[str]]]:
+    """``(raw text, cells)`` of each line of the file (a quoted cell may span lines)."""
+    consumed: list[str] = []
+
+    def lines() -> Iterator[str]:
+        for line in text.split("\n"):
+            consumed.append(line)
+            yield line
+
+    for cells in csv.reader(lines(), delimiter=delimiter):
+        raw = "\n".join(consumed)
+        consumed.clear()
+        yield raw, cells
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter the header line uses most: tab, semicolon or comma."""
+    return max("\t;,", key=header.count)
+
+
+def _columns(header: list[str], name: str) -> dict[str, list[int]]:
+    """Column indexes of each field, from the header."""
+    lower = [h.strip().lower() for h in header]
+    table = TAGGED_COLUMNS if _WOS_TAGS <= set(lower) else NAMED_COLUMNS
+    found = {field: [lower.index(n) for n in names if n in lower] for field, names in table.items()}
+    if not found["title"]:
+        shown = ", ".join(repr(h) for h in header[:30]) + (" …" if len(header) > 30 else "")
+        raise DataValidationError(
+            f"{name}: a CSV export needs a title column ({', '.join(repr(n) for n in table['title'])});"
+            f" the columns found are {shown}")
+    return found
+
+
+def parse(text: str, name: str) -> tuple[Record, ...]:
+    """The records of a CSV or tab-delimited export (``text`` decoded); ``name`` names the file in messages."""
+    header_line = next((line for line in text.split("\n") if line.strip()), "")
+    rows = _rows(text.lstrip("\n"), _delimiter(header_line))
+    _, header = next(rows)
+    columns = _columns(header, name)
+    records = []
+    for raw, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue
+
+        def get(field: str, row: list[str] = cells) -> list[str]:
+            return [row[i] for i in columns[field] if i < len(row)]
+
+        pieces = {field: first(get(field)) for field in _PIECES}
+        records.append(build_record(
+            len(records) + 1, raw,
+            abstracts=get("abstract")[:1],
+            authors=split_list(get("authors")[:1]),
+            year=get("year"),
+            pages=first(get("pages")) or join_pages(first(get("start_page")), first(get("end_page")))
+            or first(get("article_number")),
+            doi=get("doi"),
+            pmid=get("pmid"),
+            issn=get("issn"),
+            keywords=split_list(get("keywords")),
+            **pieces,
+        ))
+    return tuple(records)
