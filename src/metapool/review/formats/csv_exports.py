@@ -7,7 +7,8 @@ Title``, ``Abstract Note``, ``Key``, ``Extra``), Web of Science with full names
 (``Article Title``, ``UT (Unique WOS ID)``) or with its two-letter field tags
 (``TI``, ``AU``, ``SO``, ``DI``, ``PM``, ``UT``) [1]_. Multi-valued cells
 (authors, keywords) are split on ``;``. The delimiter (comma, semicolon or tab)
-is read from the header line. A file without a title column is an error that
+is read from the header line; Web of Science's tab-delimited files are read
+unquoted, as it writes them. A file without a title column is an error that
 lists the columns it has.
 
 References
@@ -57,19 +58,19 @@ TAGGED_COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 #: Headers that mark a Web of Science tab-delimited export.
 _WOS_TAGS = {"pt", "au", "ti", "so", "ut"}
-_PIECES = ("record_id", "title", "journal", "volume", "issue", "language", "publication_type")
+_PIECES = ("record_id", "title", "volume", "issue", "language", "publication_type")
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[str, list[str]]]:
+def _rows(text: str, delimiter: str, quoting: int) -> Iterator[tuple[str, list[str]]]:
     """``(raw text, cells)`` of each line of the file (a quoted cell may span lines)."""
     consumed: list[str] = []
 
     def lines() -> Iterator[str]:
         for line in text.split("\n"):
             consumed.append(line)
-            yield line
+            yield line + "\n"
 
-    for cells in csv.reader(lines(), delimiter=delimiter):
+    for cells in csv.reader(lines(), delimiter=delimiter, quoting=quoting):
         raw = "\n".join(consumed)
         consumed.clear()
         yield raw, cells
@@ -80,10 +81,15 @@ def _delimiter(header: str) -> str:
     return max("\t;,", key=header.count)
 
 
+def _is_tagged(header: list[str]) -> bool:
+    """Whether the header holds Web of Science field tags (a tab-delimited WoS export)."""
+    return _WOS_TAGS <= {h.strip().lower() for h in header}
+
+
 def _columns(header: list[str], name: str) -> dict[str, list[int]]:
     """Column indexes of each field, from the header."""
     lower = [h.strip().lower() for h in header]
-    table = TAGGED_COLUMNS if _WOS_TAGS <= set(lower) else NAMED_COLUMNS
+    table = TAGGED_COLUMNS if _is_tagged(header) else NAMED_COLUMNS
     found = {field: [lower.index(n) for n in names if n in lower] for field, names in table.items()}
     if not found["title"]:
         shown = ", ".join(repr(h) for h in header[:30]) + (" …" if len(header) > 30 else "")
@@ -95,9 +101,12 @@ def _columns(header: list[str], name: str) -> dict[str, list[int]]:
 
 def parse(text: str, name: str) -> tuple[Record, ...]:
     """The records of a CSV or tab-delimited export (``text`` decoded); ``name`` names the file in messages."""
-    header_line = next((line for line in text.split("\n") if line.strip()), "")
-    rows = _rows(text.lstrip("\n"), _delimiter(header_line))
-    _, header = next(rows)
+    text = text.lstrip("\n")
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    header = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))
+    # Web of Science writes its tab-delimited files unquoted: a quote character there is text
+    rows = _rows(text, delimiter, csv.QUOTE_NONE if _is_tagged(header) else csv.QUOTE_MINIMAL)
+    next(rows)
     columns = _columns(header, name)
     records = []
     for raw, cells in rows:
@@ -113,6 +122,7 @@ def parse(text: str, name: str) -> tuple[Record, ...]:
             abstracts=get("abstract")[:1],
             authors=split_list(get("authors")[:1]),
             year=get("year"),
+            journal=get("journal"),
             pages=first(get("pages")) or join_pages(first(get("start_page")), first(get("end_page")))
             or first(get("article_number")),
             doi=get("doi"),

@@ -8,7 +8,8 @@ format is small enough to read here.
 
 Authors are taken from ``FAU`` ("Smith, John A") when every author has one, else
 from ``AU`` ("Smith JA"); group authors (``CN``) follow. The DOI is read from the
-``LID``/``AID`` values marked ``[doi]``; keywords are the ``OT`` terms then the
+``LID``/``AID`` values marked ``[doi]``; the ISSN is the linking one, else the print
+one, else the first; keywords are the ``OT`` terms then the
 MeSH headings (``MH``).
 
 References
@@ -60,7 +61,8 @@ def _chunks(text: str) -> list[tuple[str, list[tuple[str, str]]]]:
 
 def _record(position: int, raw: str, fields: list[tuple[str, str]]) -> Record:
     def get(*tags: str) -> list[str]:
-        return [value for tag, value in fields if tag in tags]
+        """Values of ``tags``, in the order the tags are named, each in file order."""
+        return [value for wanted in tags for tag, value in fields if tag == wanted]
 
     full, short = get("FAU"), get("AU")
     ids = [v for v in get("LID", "AID") if v.endswith("[doi]")]
@@ -77,7 +79,7 @@ def _record(position: int, raw: str, fields: list[tuple[str, str]]) -> Record:
         pages=first(get("PG")),
         doi=ids,
         pmid=get("PMID"),
-        issn=get("IS"),
+        issn=sorted(get("IS"), key=lambda v: ("(Linking)" not in v, "(Print)" not in v)),
         keywords=[*get("OT"), *get("MH")],
         language="; ".join(get("LA")) or None,
         publication_type="; ".join(get("PT")) or None,
