@@ -26,6 +26,7 @@ SYNTHETIC) and reproduce what real exports do, as each format allows:
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,31 @@ def test_title_normaliser_is_idempotent_and_gives_lower_case_words(title):
 @given(st.text(alphabet=st.characters(codec="ascii"), max_size=80))
 def test_title_normaliser_ignores_case_and_punctuation(title):
     assert normalize_title(title.upper() + " .") == normalize_title(title.lower())
+
+
+# --- the SYNTHETIC demo search -----------------------------------------------------------------------------
+
+def test_demo_search_is_reproducible_and_its_labels_match_the_records():
+    import csv
+    from collections import Counter
+
+    from metapool.datasets import make_review_demo
+
+    folder = make_review_demo.FOLDER
+    rendered = make_review_demo.render()
+    assert sorted(rendered) == sorted(make_review_demo.FILES)
+    for name, text in rendered.items():
+        assert (folder / name).read_text(encoding="utf-8") == text, f"{name}: run make_review_demo to rewrite it"
+    labels = list(csv.DictReader(io.StringIO(rendered["labels.csv"])))
+    for name, fmt in (("embase.ris", "ris"), ("medline.nbib", "medline"), ("scopus.ris", "ris")):
+        parsed = read_records(folder / name)
+        assert parsed.format == fmt
+        assert Counter(r.record_id for r in parsed.records) == Counter(
+            row["record_id"] for row in labels if row["file"] == name)
+        assert all(r.title.startswith("SYNTHETIC") and r.year for r in parsed.records)
+    assert len(labels) >= 300
+    per_work = Counter(row["work"] for row in labels)
+    assert sum(n > 1 for n in per_work.values()) >= 100  # works with duplicates across (or within) sources
+    kinds = Counter(row["kind"] for row in labels)
+    assert kinds["erratum"] and kinds["conference abstract"]
+    assert all(row["related_to"] in per_work for row in labels if row["kind"] != "article")
