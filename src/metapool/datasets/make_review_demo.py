@@ -24,8 +24,10 @@ in the same year with nearly the same title.
 
 ``labels.csv`` says, for every record (file and the export's own record id),
 which invented work it reports (``work``: records with one ``work`` are true
-duplicates), the kind of work, the work it relates to (an erratum's or an
-abstract's article) and what was planted. Run ``python -m
+duplicates; ``W`` articles, ``C`` companion articles, ``A`` conference
+abstracts, ``E`` errata), the kind of work, the work it relates to (an
+erratum's or an abstract's article, a companion's look-alike) and what was
+planted in that record. Run ``python -m
 metapool.datasets.make_review_demo`` to rewrite the files; the seed is fixed,
 so the output is byte-for-byte reproducible (a test checks it).
 """
@@ -145,7 +147,8 @@ def generate_works(seed: int = SEED) -> list[Work]:
         title = base.title.split(" in ", 1)[0] + f" in {population}"
         works.append(replace(base, work=f"C{n:04d}", title=title, first_page=base.first_page + 40,
                              last_page=base.last_page + 40, abstract=_abstract(rng, "the same regimen", population),
-                             doi=base.doi and base.doi + "c", pmid=base.pmid and str(int(base.pmid) + 5000)))
+                             doi=base.doi and base.doi + "c", pmid=base.pmid and str(int(base.pmid) + 5000),
+                             related_to=base.work))
     for n, base in enumerate(rng.sample(articles, 25), start=1):  # the meeting abstract that preceded the paper
         meeting, supplement = rng.choice(_MEETINGS)
         journal = next(j for j in _JOURNALS if j[0] == meeting) if meeting != "HemaSphere" else (
