@@ -10,7 +10,6 @@ from ..record import Record
 
 __all__ = ["clean", "first", "unique", "split_list", "join_pages", "build_record"]
 
-_SPACE = re.compile(r"\s+")
 #: Placeholders that databases write where a field has no value.
 _EMPTY = {"[no abstract available]", "no abstract available", "[no title available]", "n/a", "na", "-"}
 
@@ -19,7 +18,7 @@ def clean(value: str | None) -> str | None:
     """``value`` with runs of white space collapsed and ends stripped; ``None`` when nothing is left."""
     if value is None:
         return None
-    text = _SPACE.sub(" ", str(value)).strip()
+    text = " ".join(str(value).split())
     return text if text and text.casefold() not in _EMPTY else None
 
 

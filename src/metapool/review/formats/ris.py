@@ -70,11 +70,11 @@ def _chunks(text: str) -> list[tuple[str, str]]:
     return records
 
 
-def _tags(canonical: str) -> dict[str, list[str]]:
-    """Every tag of one record with its values in file order (rispy, identity mapping)."""
-    (entry,) = rispy.loads(canonical, mapping=_Identity(), list_tags=[], delimiter_tags_mapping={},
-                           enforce_list_tags=False)
-    return {tag: value if isinstance(value, list) else [value] for tag, value in entry.items()}
+def _tags(canonical: list[str]) -> list[dict[str, list[str]]]:
+    """Every tag of each record with its values in file order (rispy, identity mapping, one pass)."""
+    entries = rispy.loads("\n".join(canonical), mapping=_Identity(), list_tags=[], delimiter_tags_mapping={},
+                          enforce_list_tags=False)
+    return [{tag: value if isinstance(value, list) else [value] for tag, value in entry.items()} for entry in entries]
 
 
 def _record(position: int, raw: str, tags: dict[str, list[str]]) -> Record:
@@ -107,4 +107,7 @@ def _record(position: int, raw: str, tags: dict[str, list[str]]) -> Record:
 
 def parse(text: str, name: str) -> tuple[Record, ...]:
     """The records of a RIS export (``text`` decoded, ``\\n`` line endings); ``name`` is for messages."""
-    return tuple(_record(i, raw, _tags(canonical)) for i, (raw, canonical) in enumerate(_chunks(text), start=1))
+    chunks = _chunks(text)
+    tags = _tags([canonical for _, canonical in chunks])
+    return tuple(_record(i, raw, record_tags)
+                 for i, ((raw, _), record_tags) in enumerate(zip(chunks, tags, strict=True), start=1))
