@@ -8,6 +8,8 @@ SYNTHETIC) and reproduce what real exports do, as each format allows:
   a missing ``ER`` between records 2 and 3, publication type in ``M3``.
 - ``scopus.ris``: Scopus RIS, DOI only in the ``UR`` link of record 2,
   ``[No abstract available]``, EID from the link, ISSN without hyphen.
+- ``wos.ris``: Web of Science RIS, ``FN``/``VR``/``EF`` lines around the records,
+  ``DA  - NOV 5`` without a year, WoS id in ``AN``, article number in ``C7``.
 - ``cochrane_central.ris``: CENTRAL RIS with ``ID  - CN-...`` and a ``US`` URL
   that holds CENTRAL's own DOI (not the article's).
 - ``endnote_utf16.ris``: EndNote, UTF-16 LE with BOM, CRLF, ``PY  - 2020/03/01/``,
@@ -61,6 +63,11 @@ EXPECTED = {
         2: dict(record_id="2-s2.0-85140000002", doi="10.1200/jco.22.02999", abstract=None,
                 publication_type="Erratum", year=2023),
         3: dict(record_id="2-s2.0-85150000003", doi=None, publication_type="Conference Paper"),
+    }),
+    "wos.ris": ("ris", "utf-8", 2, {
+        1: dict(record_id="WOS:000700000000001", year=2021, journal="BLOOD", pages="2345-2346", issn="0006-4971",
+                authors=("Okafor, NC", "Lindqvist, P"), doi="10.1182/blood-2021-900101"),
+        2: dict(record_id="WOS:000900000000003", year=2022, pages="e1520", publication_type="Conference paper"),
     }),
     "cochrane_central.ris": ("ris", "utf-8", 2, {
         1: dict(record_id="CN-02300001", doi="10.3324/haematol.2022.300001", journal="Haematologica",

@@ -94,7 +94,7 @@ def _record(position: int, raw: str, tags: dict[str, list[str]]) -> Record:
         journal=get("JF", "T2", "JO", "JA", "J2", "J1"),
         volume=first(get("VL")),
         issue=first(get("IS", "CP")),
-        pages=join_pages(first(get("SP")), first(get("EP"))),
+        pages=join_pages(first(get("SP")), first(get("EP"))) or first(get("C7")),
         doi=get(*DOI_TAGS),
         pmid=[v for v in get("N1", "UR", "L2", "AN", "C1", "M2") if _LABELLED_PMID.search(v)],
         issn=get("SN"),
