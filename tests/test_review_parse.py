@@ -249,6 +249,7 @@ def test_other_normalisers():
     assert normalize_author("K. van der Berg-Hollander") == normalize_author("Van der Berg-Hollander, Karin")
     assert normalize_author("Müller, Karl") == normalize_author("Muller K") == "muller k"
     assert normalize_title("<i>Venetoclax</i> + azacitidine: a Phase-2 study.") == "venetoclax azacitidine a phase 2 study"
+    assert normalize_title("Leuk&aelig;mia &amp; lymphoma") == normalize_title("Leukæmia & Lymphoma") == "leukaemia lymphoma"
     assert normalize_pages("1001-9") == normalize_pages("1001–1009") == normalize_pages("1001--1009") == "1001-1009"
     assert normalize_pages("e1520") == "e1520" and normalize_pages(None) == ""
     assert [parse_year(y) for y in ("2020///", "2020/03/01/", "2022 Sep 1", "n.d.")] == [2020, 2020, 2022, None]

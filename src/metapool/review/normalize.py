@@ -14,6 +14,7 @@ References
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from urllib.parse import unquote
@@ -30,15 +31,19 @@ _YEAR = re.compile(r"(?<!\d)(1[6-9]\d\d|20\d\d)(?!\d)")
 _TAG = re.compile(r"<[^>]{0,40}>")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 _PAGES = re.compile(r"^\s*([A-Za-z]*)(\d+)\s*[-\u2010-\u2015\u2212]+\s*([A-Za-z]*)(\d+)\s*$")
+#: Letters that Unicode does not decompose into a base letter and an accent.
+_LETTERS = str.maketrans({"æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
+                          "ß": "ss"})
 _INITIALS = re.compile(r"^[A-Z]{1,4}$")
 _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "del", "della", "du", "la", "le", "ter", "ten", "dos",
               "das", "bin", "al", "el"}
 
 
 def fold(text: str) -> str:
-    """Case-fold ``text`` and strip accents (``"Müller"`` → ``"muller"``), keeping other characters."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ß", "ss")
+    """Case-fold ``text`` and strip accents (``"Müller"`` → ``"muller"``, ``"Łódź"`` → ``"lodz"``,
+    ``"Leukæmia"`` → ``"leukaemia"``), keeping other characters."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def normalize_doi(text: str | None) -> str | None:
@@ -103,14 +108,14 @@ def normalize_issn(text: str | None) -> str | None:
 def normalize_title(title: str | None) -> str:
     """``title`` reduced to lower-case ASCII words for comparison (``""`` when there is none).
 
-    HTML/XML markup (``<i>``, ``<sup>``), accents, case, punctuation and runs of
+    HTML/XML markup (``<i>``, ``<sup>``) and entities (``&amp;``), accents, case, punctuation and runs of
     white space are removed, so ``"Venetoclax + azacitidine: a Phase-2 study."`` and
     ``"[Venetoclax plus azacitidine, a phase 2 study]"`` differ only in the word
     "plus". Numbers are kept (they tell trials and phases apart).
     """
     if not title:
         return ""
-    return _NOT_ALNUM.sub(" ", fold(_TAG.sub(" ", title))).strip()
+    return _NOT_ALNUM.sub(" ", fold(html.unescape(_TAG.sub(" ", title)))).strip()
 
 
 def normalize_author(name: str | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from ..normalize import normalize_doi, normalize_issn, normalize_pmid, parse_year
@@ -15,10 +16,12 @@ _EMPTY = {"[no abstract available]", "no abstract available", "[no title availab
 
 
 def clean(value: str | None) -> str | None:
-    """``value`` with runs of white space collapsed and ends stripped; ``None`` when nothing is left."""
+    """``value`` with runs of white space collapsed, ends stripped, accents composed (Unicode NFC, as macOS
+    exports may decompose them); ``None`` when nothing is left or the value is a placeholder such as
+    ``[No abstract available]``."""
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    text = unicodedata.normalize("NFC", " ".join(str(value).split()))
     return text if text and text.casefold() not in _EMPTY else None
 
 
