@@ -199,7 +199,7 @@ def test_one_space_tag_lines_and_header_text_are_read(tmp_path):
 @pytest.mark.parametrize("content, message", [
     (b"", "records.xyz: the file is empty"),
     (b"  \r\n\n", "records.xyz: the file is empty"),
-    (b"Hello,\nthis is a letter.\n", "records.xyz: not a RIS, MEDLINE, BibTeX or CSV export (first line: 'Hello,')"),
+    (b"Hello\nthis is a letter.\n", "records.xyz: not a RIS, MEDLINE, BibTeX or CSV export (first line: 'Hello')"),
     (b"%PDF-1.7\n...", "records.xyz: not a search export but a PDF document"),
     (b"PK\x03\x04\x14\x00\x00", "records.xyz: not a search export but a ZIP archive"),
     (bytes(range(256)) * 8, "records.xyz: a binary file"),
@@ -208,6 +208,7 @@ def test_one_space_tag_lines_and_header_text_are_read(tmp_path):
     (b"Name;Size;Colour\nx;1;red\n", "records.xyz: a CSV export needs a title column ('title', 'article title',"
                                      " 'document title'); the columns found are 'Name', 'Size', 'Colour'"),
     (b"@article{a, title = {SYNTHETIC ok}}\n@article{b, title = {broken\n", "records.xyz: the BibTeX entry at line 2"),
+    (b'Title,Year\n"SYNTHETIC a",2020\n"SYNTHETIC b" x,2021\n', "records.xyz: line 3 cannot be read as CSV"),
 ])  # fmt: skip
 def test_bad_input_names_the_file_and_what_was_found(tmp_path, content, message):
     path = tmp_path / "records.xyz"
@@ -215,6 +216,17 @@ def test_bad_input_names_the_file_and_what_was_found(tmp_path, content, message)
     with pytest.raises(DataValidationError) as info:
         read_records(path)
     assert str(info.value).startswith(message)
+
+
+def test_long_cells_are_read_and_the_csv_limit_is_restored(tmp_path):
+    import csv
+
+    limit = csv.field_size_limit()
+    path = tmp_path / "scopus_with_references.csv"
+    path.write_text('Title,References\n"SYNTHETIC long",' + '"' + "Ref; " * 60_000 + '"\n', encoding="utf-8")
+    (record,) = read_records(path).records
+    assert record.title == "SYNTHETIC long" and len(record.raw) > 300_000
+    assert csv.field_size_limit() == limit
 
 
 def test_missing_file_is_a_metapool_error(tmp_path):

@@ -67,7 +67,7 @@ def detect_format(text: str) -> str | None:
 
     RIS has a ``TY  -`` line; MEDLINE has ``PMID-`` or other tags of three or four
     letters padded to the dash in column five; BibTeX has an ``@type{`` entry; a
-    CSV export has a header line with at least three delimited columns.
+    CSV export has a header line with two or more columns.
     """
     head = text[:200_000]
     if _RIS_START.search(head):
@@ -77,7 +77,7 @@ def detect_format(text: str) -> str | None:
     if bibtex.START.search(head):
         return "bibtex"
     header = next((line for line in text.split("\n") if line.strip()), "")
-    if max(header.count(d) for d in "\t;,") >= 2:
+    if any(d in header for d in "\t;,"):
         return "csv"
     return None
 

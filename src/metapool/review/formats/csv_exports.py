@@ -61,7 +61,7 @@ _WOS_TAGS = {"pt", "au", "ti", "so", "ut"}
 _PIECES = ("record_id", "title", "volume", "issue", "language", "publication_type")
 
 
-def _rows(text: str, delimiter: str, quoting: int) -> Iterator[tuple[str, list[str]]]:
+def _rows(text: str, delimiter: str, quoting: int, name: str) -> Iterator[tuple[str, list[str]]]:
     """``(raw text, cells)`` of each line of the file (a quoted cell may span lines)."""
     consumed: list[str] = []
 
@@ -70,10 +70,17 @@ def _rows(text: str, delimiter: str, quoting: int) -> Iterator[tuple[str, list[s
             consumed.append(line)
             yield line + "\n"
 
-    for cells in csv.reader(lines(), delimiter=delimiter, quoting=quoting):
-        raw = "\n".join(consumed)
-        consumed.clear()
-        yield raw, cells
+    reader = csv.reader(lines(), delimiter=delimiter, quoting=quoting, strict=True)
+    limit = csv.field_size_limit(2**31 - 1)  # cited-reference cells of WoS and Scopus exports are long
+    try:
+        for cells in reader:
+            raw = "\n".join(consumed)
+            consumed.clear()
+            yield raw, cells
+    except csv.Error as exc:
+        raise DataValidationError(f"{name}: line {reader.line_num} cannot be read as CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _delimiter(header: str) -> str:
@@ -105,9 +112,9 @@ def parse(text: str, name: str) -> tuple[Record, ...]:
     delimiter = _delimiter(text.split("\n", 1)[0])
     header = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))
     # Web of Science writes its tab-delimited files unquoted: a quote character there is text
-    rows = _rows(text, delimiter, csv.QUOTE_NONE if _is_tagged(header) else csv.QUOTE_MINIMAL)
-    next(rows)
     columns = _columns(header, name)
+    rows = _rows(text, delimiter, csv.QUOTE_NONE if _is_tagged(header) else csv.QUOTE_MINIMAL, name)
+    next(rows)
     records = []
     for raw, cells in rows:
         if not any(c.strip() for c in cells):
