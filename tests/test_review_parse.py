@@ -20,6 +20,8 @@ SYNTHETIC) and reproduce what real exports do, as each format allows:
 - ``pubmed.nbib``: PubMed format, continuation lines, ``[doi]`` and ``[pii]`` in
   LID/AID, FAU and AU, CN group author, several PT, translated title in brackets.
 - ``wos_tab.txt``: Web of Science tab-delimited, UTF-8 BOM, CRLF, unquoted quotes.
+- ``wos_excel_semicolon.csv``: a Web of Science Excel export saved by a European
+  Excel as "CSV (semicolon)" in Windows-1252, CRLF, full column names.
 - ``scopus.csv``: Scopus CSV, BOM, CRLF, a quoted abstract over two lines, DOI
   only in the Link of record 2, article number instead of pages.
 - ``zotero.csv``: Zotero CSV, PMID in Extra, DOI only in Url, a formula-like title.
@@ -109,6 +111,12 @@ EXPECTED = {
                 keywords=("venetoclax", "azacitidine", "ACUTE MYELOID-LEUKEMIA", "THERAPY")),
         2: dict(abstract='Invented abstract; it contains a "quoted" word.', pages="106812", pmid=None),
         3: dict(publication_type="Meeting Abstract", doi=None, issn="2572-9241"),
+    }),
+    "wos_excel_semicolon.csv": ("csv", "cp1252", 2, {
+        1: dict(record_id="WOS:000600000000042", authors=("Gómez, A", "Ødegaard, F"), pages="45-52", issn="1234-5679",
+                journal="REVISTA INVENTED DE HEMATOLOGIA", doi="10.5555/rih.2020.0042", year=2020,
+                title="SYNTHETIC Azacitidine « plus » venetoclax in relapsed leukaemia — a Brazilian–Norwegian cohort"),
+        2: dict(pages="106812", pmid="35500102", abstract=None, issn="0145-2126", keywords=()),
     }),
     "scopus.csv": ("csv", "utf-8-sig", 3, {
         1: dict(record_id="2-s2.0-85130000001", pmid="36200001", authors=("Fujimoto K.", "Garcia M.A.",
