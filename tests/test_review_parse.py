@@ -38,7 +38,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metapool.exceptions import DataValidationError, MetapoolError
-from metapool.review.normalize import (normalize_author, normalize_doi, normalize_issn, normalize_pages,
+from metapool.review.normalize import (_PARTICLES, normalize_author, normalize_doi, normalize_issn, normalize_pages,
                                        normalize_pmid, normalize_title, parse_year)
 from metapool.review.parse import decode, detect_format, read_records
 
@@ -330,3 +330,16 @@ def test_demo_search_is_reproducible_and_its_labels_match_the_records():
     kinds = Counter(row["kind"] for row in labels)
     assert kinds["erratum"] and kinds["conference abstract"]
     assert all(row["related_to"] in per_work for row in labels if row["kind"] != "article")
+
+
+_NAME = st.builds(lambda first, rest: first + rest, st.sampled_from("ABCDEFGHIJKLMNOPRSTUVWYZ"),
+                  st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=10))
+
+
+@given(surname=_NAME.filter(lambda s: s.lower() not in _PARTICLES),  # "van", "de": read as part of a surname
+       given_names=st.lists(_NAME, min_size=1, max_size=3))
+def test_author_normaliser_gives_one_key_for_the_three_spellings(surname, given_names):
+    initials = "".join(g[0] for g in given_names)
+    spellings = (f"{surname}, {' '.join(given_names)}", f"{surname} {initials}",
+                 " ".join(f"{g[0]}." for g in given_names) + f" {surname}", f"{' '.join(given_names)} {surname}")
+    assert {normalize_author(s) for s in spellings} == {f"{surname.lower()} {initials.lower()}"}
