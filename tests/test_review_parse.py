@@ -187,6 +187,9 @@ def test_line_endings_and_encodings_give_the_same_records(tmp_path):
         results[name] = [(r.title, r.doi, r.record_id) for r in read_records(tmp_path / name).records]
     assert all(value == results["lf"] for value in results.values())
     assert decode(b"caf\xe9")[1] == "cp1252" and decode(b"\x81\xe9")[1] == "latin-1"
+    # two exports concatenated, one UTF-8, one Windows-1252: each line in its own encoding
+    assert decode("AU  - Müller, K\r\n".encode() + "AU  - Gómez, A\r\n".encode("cp1252")) == (
+        "AU  - Müller, K\nAU  - Gómez, A\n", "utf-8+cp1252")
 
 
 def test_missing_er_lines_do_not_merge_or_drop_records(tmp_path):

@@ -35,13 +35,39 @@ _MEDLINE_TAG = re.compile(r"^(PMID|[A-Z]{3,4}|[A-Z]{2}  )- ", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
+def _single_byte(data: bytes) -> tuple[str, str]:
+    """Windows-1252 when it decodes ``data`` (it reads every latin-1 text too), else latin-1."""
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _mixed(data: bytes) -> tuple[str, str] | None:
+    """A file of UTF-8 lines with some single-byte lines (exports concatenated from two tools), or ``None``."""
+    lines, single, utf8_beyond_ascii = [], [], False
+    for line in data.split(b"\n"):
+        try:
+            text = line.decode("utf-8")
+            utf8_beyond_ascii |= not text.isascii()
+        except UnicodeDecodeError:
+            text = _single_byte(line)[0]
+            single.append(line)
+        lines.append(text)
+    if not utf8_beyond_ascii:
+        return None  # no line is UTF-8 beyond ASCII: a single-byte file
+    return "\n".join(lines), "utf-8+" + _single_byte(b"\n".join(single))[1]
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """``(text, encoding)`` of a file's bytes, line endings normalised to ``\\n``.
 
     A byte-order mark decides (UTF-8, or UTF-16 LE/BE as EndNote writes); UTF-16
     without a mark is recognised by its zero bytes; otherwise UTF-8 is tried, then
     Windows-1252 (``"cp1252"``, which reads every latin-1 text), then latin-1, which
-    decodes any bytes. CRLF and lone CR line ends become LF.
+    decodes any bytes. A file whose lines are partly UTF-8 and partly single-byte
+    (two exports concatenated) is decoded line by line (``"utf-8+cp1252"``). CRLF
+    and lone CR line ends become LF.
     """
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
     if encoding is None and len(data) >= 4:
@@ -50,15 +76,13 @@ def decode(data: bytes) -> tuple[str, str]:
             encoding = "utf-16-le"
         elif even.count(0) > 0.4 * len(even) and not odd.count(0):
             encoding = "utf-16-be"
-    for candidate in ([encoding] if encoding else ["utf-8", "cp1252", "latin-1"]):
-        try:
-            text = data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        encoding = candidate
-        break
-    else:  # a broken UTF-16 file: keep what decodes
+    if encoding:
         text = data.decode(encoding, errors="replace")
+    else:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = _mixed(data) or _single_byte(data)
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n"), encoding
 
 
