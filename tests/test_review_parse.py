@@ -210,6 +210,7 @@ def test_one_space_tag_lines_and_header_text_are_read(tmp_path):
 @pytest.mark.parametrize("content, message", [
     (b"", "records.xyz: the file is empty"),
     (b"  \r\n\n", "records.xyz: the file is empty"),
+    (b"\xff\xfe \x00\r\x00\n\x00", "records.xyz: the file is empty"),
     (b"Hello\nthis is a letter.\n", "records.xyz: not a RIS, MEDLINE, BibTeX or CSV export (first line: 'Hello')"),
     (b"%PDF-1.7\n...", "records.xyz: not a search export but a PDF document"),
     (b"PK\x03\x04\x14\x00\x00", "records.xyz: not a search export but a ZIP archive"),

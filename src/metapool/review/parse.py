@@ -139,12 +139,12 @@ def read_records(path: str | Path) -> ParsedFile:
         raise DataValidationError(f"{path}: no such file") from None
     except OSError as exc:
         raise DataValidationError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not data.strip():
-        raise DataValidationError(f"{name}: the file is empty")
     kind = next((what for magic, what in _SIGNATURES if data.startswith(magic)), None)
     if kind:
         raise DataValidationError(f"{name}: not a search export but {kind}")
     text, encoding = decode(data)
+    if not text.strip():
+        raise DataValidationError(f"{name}: the file is empty")
     if len(_CONTROL.findall(text[:100_000])) > 0.01 * len(text[:100_000]):
         raise DataValidationError(f"{name}: a binary file, not a RIS, MEDLINE, BibTeX or CSV export")
     fmt = detect_format(text)
