@@ -340,8 +340,10 @@ _NAME = st.builds(lambda first, rest: first + rest, st.sampled_from("ABCDEFGHIJK
                   st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=10))
 
 
-@given(surname=_NAME.filter(lambda s: s.lower() not in _PARTICLES),  # "van", "de": read as part of a surname
-       given_names=st.lists(_NAME, min_size=1, max_size=3))
+_NOT_PARTICLE = _NAME.filter(lambda s: s.lower() not in _PARTICLES)  # "van", "da": read as part of a surname
+
+
+@given(surname=_NOT_PARTICLE, given_names=st.lists(_NOT_PARTICLE, min_size=1, max_size=3))
 def test_author_normaliser_gives_one_key_for_the_three_spellings(surname, given_names):
     initials = "".join(g[0] for g in given_names)
     spellings = (f"{surname}, {' '.join(given_names)}", f"{surname} {initials}",
