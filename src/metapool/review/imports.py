@@ -153,7 +153,7 @@ def import_files(review: Review, paths: Sequence[str | Path], database: str, sea
     Every file is read before anything is stored: a file that cannot be read
     leaves the review unchanged.
     """
+    review.config.database(database)  # an unknown source is refused before the files are read
     from .parse import read_records
 
-    review.config.database(database)  # an unknown source is refused before the files are read
     return store_import(review, [read_records(p) for p in paths], database, searched, who, progress)

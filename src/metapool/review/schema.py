@@ -25,8 +25,8 @@ PostgreSQL database named by URL. The tables, and why each exists:
 ``decisions``
     Screening decisions on a record or a cluster: stage (``ta`` title and
     abstract, ``ft`` full text), reviewer, decision, the exclusion reason's
-    code (``review.toml``), who entered it and when, its event, and the
-    decision that replaced it (``superseded_by``; a changed mind is a new row).
+    code (``review.toml``), a free note, who entered it and when, its event,
+    and the decision that replaced it (``superseded_by``; a changed mind is a new row).
 
 Times are stored in UTC. Lists (authors, keywords) and payloads are JSON.
 """
@@ -135,6 +135,7 @@ decisions = sa.Table(
     sa.Column("reviewer", sa.Text, nullable=False),
     sa.Column("decision", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
     sa.Column("event_id", sa.Integer, sa.ForeignKey("events.id"), nullable=False),
     sa.Column("superseded_by", sa.Integer, sa.ForeignKey("decisions.id"), nullable=True),
     _who(), _when(),
