@@ -193,9 +193,9 @@ def init_review(folder: str | Path, db: str | None = None, who: str | None = Non
             raise MetapoolError(f"{folder} already holds a review ({name}); nothing was changed.")
     if folder.exists() and not folder.is_dir():
         raise MetapoolError(f"{folder} is a file; name a folder for the review.")
+    engine, where = _engine(folder, db)  # a bad URL is refused before the folder is made
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    engine, where = _engine(folder, db)
     try:
         with _connected(engine, where) as conn:
             if database_version(conn) is not None:
