@@ -474,3 +474,56 @@ def test_postgresql_server_binaries_are_there_on_this_machine():
     if not Path("/usr/lib/postgresql").is_dir():
         pytest.skip("no /usr/lib/postgresql here")
     assert _pg_bin() is not None
+
+
+# --- concurrency ---------------------------------------------------------------------------------------------------
+
+def test_a_reader_is_not_blocked_by_a_writer(review):
+    store_import(review, [parsed("m.ris", 2)], "MEDLINE (Ovid)")
+    with transaction(review) as conn:  # a writer in the middle of its transaction
+        conn.execute(schema.events.insert().values(kind="test", payload={}, who="w", at=dt.datetime.now(dt.timezone.utc)))
+        status = review_status(review)  # reads the last committed state at once (no wait for the lock)
+        assert (status.records, status.events) == (2, 2)
+    assert review_status(review).events == 3
+
+
+CONCURRENT_IMPORT = """
+import datetime as dt, hashlib, sys
+from metapool.review.imports import store_import
+from metapool.review.record import ParsedFile, Record
+from metapool.review.store import open_review
+
+name = sys.argv[3]
+review = open_review(sys.argv[1], db=sys.argv[2] or None)
+records = tuple(Record(position=i + 1, raw=f"{name} {i}", title=f"{name} {i}") for i in range(3000))
+f = ParsedFile(path=name, format="ris", encoding="utf-8", sha256=hashlib.sha256(name.encode()).hexdigest(),
+               records=records)
+store_import(review, [f], "Embase", dt.date(2025, 3, 2), who=name)
+"""
+
+
+def test_two_processes_importing_at_once_both_succeed(review, tmp_path):
+    script = tmp_path / "concurrent_import.py"
+    script.write_text(CONCURRENT_IMPORT, encoding="utf-8")
+    db = "" if review.engine.dialect.name == "sqlite" else review.engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    procs = [subprocess.Popen([sys.executable, str(script), str(review.folder), db, name], env=env,
+                              stderr=subprocess.PIPE, text=True) for name in ("one.ris", "two.ris")]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    status = review_status(review)
+    assert status.records == 6000 and sorted(s.who for s in status.sources) == ["one.ris", "two.ris"]
+    positions = {}
+    for row in record_table(review):
+        positions.setdefault(row["source_file"], []).append(row["position"])
+    assert {k: v == list(range(1, 3001)) for k, v in positions.items()} == {"one.ris": True, "two.ris": True}
+
+
+def test_a_nul_character_is_refused_naming_the_record(review):
+    bad = parsed("utf16.ris", 3)
+    records = list(bad.records)
+    records[1] = Record(position=2, raw="TI  - T I", title="T\x00I\x00")
+    bad = ParsedFile(path=bad.path, format="ris", encoding="latin-1", sha256=bad.sha256, records=tuple(records))
+    with pytest.raises(MetapoolError, match="utf16.ris: record 2: title contains a NUL character"):
+        store_import(review, [bad], "MEDLINE (Ovid)")
+    assert review_status(review).records == 0

@@ -78,11 +78,19 @@ def _refuse_repeats(conn, files: Sequence[ParsedFile]) -> None:
 
 
 def _record_rows(source_id: int, f: ParsedFile) -> list[dict]:
+    """The rows of ``f``'s records; a NUL character (which PostgreSQL cannot store in text) is refused by name."""
     from .schema import RECORD_FIELDS
 
-    return [{"source_id": source_id, "position": r.position, "raw": r.raw,
+    rows = [{"source_id": source_id, "position": r.position, "raw": r.raw,
              **{k: list(v) if isinstance(v, tuple) else v for k in RECORD_FIELDS for v in (getattr(r, k),)}}
             for r in f.records]
+    for row in rows:
+        for key, value in row.items():
+            if "\x00" in (value if isinstance(value, str) else "".join(value) if isinstance(value, list) else ""):
+                raise DataValidationError(
+                    f"{Path(f.path).name}: record {row['position']}: {key} contains a NUL character, which a"
+                    " bibliographic record never holds (a UTF-16 file read as another encoding?); nothing was imported.")
+    return rows
 
 
 def store_import(review: Review, files: Sequence[ParsedFile], database: str, searched: dt.date | None = None,

@@ -72,7 +72,7 @@ def review_status(review: Review) -> ReviewStatus:
     def count(table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
-    with transaction(review) as conn:
+    with transaction(review, read_only=True) as conn:
         rows = conn.execute(sa.select(sources).order_by(sources.c.id)).all()
         counted = {"records": count(records), "clusters": count(clusters), "decisions": count(decisions),
                    "events": count(events), "schema_version": database_version(conn)}
@@ -110,7 +110,7 @@ def record_table(review: Review) -> Iterator[dict]:
              .join(sources, sources.c.id == records.c.source_id)
              .outerjoin(active, active.c.record == records.c.id)
              .order_by(records.c.id))
-    with transaction(review) as conn:
+    with transaction(review, read_only=True) as conn:
         for r in conn.execute(query):
             row = r._mapping
             yield {**{c: row[c] for c in RECORD_COLUMNS if c in row and c not in ("cluster",)},

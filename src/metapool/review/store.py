@@ -93,7 +93,7 @@ def _engine(folder: Path, db: str | None) -> tuple[sa.Engine, str]:
         path = folder / DB_NAME
         engine = sa.create_engine(f"sqlite:///{path}")
         sa.event.listen(engine, "connect", _sqlite_connect)
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine, str(path)
     try:
         url = sa.engine.make_url(db)
@@ -115,24 +115,34 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """A writer takes the write lock at BEGIN (so that two writers queue, never deadlock); a reader reads a snapshot."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("metapool_read_only") else "BEGIN IMMEDIATE")
+
+
 @contextmanager
-def transaction(review: Review) -> Iterator[sa.Connection]:
+def transaction(review: Review, read_only: bool = False) -> Iterator[sa.Connection]:
     """A connection inside one transaction: committed when the block ends, rolled back on any error.
 
+    ``read_only`` transactions read a consistent snapshot without waiting for
+    a writer (on SQLite a writer holds the write lock from its first statement).
     A database that cannot be reached or stays locked becomes a
     :class:`MetapoolError` saying the review was not changed.
     """
-    with _connected(review.engine, review.where) as conn:
+    with _connected(review.engine, review.where, read_only) as conn:
         yield conn
 
 
 @contextmanager
-def _connected(engine: sa.Engine, where: str) -> Iterator[sa.Connection]:
+def _connected(engine: sa.Engine, where: str, read_only: bool = False) -> Iterator[sa.Connection]:
     import sqlalchemy as sa
 
     try:
-        with engine.begin() as conn:
-            yield conn
+        with engine.connect() as conn:
+            if read_only:
+                conn.execution_options(metapool_read_only=True)
+            with conn.begin():
+                yield conn
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
         raise MetapoolError(f"review database {where}: {reason}; the review was not changed.") from None
@@ -166,15 +176,19 @@ def open_review(folder: str | Path, db: str | None = None) -> Review:
         No ``review.toml`` or no database, a bad ``review.toml``, a database
         of a newer metapool, or a database that cannot be reached.
     """
-    from .migrations import upgrade
+    from .migrations import database_version, upgrade
+    from .schema import SCHEMA_VERSION
 
     folder = Path(folder)
     config = _config(folder)
     if db is None and not (folder / DB_NAME).is_file():
         raise MetapoolError(f"{folder} has no database {DB_NAME}; a review kept on PostgreSQL is opened with --db URL.")
     engine, where = _engine(folder, db)
-    with _connected(engine, where) as conn:
-        upgrade(conn, where)
+    with _connected(engine, where, read_only=True) as conn:
+        current = database_version(conn) == SCHEMA_VERSION
+    if not current:  # an older review is upgraded, others are refused (upgrade says why)
+        with _connected(engine, where) as conn:
+            upgrade(conn, where)
     return Review(folder=folder, config=config, engine=engine, where=where)
 
 
