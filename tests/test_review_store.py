@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,13 @@ def test_open_refuses_a_folder_without_a_review(tmp_path):
     (tmp_path / "review.toml").write_text(TEMPLATE, encoding="utf-8")
     with pytest.raises(MetapoolError, match="no database review.db"):
         open_review(tmp_path)
+    (tmp_path / "review.db").write_text("not a database\n" * 100, encoding="utf-8")
+    with pytest.raises(MetapoolError, match="review.db: file is not a database; the review was not changed"):
+        open_review(tmp_path)
+    (tmp_path / "review.db").unlink()
+    sqlite3.connect(tmp_path / "review.db").execute("CREATE TABLE other (x)").connection.commit()
+    with pytest.raises(MetapoolError, match="review.db holds no review"):
+        open_review(tmp_path)
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
@@ -217,7 +225,7 @@ def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
 
 
 def test_foreign_keys_are_enforced(review):
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(MetapoolError, match="the review was not changed"):
         with transaction(review) as conn:
             conn.execute(schema.records.insert().values(source_id=999, position=1, raw="x", authors=[], keywords=[]))
 
@@ -292,7 +300,7 @@ def test_an_import_failing_half_way_leaves_the_review_as_it_was(review):
     records = list(bad.records)
     records[BATCH + 5] = records[0]  # a repeated position violates the unique (source, position)
     bad = ParsedFile(path=bad.path, format=bad.format, encoding=bad.encoding, sha256=bad.sha256, records=tuple(records))
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(MetapoolError, match="(?i)unique.*the review was not changed"):
         store_import(review, [parsed("fine.ris", 4), bad], "Embase", dt.date(2025, 3, 2))
     assert snapshot(review) == before
     # and the review is usable: the same files import afterwards

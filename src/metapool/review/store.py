@@ -126,8 +126,9 @@ def transaction(review: Review, read_only: bool = False) -> Iterator[sa.Connecti
 
     ``read_only`` transactions read a consistent snapshot without waiting for
     a writer (on SQLite a writer holds the write lock from its first statement).
-    A database that cannot be reached or stays locked becomes a
-    :class:`MetapoolError` saying the review was not changed.
+    An error of the database (it cannot be reached, stays locked, is not a
+    database, or refuses a row) becomes a :class:`MetapoolError` with the
+    database's reason, saying the review was not changed.
     """
     with _connected(review.engine, review.where, read_only) as conn:
         yield conn
@@ -143,7 +144,7 @@ def _connected(engine: sa.Engine, where: str, read_only: bool = False) -> Iterat
                 conn.execution_options(metapool_read_only=True)
             with conn.begin():
                 yield conn
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:  # unreachable, locked, not a database, or a row the database refuses
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
         raise MetapoolError(f"review database {where}: {reason}; the review was not changed.") from None
 
