@@ -86,7 +86,7 @@ def _record_rows(source_id: int, f: ParsedFile) -> list[dict]:
             for r in f.records]
     for row in rows:
         for key, value in row.items():
-            if "\x00" in (value if isinstance(value, str) else "".join(value) if isinstance(value, list) else ""):
+            if any(isinstance(text, str) and "\x00" in text for text in (value if isinstance(value, list) else (value,))):
                 raise DataValidationError(
                     f"{Path(f.path).name}: record {row['position']}: {key} contains a NUL character, which a"
                     " bibliographic record never holds (a UTF-16 file read as another encoding?); nothing was imported.")
