@@ -83,12 +83,16 @@ def postgres_server():
             pytest.skip("PostgreSQL tests skipped: running as root and there is no postgres user to run the server")
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = base / "data", 5432
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], **quiet)
+
+    def run(*command: str) -> None:
+        done = subprocess.run([*as_user, *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            log = (base / "log").read_text(errors="replace") if (base / "log").exists() else ""
+            raise RuntimeError(f"{Path(command[0]).name} failed ({done.returncode}): {done.stderr}\n{log}")
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
     options = f"-k {base} -p {port} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o", options,
-                    "start"], **quiet)
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o", options, "start")
     try:
         yield base, port
     finally:
