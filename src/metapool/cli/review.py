@@ -91,11 +91,11 @@ def _status(review, args: argparse.Namespace) -> int:
     console.print(Text(f"{status.title} ({status.where})"))  # user text is shown as text, never read as Rich markup
     if status.sources:
         table = Table()
-        for col in ("Source", "File", "Format", "Searched", "Records", "Imported by", "At (UTC)"):
-            table.add_column(col)
+        for col in ("Database", "File", "Format", "Searched", "Records", "Imported (UTC)"):
+            table.add_column(col, overflow="fold")  # a narrow terminal wraps a value, never cuts it
         for s in status.sources:
             table.add_row(*(Text(c) for c in (s.database, s.file_name, s.format, s.searched.isoformat(),
-                                              f"{s.records:,}", s.who, f"{s.at:%Y-%m-%d %H:%M}")))
+                                              f"{s.records:,}", f"{s.who}, {s.at:%Y-%m-%d %H:%M}")))
         console.print(table)
     else:
         console.print("No records imported yet: metapool review import DIR FILE... --source DATABASE")
