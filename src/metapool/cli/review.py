@@ -22,7 +22,7 @@ def add_review_parser(sub) -> None:
 
     def command(name: str, help: str, who: bool = False) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
-        parser.add_argument("dir", help="the review folder")
+        parser.add_argument("dir", metavar="DIR", help="the review folder")
         parser.add_argument("--db", metavar="URL",
                             help="PostgreSQL database of the review (postgresql://USER@HOST/DATABASE;"
                                  " default: review.db in the folder)")
