@@ -11,6 +11,8 @@ import csv
 import hashlib
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -22,7 +24,7 @@ pytest.importorskip("sqlalchemy")
 from metapool.cli.main import main  # noqa: E402
 from metapool.review.record import ParsedFile, Record  # noqa: E402
 from metapool.review.status import RECORD_COLUMNS  # noqa: E402
-from test_review_store import DATABASES, pg_url, postgres_server  # noqa: E402,F401  (fixtures)
+from test_review_store import DATABASES, pg_databases, pg_url, postgres_server  # noqa: E402,F401  (fixtures)
 
 RIS = """TY  - JOUR
 ID  - emb-1
@@ -178,3 +180,12 @@ def test_import_with_the_real_parsers(folder, ris, capsys):
     capsys.readouterr()
     assert main(["review", "status", str(folder), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["records"] == 2
+
+
+def test_the_review_commands_keep_the_command_line_light():
+    code = ("import sys, metapool, metapool.cli.main as m; m.build_parser();"
+            " print(sorted(k for k in sys.modules if k.split('.')[0] in ('sqlalchemy', 'psycopg')"
+            " or k.startswith('metapool.review')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    assert done.stdout.strip() == "[]"

@@ -102,18 +102,30 @@ def postgres_server():
 
 
 @pytest.fixture
-def pg_url(postgres_server):
-    """The URL of a new, empty database on the throwaway server (dropped after the test)."""
+def pg_databases(postgres_server):
+    """A function making new, empty databases on the throwaway server (each returns its URL; dropped after the test)."""
     socket_dir, port = postgres_server
-    name = "review_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(f"postgresql+psycopg://postgres@/postgres?host={socket_dir}&port={port}",
                              isolation_level="AUTOCOMMIT")
+    made = []
+
+    def new() -> str:
+        made.append("review_" + uuid.uuid4().hex[:12])
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{made[-1]}"')
+        return f"postgresql://postgres@/{made[-1]}?host={socket_dir}&port={port}"
+
+    yield new
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@/{name}?host={socket_dir}&port={port}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for name in made:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_databases):
+    """The URL of a new, empty database on the throwaway server."""
+    return pg_databases()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -437,14 +449,14 @@ def _columns(review) -> dict:
                 for t in inspector.get_table_names()}
 
 
-def test_a_version_1_review_opens_and_matches_a_new_one(tmp_path, backend):
+def test_a_version_1_review_opens_and_matches_a_new_one(tmp_path, backend, request):
     old = open_review(_v1_review(tmp_path, backend), db=backend)
     assert [r["title"] for r in record_table(old)] == ["Old record"]
     store_import(old, [parsed("new.ris", 2)], "Embase", dt.date(2025, 3, 2))
     assert review_status(old).records == 3
-    if backend is None:  # the migrated tables are those a new review gets
-        new = init_review(tmp_path / "new")
-        assert _columns(old) == _columns(new)
+    # the migrated tables are those a new review gets
+    new = init_review(tmp_path / "new", db=None if backend is None else request.getfixturevalue("pg_databases")())
+    assert _columns(old) == _columns(new)
 
 
 def test_the_migration_steps_run_in_order_in_one_transaction(tmp_path, backend):
