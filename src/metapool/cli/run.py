@@ -17,6 +17,7 @@ def add_run_parsers(sub) -> None:
     run.add_argument("-o", "--outdir", required=True,
                      help="output folder: new or empty, or a report metapool wrote (with --force)")
     run.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
+    run.add_argument("--docx", action="store_true", help="also write report.docx, a Word manuscript draft")
     init = sub.add_parser("init", help="write a commented template analysis file for a data file",
                           description="Write a commented template analysis file from a data file's columns.")
     init.add_argument("data", help="CSV/XLSX study table")
@@ -54,7 +55,7 @@ def run_run(args: argparse.Namespace) -> int:
 
         analysis = run_analysis(spec, progress=step)
         progress.update(task, description="Writing report, figures and evidence card")
-        written = write_outputs(analysis, args.outdir, force=args.force)
+        written = write_outputs(analysis, args.outdir, force=args.force, docx=getattr(args, "docx", False))  # demo: none
         progress.update(task, advance=1)
     table = Table(title=Text(spec.title))  # user text is shown as text, never read as Rich markup
     for col in ("Outcome", pooled_header(analysis.outcomes), "k", "N", "I²"):
@@ -66,6 +67,8 @@ def run_run(args: argparse.Namespace) -> int:
         table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
     print(f"Report: {written['report']}\nEvidence card: {written['card_html']} and {written['card_md']}")
+    if "docx" in written:
+        print(f"Word manuscript draft: {written['docx']}")
     failed = [o.spec.name for o in analysis.outcomes if o.error is not None]
     if failed:
         print(f"metapool: {len(failed)} of {len(analysis.outcomes)} outcomes could not be pooled (see the report): "

@@ -150,8 +150,10 @@ def _csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def write_outputs(analysis, outdir, force: bool = False) -> dict:
+def write_outputs(analysis, outdir, force: bool = False, docx: bool = False) -> dict:
     """Write report.html, results.json, effect_sizes.csv, figures/ and the card into ``outdir``.
+
+    With ``docx``, report.docx too (a Word manuscript draft: :func:`metapool.report.docx.write_docx`).
 
     The whole folder is built aside and swapped into place at the end
     (:func:`metapool.io.outputs.staged_folder`): an error or interrupt leaves
@@ -181,8 +183,12 @@ def write_outputs(analysis, outdir, force: bool = False) -> dict:
         }
         for name, text in files.values():
             (tmp / name).write_text(text, encoding="utf-8")
+        if docx:
+            from .docx import write_docx
+
+            write_docx(analysis, tmp / "report.docx", figures, rob_figures, card)
     out = absolute_path(outdir)
-    written = {key: out / name for key, (name, _) in files.items()}
+    written = {key: out / name for key, (name, _) in files.items()} | ({"docx": out / "report.docx"} if docx else {})
     written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*figures.values(), rob_figures) for fig in figs
                           for f in fig.files]
     return written
