@@ -39,11 +39,12 @@ import re
 from pathlib import Path
 
 from ..formatting.numbers import fmt, fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_range, fmt_values
+from ..effect_sizes import MEASURES
 from ..formatting.text import one_line
 from ..models.protocol import PooledResult
 from .card import _prediction_interval, build_card
 from .certainty import is_proportion
-from .methods import methods_text
+from .methods import _BIAS_TEXT, methods_text
 
 __all__ = ["write_docx", "docx_text", "FONT", "FONT_SIZE"]
 
@@ -247,7 +248,8 @@ def _regression(w: _Writer, o) -> None:
     rows = []
     for name, *values, p in zip(coef.names, coef.estimate, coef.ci_lower, coef.ci_upper, coef.pvalue):
         estimate, lower, upper = fmt_values(values)
-        rows.append((name, estimate, fmt_range(lower, upper), fmt_p_clinical(float(p))))
+        rows.append(("Intercept" if name == "intrcpt" else name, estimate, fmt_range(lower, upper),
+                     fmt_p_clinical(float(p))))
     m = reg.moderators
     note = ""
     if m is not None:
@@ -256,15 +258,9 @@ def _regression(w: _Writer, o) -> None:
         note = f"Test of the moderators: {stat}, {fmt_p_clinical(m.pvalue)}."
         if m.r2 == m.r2:
             note += f" Heterogeneity accounted for (R²): {fmt_percent(m.r2)}."
-    scale = "the analysis scale" if reg.measure is None else f"the analysis scale ({_scale(reg.measure)})"
-    w.table(f"Meta-regression: {o.spec.name} (coefficients on {scale})", ("Coefficient", "Estimate", f"{level} CI",
-                                                                         "p-value"), rows, note)
-
-
-def _scale(measure: str) -> str:
-    from ..effect_sizes import MEASURES
-
-    return MEASURES[measure].scale
+    scale = "" if reg.measure is None else f": {MEASURES[reg.measure].scale}"
+    w.table(f"Meta-regression: {o.spec.name} (coefficients on the analysis scale{scale})",
+            ("Coefficient", "Estimate", f"{level} CI", "p-value"), rows, note)
 
 
 def _bias_result(code: str, res) -> str:
@@ -273,20 +269,31 @@ def _bias_result(code: str, res) -> str:
 
     if code in ("egger", "peters"):
         stat = "z" if res.ddf is None else f"t (df = {res.ddf:g})"
-        return f"{stat} = {fmt(res.statistic, 2)}, {fmt_p_clinical(res.pvalue)}"
+        return f"{stat} = {_value(res.statistic)}, {fmt_p_clinical(res.pvalue)}"
     if code == "begg":
-        return f"Kendall's τ = {fmt(res.tau, 2)}, {fmt_p_clinical(res.pvalue)}"
+        return f"Kendall's τ = {_value(res.tau)}, {fmt_p_clinical(res.pvalue)}"
     if code == "trimfill":
         missing = f"{res.k0} missing {'study' if res.k0 == 1 else 'studies'} estimated on the {res.side} side"
         return missing + (f"; adjusted estimate {_natural(pooled_value(res.model), res.model)}" if res.k0 else "")
     if code == "lfk":
-        return f"LFK index {fmt(res.index, 2)} ({res.interpretation})"
-    return f"fail-safe N ({res.type}) {fmt(res.fsnum, 0)}"
+        return f"LFK index {_value(res.index)} ({res.interpretation})"
+    return f"{fmt(res.fsnum, 0)} studies"
+
+
+def _value(x: float) -> str:
+    """A statistic as the report's readers see values (two decimals or more, a true minus sign)."""
+    return fmt_values((x,))[0]
+
+
+def _bias_name(code: str, title: str) -> str:
+    """The plain name of a bias analysis (as the methods text names it), else its registry title."""
+    name = _BIAS_TEXT[code][0] if code in _BIAS_TEXT else title
+    return name[:1].upper() + name[1:]
 
 
 def _bias(w: _Writer, o) -> None:
     bias = o.bias
-    rows = [(title, _bias_result(code, bias.results[code]) if code in bias.results
+    rows = [(_bias_name(code, title), _bias_result(code, bias.results[code]) if code in bias.results
              else f"not computed: {bias.undefined[code]}") for code, title in bias.titles.items()]
     w.table(f"Small-study effects and publication bias: {o.spec.name}", ("Analysis", "Result"), rows)
 
@@ -296,7 +303,7 @@ def _grade(w: _Writer, o, sof) -> None:
         return
     rows = [(name[:1].upper() + name[1:], judgement, note) for name, judgement, note in sof.domains]
     w.table(f"Certainty of the evidence (GRADE): {o.spec.name}", ("Domain", "Judgement", "Reason"), rows,
-            f"Start: {sof.grade.start.reason}. Certainty: {sof.certainty} ({sof.reason}).")
+            f"Start: {sof.grade.start.reason}. Certainty: {sof.certainty} — {sof.reason}.")
 
 
 def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
@@ -315,6 +322,11 @@ def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
         _bias(w, o)
     _grade(w, o, row.sof)
     _figures(w, figures, o.spec.name)
+    excluded = {e.row: e for e in (*(o.effects.exclusions if o.effects is not None else ()),
+                                   *getattr(o.model, "exclusions", ()))}  # a row left out of both: once
+    if excluded:
+        w.paragraph("Not pooled: " + "; ".join(f"{e.label} (row {e.row + 1}): {e.reason}"
+                                               for e in excluded.values()) + ".", small=True)
     for name, why in o.skipped.items():
         w.paragraph(f"{name.replace('_', ' ').capitalize()} not shown: {why}", small=True)
     for warning in o.warnings:
