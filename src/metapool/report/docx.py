@@ -265,8 +265,6 @@ def _regression(w: _Writer, o) -> None:
 
 def _bias_result(code: str, res) -> str:
     """One small-study analysis in a line ("z = 1.23, p = 0.22"; trim-and-fill on the natural scale)."""
-    from ..analysis import pooled_value
-
     if code in ("egger", "peters"):
         stat = "z" if res.ddf is None else f"t (df = {res.ddf:g})"
         return f"{stat} = {_value(res.statistic)}, {fmt_p_clinical(res.pvalue)}"
@@ -274,7 +272,8 @@ def _bias_result(code: str, res) -> str:
         return f"Kendall's τ = {_value(res.tau)}, {fmt_p_clinical(res.pvalue)}"
     if code == "trimfill":
         missing = f"{res.k0} missing {'study' if res.k0 == 1 else 'studies'} estimated on the {res.side} side"
-        return missing + (f"; adjusted estimate {_natural(pooled_value(res.model), res.model)}" if res.k0 else "")
+        filled = res.model.back() or res.model.predict()  # on the natural scale, as the forest plot's
+        return missing + (f"; adjusted estimate {_natural(filled, res.model)}" if res.k0 else "")
     if code == "lfk":
         return f"LFK index {_value(res.index)} ({res.interpretation})"
     return f"{fmt(res.fsnum, 0)} studies"
