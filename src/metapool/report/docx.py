@@ -52,8 +52,10 @@ __all__ = ["write_docx", "docx_text", "FONT", "FONT_SIZE"]
 FONT, FONT_SIZE, SMALL_SIZE = "Calibri", 11, 9
 #: Characters XML 1.0 cannot hold that :func:`~metapool.formatting.text.one_line` leaves (surrogates, U+FFFE/F).
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
-#: Largest share of the page's text height a figure may take (the caption goes under it).
-FIGURE_HEIGHT = 0.85
+#: Largest share of the page's text height a figure may take (a square plot is then 60% of the width).
+FIGURE_HEIGHT = 0.6
+#: Average width of a character in the tables, as a share of the font size (Calibri: about half, digits and signs more).
+CHAR_WIDTH = 0.55
 
 
 def docx_text(value) -> str:
@@ -104,38 +106,59 @@ class _Writer:
         return p
 
     def table(self, caption: str, header, rows, note: str = "") -> None:
-        """A numbered table ("Table N. caption") with a bold header row; cells are text or (text, superscript)."""
+        """A numbered table ("Table N. caption") with a bold header row; cells are text or (text, superscript).
+
+        Columns get widths by their longest text (:func:`_column_widths`); the
+        rows are kept with each other and with the caption on one page where
+        they fit.
+        """
         from docx.shared import Pt
 
         self.tables += 1
         self._caption(f"Table {self.tables}.", caption, keep_with_next=True)
         table = self.doc.add_table(rows=1, cols=len(header), style="Table Grid")
+        table.autofit = False
+        cells = [[value if isinstance(value, tuple) else (value, "") for value in row] for row in rows]
         for cell, text in zip(table.rows[0].cells, header):
             run = cell.paragraphs[0].add_run(docx_text(text))
             run.bold, run.font.size = True, Pt(SMALL_SIZE)
-        for row in rows:
-            for cell, value in zip(table.add_row().cells, row):
-                text, sup = value if isinstance(value, tuple) else (value, "")
+        for row in cells:
+            for cell, (text, sup) in zip(table.add_row().cells, row):
                 paragraph = cell.paragraphs[0]
                 paragraph.add_run(docx_text(text)).font.size = Pt(SMALL_SIZE)
                 if sup:
                     run = paragraph.add_run(docx_text(sup))
                     run.font.superscript, run.font.size = True, Pt(SMALL_SIZE)
+        widths = _column_widths([header, *([text for text, _ in row] for row in cells)], self.width)
+        for column, width in zip(table.columns, widths):
+            column.width = width
+            for cell in column.cells:
+                cell.width = width
+        for row in table.rows[:-1]:
+            for cell in row.cells:
+                cell.paragraphs[0].paragraph_format.keep_with_next = True
         if note:
             self.paragraph(note, small=True)
 
     def figure(self, png: Path, caption: str) -> None:
-        """A numbered figure: the picture scaled to the text width (less when it would not fit the page)."""
+        """A numbered figure, centred: the picture scaled to the text width (less when it would be too tall)."""
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+
         self.figures += 1
-        self.doc.add_paragraph().add_run().add_picture(str(png), width=self.width)
-        shape = self.doc.inline_shapes[-1]
+        paragraph = self.doc.add_paragraph()
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        paragraph.paragraph_format.keep_with_next = True  # the caption stays under its picture
+        shape = paragraph.add_run().add_picture(str(png), width=self.width)
         limit = int(FIGURE_HEIGHT * self.height)
         if shape.height > limit:
             shape.width, shape.height = int(shape.width * limit / shape.height), limit
         self._caption(f"Figure {self.figures}.", caption)
 
     def _caption(self, number: str, text: str, keep_with_next: bool = False) -> None:
+        from docx.shared import Pt
+
         p = self.doc.add_paragraph(style="Caption")
+        p.paragraph_format.space_before = Pt(SMALL_SIZE)
         p.add_run(number + " ").bold = True
         p.add_run(docx_text(text))
         p.paragraph_format.keep_with_next = keep_with_next
@@ -156,6 +179,29 @@ class _Writer:
         run.append(label)
         field.append(run)
         footer._p.append(field)
+
+
+def _column_widths(rows, total: int) -> list:
+    """Column widths (EMU, summing to ``total``) as a browser lays out an automatic table.
+
+    Each column needs at least its longest word (no word is broken) and
+    would like its longest text on one line; the room beyond the minimums is
+    shared in proportion to what each column would still like, so that long
+    reasons get room and counts keep theirs. Text width is estimated at
+    :data:`CHAR_WIDTH` of the font size per character, plus the cell's margins.
+    """
+    from docx.shared import Cm, Pt
+
+    char, pad = Pt(SMALL_SIZE) * CHAR_WIDTH, Cm(0.5)
+    columns = list(zip(*rows))
+    least = [pad + char * max((len(w) for text in c for w in text.split()), default=1) for c in columns]
+    most = [pad + char * max(len(text) for text in c) for c in columns]
+    if sum(most) <= total:
+        least, most = most, [m * total / sum(most) for m in most]  # all on one line: widen each alike
+    spare, wanted = total - sum(least), sum(m - n for m, n in zip(most, least))
+    if spare <= 0 or wanted <= 0:
+        return [int(n * total / sum(least)) for n in least]
+    return [int(n + spare * (m - n) / wanted) for n, m in zip(least, most)]
 
 
 # --- sections ---------------------------------------------------------------------------------------
