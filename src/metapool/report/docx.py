@@ -52,8 +52,9 @@ __all__ = ["write_docx", "docx_text", "FONT", "FONT_SIZE"]
 FONT, FONT_SIZE, SMALL_SIZE = "Calibri", 11, 9
 #: Characters XML 1.0 cannot hold that :func:`~metapool.formatting.text.one_line` leaves (surrogates, U+FFFE/F).
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
-#: Largest share of the page's text height a figure may take (a square plot is then 60% of the width).
-FIGURE_HEIGHT = 0.6
+#: Largest share of the page's text height a figure may take, its caption under it (a tall forest plot
+#: fills the page; others take the text width).
+FIGURE_HEIGHT = 0.88
 #: Average width of a character in the tables, as a share of the font size (Calibri: about half, digits and signs more).
 CHAR_WIDTH = 0.55
 
@@ -93,17 +94,16 @@ class _Writer:
     def heading(self, text: str, level: int) -> None:
         self.doc.add_heading(docx_text(text), level)
 
-    def paragraph(self, text: str = "", *, bold: bool = False, italic: bool = False, small: bool = False,
-                  style: str | None = None):
+    def paragraph(self, text: str, *, bold: bool = False, italic: bool = False, small: bool = False) -> None:
+        """A paragraph of one run (``small``: the size of tables and notes, tighter spacing)."""
         from docx.shared import Pt
 
-        p = self.doc.add_paragraph(style=style)
-        if text:
-            run = p.add_run(docx_text(text))
-            run.bold, run.italic = bold or None, italic or None
-            if small:
-                run.font.size = Pt(SMALL_SIZE)
-        return p
+        p = self.doc.add_paragraph()
+        run = p.add_run(docx_text(text))
+        run.bold, run.italic = bold or None, italic or None
+        if small:
+            run.font.size = Pt(SMALL_SIZE)
+            p.paragraph_format.space_after = Pt(SMALL_SIZE / 3)
 
     def table(self, caption: str, header, rows, note: str = "") -> None:
         """A numbered table ("Table N. caption") with a bold header row; cells are text or (text, superscript).
