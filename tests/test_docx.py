@@ -192,3 +192,20 @@ def test_without_figures_the_document_says_so(run, tmp_path):
 def test_import_metapool_does_not_import_python_docx():
     code = "import sys, metapool; sys.exit('docx' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_median_of_medians_and_an_outcome_not_analysed(tmp_path):
+    from metapool.spec import parse_spec
+
+    (tmp_path / "s.csv").write_text("study,n,m,resp\nA,40,8.1,10\nB,55,9.0,20\nC,25,6.5,x\n")
+    spec = parse_spec('title = "T"\ndata = "s.csv"\nstudy = "study"\nn = "n"\n'
+                      '[[outcome]]\nname = "OS"\nkind = "median"\nmedian = "m"\nn = "n"\nunit = "months"\n'
+                      '[[outcome]]\nname = "R"\nkind = "proportion"\nevents = "resp"\ntotal = "n"\n', "a.toml", tmp_path)
+    analysis = run_analysis(spec)
+    document = docx.Document(str(write_docx(analysis, tmp_path / "m.docx")))
+    pooled = dict(_table_after(document, "Table 2.")[1:])
+    medians = analysis.outcomes[0].medians
+    assert pooled["Pooled median (median of medians)"].startswith(f"{medians.estimate:.2f} months (95% CI")
+    assert len(_table_after(document, "Table 1.")) == 2  # header + the one analysed outcome
+    texts = [p.text for p in document.paragraphs]
+    assert any(t.startswith("Not analysed: row 3 (study 'C'), column 'resp'") for t in texts)

@@ -38,15 +38,15 @@ import math
 import re
 from pathlib import Path
 
-from ..formatting.numbers import fmt, fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_range, fmt_values
 from ..effect_sizes import MEASURES
+from ..formatting.numbers import fmt, fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_range, fmt_values
 from ..formatting.text import one_line
 from ..models.protocol import PooledResult
-from .card import _prediction_interval, build_card
+from .card import _prediction_interval, _unit, build_card
 from .certainty import is_proportion
 from .methods import _BIAS_TEXT, methods_text
 
-__all__ = ["write_docx", "docx_text", "FONT", "FONT_SIZE"]
+__all__ = ["write_docx", "docx_text"]
 
 #: The document's one font and its size in points (tables and captions are smaller).
 FONT, FONT_SIZE, SMALL_SIZE = "Calibri", 11, 9
@@ -207,7 +207,7 @@ def _column_widths(rows, total: int) -> list:
 # --- sections ---------------------------------------------------------------------------------------
 
 def _front(w: _Writer, analysis, card) -> None:
-    w.doc.add_heading(docx_text(analysis.spec.title), 0)
+    w.heading(analysis.spec.title, 0)
     if card.synthetic:
         w.paragraph("SYNTHETIC DATA: the studies in this document are generated for demonstration; they are not"
                     " real patients or trials.", bold=True)
@@ -251,8 +251,15 @@ def _sof(w: _Writer, analysis, card) -> None:
 
 def _pooled_rows(o, row) -> list:
     """The pooled result in plain words: estimate, prediction interval, τ², I², test for heterogeneity."""
-    model, pooled = o.model, o.pooled
-    rows = [("Studies (participants)", row.sof.participants), ("Pooled estimate", row.estimate)]
+    model, pooled, medians = o.model, o.pooled, o.medians
+    rows = [("Studies (participants)", row.sof.participants)]
+    if medians is None:
+        rows.append(("Pooled estimate", row.estimate))
+    else:  # a median of the study medians, with the sign test's CI
+        interval = fmt_interval(medians.estimate, medians.ci_lower, medians.ci_upper, unit=_unit(o),
+                                label=f"{medians.coverage * 100:.4g}% CI")
+        test = "exact" if medians.exact else "normal approximation to the"
+        rows.append((f"Pooled median ({medians.method_name})", f"{interval}; CI from the {test} sign test"))
     if pooled is not None and math.isfinite(pooled.pi_lower):
         rows.append(("Prediction interval", _prediction_interval(o)))
     if isinstance(model, PooledResult):
@@ -265,19 +272,17 @@ def _pooled_rows(o, row) -> list:
     return rows
 
 
-def _natural(prediction, model, unit: str = "", level: float | None = None) -> str:
+def _natural(prediction, model, unit: str = "") -> str:
     """A natural-scale estimate with its CI, formatted as the card formats pooled estimates."""
-    label = f"{fmt_level(level if level is not None else model.level)} CI"
     return fmt_interval(prediction.estimate, prediction.ci_lower, prediction.ci_upper,
-                        percent=is_proportion(model), unit=unit, label=label)
+                        percent=is_proportion(model), unit=unit, label=f"{fmt_level(model.level)} CI")
 
 
 def _subgroups(w: _Writer, o) -> None:
     sub = o.subgroups
     model = o.model
-    unit = f" {o.spec.unit}" if o.spec.unit else ""
     rows = [(s.level, str(s.k),
-             _natural(s.natural, model, unit) if s.natural is not None
+             _natural(s.natural, model, _unit(o)) if s.natural is not None
              else fmt_interval(s.estimate, s.ci_lower, s.ci_upper, label=f"{fmt_level(model.level)} CI"),
              fmt(s.tau2), fmt_percent(s.i2)) for s in sub.subgroups]
     stat = f"Q = {fmt(sub.qm, 2)}, df = {sub.qm_df}" if sub.qm_ddf is None else \
