@@ -145,7 +145,8 @@ def test_pooled_results_in_plain_words_with_the_cards_numbers(run):
     _, document, results, _, _ = run
     pooled = dict(_table_after(document, "Table 2.")[1:])
     assert pooled["Pooled estimate"] == results["card"]["outcomes"][0]["estimate"]
-    assert {"Prediction interval", "Between-study variance τ²", "Heterogeneity I²", "Test for heterogeneity"} <= set(pooled)
+    plain = {"Prediction interval", "Between-study variance τ²", "Heterogeneity I²", "Test for heterogeneity"}
+    assert plain <= set(pooled)
     text = "\n".join(item[2] for item in _body(document) if item[0] == "p")
     for metafor_name in ("zval", "ci.lb", "tau^2", "QE"):
         assert metafor_name not in text
@@ -200,7 +201,8 @@ def test_median_of_medians_and_an_outcome_not_analysed(tmp_path):
     (tmp_path / "s.csv").write_text("study,n,m,resp\nA,40,8.1,10\nB,55,9.0,20\nC,25,6.5,x\n")
     spec = parse_spec('title = "T"\ndata = "s.csv"\nstudy = "study"\nn = "n"\n'
                       '[[outcome]]\nname = "OS"\nkind = "median"\nmedian = "m"\nn = "n"\nunit = "months"\n'
-                      '[[outcome]]\nname = "R"\nkind = "proportion"\nevents = "resp"\ntotal = "n"\n', "a.toml", tmp_path)
+                      '[[outcome]]\nname = "R"\nkind = "proportion"\nevents = "resp"\ntotal = "n"\n',
+                      "a.toml", tmp_path)
     analysis = run_analysis(spec)
     document = docx.Document(str(write_docx(analysis, tmp_path / "m.docx")))
     pooled = dict(_table_after(document, "Table 2.")[1:])

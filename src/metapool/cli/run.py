@@ -55,7 +55,8 @@ def run_run(args: argparse.Namespace) -> int:
 
         analysis = run_analysis(spec, progress=step)
         progress.update(task, description="Writing report, figures and evidence card")
-        written = write_outputs(analysis, args.outdir, force=args.force, docx=getattr(args, "docx", False))  # demo: none
+        docx = getattr(args, "docx", False)  # `metapool demo` has no --docx
+        written = write_outputs(analysis, args.outdir, force=args.force, docx=docx)
         progress.update(task, advance=1)
     table = Table(title=Text(spec.title))  # user text is shown as text, never read as Rich markup
     for col in ("Outcome", pooled_header(analysis.outcomes), "k", "N", "I²"):
