@@ -211,3 +211,22 @@ def test_median_of_medians_and_an_outcome_not_analysed(tmp_path):
     assert len(_table_after(document, "Table 1.")) == 2  # header + the one analysed outcome
     texts = [p.text for p in document.paragraphs]
     assert any(t.startswith("Not analysed: row 3 (study 'C'), column 'resp'") for t in texts)
+
+
+def test_risk_of_bias_plots_have_their_section(tmp_path):
+    from metapool.report.figures import risk_of_bias_figures
+    from metapool.spec import parse_spec
+
+    (tmp_path / "s.csv").write_text("study,e1,n1,e2,n2,D1,D2\nA,4,50,9,51,low,high\nB,6,60,10,58,some concerns,low\n"
+                                    "C,3,40,8,41,high,low\n")
+    spec = parse_spec('title = "T"\ndata = "s.csv"\nstudy = "study"\nrisk_of_bias_domains = ["D1", "D2"]\n'
+                      '[[outcome]]\nname = "Death"\nkind = "binary"\nevents1 = "e1"\ntotal1 = "n1"\n'
+                      'events2 = "e2"\ntotal2 = "n2"\nbias = false\nsensitivity = false\n', "a.toml", tmp_path)
+    analysis = run_analysis(spec)
+    (tmp_path / "figures").mkdir()
+    rob = risk_of_bias_figures(analysis, tmp_path / "figures")
+    document = docx.Document(str(write_docx(analysis, tmp_path / "r.docx", figures={}, rob_figures=rob)))
+    assert ("Heading 1", "Risk of bias") in _headings(document)
+    assert len(document.inline_shapes) == len(rob) == 2
+    texts = [p.text for p in document.paragraphs]
+    assert "No figure was drawn for Death." in texts and any(t.startswith("Figure 2. Risk of bias") for t in texts)
