@@ -230,3 +230,15 @@ def test_risk_of_bias_plots_have_their_section(tmp_path):
     assert len(document.inline_shapes) == len(rob) == 2
     texts = [p.text for p in document.paragraphs]
     assert "No figure was drawn for Death." in texts and any(t.startswith("Figure 2. Risk of bias") for t in texts)
+
+
+def test_the_api_never_writes_over_an_input_file(run):
+    from metapool.exceptions import MetapoolError
+
+    out, _, _, _, _ = run
+    data = out.parent / "studies.csv"
+    before = data.read_bytes()
+    analysis = run_analysis(load_spec(out.parent / "analysis.toml"))
+    with pytest.raises(MetapoolError, match="input file"):
+        write_docx(analysis, data)
+    assert data.read_bytes() == before
