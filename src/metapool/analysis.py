@@ -348,7 +348,9 @@ def _outcome_data(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, rows:
     if all(key in out.columns for key in ("sd1", "sd2", "n1", "n2")):
         sd1, sd2, n1, n2 = (numbers(key) for key in ("sd1", "sd2", "n1", "n2"))
         sd = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
-    return OutcomeData(rob, numbers("events2"), numbers("total2"), sd)
+    total2 = numbers("total2") if "total2" in out.columns else (
+        None if "nonevents2" not in out.columns else numbers("events2") + numbers("nonevents2"))
+    return OutcomeData(rob, numbers("events2"), total2, sd)
 
 
 def _grade(spec, out, table, rows, model, k, n_patients, designs, bias, skipped) -> Grade | None:

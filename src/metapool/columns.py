@@ -19,6 +19,8 @@ COLUMN_FLAGS = {
     "total1": ("n1i", "patients in group 1"),
     "events2": ("ci", "events in group 2"),
     "total2": ("n2i", "patients in group 2"),
+    "nonevents1": ("bi", "non-events in group 1 (instead of the total: metafor's bi)"),
+    "nonevents2": ("di", "non-events in group 2 (instead of the total: metafor's di)"),
     "mean1": ("m1i", "mean in group 1"),
     "sd1": ("sd1i", "standard deviation in group 1"),
     "n1": ("n1i", "size of group 1"),

@@ -41,7 +41,11 @@ Example::
     # indirectness = "serious"      # GRADE: the team's judgement (default: not assessed)
     # indirectness_reason = "older population than the question's"
 
-Errors name the key and its line in the file.
+Keys are written with underscores (``ci_lower``, ``subgroup_tau2``, ``risk_of_bias``);
+the same key written with dashes (``ci-lower``, as the command line's
+``--ci-lower``) is read as the same key. Errors name the key and its line in
+the file. A file that still holds the placeholders of ``metapool init``'s
+template (``"<events column>"``) is refused with the lines to edit.
 """
 
 from __future__ import annotations
@@ -68,13 +72,14 @@ __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
 KINDS: dict[str, dict] = {
     "proportion": {"columns": (("events", "total"),),
                    "text": "events out of patients in one group (response, remission, adverse events)"},
-    "survival": {"columns": (("events", "total"), ("prop", "ci-lower", "ci-upper")),
+    "survival": {"columns": (("events", "total"), ("prop", "ci_lower", "ci_upper")),
                  "text": "landmark survival pooled as a proportion: alive at 1 year out of patients at risk,"
                          " or the reported survival estimate with its CI"},
     "rate": {"columns": (("events", "time"),), "text": "events per person-time"},
-    "binary": {"columns": (("events1", "total1", "events2", "total2"),), "text": "events out of patients in two groups"},
+    "binary": {"columns": (("events1", "total1", "events2", "total2"), ("events1", "nonevents1", "events2", "nonevents2")),
+               "text": "events out of patients (or events and non-events) in two groups"},
     "continuous": {"columns": (("mean1", "sd1", "n1", "mean2", "sd2", "n2"),), "text": "means and SDs in two groups"},
-    "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci-lower", "ci-upper")),
+    "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci_lower", "ci_upper")),
                 "text": "precomputed effects with variances or SEs, or ratios (e.g. hazard ratios) with CIs"},
     "median": {"columns": (("median",),),
                "text": "study medians (e.g. median overall survival), optionally with their CI (lower, upper)"},
@@ -86,8 +91,11 @@ _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "desi
 _OPTION_KEYS = {"measure", "method", "test", "level"}
 #: Top-level keys that name study-level columns of the data file (used by every outcome).
 STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "risk_of_bias_domains", "followup")
-#: Outcome keys that name columns of the data file.
-_COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
+#: Outcome keys that name columns of the data file, spelled as in the file (``ci_lower``), to their escalc role.
+COLUMN_ROLES = {flag.replace("-", "_"): role for flag, (role, _) in COLUMN_FLAGS.items()}
+_COLUMN_KEYS = set(COLUMN_ROLES) | {"median", "lower", "upper"}
+#: A column the template of ``metapool init`` could not fill: ``"<events column>"`` (refused until edited).
+PLACEHOLDER = re.compile(r"<[^<>]* column>")
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
                   "ci_level", "higher_is_better", "mid", "threshold", "control_risk", "indirectness",
                   "indirectness_reason"} | _OPTION_KEYS | _COLUMN_KEYS)
@@ -121,7 +129,7 @@ class OutcomeSpec:
     @property
     def roles(self) -> dict:
         """escalc roles to column names (for the kinds pooled with escalc)."""
-        return {COLUMN_FLAGS[k][0]: v for k, v in self.columns.items() if k in COLUMN_FLAGS}
+        return {COLUMN_ROLES[k]: v for k, v in self.columns.items() if k in COLUMN_ROLES}
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,8 @@ def _line_of(text: str, key: str, outcome: int | None = None) -> int | None:
         if outcome < len(heads):
             start = heads[outcome]
             end = heads[outcome + 1] if outcome + 1 < len(heads) else len(lines)
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    spelled = re.sub(r"\\-|_", "[-_]", re.escape(key))  # either spelling of the key (ci_lower, ci-lower)
+    pattern = re.compile(rf"^\s*{spelled}\s*=")
     for i in range(start, end):
         if pattern.match(lines[i]):
             return i + 1
@@ -302,16 +311,45 @@ def _check_method(chk: _Checker, method: str, roles: set, measure: str | None, t
             raise chk.fail(key, f"{exc}", outcome, name) from None
 
 
+def _spelled_one_way(chk: _Checker, table: dict, outcome: int | None = None, name: str = "") -> dict:
+    """``table`` with its keys spelled as documented: a dash is read as an underscore (``ci-lower`` is ``ci_lower``)."""
+    out: dict = {}
+    for key, value in table.items():
+        canonical = key.replace("-", "_")
+        if canonical in out:
+            raise chk.fail(canonical, f"given twice (as {canonical!r} and with dashes); keep one.", outcome, name)
+        out[canonical] = value
+    return out
+
+
+def _placeholders(chk: _Checker, raw: dict) -> None:
+    """Refuse a file that still holds the placeholders of ``metapool init``'s template, naming each line to edit."""
+    found = []
+    outcomes = raw.get("outcome")
+    tables = [(None, raw)] + [(i, o) for i, o in enumerate(outcomes if isinstance(outcomes, list) else [])
+                              if isinstance(o, dict)]
+    for i, table in tables:
+        for key, value in table.items():
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and PLACEHOLDER.fullmatch(text.strip()):
+                    line = _line_of(chk.text, key, i)
+                    found.append(f"line {line}: {key} = {text!r}" if line else f"{key} = {text!r}")
+    if found:
+        raise DataValidationError(
+            f"{chk.source}: the template's placeholders are still in it ({'; '.join(found)}): replace each with"
+            " the name of a column of the data file (listed in the file's comments), then run it again.")
+
+
 def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     name = raw.get("name", f"Outcome {i + 1}")
+    raw = _spelled_one_way(chk, raw, i, name if isinstance(name, str) else "")
     unknown = sorted(set(raw) - _OUTCOME_KEYS)
     if unknown:
         raise chk.fail(unknown[0], f"unknown key; allowed: {', '.join(sorted(_OUTCOME_KEYS))}.", i, name)
     if "kind" not in raw:
         raise chk.fail("kind", f"missing; one of {', '.join(KINDS)}.", i, name)
     kind = chk.choice(raw["kind"], list(KINDS), "kind", i, name)
-    keys = {k.replace("_", "-") if k.replace("_", "-") in COLUMN_FLAGS else k: chk.text_value(v, k, i, name)
-            for k, v in raw.items() if k in _COLUMN_KEYS}
+    keys = {k: chk.text_value(v, k, i, name) for k, v in raw.items() if k in _COLUMN_KEYS}
     alternatives = KINDS[kind]["columns"]
     chosen = next((alt for alt in alternatives if all(c in keys for c in alt)), None)
     if chosen is None:
@@ -320,7 +358,7 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     extra = ("lower", "upper", "n") if kind == "median" else ()
     columns = {c: keys[c] for c in (*chosen, *(e for e in extra if e in keys))}
     opts = {**defaults, **_options(chk, raw, i, name)}
-    roles = {COLUMN_FLAGS[c][0] for c in columns if c in COLUMN_FLAGS}
+    roles = {COLUMN_ROLES[c] for c in columns if c in COLUMN_ROLES}
     measure = opts.get("measure") or default_measure(roles)
     _check_method(chk, opts.get("method", "REML"), roles, measure, opts.get("test", "z"), i, name)
     mods = raw.get("mods", [])
@@ -415,12 +453,16 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     except RecursionError:
         raise DataValidationError(f"{source}: not valid TOML: values nested too deeply.") from None
     chk = _Checker(source, text)
+    raw = _spelled_one_way(chk, raw)
+    _placeholders(chk, raw)
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise chk.fail(unknown[0], f"unknown key; allowed: {', '.join(sorted(_TOP_KEYS))}.")
     if "data" not in raw:
         raise DataValidationError(f"{source}: key 'data' (the study table) is missing.")
     defaults = raw.get("defaults", {})
+    if isinstance(defaults, dict):
+        defaults = _spelled_one_way(chk, defaults)
     if not isinstance(defaults, dict) or set(defaults) - _OPTION_KEYS:
         raise chk.fail("defaults", f"must be a table with keys among {', '.join(sorted(_OPTION_KEYS))}.")
     defaults = _options(chk, defaults)
