@@ -285,7 +285,7 @@ def detect_study_columns(table) -> dict:
     cols = _Columns(table)
     labels = [cols.names[w] for w in _STUDY if w in cols.names]
     text = [c for c in labels if cols.numbers(c) is None]
-    first_text = next((c for c in table if cols.numbers(c) is None and normalise_name(c) != "row_name"), None)
+    first_text = next((c for c in table if cols.numbers(c) is None), None)
     study = next(iter(text), None) or first_text or next(iter(labels), None) or next(iter(table), None)
     found = {"study": study, "n": _size_column(cols)}
     for key, words in (("design", ("design", "study_design")), ("risk_of_bias", ("risk_of_bias", "rob", "overall_rob")),
