@@ -94,6 +94,10 @@ STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "risk_of_bias_domains", "f
 #: Outcome keys that name columns of the data file, spelled as in the file (``ci_lower``), to their escalc role.
 COLUMN_ROLES = {flag.replace("-", "_"): role for flag, (role, _) in COLUMN_FLAGS.items()}
 _COLUMN_KEYS = set(COLUMN_ROLES) | {"median", "lower", "upper"}
+#: Measures in the data's own units (a mean difference in mmHg, a mean in months): the only ones an outcome's
+#: ``unit`` is written after (with medians). Standardised measures (SMD), ratios, proportions and correlations
+#: have no unit.
+UNIT_MEASURES = frozenset({"MD", "MN", "MNLN", "GEN"})
 #: A column the template of ``metapool init`` could not fill: ``"<events column>"`` (refused until edited).
 PLACEHOLDER = re.compile(r"<[^<>]* column>")
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
@@ -386,11 +390,21 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
         mods=tuple(mods),
         bias=chk.flag(raw.get("bias", True), "bias", i, name),
         sensitivity=chk.flag(raw.get("sensitivity", True), "sensitivity", i, name),
-        unit=chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name),
+        unit=_unit(chk, raw, kind, measure, i, name),
         ci_level=chk.level(raw.get("ci_level", 95), "ci_level", i, name),
         higher_is_better=chk.flag(raw.get("higher_is_better", True), "higher_is_better", i, name),
         **_grade_keys(chk, raw, i, name, measure),
     )
+
+
+def _unit(chk: _Checker, raw: dict, kind: str, measure: str | None, i: int, name: str) -> str:
+    """The outcome's ``unit`` (medians: "months" by default); refused for a measure without units (:data:`UNIT_MEASURES`)."""
+    unit = chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name)
+    if unit and kind != "median" and measure not in UNIT_MEASURES:
+        what = MEASURES[measure].name if measure in MEASURES else measure
+        raise chk.fail("unit", f"{what} ({measure}) has no unit; a unit applies to medians and to"
+                               f" {', '.join(sorted(UNIT_MEASURES))} (the data's own units). Remove it.", i, name)
+    return unit
 
 
 def _grade_keys(chk: _Checker, raw: dict, i: int, name: str, measure: str | None) -> dict:

@@ -63,7 +63,7 @@ def run_run(args: argparse.Namespace) -> int:
         table.add_column(col)
     for o in analysis.outcomes:
         i2 = None if o.model is None else o.model.i2  # a median of medians has none
-        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), str(o.k),
+        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), f"{o.k:,}",
                  "–" if o.n_patients is None else f"{o.n_patients:,}", "–" if i2 is None else fmt_percent(i2))
         table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
