@@ -402,7 +402,7 @@ def _unit(chk: _Checker, raw: dict, kind: str, measure: str | None, i: int, name
     unit = chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name)
     if unit and kind != "median" and measure not in UNIT_MEASURES:
         what = MEASURES[measure].name if measure in MEASURES else measure
-        raise chk.fail("unit", f"{what} ({measure}) has no unit; a unit applies to medians and to"
+        raise chk.fail("unit", f"{measure} ({what}) has no unit; a unit applies to medians and to"
                                f" {', '.join(sorted(UNIT_MEASURES))} (the data's own units). Remove it.", i, name)
     return unit
 

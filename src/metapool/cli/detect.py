@@ -256,7 +256,8 @@ def _one_group(cols: _Columns, used: set) -> list[Detected]:
              if name.split("_")[-1] in _STEMS["size"] and cols.is_count(column)}
     out = []
     for name, column in cols.names.items():
-        if column in used or name in sizes or set(name.split("_")) & _NOT_EVENTS or not cols.is_count(column):
+        if (column in used or name in sizes or _role_arm(name) is not None or set(name.split("_")) & _NOT_EVENTS
+                or not cols.is_count(column)):  # a group's column (events_c) is not a one-group outcome
             continue
         prefix = "_".join(name.split("_")[:-1])
         own = next((c for n, c in sizes.items() if prefix and n.startswith(prefix + "_") and c != size), None)
