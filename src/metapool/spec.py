@@ -35,6 +35,7 @@ Example::
     mods = ["prior_hma_fraction"]
     bias = true
     sensitivity = true
+    # higher_is_better = false      # more events are worse (adverse events): the card's wording
     # threshold = 0.3               # GRADE: a single-group decision threshold (natural scale)
     # mid = 1.25                    # GRADE: two-group MID (a ratio > 1, or a difference > 0)
     # control_risk = 0.12           # GRADE: assumed control risk for absolute effects (default: median)
