@@ -108,7 +108,15 @@ _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "
 
 @dataclass(frozen=True)
 class OutcomeSpec:
-    """One outcome of the analysis file (see the module docstring)."""
+    """One outcome of the analysis file (see the module docstring).
+
+    ``columns`` maps the outcome's column keys, spelled as documented
+    (``ci_lower``), to the data's columns. ``unit`` is written after
+    estimates in the data's own units only (:data:`UNIT_MEASURES`, medians).
+    ``higher_is_better`` says whether more events are the good direction; it
+    words the card's single-group statements ("achieves ... in" or "occurs
+    in", :func:`metapool.report.certainty.statement`) and changes no number.
+    """
 
     name: str
     kind: str
