@@ -6,7 +6,8 @@ keys (``events = "orr_events"``) and the batch engine read this one table.
 
 from __future__ import annotations
 
-#: Column key (CLI flag without dashes, analysis-file key) -> (escalc role, description).
+#: Column key (the CLI flag without its leading dashes; the analysis file writes "-" as "_": ci_lower) -> (escalc role,
+#: description).
 COLUMN_FLAGS = {
     "events": ("xi", "events (one group)"),
     "total": ("ni", "total patients (one group)"),

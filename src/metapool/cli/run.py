@@ -184,7 +184,7 @@ def _template(data: str, path: str, table, detected: tuple) -> str:
 {head}
 #   {command}
 title = "My meta-analysis"
-data = {q(data)}                       # the study table, relative to this file
+{f"data = {q(data)}":<40} # the study table, relative to this file
 {_study_lines(table, found)}
 
 [defaults]
@@ -197,7 +197,7 @@ level = 95
 # Optional keys (defaults shown): measure (from the columns), subgroup = "COL", subgroup_tau2 = "separate",
 # mods = ["COL", "COL:cat"], bias = true, sensitivity = true, unit = "", ci_level = 95 (of given CIs),
 # higher_is_better = true (false for harms: the card's wording); GRADE: mid, threshold, control_risk,
-# indirectness (README, "The analysis file").
+# indirectness (README: "The main job: an analysis file to a report").
 # Columns of {q(data)}: {", ".join(q(c) for c in columns)}
 
 {_outcome_tables(detected, found["n"])}'''
