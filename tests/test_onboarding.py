@@ -158,6 +158,17 @@ def test_r_write_csv_row_names_are_the_row_index_not_a_study_column(tmp_path, ca
     assert load_spec(out).study == "study"
 
 
+def test_row_names_of_a_workbook_are_its_row_index(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in ([None, "study", "e", "n"], [1, "A", 1, 10], [2.0, "B", 2, 20]):
+        book.active.append(row)
+    book.save(tmp_path / "s.xlsx")
+    table = read_table(tmp_path / "s.xlsx")
+    assert list(table) == ["study", "e", "n"] and table.row_names == ("1", "2") and table.notes == ()
+
+
 # --- numbers for readers ------------------------------------------------------------------------------------
 
 def test_p_values_for_readers_have_one_spelling():

@@ -237,7 +237,7 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
                 f" has {len(header)} columns."
             )
         cells = ["" if c is None else c for c in row[: len(header)]] + [""] * (len(header) - len(row))
-        row_names += [str(c) for c in cells[:skip]]
+        row_names += [str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in cells[:skip]]
         for h, cell in zip(header[skip:], cells[skip:]):
             columns[h].append(cell)
     notes = () if decoded is None or not decoded.note else (decoded.note,)
