@@ -141,7 +141,7 @@ def test_a_unit_is_never_given_to_a_measure_without_units():
     base = ('data = "x.csv"\n[[outcome]]\nname = "A"\nkind = "continuous"\nmean1 = "a"\nsd1 = "b"\nn1 = "c"\n'
             'mean2 = "d"\nsd2 = "e"\nn2 = "f"\nunit = "mmHg"\n')
     assert parse_spec(base, "a.toml").outcomes[0].unit == "mmHg"  # a mean difference keeps the data's units
-    with pytest.raises(DataValidationError, match=r"line 11: .*key 'unit': SMD \(standardised mean difference.*\) has no unit"):
+    with pytest.raises(DataValidationError, match=r"line 11: .*key 'unit': SMD \(standardised .*\) has no unit"):
         parse_spec(base + 'measure = "SMD"\n', "a.toml")
 
 

@@ -77,7 +77,8 @@ KINDS: dict[str, dict] = {
                  "text": "landmark survival pooled as a proportion: alive at 1 year out of patients at risk,"
                          " or the reported survival estimate with its CI"},
     "rate": {"columns": (("events", "time"),), "text": "events per person-time"},
-    "binary": {"columns": (("events1", "total1", "events2", "total2"), ("events1", "nonevents1", "events2", "nonevents2")),
+    "binary": {"columns": (("events1", "total1", "events2", "total2"),
+                           ("events1", "nonevents1", "events2", "nonevents2")),
                "text": "events out of patients (or events and non-events) in two groups"},
     "continuous": {"columns": (("mean1", "sd1", "n1", "mean2", "sd2", "n2"),), "text": "means and SDs in two groups"},
     "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci_lower", "ci_upper")),
@@ -407,7 +408,7 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
 
 
 def _unit(chk: _Checker, raw: dict, kind: str, measure: str | None, i: int, name: str) -> str:
-    """The outcome's ``unit`` (medians: "months" by default); refused for a measure without units (:data:`UNIT_MEASURES`)."""
+    """The outcome's ``unit`` ("months" for medians by default); refused for a measure without units."""
     unit = chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name)
     if unit and kind != "median" and measure not in UNIT_MEASURES:
         what = MEASURES[measure].name if measure in MEASURES else measure

@@ -282,7 +282,8 @@ def detect_outcomes(table) -> tuple[Detected, ...]:
 
 
 def detect_study_columns(table) -> dict:
-    """Study-level columns by name: ``study`` (labels; a text column first), ``n``, ``design``, ``risk_of_bias``, ``followup``."""
+    """Study-level columns by name: ``study`` (labels; a text column first), ``n``, ``design``,
+    ``risk_of_bias`` and ``followup`` (None where none is found)."""
     cols = _Columns(table)
     labels = [cols.names[w] for w in _STUDY if w in cols.names]
     text = [c for c in labels if cols.numbers(c) is None]
