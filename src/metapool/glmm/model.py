@@ -48,7 +48,7 @@ def model_studies(table) -> tuple[np.ndarray, tuple, int]:
 
 
 def check_correction(owner: str, add, to, drop00) -> Correction:
-    """``add``, ``to``, ``drop00`` checked as :func:`~metapool.effect_sizes.escalc` checks them, as a :class:`Correction`."""
+    """Check ``add``, ``to``, ``drop00`` as :func:`~metapool.effect_sizes.escalc` does; a :class:`Correction`."""
     if not isinstance(drop00, bool | np.bool_):
         raise OptionError(f"The 'drop00' parameter of {owner} must be True or False. Got {drop00!r}.")
     return Correction(check_nonnegative(owner, "add", add), check_choice(owner, "to", to, CORRECTION_TARGETS),

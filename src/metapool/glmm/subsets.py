@@ -66,7 +66,7 @@ def refit_glmm(res: GLMMResult, keep: np.ndarray) -> GLMMResult:
 
 
 def _subset_heterogeneity(yi: np.ndarray, vi: np.ndarray, idx: np.ndarray, kept: np.ndarray, tau2: np.ndarray):
-    """I^2 and H^2 of each subset ``idx[b]`` (cells ``kept``) from the studies with a finite outcome, as the direct fit."""
+    """I^2, H^2 of each subset ``idx[b]`` (cells ``kept``) from its studies with a finite outcome, as a direct fit."""
     return batch_heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept & np.isfinite(vi[idx])), tau2, True)
 
 
