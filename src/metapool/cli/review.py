@@ -41,6 +41,7 @@ def add_review_parser(sub) -> None:
     status.add_argument("--json", action="store_true", help="print one JSON object")
     records = command("records", "write every imported record, its source, duplicate cluster and kept flag to CSV")
     records.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write")
+    _add_dedup_commands(command)
 
 
 def _date(text: str) -> dt.date:
@@ -60,7 +61,8 @@ def run_review(args: argparse.Namespace) -> int:
               f" databases searched); database {review.where}.")
         return 0
     review = open_review(args.dir, db=args.db)
-    return {"import": _import, "status": _status, "records": _records}[args.review_command](review, args)
+    return {"import": _import, "status": _status, "records": _records, **_DEDUP_COMMANDS}[args.review_command](
+        review, args)
 
 
 def _import(review, args: argparse.Namespace) -> int:
@@ -101,7 +103,8 @@ def _status(review, args: argparse.Namespace) -> int:
         console.print("No records imported yet: metapool review import DIR FILE... --source DATABASE")
     for d in status.databases:
         console.print(Text(f"{d.database}: {d.records:,} records in {d.files} file{'s' * (d.files != 1)}"))
-    console.print(Text(f"Records: {status.records:,}; duplicate clusters: {status.clusters:,};"
+    console.print(Text(f"Records: {status.records:,}; duplicate clusters: {status.clusters:,}; duplicates removed:"
+                       f" {status.duplicates_removed:,}; pairs queued for a person: {status.queued:,};"
                        f" screening decisions: {status.decisions:,}; events: {status.events:,}."))
     return 0
 
@@ -124,6 +127,97 @@ def _records(review, args: argparse.Namespace) -> int:
             n += 1
     print(f"Wrote {n:,} records to {target}.", file=sys.stderr)
     return 0
+
+
+# --- deduplication: review dedup, merge, not-duplicate, undo-merge -------------------------------------------------
+
+def _add_dedup_commands(command) -> None:
+    dedup = command("dedup", "find duplicate records (exact and fuzzy passes), or list the queue or the clusters",
+                    who=True)
+    dedup.add_argument("--merge-abstracts", action="store_true",
+                       help="allow a conference abstract to be merged with the full paper")
+    shown = dedup.add_mutually_exclusive_group()
+    shown.add_argument("--queue", action="store_true", help="list the pairs waiting for a person; change nothing")
+    shown.add_argument("--clusters", action="store_true",
+                       help="list the duplicate clusters with the evidence of every merge; change nothing")
+    dedup.add_argument("--json", action="store_true", help="print JSON")
+    for name, help in (("merge", "merge two records (e.g. a queued pair) into one duplicate cluster"),
+                       ("not-duplicate", "record that two records (e.g. a queued pair) are not duplicates")):
+        pair = command(name, help, who=True)
+        pair.add_argument("records", nargs=2, type=int, metavar="RECORD",
+                          help="record numbers (the `id` column of `review records`)")
+    undo = command("undo-merge", "undo a duplicate cluster (a new event; nothing is deleted)", who=True)
+    undo.add_argument("cluster", type=int, metavar="CLUSTER", help="cluster number (see `review dedup DIR --clusters`)")
+
+
+def _dedup(review, args: argparse.Namespace) -> int:
+    from ..review.duplicates import active_clusters, dedup_queue, run_dedup
+
+    if args.queue:
+        queue = dedup_queue(review)
+        if args.json:
+            print(json.dumps(queue, indent=2))
+        else:
+            print(f"{len(queue):,} pair{'s' * (len(queue) != 1)} waiting: decide each with `metapool review merge"
+                  " DIR A B` or `metapool review not-duplicate DIR A B`.")
+            for q in queue:
+                a, b = q["records"]
+                fields = ", ".join(f"{k} {v}" for k, v in q["fields"].items())
+                print(f"records {a} and {b}: score {q['score']} ({fields})" + (f"; {q['note']}" if q.get("note") else ""))
+        return 0
+    if args.clusters:
+        clusters = active_clusters(review)
+        if args.json:
+            print(json.dumps([{"cluster": c.id, "kept": c.kept, "members": list(c.members), "method": c.method,
+                               "links": list(c.links)} for c in clusters], indent=2))
+        else:
+            for c in clusters:
+                print(f"cluster {c.id}: records {', '.join(map(str, c.members))}; kept {c.kept}; {c.method}")
+                for link in c.links:
+                    a, b = link["records"]
+                    score = f", score {link['score']}" if link.get("score") is not None else ""
+                    print(f"  {a} = {b}: {link['method']}{score}" + (f" by {link['who']}" if link.get("who") else ""))
+        return 0
+    run = run_dedup(review, who=args.who, merge_abstracts=args.merge_abstracts)
+    if args.json:
+        print(json.dumps({k: getattr(run, k) for k in ("event_id", "records", "kept", "duplicates_removed",
+                                                       "clusters", "clusters_added", "clusters_replaced", "queued",
+                                                       "pairs_scored", "who")}, indent=2))
+        return 0
+    print(f"Deduplicated {run.records:,} records: {run.duplicates_removed:,} duplicates removed in {run.clusters:,}"
+          f" clusters ({run.clusters_added:,} new), {run.kept:,} records kept; {run.queued:,} pairs queued for a"
+          f" person (`metapool review dedup DIR --queue`); {run.pairs_scored:,} candidate pairs scored.")
+    return 0
+
+
+def _merge(review, args: argparse.Namespace) -> int:
+    from ..review.duplicates import merge_records
+
+    a, b = args.records
+    cluster = merge_records(review, a, b, who=args.who)
+    print(f"Merged records {a} and {b}: cluster {cluster}.")
+    return 0
+
+
+def _not_duplicate(review, args: argparse.Namespace) -> int:
+    from ..review.duplicates import mark_not_duplicate
+
+    a, b = args.records
+    mark_not_duplicate(review, a, b, who=args.who)
+    print(f"Records {a} and {b} are kept apart: not duplicates.")
+    return 0
+
+
+def _undo_merge(review, args: argparse.Namespace) -> int:
+    from ..review.duplicates import undo_merge
+
+    undo_merge(review, args.cluster, who=args.who)
+    print(f"Undid cluster {args.cluster}: its records count on their own again and are kept apart in later runs"
+          " (merge some again with `metapool review merge`).")
+    return 0
+
+
+_DEDUP_COMMANDS = {"dedup": _dedup, "merge": _merge, "not-duplicate": _not_duplicate, "undo-merge": _undo_merge}
 
 
 __all__ = ["add_review_parser", "run_review"]

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from .normalize import fold, normalize_author, normalize_doi, normalize_pages, normalize_title
 from .record import Record
 
-__all__ = ["AUTO_MERGE", "QUEUE", "MIN_TITLE", "AUTO_TITLE", "WINDOW", "FIELD_POINTS", "RECORD_FIELDS_COUNTED", "Link", "Cluster",
+__all__ = ["AUTO_MERGE", "QUEUE", "MIN_TITLE", "AUTO_TITLE", "WINDOW", "FIELD_POINTS", "RECORD_FIELDS_COUNTED", "METHODS", "cluster_method", "Link", "Cluster",
            "DedupResult", "record_kind", "kept_record", "compare", "deduplicate"]
 
 #: Score from which a fuzzy pair is merged without asking.
@@ -156,11 +156,18 @@ class Cluster:
 
     @property
     def method(self) -> str:
-        """The passes that joined the cluster, in the order of the passes (``"doi+fuzzy"``)."""
-        return "+".join(m for m in _METHODS if any(link.method == m for link in self.links))
+        """The passes that joined the cluster (see :func:`cluster_method`)."""
+        return cluster_method(link.method for link in self.links)
 
 
-_METHODS = ("doi", "pmid", "title+year+author+pages", "fuzzy", "manual")
+#: The passes, in their order; a link's ``method`` is one of them.
+METHODS = ("doi", "pmid", "title+year+author+pages", "fuzzy", "manual")
+
+
+def cluster_method(methods: Iterable[str]) -> str:
+    """The passes of a cluster's links, once each in the order of :data:`METHODS` (``"doi+fuzzy"``)."""
+    found = set(methods)
+    return "+".join(m for m in METHODS if m in found)
 
 
 @dataclass(frozen=True)

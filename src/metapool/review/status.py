@@ -40,8 +40,10 @@ class DatabaseCount:
 
 @dataclass(frozen=True)
 class ReviewStatus:
-    """The counts of a review. ``clusters`` and ``decisions`` are the rows of those tables (zero until
-    deduplication and screening record any); ``events`` counts every logged change."""
+    """The counts of a review. ``clusters`` counts the active duplicate clusters (not undone),
+    ``duplicates_removed`` the records in them other than each one's kept record, ``queued`` the pairs
+    of the deduplication queue waiting for a person (all zero until deduplication runs);
+    ``decisions`` the rows of that table (zero until screening records any); ``events`` every logged change."""
 
     title: str
     where: str
@@ -50,6 +52,8 @@ class ReviewStatus:
     databases: tuple[DatabaseCount, ...]
     records: int
     clusters: int
+    duplicates_removed: int
+    queued: int
     decisions: int
     events: int
 
@@ -66,16 +70,19 @@ def review_status(review: Review) -> ReviewStatus:
     """Count what ``review`` holds (one consistent read, inside one transaction)."""
     import sqlalchemy as sa
 
+    from .duplicates import active_cluster_count, dedup_counts
     from .migrations import database_version
-    from .schema import clusters, decisions, events, records, sources
+    from .schema import decisions, events, records, sources
 
     def count(table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
     with transaction(review, read_only=True) as conn:
         rows = conn.execute(sa.select(sources).order_by(sources.c.id)).all()
-        counted = {"records": count(records), "clusters": count(clusters), "decisions": count(decisions),
-                   "events": count(events), "schema_version": database_version(conn)}
+        removed, queued = dedup_counts(conn)
+        counted = {"records": count(records), "clusters": active_cluster_count(conn), "duplicates_removed": removed,
+                   "queued": queued, "decisions": count(decisions), "events": count(events),
+                   "schema_version": database_version(conn)}
     found = tuple(SourceCount(id=r.id, file_name=r.file_name, format=r.format, database=r.database, searched=r.searched,
                               records=r.record_count, who=r.who, at=as_utc(r.at)) for r in rows)
     order = [db.name for db in review.config.databases] + [s.database for s in found]
