@@ -15,7 +15,9 @@ its queue is :mod:`metapool.review.duplicates`.
    it). A score of at least :data:`AUTO_MERGE` with titles at least
    :data:`AUTO_TITLE` alike merges the pair; a score from :data:`QUEUE` up to
    it (or a higher score with less alike titles) puts the pair in the manual
-   queue. Titles less than :data:`MIN_TITLE` alike are neither.
+   queue, as does a pair whose titles hold different numbers ("phase 2" and
+   "phase 3", "3-year" and "5-year" follow-up). Titles less than
+   :data:`MIN_TITLE` alike are neither merged nor queued.
 3. **Rules no score overrides**: two records whose DOIs differ are never
    merged, nor an erratum, correction, comment, reply or retraction notice with
    anything but another notice, nor a conference abstract with a full paper
@@ -88,6 +90,7 @@ _NOTICE_LABEL = re.compile(r"\b(erratum|corrigendum|correction( to| of)?|comment
 _ABSTRACT_TYPE = re.compile(r"\b(conference|congress|meeting|proceedings|abstract|poster)\b")
 _SUPPLEMENT = re.compile(r"(suppl|^s\d+$)")
 _ABSTRACT_TITLE = re.compile(r"^(abstract|poster|oral presentation)\b")
+_NUMBER = re.compile(r"\d+")
 
 
 def record_kind(record: Record) -> str:
@@ -209,6 +212,7 @@ class _Keys:
     issn: str | None
     volume: str
     pages: str
+    numbers: tuple[str, ...]
 
 
 def _keys(record: Record) -> _Keys:
@@ -217,7 +221,8 @@ def _keys(record: Record) -> _Keys:
                  title=normalize_title(record.title), year=record.year,
                  surnames=tuple(a.split(" ")[0] for a in authors), first_author=authors[0] if authors else "",
                  journal=normalize_title(record.journal), issn=record.issn,
-                 volume=fold(record.volume or "").strip(), pages=normalize_pages(record.pages))
+                 volume=fold(record.volume or "").strip(), pages=normalize_pages(record.pages),
+                 numbers=tuple(sorted(_NUMBER.findall(normalize_title(record.title)))))
 
 
 def _rule(a: _Keys, b: _Keys, merge_abstracts: bool) -> str | None:
@@ -407,7 +412,8 @@ def _fuzzy_links(keys: Mapping[int, _Keys], merge_abstracts: bool) -> tuple[list
             continue
         score, fields = _score(keys[a], keys[b], float(title))
         if score >= QUEUE:
-            links.append(Link(records=(a, b), method="fuzzy", score=score, fields=fields))
+            note = "" if keys[a].numbers == keys[b].numbers else "the titles have different numbers"
+            links.append(Link(records=(a, b), method="fuzzy", score=score, fields=fields, note=note))
     return links, len(first)
 
 
@@ -451,7 +457,7 @@ def deduplicate(records: Mapping[int, Record], merge_abstracts: bool = False,
         a, b = link.records
         if (a, b) in apart or forest.find(a) == forest.find(b):
             continue
-        if link.method == "fuzzy" and (link.score < AUTO_MERGE or link.fields["title"] < AUTO_TITLE):
+        if link.method == "fuzzy" and (link.score < AUTO_MERGE or link.fields["title"] < AUTO_TITLE or link.note):
             queue.append(link)
             continue
         reason = forest.conflict(a, b)
@@ -467,6 +473,10 @@ def deduplicate(records: Mapping[int, Record], merge_abstracts: bool = False,
             inside = set(members)
             clusters.append(Cluster(members=tuple(sorted(members)), kept=kept_record({i: records[i] for i in members}),
                                     links=tuple(link for link in made if link.records[0] in inside)))
-    queue = [link for link in queue if forest.find(link.records[0]) != forest.find(link.records[1])]
+    open_pairs = {}  # one entry per pair (its strongest link), none for pairs that ended in one cluster
+    for link in queue:
+        if forest.find(link.records[0]) != forest.find(link.records[1]):
+            open_pairs.setdefault(link.records, link)
+    queue = list(open_pairs.values())
     return DedupResult(records=len(records), clusters=tuple(sorted(clusters, key=lambda c: c.members)),
                        queue=tuple(queue), pairs_scored=scored)
