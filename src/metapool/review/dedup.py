@@ -106,8 +106,12 @@ def record_kind(record: Record) -> str:
     (``Suppl`` or ``S2`` as issue or volume, ``suppl`` in the DOI) or a title
     starting "Abstract" or "Poster".
     """
+    return _kind(record, normalize_title(record.title))
+
+
+def _kind(record: Record, title: str) -> str:
+    """:func:`record_kind` given the record's normalised title."""
     ptype = fold(record.publication_type or "")
-    title = normalize_title(record.title)
     if _NOTICE_TYPE.search(ptype) or _NOTICE_TITLE.match(title) or _NOTICE_LABEL.search(record.title or ""):
         return "notice"
     supplement = any(_SUPPLEMENT.search(fold(v)) for v in (record.issue, record.volume) if v)
@@ -121,9 +125,13 @@ def _filled(value) -> bool:
     return value is not None and value != "" and value != ()
 
 
+def _completeness(record: Record) -> int:
+    return sum(_filled(getattr(record, f)) for f in RECORD_FIELDS_COUNTED)
+
+
 def kept_record(records: Mapping[int, Record]) -> int:
     """The record kept of a cluster: the one with most of :data:`RECORD_FIELDS_COUNTED` filled, ties the lowest number."""
-    return min(records, key=lambda i: (-sum(_filled(getattr(records[i], f)) for f in RECORD_FIELDS_COUNTED), i))
+    return min(records, key=lambda i: (-_completeness(records[i]), i))
 
 
 @dataclass(frozen=True)
@@ -213,16 +221,25 @@ class _Keys:
     volume: str
     pages: str
     numbers: tuple[str, ...]
+    completeness: int
 
 
-def _keys(record: Record) -> _Keys:
-    authors = [a for a in (normalize_author(name) for name in record.authors) if a]
-    return _Keys(kind=record_kind(record), doi=normalize_doi(record.doi), pmid=record.pmid or None,
-                 title=normalize_title(record.title), year=record.year,
-                 surnames=tuple(a.split(" ")[0] for a in authors), first_author=authors[0] if authors else "",
-                 journal=normalize_title(record.journal), issn=record.issn,
+def _cached(cache: dict, function, text):
+    if text not in cache:
+        cache[text] = function(text)
+    return cache[text]
+
+
+def _keys(record: Record, authors_seen: dict[str, str], journals: dict[str | None, str]) -> _Keys:
+    """The keys of ``record``; the dictionaries cache normalised author and journal names (a search repeats them)."""
+    authors = [a for a in (_cached(authors_seen, normalize_author, name) for name in record.authors) if a]
+    title = normalize_title(record.title)
+    return _Keys(completeness=_completeness(record), kind=_kind(record, title), doi=normalize_doi(record.doi), pmid=record.pmid or None, title=title,
+                 year=record.year, surnames=tuple(a.split(" ")[0] for a in authors),
+                 first_author=authors[0] if authors else "", journal=_cached(journals, normalize_title, record.journal),
+                 issn=record.issn,
                  volume=fold(record.volume or "").strip(), pages=normalize_pages(record.pages),
-                 numbers=tuple(sorted(_NUMBER.findall(normalize_title(record.title)))))
+                 numbers=tuple(sorted(_NUMBER.findall(title))))
 
 
 def _rule(a: _Keys, b: _Keys, merge_abstracts: bool) -> str | None:
@@ -304,7 +321,7 @@ def compare(a: Record, b: Record) -> tuple[float, dict[str, object]]:
     """The fuzzy score of two records and its evidence per field (see :data:`FIELD_POINTS`)."""
     from rapidfuzz import fuzz
 
-    ka, kb = _keys(a), _keys(b)
+    ka, kb = _keys(a, {}, {}), _keys(b, {}, {})
     return _score(ka, kb, fuzz.ratio(ka.title, kb.title))
 
 
@@ -389,17 +406,21 @@ def _candidate_pairs(ids: list[int], keys: Mapping[int, _Keys]):
             codes.append(np.minimum(a, b) * n + np.maximum(a, b))
     if not codes:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    unique = np.unique(np.concatenate(codes))
+    codes = np.sort(np.concatenate(codes))
+    unique = codes[np.concatenate(([True], codes[1:] != codes[:-1]))]  # faster than np.unique's hash table here
     return unique // n, unique % n
 
 
-def _fuzzy_links(keys: Mapping[int, _Keys], merge_abstracts: bool) -> tuple[list[Link], int]:
-    """Scored candidate pairs at or above :data:`QUEUE` (and titles at least :data:`MIN_TITLE` alike)."""
+def _fuzzy_links(keys: Mapping[int, _Keys], merge_abstracts: bool, forest: _Clusters) -> tuple[list[Link], int]:
+    """Candidate pairs not yet in one cluster, scored; those at or above :data:`QUEUE` (titles :data:`MIN_TITLE` alike)."""
     import numpy as np
     from rapidfuzz import fuzz, process
 
     ids = sorted(i for i, k in keys.items() if k.title)
     first, second = _candidate_pairs(ids, keys)
+    roots = np.array([forest.find(i) for i in ids], dtype=np.int64)
+    apart = roots[first] != roots[second]
+    first, second = first[apart], second[apart]
     if not len(first):
         return [], 0
     titles = [keys[i].title for i in ids]
@@ -440,39 +461,45 @@ def deduplicate(records: Mapping[int, Record], merge_abstracts: bool = False,
         Every cluster of two or more records, with the links found in this run
         (the links that made ``groups`` are the caller's), the queue (fuzzy
         pairs scored from :data:`QUEUE` to :data:`AUTO_MERGE`, and pairs the
-        cluster rules kept from merging), and the number of pairs scored.
+        cluster rules kept from merging), and the number of candidate pairs
+        scored (those the exact passes had not joined already).
     """
-    keys = {i: _keys(r) for i, r in records.items()}
+    authors: dict[str, str] = {}
+    journals: dict[str | None, str] = {}
+    keys = {i: _keys(r, authors, journals) for i, r in records.items()}
     apart = {tuple(sorted(pair)) for pair in apart}
     forest = _Clusters(keys, merge_abstracts, apart)
     for group in groups:
         first, *rest = sorted(group)
         for i in rest:
             forest.union(first, i)
-    fuzzy, scored = _fuzzy_links(keys, merge_abstracts)
-    fuzzy.sort(key=lambda link: (-link.score, link.records))
     made: list[Link] = []
     queue: list[Link] = []
-    for link in _exact_links(keys, merge_abstracts) + fuzzy:
-        a, b = link.records
-        if (a, b) in apart or forest.find(a) == forest.find(b):
-            continue
-        if link.method == "fuzzy" and (link.score < AUTO_MERGE or link.fields["title"] < AUTO_TITLE or link.note):
-            queue.append(link)
-            continue
-        reason = forest.conflict(a, b)
-        if reason is None:
-            forest.union(a, b)
-            made.append(link)
-        elif not reason.startswith("a person"):
-            queue.append(Link(records=link.records, method=link.method, score=link.score, fields=link.fields,
-                              note=reason))
-    clusters = []
-    for root, members in forest.members.items():
-        if len(members) > 1:
-            inside = set(members)
-            clusters.append(Cluster(members=tuple(sorted(members)), kept=kept_record({i: records[i] for i in members}),
-                                    links=tuple(link for link in made if link.records[0] in inside)))
+
+    def offer(links: list[Link]) -> None:
+        for link in links:
+            a, b = link.records
+            if (a, b) in apart or forest.find(a) == forest.find(b):
+                continue
+            if link.method == "fuzzy" and (link.score < AUTO_MERGE or link.fields["title"] < AUTO_TITLE or link.note):
+                queue.append(link)
+                continue
+            reason = forest.conflict(a, b)
+            if reason is None:
+                forest.union(a, b)
+                made.append(link)
+            elif not reason.startswith("a person"):
+                queue.append(Link(records=link.records, method=link.method, score=link.score, fields=link.fields,
+                                  note=reason))
+
+    offer(_exact_links(keys, merge_abstracts))
+    fuzzy, scored = _fuzzy_links(keys, merge_abstracts, forest)  # pairs the exact passes joined are not scored
+    offer(sorted(fuzzy, key=lambda link: (-link.score, link.records)))
+    links_of: dict[int, list[Link]] = {}
+    for link in made:
+        links_of.setdefault(forest.find(link.records[0]), []).append(link)
+    clusters = [Cluster(members=tuple(sorted(members)), kept=min(members, key=lambda i: (-keys[i].completeness, i)),
+                        links=tuple(links_of.get(root, ()))) for root, members in forest.members.items() if len(members) > 1]
     open_pairs = {}  # one entry per pair (its strongest link), none for pairs that ended in one cluster
     for link in queue:
         if forest.find(link.records[0]) != forest.find(link.records[1]):

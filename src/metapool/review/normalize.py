@@ -42,6 +42,8 @@ _PARTICLES = {"van", "von", "der", "den", "de", "da", "di", "del", "della", "du"
 def fold(text: str) -> str:
     """Case-fold ``text`` and strip accents (``"Müller"`` → ``"muller"``, ``"Łódź"`` → ``"lodz"``,
     ``"Leukæmia"`` → ``"leukaemia"``), keeping other characters."""
+    if text.isascii():  # nothing to decompose (the common case, and many times faster)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
