@@ -15,6 +15,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,7 +38,8 @@ from metapool.review.status import record_table, review_status  # noqa: E402
 from metapool.review.store import transaction  # noqa: E402
 from test_review_store import DATABASES, backend, pg_databases, pg_url, postgres_server, review  # noqa: E402,F401
 
-DEMO = Path(__file__).resolve().parents[1] / "src" / "metapool" / "datasets" / "data" / "review_demo"
+SRC = Path(__file__).resolve().parents[1] / "src"
+DEMO = SRC / "metapool" / "datasets" / "data" / "review_demo"
 
 TITLE = "Venetoclax plus azacitidine in relapsed or refractory acute myeloid leukemia: a multicentre cohort"
 OTHER = "Gilteritinib maintenance after transplantation in FLT3-mutated acute myeloid leukemia"
@@ -150,6 +154,11 @@ def test_years_far_apart_and_other_authors_keep_records_apart():
     assert clusters_of([rec(), rec(year=2015)]) == []
     assert clusters_of([rec(), rec(authors=("Nakamura, Hiroshi", "Xu, Wei"))]) == []
     assert clusters_of([rec(), rec(year=2022)]) == [(1, 2)]  # epub and issue: one year apart is no disagreement
+
+
+def test_nothing_to_compare():
+    for records in ({}, {1: rec()}, {1: rec(title=None), 2: rec(title=None)}):
+        assert deduplicate(records) == deduplicate(records) and deduplicate(records).clusters == ()
 
 
 def test_kept_record_is_the_most_complete_then_the_first():
@@ -295,6 +304,32 @@ def test_the_demo_search_stored_and_deduplicated(review):
     run = run_dedup(review)
     assert (run.records, run.kept, run.duplicates_removed, run.queued) == (498, 235, 263, 0)
     assert sum(r["kept"] for r in record_table(review)) == 235
+
+
+CONCURRENT_DEDUP = """
+import json, sys
+from metapool.review.duplicates import run_dedup
+from metapool.review.store import open_review
+
+run = run_dedup(open_review(sys.argv[1], db=sys.argv[2] or None), who=sys.argv[3])
+print(json.dumps([run.clusters, run.clusters_added]))
+"""
+
+
+def test_two_processes_deduplicating_at_once_store_each_cluster_once(review, tmp_path):
+    store_import(review, [read_records(DEMO / n) for n in ("medline.nbib", "scopus.ris")], "MEDLINE (Ovid)")
+    script = tmp_path / "concurrent_dedup.py"
+    script.write_text(CONCURRENT_DEDUP, encoding="utf-8")
+    db = "" if review.engine.dialect.name == "sqlite" else review.engine.url.render_as_string(hide_password=False)
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    procs = [subprocess.Popen([sys.executable, str(script), str(review.folder), db, who], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for who in ("ana", "bo")]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    (n, first), (m, second) = sorted(json.loads(out) for out, _ in outs)[::-1]
+    assert n == m == first and second == 0  # one run stored the clusters, the other found them all
+    members = [i for c in active_clusters(review) for i in c.members]
+    assert len(members) == len(set(members)) and len(active_clusters(review)) == n
 
 
 # --- the command line --------------------------------------------------------------------------------------------

@@ -70,6 +70,15 @@ class ClusterRow:
     event_id: int
 
 
+def _lock(conn) -> None:
+    """Make changes to the clusters one at a time: SQLite's writers queue at BEGIN already; on PostgreSQL a
+    second writer waits here for the first to commit, so that two runs never store the same cluster twice."""
+    if conn.dialect.name == "postgresql":
+        from .schema import clusters
+
+        conn.exec_driver_sql(f"LOCK TABLE {clusters.name} IN SHARE ROW EXCLUSIVE MODE")
+
+
 def _records(conn) -> dict[int, Record]:
     import sqlalchemy as sa
 
@@ -143,6 +152,7 @@ def run_dedup(review: Review, who: str | None = None, merge_abstracts: bool = Fa
     """
     who = who or default_who()
     with transaction(review) as conn:
+        _lock(conn)
         records = _records(conn)
         active = _active(conn)
         decided, apart = _decided(conn)
@@ -248,6 +258,7 @@ def merge_records(review: Review, a: int, b: int, who: str | None = None) -> int
     """
     who = who or default_who()
     with transaction(review) as conn:
+        _lock(conn)
         records = _pair(conn, a, b)
         of_record = {i: c for c in _active(conn) for i in c.members}
         if a in of_record and of_record.get(b) is of_record[a]:
@@ -264,6 +275,7 @@ def merge_records(review: Review, a: int, b: int, who: str | None = None) -> int
 def mark_not_duplicate(review: Review, a: int, b: int, who: str | None = None) -> int:
     """Record that ``a`` and ``b`` are not duplicates (kept apart from now on); returns the event's number."""
     with transaction(review) as conn:
+        _lock(conn)
         _pair(conn, a, b)
         of_record = {i: c for c in _active(conn) for i in c.members}
         if a in of_record and of_record.get(b) is of_record[a]:
@@ -277,6 +289,7 @@ def undo_merge(review: Review, cluster: int, who: str | None = None) -> int:
     from .schema import clusters
 
     with transaction(review) as conn:
+        _lock(conn)
         row = next((c for c in _active(conn) if c.id == cluster), None)
         if row is None:
             raise MetapoolError(f"cluster {cluster} is not an active duplicate cluster of this review (see"
