@@ -87,6 +87,15 @@ def test_errata_comments_replies_and_retraction_notices_stay_apart_from_their_ar
 
 def test_a_retracted_publication_is_the_article_not_a_notice():
     assert record_kind(rec(publication_type="Journal Article; Retracted Publication")) == "article"
+    assert record_kind(rec(title="RETRACTED: " + TITLE)) == "article"
+
+
+@pytest.mark.parametrize("other, agrees", [("Journal of Clinical Oncology", "agree"), ("J Clin Oncol", "agree"),
+                                           ("J. Clin. Oncol.", "agree"), ("Journal of Hematology", "disagree"),
+                                           ("Clinical Oncology", "disagree"), (None, "missing")])
+def test_journal_names_and_abbreviations(other, agrees):
+    _, fields = compare(rec(journal="Journal of Clinical Oncology", issn=None), rec(journal=other, issn=None))
+    assert fields["journal"] == agrees
 
 
 @pytest.mark.parametrize("abstract", [

@@ -84,13 +84,14 @@ RECORD_FIELDS_COUNTED = ("title", "abstract", "authors", "year", "journal", "vol
 _NOTICE_TYPE = re.compile(r"\b(erratum|corrigendum|correction|comment|reply|retraction|expression of concern)\b")
 _NOTICE_TITLE = re.compile(
     r"^(erratum|corrigendum|correction|author correction|publisher correction|comment on|comments on|reply|in reply"
-    r"|response to|retraction|retraction note|notice of retraction|retracted|expression of concern)\b")
+    r"|response to|retraction|retraction note|notice of retraction|expression of concern)\b")
 _NOTICE_LABEL = re.compile(r"\b(erratum|corrigendum|correction( to| of)?|comment( on)?|reply( to)?|retraction( note)?"
                            r"|expression of concern)\s*:", re.IGNORECASE)
 _ABSTRACT_TYPE = re.compile(r"\b(conference|congress|meeting|proceedings|abstract|poster)\b")
 _SUPPLEMENT = re.compile(r"(suppl|^s\d+$)")
 _ABSTRACT_TITLE = re.compile(r"^(abstract|poster|oral presentation)\b")
 _NUMBER = re.compile(r"\d+")
+_JOURNAL_STOP = frozenset(("of", "the", "and", "for", "in", "on"))
 
 
 def record_kind(record: Record) -> str:
@@ -100,7 +101,8 @@ def record_kind(record: Record) -> str:
     "Erratum", "Published Erratum", "Comment", "Retraction of Publication" —
     not "Retracted Publication", which is the article) or by its title
     ("Erratum", "Correction to …", "Comment on …", "Reply", "Retraction note",
-    or such a label followed by a colon anywhere in the title). A conference
+    or such a label followed by a colon anywhere in the title; not
+    "RETRACTED: …", the title a publisher gives the retracted article itself). A conference
     abstract by its publication type ("Conference Abstract", "Conference
     Paper", "Meeting Abstract", "Congress", "Poster"), a journal supplement
     (``Suppl`` or ``S2`` as issue or volume, ``suppl`` in the DOI) or a title
@@ -262,9 +264,9 @@ def _journal_agrees(a: _Keys, b: _Keys) -> bool | None:
         return a.issn == b.issn
     if not a.journal or not b.journal:
         return None
-    short, long = sorted((a.journal.split(), b.journal.split()), key=len)
-    words = iter(w for w in long if w not in ("of", "the", "and", "for", "in"))
-    return all(any(w.startswith(s) for w in words) for s in short)  # "j clin oncol" ~ "journal of clinical oncology"
+    # an ISO 4 abbreviation keeps one word per word but "of", "the", ...: "j clin oncol" ~ "journal of clinical oncology"
+    wa, wb = ([w for w in j.split() if w not in _JOURNAL_STOP] for j in (a.journal, b.journal))
+    return len(wa) == len(wb) and all(x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb))
 
 
 def _first_page(pages: str) -> str:
@@ -312,8 +314,7 @@ def _score(a: _Keys, b: _Keys, title: float) -> tuple[float, dict[str, object]]:
     evidence = _field_evidence(a, b)
     points = sum(FIELD_POINTS[k][0] if v is True else -FIELD_POINTS[k][1] if v is False else 0
                  for k, v in evidence.items())
-    fields = {"title": round(title, 1), **{k: _WORDS.get(v, v) if not isinstance(v, str) else v
-                                           for k, v in evidence.items()}}
+    fields = {"title": round(title, 1), **{k: v if isinstance(v, str) else _WORDS[v] for k, v in evidence.items()}}
     return round(title + points, 1), fields
 
 
