@@ -127,21 +127,29 @@ def _decided(conn) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
     return decided, apart
 
 
-def _store_cluster(conn, records: dict[int, Record], members: Iterable[int], links: list[dict], event: int,
-                   replaces: Iterable[ClusterRow]) -> int:
-    """Insert an active cluster of ``members``; the clusters it ``replaces`` are marked undone by ``event``."""
+@dataclass(frozen=True)
+class _NewCluster:
+    members: tuple[int, ...]
+    kept: int
+    links: list[dict]
+    replaces: tuple[int, ...]  # active clusters it takes the place of
+
+
+def _store_clusters(conn, new: list[_NewCluster], event: int) -> list[int]:
+    """Insert the active clusters ``new`` (in few statements); those they replace are marked undone by ``event``."""
     from .schema import cluster_members, clusters
 
-    members = sorted(members)
-    kept = kept_record({i: records[i] for i in members})
-    method = cluster_method(d["method"] for d in links)
-    cluster = conn.execute(clusters.insert().values(kept_record=kept, method=method, evidence={"links": links},
-                                                    event_id=event)).inserted_primary_key[0]
-    conn.execute(cluster_members.insert(), [{"cluster_id": cluster, "record": i} for i in members])
-    old = [c.id for c in replaces]
-    if old:
-        conn.execute(clusters.update().where(clusters.c.id.in_(old)).values(undone_by=event))
-    return cluster
+    if not new:
+        return []
+    rows = [{"kept_record": c.kept, "method": cluster_method(d["method"] for d in c.links),
+             "evidence": {"links": c.links}, "event_id": event} for c in new]
+    ids = list(conn.execute(clusters.insert().returning(clusters.c.id, sort_by_parameter_order=True), rows).scalars())
+    conn.execute(cluster_members.insert(), [{"cluster_id": cid, "record": i} for cid, c in zip(ids, new)
+                                            for i in c.members])
+    old = sorted(i for c in new for i in c.replaces)
+    for start in range(0, len(old), 500):
+        conn.execute(clusters.update().where(clusters.c.id.in_(old[start:start + 500])).values(undone_by=event))
+    return ids
 
 
 def run_dedup(review: Review, who: str | None = None, merge_abstracts: bool = False) -> DedupRun:
@@ -169,10 +177,12 @@ def run_dedup(review: Review, who: str | None = None, merge_abstracts: bool = Fa
             "pairs_scored": result.pairs_scored, "queue": queue,
             "thresholds": {"auto_merge": AUTO_MERGE, "auto_title": AUTO_TITLE, "queue": QUEUE,
                            "min_title": MIN_TITLE}}, who)
+        new = []
         for c in found:
             old = {of_record[i].id: of_record[i] for i in c.members if i in of_record}.values()
-            links = [d for o in old for d in o.links] + [link.to_dict() for link in c.links]
-            _store_cluster(conn, records, c.members, links, event, old)
+            new.append(_NewCluster(members=c.members, kept=c.kept, replaces=tuple(o.id for o in old),
+                                   links=[d for o in old for d in o.links] + [link.to_dict() for link in c.links]))
+        _store_clusters(conn, new, event)
     return DedupRun(event_id=event, records=result.records, clusters=len(result.clusters), clusters_added=len(found),
                     clusters_replaced=replaced, duplicates_removed=result.duplicates_removed, queued=len(queue),
                     pairs_scored=result.pairs_scored, who=who)
@@ -269,7 +279,9 @@ def merge_records(review: Review, a: int, b: int, who: str | None = None) -> int
         event = log_event(conn, "merge", {"records": sorted((a, b))}, who)
         link = {**Link(records=tuple(sorted((a, b))), method="manual", score=score, fields=fields).to_dict(),
                 "who": who}
-        return _store_cluster(conn, records, members, [d for c in old for d in c.links] + [link], event, old)
+        new = _NewCluster(members=tuple(sorted(members)), kept=kept_record({i: records[i] for i in members}),
+                          links=[d for c in old for d in c.links] + [link], replaces=tuple(c.id for c in old))
+        return _store_clusters(conn, [new], event)[0]
 
 
 def mark_not_duplicate(review: Review, a: int, b: int, who: str | None = None) -> int:
