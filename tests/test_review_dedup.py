@@ -286,6 +286,8 @@ def test_queue_decisions_merge_and_not_duplicate(review):
     assert (run.clusters, run.queued) == (0, 2)
     queue = dedup_queue(review)
     assert [q["records"] for q in queue] == [[1, 2], [3, 4]] and queue[0]["method"] == "fuzzy"
+    assert [(r["id"], r["source_file"], r["title"]) for r in queue[0]["shown"]] == [(1, "m.ris", TITLE),
+                                                                                  (2, "m.ris", TITLE + "!")]
     assert review_status(review).queued == 2
     cluster = merge_records(review, 2, 1, who="ana")
     mark_not_duplicate(review, 3, 4, who="bo")
@@ -388,3 +390,23 @@ def test_cli_dedup_queue_clusters_merge_undo(folder, capsys):
     with pytest.raises(SystemExit) as exc:  # argparse: a record number that is not one
         main(["review", "merge", str(folder), "1", "x"])
     assert exc.value.code == 2
+
+
+def test_cli_queue_shows_both_records_and_a_decision_empties_it(tmp_path, capsys):
+    path = tmp_path / "review"
+    assert main(["review", "init", str(path)]) == 0
+    (path / "review.toml").write_text((path / "review.toml").read_text(encoding="utf-8") + DATABASES, encoding="utf-8")
+    ris = tmp_path / "sparse.ris"
+    ris.write_text("TY  - JOUR\nTI  - Venetoclax in AML: a cohort\nER  - \n\n"
+                   "TY  - JOUR\nTI  - VENETOCLAX IN AML - A COHORT!\nER  - \n", encoding="utf-8")
+    assert main(["review", "import", str(path), str(ris), "--source", "MEDLINE (Ovid)"]) == 0
+    assert main(["review", "dedup", str(path)]) == 0
+    assert "0 duplicates removed in 0 clusters (0 new), 2 records kept; 1 pair queued" in capsys.readouterr().out
+    assert main(["review", "dedup", str(path), "--queue"]) == 0
+    out = capsys.readouterr().out
+    assert "1 pair waiting" in out and "records 1 and 2: score 100.0 (title 100.0, year missing" in out
+    assert "  1 (sparse.ris): Venetoclax in AML: a cohort" in out and "  2 (sparse.ris): VENETOCLAX IN AML" in out
+    assert main(["review", "not-duplicate", str(path), "1", "2", "--who", "ana"]) == 0
+    assert main(["review", "status", str(path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert (status["clusters"], status["duplicates_removed"], status["queued"]) == (0, 0, 0)

@@ -163,7 +163,10 @@ def _dedup(review, args: argparse.Namespace) -> int:
             for q in queue:
                 a, b = q["records"]
                 fields = ", ".join(f"{k} {v}" for k, v in q["fields"].items())
-                print(f"records {a} and {b}: score {q['score']} ({fields})" + (f"; {q['note']}" if q.get("note") else ""))
+                print(f"\nrecords {a} and {b}: score {q['score']} ({fields})" + (f"; {q['note']}" if q.get("note") else ""))
+                for r in q["shown"]:
+                    where = ", ".join(str(v) for v in (r["journal"], r["year"], r["volume"], r["pages"], r["doi"]) if v)
+                    print(f"  {r['id']} ({r['source_file']}): {r['title']} — {'; '.join(r['authors'])} ({where})")
         return 0
     if args.clusters:
         clusters = active_clusters(review)
@@ -185,8 +188,9 @@ def _dedup(review, args: argparse.Namespace) -> int:
                                                        "pairs_scored", "who")}, indent=2))
         return 0
     print(f"Deduplicated {run.records:,} records: {run.duplicates_removed:,} duplicates removed in {run.clusters:,}"
-          f" clusters ({run.clusters_added:,} new), {run.kept:,} records kept; {run.queued:,} pairs queued for a"
-          f" person (`metapool review dedup DIR --queue`); {run.pairs_scored:,} candidate pairs scored.")
+          f" clusters ({run.clusters_added:,} new), {run.kept:,} records kept; {run.queued:,}"
+          f" pair{'s' * (run.queued != 1)} queued for a person (`metapool review dedup DIR --queue`);"
+          f" {run.pairs_scored:,} candidate pairs scored.")
     return 0
 
 

@@ -210,11 +210,28 @@ def _queue(conn) -> list[dict]:
 def dedup_queue(review: Review) -> list[dict]:
     """The pairs waiting for a person: the latest run's queue, less pairs merged, kept apart or clustered since.
 
-    Each pair is a :meth:`metapool.review.dedup.Link.to_dict`: its two records,
-    the pass, the score and the evidence per field.
+    Each pair is a :meth:`metapool.review.dedup.Link.to_dict` (its two
+    records, the pass, the score, the evidence per field) with ``"shown"``:
+    what a person needs to decide, for each of the two records its ``id``,
+    source file, title, authors (the first three), year, journal, volume,
+    pages and DOI.
     """
+    import sqlalchemy as sa
+
+    from .schema import records, sources
+
     with transaction(review, read_only=True) as conn:
-        return _queue(conn)
+        queue = _queue(conn)
+        ids = sorted({i for q in queue for i in q["records"]})
+        shown = {}
+        for start in range(0, len(ids), 500):
+            query = (sa.select(records.c.id, sources.c.file_name, records.c.title, records.c.authors, records.c.year,
+                               records.c.journal, records.c.volume, records.c.pages, records.c.doi)
+                     .join(sources, sources.c.id == records.c.source_id).where(records.c.id.in_(ids[start:start + 500])))
+            for r in conn.execute(query):
+                shown[r.id] = {"id": r.id, "source_file": r.file_name, "title": r.title, "authors": r.authors[:3],
+                               "year": r.year, "journal": r.journal, "volume": r.volume, "pages": r.pages, "doi": r.doi}
+    return [{**q, "shown": [shown[i] for i in q["records"]]} for q in queue]
 
 
 def active_clusters(review: Review) -> list[ClusterRow]:
