@@ -249,12 +249,15 @@ def test_run_stores_clusters_then_a_rerun_adds_nothing_and_new_records_join(revi
     assert clusters_table(review) == before  # nothing added, nothing undone
     rows = {r["id"]: (r["cluster"], r["kept"]) for r in record_table(review)}
     assert rows == {1: (1, True), 2: (4, False), 3: (1, False), 4: (4, True)}
-    store_import(review, [parsed("s.ris", [rec(title=TITLE + ".", authors=("Okafor NC",))])], "MEDLINE (Ovid)")
+    store_import(review, [parsed("s.ris", [rec(title=TITLE + ".", authors=("Okafor NC",), pmid="33550003",
+                                               abstract="More complete than record 1.", keywords=("AML",))])],
+                 "MEDLINE (Ovid)")
     grown = run_dedup(review, who="bo")
     assert (grown.clusters, grown.clusters_added, grown.clusters_replaced) == (2, 1, 1)
     (old,) = [c for c in clusters_table(review) if c[2] is not None]
     assert old[2] == grown.event_id  # the smaller cluster is undone by the run, not deleted
-    assert [c.members for c in active_clusters(review)] == [(2, 4), (1, 3, 5)]
+    assert [(c.members, c.kept) for c in active_clusters(review)] == [((2, 4), 4), ((1, 3, 5), 1)]  # same kept
+    assert kept_record({i: rec() for i in (1, 3)} | {5: parsed("x", [rec(pmid="1")]).records[0]}) == 5
     status = review_status(review)
     assert (status.records, status.clusters, status.duplicates_removed, status.queued) == (5, 2, 3, 0)
 

@@ -8,7 +8,9 @@ change in one transaction with its event (who, when):
   from the review's active clusters and keeping apart the pairs people
   separated. A cluster found again unchanged is left alone, so a second run
   adds nothing; a cluster that grew (new records were imported) replaces the
-  clusters it contains, which are marked undone by the run (never deleted).
+  clusters it contains, which are marked undone by the run (never deleted);
+  it keeps the record they kept (the most complete of them), so that the
+  unit screened stays the same.
   The run's manual queue is stored in its event.
 - :func:`dedup_queue`: the queue of the latest run, less the pairs decided since.
 - :func:`merge_records` (event ``merge``) joins two records' clusters; a
@@ -127,6 +129,13 @@ def _decided(conn) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
     return decided, apart
 
 
+def _kept(records: dict[int, Record], members: Iterable[int], old: Iterable[ClusterRow]) -> int:
+    """The record a new cluster keeps: of the records the clusters it replaces kept, if any (so that the unit screened
+    stays the same when a cluster grows), else of all its members — the most complete (:func:`~.dedup.kept_record`)."""
+    candidates = [c.kept for c in old] or list(members)
+    return kept_record({i: records[i] for i in candidates})
+
+
 @dataclass(frozen=True)
 class _NewCluster:
     members: tuple[int, ...]
@@ -180,7 +189,8 @@ def run_dedup(review: Review, who: str | None = None, merge_abstracts: bool = Fa
         new = []
         for c in found:
             old = {of_record[i].id: of_record[i] for i in c.members if i in of_record}.values()
-            new.append(_NewCluster(members=c.members, kept=c.kept, replaces=tuple(o.id for o in old),
+            new.append(_NewCluster(members=c.members, kept=_kept(records, c.members, old) if old else c.kept,
+                                   replaces=tuple(o.id for o in old),
                                    links=[d for o in old for d in o.links] + [link.to_dict() for link in c.links]))
         _store_clusters(conn, new, event)
     return DedupRun(event_id=event, records=result.records, clusters=len(result.clusters), clusters_added=len(found),
@@ -296,7 +306,7 @@ def merge_records(review: Review, a: int, b: int, who: str | None = None) -> int
         event = log_event(conn, "merge", {"records": sorted((a, b))}, who)
         link = {**Link(records=tuple(sorted((a, b))), method="manual", score=score, fields=fields).to_dict(),
                 "who": who}
-        new = _NewCluster(members=tuple(sorted(members)), kept=kept_record({i: records[i] for i in members}),
+        new = _NewCluster(members=tuple(sorted(members)), kept=_kept(records, members, old),
                           links=[d for c in old for d in c.links] + [link], replaces=tuple(c.id for c in old))
         return _store_clusters(conn, [new], event)[0]
 
