@@ -59,8 +59,8 @@ def _word(rng: random.Random, parts: int) -> str:
 
 
 def _works(rng: random.Random, n_articles: int) -> list[dict]:
-    journals = [(f"Journal of {_word(rng, 3).title()} Haematology", f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}")
-                for _ in range(300)]
+    journals = [(f"Journal of {_word(rng, 3).title()} Haematology",
+                 f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}") for _ in range(300)]
     agents = sorted({_word(rng, 3) + rng.choice(("mab", "nib", "clax", "stat", "tide")) for _ in range(6000)})
     names = sorted({(_word(rng, 2).title() + rng.choice(("", "son", "ova", "ez", "i")),
                      rng.choice("ABCDEFGHIJKLMNOPRSTVWYZ") + rng.choice(("", " " + rng.choice("ABCDEJKLMS"))))

@@ -185,7 +185,8 @@ def test_the_result_does_not_depend_on_the_input_order():
 # --- the labelled SYNTHETIC demo search -------------------------------------------------------------------------
 
 def demo_records() -> tuple[dict[int, Record], dict[int, str]]:
-    labels = {(r["file"], r["record_id"]): r["work"] for r in csv.DictReader((DEMO / "labels.csv").open(encoding="utf-8"))}
+    with (DEMO / "labels.csv").open(encoding="utf-8") as fh:
+        labels = {(r["file"], r["record_id"]): r["work"] for r in csv.DictReader(fh)}
     records, works = {}, {}
     for name in ("embase.ris", "medline.nbib", "scopus.ris"):
         for r in read_records(DEMO / name).records:
@@ -242,7 +243,8 @@ def test_run_stores_clusters_then_a_rerun_adds_nothing_and_new_records_join(revi
     store_import(review, [parsed("e.ris", [rec(title=TITLE.upper()), rec(title=OTHER + ".", doi="10.1/b")])],
                  "Embase", searched=dt.date(2025, 3, 2))
     first = run_dedup(review, who="ana")
-    assert (first.records, first.clusters, first.clusters_added, first.duplicates_removed, first.kept) == (4, 2, 2, 2, 2)
+    assert (first.records, first.clusters, first.clusters_added, first.duplicates_removed, first.kept) == (
+        4, 2, 2, 2, 2)
     before = clusters_table(review)
     again = run_dedup(review, who="ana")
     assert (again.clusters, again.clusters_added, again.clusters_replaced) == (2, 0, 0)

@@ -163,7 +163,8 @@ def _dedup(review, args: argparse.Namespace) -> int:
             for q in queue:
                 a, b = q["records"]
                 fields = ", ".join(f"{k} {v}" for k, v in q["fields"].items())
-                print(f"\nrecords {a} and {b}: score {q['score']} ({fields})" + (f"; {q['note']}" if q.get("note") else ""))
+                note = f"; {q['note']}" if q.get("note") else ""
+                print(f"\nrecords {a} and {b}: score {q['score']} ({fields}){note}")
                 for r in q["shown"]:
                     where = ", ".join(str(v) for v in (r["journal"], r["year"], r["volume"], r["pages"], r["doi"]) if v)
                     print(f"  {r['id']} ({r['source_file']}): {r['title']} — {'; '.join(r['authors'])} ({where})")

@@ -52,7 +52,8 @@ from dataclasses import dataclass, field
 from .normalize import fold, normalize_author, normalize_doi, normalize_pages, normalize_title
 from .record import Record
 
-__all__ = ["AUTO_MERGE", "QUEUE", "MIN_TITLE", "AUTO_TITLE", "WINDOW", "FIELD_POINTS", "RECORD_FIELDS_COUNTED", "METHODS", "cluster_method", "Link", "Cluster",
+__all__ = ["AUTO_MERGE", "QUEUE", "MIN_TITLE", "AUTO_TITLE", "WINDOW", "FIELD_POINTS", "RECORD_FIELDS_COUNTED",
+           "METHODS", "cluster_method", "Link", "Cluster",
            "DedupResult", "record_kind", "kept_record", "compare", "deduplicate"]
 
 #: Score from which a fuzzy pair is merged without asking.
@@ -95,7 +96,7 @@ _JOURNAL_STOP = frozenset(("of", "the", "and", "for", "in", "on"))
 
 
 def record_kind(record: Record) -> str:
-    """``"notice"`` (erratum, correction, comment, reply, retraction notice), ``"abstract"`` (conference) or ``"article"``.
+    """``"notice"`` (erratum, correction, comment, reply, retraction), ``"abstract"`` (conference) or ``"article"``.
 
     A notice is recognised by its publication type (RIS ``M3``/MEDLINE ``PT``:
     "Erratum", "Published Erratum", "Comment", "Retraction of Publication" —
@@ -132,7 +133,7 @@ def _completeness(record: Record) -> int:
 
 
 def kept_record(records: Mapping[int, Record]) -> int:
-    """The record kept of a cluster: the one with most of :data:`RECORD_FIELDS_COUNTED` filled, ties the lowest number."""
+    """The record kept of a cluster: most of :data:`RECORD_FIELDS_COUNTED` filled; on a tie the lowest number."""
     return min(records, key=lambda i: (-_completeness(records[i]), i))
 
 
@@ -236,7 +237,8 @@ def _keys(record: Record, authors_seen: dict[str, str], journals: dict[str | Non
     """The keys of ``record``; the dictionaries cache normalised author and journal names (a search repeats them)."""
     authors = [a for a in (_cached(authors_seen, normalize_author, name) for name in record.authors) if a]
     title = normalize_title(record.title)
-    return _Keys(completeness=_completeness(record), kind=_kind(record, title), doi=normalize_doi(record.doi), pmid=record.pmid or None, title=title,
+    return _Keys(completeness=_completeness(record), kind=_kind(record, title), doi=normalize_doi(record.doi),
+                 pmid=record.pmid or None, title=title,
                  year=record.year, surnames=tuple(a.split(" ")[0] for a in authors),
                  first_author=authors[0] if authors else "", journal=_cached(journals, normalize_title, record.journal),
                  issn=record.issn,
@@ -264,7 +266,7 @@ def _journal_agrees(a: _Keys, b: _Keys) -> bool | None:
         return a.issn == b.issn
     if not a.journal or not b.journal:
         return None
-    # an ISO 4 abbreviation keeps one word per word but "of", "the", ...: "j clin oncol" ~ "journal of clinical oncology"
+    # an ISO 4 abbreviation keeps a word per word but "of", "the"...: "j clin oncol" ~ "journal of clinical oncology"
     wa, wb = ([w for w in j.split() if w not in _JOURNAL_STOP] for j in (a.journal, b.journal))
     return len(wa) == len(wb) and all(x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb))
 
@@ -413,7 +415,7 @@ def _candidate_pairs(ids: list[int], keys: Mapping[int, _Keys]):
 
 
 def _fuzzy_links(keys: Mapping[int, _Keys], merge_abstracts: bool, forest: _Clusters) -> tuple[list[Link], int]:
-    """Candidate pairs not yet in one cluster, scored; those at or above :data:`QUEUE` (titles :data:`MIN_TITLE` alike)."""
+    """Candidate pairs not in one cluster yet, scored: those from :data:`QUEUE` up (titles :data:`MIN_TITLE` alike)."""
     import numpy as np
     from rapidfuzz import fuzz, process
 
@@ -500,7 +502,8 @@ def deduplicate(records: Mapping[int, Record], merge_abstracts: bool = False,
     for link in made:
         links_of.setdefault(forest.find(link.records[0]), []).append(link)
     clusters = [Cluster(members=tuple(sorted(members)), kept=min(members, key=lambda i: (-keys[i].completeness, i)),
-                        links=tuple(links_of.get(root, ()))) for root, members in forest.members.items() if len(members) > 1]
+                        links=tuple(links_of.get(root, ())))
+                for root, members in forest.members.items() if len(members) > 1]
     open_pairs = {}  # one entry per pair (its strongest link), none for pairs that ended in one cluster
     for link in queue:
         if forest.find(link.records[0]) != forest.find(link.records[1]):

@@ -130,8 +130,8 @@ def _decided(conn) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
 
 
 def _kept(records: dict[int, Record], members: Iterable[int], old: Iterable[ClusterRow]) -> int:
-    """The record a new cluster keeps: of the records the clusters it replaces kept, if any (so that the unit screened
-    stays the same when a cluster grows), else of all its members — the most complete (:func:`~.dedup.kept_record`)."""
+    """The record a new cluster keeps: of the records kept by the clusters it replaces, if any (so that the unit
+    screened stays the same when a cluster grows), else of all its members — the most complete (``kept_record``)."""
     candidates = [c.kept for c in old] or list(members)
     return kept_record({i: records[i] for i in candidates})
 
@@ -237,7 +237,8 @@ def dedup_queue(review: Review) -> list[dict]:
         for start in range(0, len(ids), 500):
             query = (sa.select(records.c.id, sources.c.file_name, records.c.title, records.c.authors, records.c.year,
                                records.c.journal, records.c.volume, records.c.pages, records.c.doi)
-                     .join(sources, sources.c.id == records.c.source_id).where(records.c.id.in_(ids[start:start + 500])))
+                     .join(sources, sources.c.id == records.c.source_id)
+                     .where(records.c.id.in_(ids[start:start + 500])))
             for r in conn.execute(query):
                 shown[r.id] = {"id": r.id, "source_file": r.file_name, "title": r.title, "authors": r.authors[:3],
                                "year": r.year, "journal": r.journal, "volume": r.volume, "pages": r.pages, "doi": r.doi}
