@@ -159,6 +159,12 @@ def test_titles_with_different_numbers_are_queued_not_merged():
         ((1, 2), "the titles have different numbers")]
 
 
+def test_short_titles_are_queued_not_merged():
+    result = deduplicate({1: rec(title="Editorial", pages=None), 2: rec(title="Editorial.", pages=None)})
+    assert result.clusters == () and [(q.records, q.note) for q in result.queue] == [
+        ((1, 2), "a title of fewer than 4 words")]
+
+
 def test_years_far_apart_and_other_authors_keep_records_apart():
     assert clusters_of([rec(), rec(year=2015)]) == []
     assert clusters_of([rec(), rec(authors=("Nakamura, Hiroshi", "Xu, Wei"))]) == []

@@ -16,7 +16,8 @@ its queue is :mod:`metapool.review.duplicates`.
    :data:`AUTO_TITLE` alike merges the pair; a score from :data:`QUEUE` up to
    it (or a higher score with less alike titles) puts the pair in the manual
    queue, as does a pair whose titles hold different numbers ("phase 2" and
-   "phase 3", "3-year" and "5-year" follow-up). Titles less than
+   "phase 3", "3-year" and "5-year" follow-up) or a title of fewer than
+   :data:`MIN_WORDS` words ("Editorial"). Titles less than
    :data:`MIN_TITLE` alike are neither merged nor queued.
 3. **Rules no score overrides**: two records whose DOIs differ are never
    merged, nor an erratum, correction, comment, reply or retraction notice with
@@ -52,9 +53,9 @@ from dataclasses import dataclass, field
 from .normalize import fold, normalize_author, normalize_doi, normalize_pages, normalize_title
 from .record import Record
 
-__all__ = ["AUTO_MERGE", "QUEUE", "MIN_TITLE", "AUTO_TITLE", "WINDOW", "FIELD_POINTS", "RECORD_FIELDS_COUNTED",
-           "METHODS", "cluster_method", "Link", "Cluster",
-           "DedupResult", "record_kind", "kept_record", "compare", "deduplicate"]
+__all__ = ["AUTO_MERGE", "QUEUE", "MIN_TITLE", "AUTO_TITLE", "WINDOW", "MIN_WORDS", "MAX_AUTHORS", "FIELD_POINTS",
+           "RECORD_FIELDS_COUNTED", "METHODS", "cluster_method", "Link", "Cluster", "DedupResult", "record_kind",
+           "kept_record", "compare", "deduplicate"]
 
 #: Score from which a fuzzy pair is merged without asking.
 AUTO_MERGE = 110.0
@@ -66,6 +67,10 @@ MIN_TITLE = 80.0
 AUTO_TITLE = 90.0
 #: Neighbours compared on each side in each sort order of the blocking.
 WINDOW = 8
+#: Words a normalised title needs for a fuzzy merge without asking ("Editorial", "Reply to Smith" are only queued).
+MIN_WORDS = 4
+#: Authors compared per record (a consortium paper lists hundreds; the first ones tell works apart).
+MAX_AUTHORS = 25
 
 #: Field → (points when two records agree, points taken off when they disagree). A field one record lacks counts 0.
 FIELD_POINTS: Mapping[str, tuple[float, float]] = {
@@ -235,7 +240,8 @@ def _cached(cache: dict, function, text):
 
 def _keys(record: Record, authors_seen: dict[str, str], journals: dict[str | None, str]) -> _Keys:
     """The keys of ``record``; the dictionaries cache normalised author and journal names (a search repeats them)."""
-    authors = [a for a in (_cached(authors_seen, normalize_author, name) for name in record.authors) if a]
+    names = record.authors[:MAX_AUTHORS]
+    authors = [a for a in (_cached(authors_seen, normalize_author, name) for name in names) if a]
     title = normalize_title(record.title)
     return _Keys(completeness=_completeness(record), kind=_kind(record, title), doi=normalize_doi(record.doi),
                  pmid=record.pmid or None, title=title,
@@ -436,7 +442,9 @@ def _fuzzy_links(keys: Mapping[int, _Keys], merge_abstracts: bool, forest: _Clus
             continue
         score, fields = _score(keys[a], keys[b], float(title))
         if score >= QUEUE:
-            note = "" if keys[a].numbers == keys[b].numbers else "the titles have different numbers"
+            words = min(len(keys[a].title.split()), len(keys[b].title.split()))
+            note = ("the titles have different numbers" if keys[a].numbers != keys[b].numbers
+                    else f"a title of fewer than {MIN_WORDS} words" if words < MIN_WORDS else "")
             links.append(Link(records=(a, b), method="fuzzy", score=score, fields=fields, note=note))
     return links, len(first)
 
