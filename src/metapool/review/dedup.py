@@ -147,8 +147,9 @@ class Link:
     """Why two records were merged or queued: the pass, the score and what each field said.
 
     ``method`` is ``"doi"``, ``"pmid"``, ``"title+year+author+pages"``,
-    ``"fuzzy"`` or ``"manual"``; ``score`` the fuzzy score (``None`` for exact
-    passes); ``fields`` maps ``"title"`` to the title similarity and each field
+    ``"fuzzy"`` or ``"manual"``; ``score`` the fuzzy score of the pair (also
+    for the exact passes and manual merges, which do not depend on it);
+    ``fields`` maps the key of an exact pass to ``"same"``, ``"title"`` to the title similarity and each field
     of :data:`FIELD_POINTS` to ``"agree"``, ``"disagree"``, ``"missing"`` or
     (years) ``"one apart"``; ``note`` says why a queued pair was not merged
     when its score alone would have merged it.
@@ -379,7 +380,12 @@ class _Clusters:
 
 
 def _exact_links(keys: Mapping[int, _Keys], merge_abstracts: bool) -> list[Link]:
-    """Links of the exact passes: each record to the first earlier record with the same key it may be merged with."""
+    """Links of the exact passes: each record to the first earlier record with the same key it may be merged with.
+
+    Each link carries the pair's fuzzy score and field evidence too, so that a merge by DOI whose titles or years
+    disagree (a DOI typed wrong in one database) can be seen in the evidence."""
+    from rapidfuzz import fuzz
+
     passes = (("doi", lambda k: k.doi), ("pmid", lambda k: k.pmid),
               ("title+year+author+pages", lambda k: (k.title, k.year, k.first_author, k.pages)
                if k.title and k.year and k.first_author and k.pages else None))
@@ -394,7 +400,8 @@ def _exact_links(keys: Mapping[int, _Keys], merge_abstracts: bool) -> list[Link]
             for n, i in enumerate(group[1:], start=1):
                 j = next((j for j in group[:n] if _rule(keys[j], keys[i], merge_abstracts) is None), None)
                 if j is not None:
-                    links.append(Link(records=(j, i), method=method, fields={method: "same"}))
+                    score, fields = _score(keys[j], keys[i], fuzz.ratio(keys[j].title, keys[i].title))
+                    links.append(Link(records=(j, i), method=method, score=score, fields={method: "same", **fields}))
     return links
 
 

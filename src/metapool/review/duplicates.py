@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..exceptions import MetapoolError
-from .dedup import AUTO_MERGE, AUTO_TITLE, MIN_TITLE, QUEUE, Link, cluster_method, compare, deduplicate, kept_record
+from .dedup import AUTO_MERGE, AUTO_TITLE, MIN_TITLE, MIN_WORDS, QUEUE, Link, cluster_method, compare, deduplicate, kept_record
 from .record import Record
 from .store import Review, default_who, log_event, transaction
 
@@ -185,7 +185,7 @@ def run_dedup(review: Review, who: str | None = None, merge_abstracts: bool = Fa
             "clusters_replaced": replaced, "duplicates_removed": result.duplicates_removed,
             "pairs_scored": result.pairs_scored, "queue": queue,
             "thresholds": {"auto_merge": AUTO_MERGE, "auto_title": AUTO_TITLE, "queue": QUEUE,
-                           "min_title": MIN_TITLE}}, who)
+                           "min_title": MIN_TITLE, "min_words": MIN_WORDS}}, who)
         new = []
         for c in found:
             old = {of_record[i].id: of_record[i] for i in c.members if i in of_record}.values()
