@@ -33,7 +33,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..exceptions import MetapoolError
-from .dedup import AUTO_MERGE, AUTO_TITLE, MIN_TITLE, MIN_WORDS, QUEUE, Link, cluster_method, compare, deduplicate, kept_record
+from .dedup import (AUTO_MERGE, AUTO_TITLE, MIN_TITLE, MIN_WORDS, QUEUE, Link, cluster_method, compare, deduplicate,
+                    kept_record)
 from .record import Record
 from .store import Review, default_who, log_event, transaction
 
