@@ -151,6 +151,7 @@ def _add_dedup_commands(command) -> None:
 
 
 def _dedup(review, args: argparse.Namespace) -> int:
+    from ..formatting.text import one_line
     from ..review.duplicates import active_clusters, dedup_queue, run_dedup
 
     if args.queue:
@@ -165,9 +166,10 @@ def _dedup(review, args: argparse.Namespace) -> int:
                 fields = ", ".join(f"{k} {v}" for k, v in q["fields"].items())
                 note = f"; {q['note']}" if q.get("note") else ""
                 print(f"\nrecords {a} and {b}: score {q['score']} ({fields}){note}")
-                for r in q["shown"]:
+                for r in q["shown"]:  # user text on one line: no line break or terminal control character
                     where = ", ".join(str(v) for v in (r["journal"], r["year"], r["volume"], r["pages"], r["doi"]) if v)
-                    print(f"  {r['id']} ({r['source_file']}): {r['title']} — {'; '.join(r['authors'])} ({where})")
+                    print(one_line(f"  {r['id']} ({r['source_file']}): {r['title']} — {'; '.join(r['authors'])}"
+                                   f" ({where})"))
         return 0
     if args.clusters:
         clusters = active_clusters(review)
@@ -180,7 +182,7 @@ def _dedup(review, args: argparse.Namespace) -> int:
                 for link in c.links:
                     a, b = link["records"]
                     score = f", score {link['score']}" if link.get("score") is not None else ""
-                    print(f"  {a} = {b}: {link['method']}{score}" + (f" by {link['who']}" if link.get("who") else ""))
+                    print(f"  {a} = {b}: {link['method']}{score}" + (f" by {one_line(link['who'])}" if link.get("who") else ""))
         return 0
     run = run_dedup(review, who=args.who, merge_abstracts=args.merge_abstracts)
     if args.json:
