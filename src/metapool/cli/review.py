@@ -182,7 +182,8 @@ def _dedup(review, args: argparse.Namespace) -> int:
                 for link in c.links:
                     a, b = link["records"]
                     score = f", score {link['score']}" if link.get("score") is not None else ""
-                    print(f"  {a} = {b}: {link['method']}{score}" + (f" by {one_line(link['who'])}" if link.get("who") else ""))
+                    by = f" by {one_line(link['who'])}" if link.get("who") else ""
+                    print(f"  {a} = {b}: {link['method']}{score}{by}")
         return 0
     run = run_dedup(review, who=args.who, merge_abstracts=args.merge_abstracts)
     if args.json:
