@@ -288,7 +288,8 @@ def _authors_agree(a: _Keys, b: _Keys) -> bool | None:
     if not a.surnames or not b.surnames:
         return None
     shorter, longer = sorted((a.surnames, b.surnames), key=len)
-    shared = sum(any(fuzz.ratio(s, t) >= 85 for t in longer) for s in shorter)
+    same = set(longer)
+    shared = sum(s in same or any(fuzz.ratio(s, t) >= 85 for t in longer) for s in shorter)
     return True if 2 * shared >= len(shorter) else (False if shared == 0 else None)
 
 

@@ -83,14 +83,16 @@ def _lock(conn) -> None:
 
 
 def _records(conn) -> dict[int, Record]:
+    """Every record of the review, by number, as deduplication needs it (without its raw text, which it never reads)."""
     import sqlalchemy as sa
 
     from .schema import RECORD_FIELDS, records
 
-    rows = conn.execute(sa.select(records).order_by(records.c.id))
-    return {r.id: Record(position=r.position, raw=r.raw, **{k: tuple(getattr(r, k)) if k in ("authors", "keywords")
-                                                            else getattr(r, k) for k in RECORD_FIELDS})
-            for r in rows}
+    columns = [records.c.id, records.c.position, *(records.c[k] for k in RECORD_FIELDS)]
+    lists = {"authors", "keywords"}
+    return {r[0]: Record(position=r[1], raw="", **{k: tuple(v) if k in lists else v
+                                                   for k, v in zip(RECORD_FIELDS, r[2:])})
+            for r in conn.execute(sa.select(*columns).order_by(records.c.id))}
 
 
 def _active(conn) -> list[ClusterRow]:
