@@ -422,3 +422,25 @@ def test_cli_queue_shows_both_records_and_a_decision_empties_it(tmp_path, capsys
     assert main(["review", "status", str(path), "--json"]) == 0
     status = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert (status["clusters"], status["duplicates_removed"], status["queued"]) == (0, 0, 0)
+
+
+def test_cli_on_an_empty_review_and_on_postgresql(tmp_path, pg_url, capsys):
+    empty = tmp_path / "empty"
+    assert main(["review", "init", str(empty)]) == 0
+    assert main(["review", "dedup", str(empty)]) == 0
+    assert "Deduplicated 0 records: 0 duplicates removed in 0 clusters" in capsys.readouterr().out
+    path = tmp_path / "team"
+    assert main(["review", "init", str(path), "--db", pg_url]) == 0
+    (path / "review.toml").write_text((path / "review.toml").read_text(encoding="utf-8") + DATABASES, encoding="utf-8")
+    assert main(["review", "import", str(path), str(DEMO / "scopus.ris"), str(DEMO / "medline.nbib"),
+                 "--source", "MEDLINE (Ovid)", "--db", pg_url]) == 0
+    capsys.readouterr()
+    assert main(["review", "dedup", str(path), "--db", pg_url, "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["records"] == 277 and run["clusters"] == run["clusters_added"] > 0
+    assert main(["review", "dedup", str(path), "--db", pg_url, "--clusters", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)[0]
+    assert main(["review", "undo-merge", str(path), str(first["cluster"]), "--db", pg_url]) == 0
+    assert main(["review", "status", str(path), "--db", pg_url, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert status["clusters"] == run["clusters"] - 1
