@@ -1,7 +1,8 @@
-"""``metapool review``: create a review, import search exports, show its counts, list its records.
+"""``metapool review``: create a review, import search exports, show its counts, list its records, deduplicate.
 
 A thin adapter over :mod:`metapool.review` (``init_review``, ``import_files``,
-``review_status``, ``record_table``); every command takes ``--db URL`` for a
+``review_status``, ``record_table``; deduplication: ``run_dedup``, ``dedup_queue``,
+``active_clusters``, ``merge_records``, ``mark_not_duplicate``, ``undo_merge``); every command takes ``--db URL`` for a
 review kept on PostgreSQL, and the commands that change the review take
 ``--who NAME`` (default: the operating-system user).
 """
