@@ -104,7 +104,7 @@ UNIT_MEASURES = frozenset({"MD", "MN", "MNLN", "GEN"})
 PLACEHOLDER = re.compile(r"<[^<>]* column>")
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
                   "ci_level", "higher_is_better", "mid", "threshold", "control_risk", "indirectness",
-                  "indirectness_reason"} | _OPTION_KEYS | _COLUMN_KEYS)
+                  "indirectness_reason", "favours", "arms"} | _OPTION_KEYS | _COLUMN_KEYS)
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,8 @@ class OutcomeSpec:
     control_risk: float | None = None
     indirectness: str | None = None
     indirectness_reason: str = ""
+    favours: tuple = ()  # forest plot: (left, right) of the null line, e.g. ("Magnesium", "Control")
+    arms: tuple = ()  # forest plot: names of group 1 and group 2 over their data columns
 
     @property
     def roles(self) -> dict:
@@ -404,6 +406,7 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
         ci_level=chk.level(raw.get("ci_level", 95), "ci_level", i, name),
         higher_is_better=chk.flag(raw.get("higher_is_better", True), "higher_is_better", i, name),
         **_grade_keys(chk, raw, i, name, measure),
+        **{key: _pair_key(chk, raw[key], key, i, name) for key in ("favours", "arms") if key in raw},
     )
 
 
@@ -415,6 +418,14 @@ def _unit(chk: _Checker, raw: dict, kind: str, measure: str | None, i: int, name
         raise chk.fail("unit", f"{measure} ({what}) has no unit; a unit applies to medians and to"
                                f" {', '.join(sorted(UNIT_MEASURES))} (the data's own units). Remove it.", i, name)
     return unit
+
+
+def _pair_key(chk: _Checker, value, key: str, i: int, name: str) -> tuple:
+    """A key of two labels (``favours``, ``arms``): exactly two non-empty texts."""
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) and v.strip() for v in value):
+        raise chk.fail(key, f"must be a list of two non-empty texts, such as [\"Magnesium\", \"Control\"]; got {value!r}.",
+                       i, name)
+    return tuple(v.strip() for v in value)
 
 
 def _grade_keys(chk: _Checker, raw: dict, i: int, name: str, measure: str | None) -> dict:
