@@ -167,7 +167,8 @@ class AnalysisSpec:
     high, no information; an empty cell is no information), drawn as robvis
     traffic-light and summary plots.
     ``intervention`` and ``comparator`` name the arms (group 1 and group 2)
-    in the card's statements.
+    in the card's statements, and over the data columns of the forest plots
+    of outcomes without their own ``arms``.
     """
 
     title: str
@@ -507,6 +508,9 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     if not isinstance(outcomes, list) or not outcomes:
         raise DataValidationError(f"{source}: no [[outcome]] tables; name at least one outcome.")
     specs = tuple(_outcome(chk, i, o, defaults) for i, o in enumerate(outcomes))
+    arms = tuple(chk.label(raw.get(k, ""), k) for k in ("intervention", "comparator"))
+    if all(arms):  # the arms' names of the forest plots, unless an outcome names its own
+        specs = tuple(o if o.arms else replace(o, arms=arms) for o in specs)
     names = [o.name for o in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

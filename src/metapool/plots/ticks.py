@@ -38,7 +38,8 @@ def _candidates(lo: float, hi: float):
         yield [10.0**e for e in range(e0, e1 + 1) if e % step == 0]
 
 
-def ratio_ticks(lo: float, hi: float, width_in: float, fontsize: float, font: str = "DejaVu Sans") -> np.ndarray:
+def ratio_ticks(lo: float, hi: float, width_in: float, fontsize: float, font: str = "DejaVu Sans",
+                vertical: bool = False) -> np.ndarray:  # fmt: skip
     """Natural-scale tick values for a log axis from ``lo`` to ``hi`` whose labels do not overlap.
 
     Parameters
@@ -46,10 +47,16 @@ def ratio_ticks(lo: float, hi: float, width_in: float, fontsize: float, font: st
     lo, hi
         Natural-scale limits of the axis (positive).
     width_in
-        Width of the axis in inches.
+        Length of the axis in inches.
     fontsize, font
         Font of the tick labels.
+    vertical
+        A y axis: labels are stacked, each as tall as a line of text.
     """
+
+    def size(t: float) -> float:  # extent of a label along the axis, inches
+        return 1.2 * fontsize / 72.0 if vertical else text_width_in(_label(t), fontsize, font)
+
     span = math.log(hi) - math.log(lo)
     eps = 1e-9 * max(abs(lo), abs(hi))
     fits = []
@@ -58,7 +65,7 @@ def ratio_ticks(lo: float, hi: float, width_in: float, fontsize: float, font: st
         if ticks.size < 2:
             break
         pos = (np.log(ticks) - math.log(lo)) / span * width_in
-        half = np.array([text_width_in(_label(t), fontsize, font) for t in ticks]) / 2
+        half = np.array([size(t) for t in ticks]) / 2
         if np.all(np.diff(pos) >= half[:-1] + half[1:] + _GAP_IN):
             return ticks
         fits.append(ticks)
@@ -66,24 +73,25 @@ def ratio_ticks(lo: float, hi: float, width_in: float, fontsize: float, font: st
         return fits[-1][[0, -1]]
     from matplotlib.ticker import MaxNLocator  # a narrow range (0.8 to 1.3): round linear steps
 
-    nbins = max(2, int(width_in / (2 * text_width_in(_label(hi), fontsize, font) + _GAP_IN)))
+    nbins = max(2, int(width_in / (2 * size(hi) + _GAP_IN)))
     ticks = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
     return ticks[(ticks >= lo - eps) & (ticks <= hi + eps)]
 
 
 def ratio_locator(log_of: bool = False, fontsize: float | None = None):
-    """A matplotlib locator and formatter pair for a ratio x axis, chosen at drawing time.
+    """A matplotlib locator and formatter pair for a ratio axis (x or y), chosen at drawing time.
 
     ``log_of``: the axis holds log ratios (a funnel or Doi plot on the
     analysis scale), labelled with the ratios; otherwise it is a log-scale
     axis of the ratios themselves. ``fontsize``: of the tick labels (default:
-    matplotlib's ``xtick.labelsize``).
+    matplotlib's tick label size).
     """
     from matplotlib import rcParams
     from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import FuncFormatter, Locator
 
-    size = fontsize or FontProperties(size=rcParams["xtick.labelsize"]).get_size_in_points()
+    def label_size(axis_name: str) -> float:
+        return fontsize or FontProperties(size=rcParams[f"{axis_name}tick.labelsize"]).get_size_in_points()
 
     to_nat = np.exp if log_of else np.asarray
     to_pos = np.log if log_of else np.asarray
@@ -94,8 +102,8 @@ def ratio_locator(log_of: bool = False, fontsize: float | None = None):
 
         def tick_values(self, vmin, vmax):
             lo, hi = sorted(float(v) for v in to_nat(np.array([vmin, vmax], dtype=float)))
-            axes = self.axis.axes
-            width_in = axes.bbox.width / axes.figure.dpi
-            return to_pos(ratio_ticks(lo, hi, width_in, size))
+            axes, vertical = self.axis.axes, self.axis.axis_name == "y"
+            length_in = (axes.bbox.height if vertical else axes.bbox.width) / axes.figure.dpi
+            return to_pos(ratio_ticks(lo, hi, length_in, label_size(self.axis.axis_name), vertical=vertical))
 
     return RatioLocator(), FuncFormatter(lambda v, _: _label(float(to_nat(v))))

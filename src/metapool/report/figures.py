@@ -61,7 +61,8 @@ def figure_stem(index: int, name: str) -> str:
 def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", index: int = 1) -> tuple:
     """Draw the figures of one outcome.
 
-    Forest always, funnel from k = 3, and the figures of the follow-up
+    Forest always, funnel from k = 3 (unless the outcome says ``bias = false``;
+    "contour-enhanced" when the measure has a null for the contours), and the figures of the follow-up
     analyses that exist: forest by subgroup, bubble plot (first numeric
     moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
     L'Abbe plot for two-group binary outcomes; those of :data:`FIGURE_LIMITS`
@@ -85,10 +86,11 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
     if forest is None:
         return ()
     plans = [("forest", f"Forest plot: {outcome.spec.name}", lambda: forest_plot(forest, title=title))]
-    if model.k >= 3:
+    if model.k >= 3 and outcome.spec.bias:  # bias = false: no small-study analyses, no funnel
         tf = getattr(outcome.bias, "results", {}).get("trimfill") if outcome.bias is not None else None
         filled = (tf.filled_yi, tf.filled_vi) if tf is not None and tf.k0 > 0 else None
-        plans.append(("funnel", f"Contour-enhanced funnel plot: {outcome.spec.name}"
+        kind = "Contour-enhanced funnel plot" if forest.null is not None else "Funnel plot"  # contours need a null
+        plans.append(("funnel", f"{kind}: {outcome.spec.name}"
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
                       lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=title)))
     plans += _follow_up_plans(outcome, model, title)
@@ -102,14 +104,21 @@ def forest_of(outcome, data=None):
     An outcome has a forest plot when its model is a pooled result
     (:class:`~metapool.models.protocol.PooledResult`: an intercept-only rma
     model, MH, Peto or GLMM fit); ``data`` as in
-    :func:`outcome_figures`.
+    :func:`outcome_figures`. Its ``arms`` name the two groups' data columns
+    (default "Group 1" and "Group 2"), its ``favours`` label the two sides of
+    the null line.
     """
     from ..plots import forest_table
 
     model = outcome.model
     if not isinstance(model, PooledResult):  # a meta-regression has no single pooled value
         return None
-    return forest_table(model, _effects(outcome), **_reported(outcome, data))
+    return forest_table(model, _effects(outcome), **_reported(outcome, data), **_labels(outcome.spec))
+
+
+def _labels(spec) -> dict:
+    """The forest options named in the analysis file: the arms' names and the "Favours" labels."""
+    return {"arms": spec.arms or ("Group 1", "Group 2"), "favours": spec.favours}
 
 
 def forest_study_cis(analysis) -> dict:
@@ -189,7 +198,8 @@ def _follow_up_plans(outcome, model, name: str) -> list:
     sub = outcome.subgroups
     if sub is not None and sub.tau2_mode == "separate":
         plans.append(("subgroups", f"Forest plot by {sub.column}, with the test for subgroup differences: {name}",
-                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model), title=name)))
+                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model,
+                                                                 **_labels(outcome.spec)), title=name)))
     reg = outcome.regression
     if reg is not None and numeric_moderators(reg):
         mod = numeric_moderators(reg)[0]
