@@ -20,6 +20,7 @@ import numpy as np
 from .._validation import check_choice
 from ..formatting.numbers import column_decimals
 from ..formatting.text import one_line
+from ._axes import shorten
 from ._style import LAYOUTS, fmt_interval, pyplot, text_width_in
 from .forest_data import ForestPooled, ForestStudy, ForestTable, forest_table
 from .ticks import RATIO_TICKS, ratio_locator
@@ -81,12 +82,6 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
     return rows, final_notes
 
 
-def _shorten(text: str, limit: int) -> str:
-    """A label on one line (line separators and controls as spaces), cut to ``limit`` characters with an ellipsis."""
-    text = one_line(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
-
-
 def _columns(table: ForestTable, rows: list[_Row], lay, digits: int, max_label: int, weights: bool):
     """Text columns left and right of the plot for a layout."""
     style = lay.name
@@ -97,9 +92,9 @@ def _columns(table: ForestTable, rows: list[_Row], lay, digits: int, max_label: 
         if r.kind in ("heading", "note"):
             return ""
         if r.kind == "study":
-            return _shorten(r.item.label, max_label)
+            return shorten(r.item.label, max_label)
         if r.kind == "pooled":
-            return _shorten(r.item.label, max_label)
+            return shorten(r.item.label, max_label)
         return "Prediction interval" if r.kind == "pi" else ""
 
     def estimate(r: _Row) -> str:
@@ -272,7 +267,7 @@ def forest_plot(
     rows, notes = _plan(table)
     left, right = _columns(table, rows, lay, digits, max_label_chars, weights)
     left, right = _measure(left, rows, lay), _measure(right, rows, lay)
-    groups = tuple((_shorten(g, max_label_chars), count) for g, count in table.column_groups)
+    groups = tuple((shorten(g, max_label_chars), count) for g, count in table.column_groups)
     left = _fit_groups(left, groups, lay)
     favours = tuple(_favours_text(f) for f in (table.favours if favours is None else favours))
     n = len(rows)
