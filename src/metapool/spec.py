@@ -41,6 +41,8 @@ Example::
     # control_risk = 0.12           # GRADE: assumed control risk for absolute effects (default: median)
     # indirectness = "serious"      # GRADE: the team's judgement (default: not assessed)
     # indirectness_reason = "older population than the question's"
+    # favours = ["Magnesium", "Control"]  # forest plot: "Favours ..." left and right of the null line
+    # arms = ["Magnesium", "Control"]     # forest plot: group 1's and group 2's names over their columns
 
 Keys are written with underscores (``ci_lower``, ``subgroup_tau2``, ``risk_of_bias``);
 the same key written with dashes (``ci-lower``, as the command line's
