@@ -29,6 +29,7 @@ __all__ = ["forest_plot"]
 
 ROW_IN = 0.2  # height of one row, inches
 PAD_IN = 0.12  # gap between columns, inches
+_GROUP_CHARS = 40  # an arm's name over its columns is shortened beyond this (its columns widen to fit it)
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,8 @@ def forest_plot(
     plot_width
         Width of the plot column in inches.
     max_label_chars
-        Longer study labels are shortened with an ellipsis.
+        Longer study labels are shortened with an ellipsis (the arms' names over their columns beyond
+        40 characters).
     weights
         Show the weight column.
 
@@ -267,7 +269,7 @@ def forest_plot(
     rows, notes = _plan(table)
     left, right = _columns(table, rows, lay, digits, max_label_chars, weights)
     left, right = _measure(left, rows, lay), _measure(right, rows, lay)
-    groups = tuple((shorten(g, max_label_chars), count) for g, count in table.column_groups)
+    groups = tuple((shorten(g, min(max_label_chars, _GROUP_CHARS)), count) for g, count in table.column_groups)
     left = _fit_groups(left, groups, lay)
     favours = tuple(_favours_text(f) for f in (table.favours if favours is None else favours))
     n = len(rows)

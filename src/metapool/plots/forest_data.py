@@ -121,10 +121,10 @@ class ForestTable:
 
     @property
     def column_titles(self) -> tuple:
-        """Full titles of the data columns: a grouped column's group first ("Magnesium events")."""
+        """Full titles of the data columns: a grouped column's group first ("Magnesium: Events")."""
         titles, j = list(self.data_headers), 0
         for group, count in self.column_groups:
-            titles[j: j + count] = [f"{group} {h.lower()}" for h in titles[j: j + count]]
+            titles[j: j + count] = [f"{group}: {h}" for h in titles[j: j + count]]
             j += count
         return tuple(titles)
 
