@@ -26,7 +26,8 @@ _GAP_IN = 0.08  # least blank space between two tick labels, inches
 
 
 def _label(v: float) -> str:
-    return f"{v:g}"
+    """A tick value as written by hand: 0.000001 and 1000000, never 1e-06."""
+    return np.format_float_positional(float(f"{v:.10g}"), trim="-")  # exp(log(x)) is x to 10 digits
 
 
 def _candidates(lo: float, hi: float):
