@@ -70,3 +70,19 @@ def test_funnel_only_with_bias_and_contour_enhanced_only_with_a_null(tmp_path):
     single = _run(tmp_path, _spec().replace('kind = "binary"\nevents1 = "e1"\ntotal1 = "n1"\nevents2 = "e2"\ntotal2 = "n2"',
                                             'kind = "proportion"\nevents = "e1"\ntotal = "n1"'))
     assert kinds(single)["funnel"].startswith("Funnel plot: Death")  # proportions: no null, no contours
+
+
+def test_user_text_with_dollar_signs_is_drawn_literally():
+    """Labels, arms, favours and titles are data: '$x^2$' is shown as written, never as mathtext."""
+    import metapool as mp
+    from metapool.plots import baujat_plot, forest_table
+
+    es = mp.escalc("OR", ai=[3, 5, 8, 2], n1i=[50] * 4, ci=[6, 9, 8, 7], n2i=[50] * 4,
+                   slab=["$x^2$ trial", "B $5 $6", "C", "D"])  # fmt: skip
+    res = mp.rma(es)
+    forest = forest_plot(forest_table(res, es, arms=("$a$", "B"), favours=("$\\alpha$", "x")), title="$T$")
+    baujat = baujat_plot(res, title="$T$", label_top=4)
+    for ax in (forest, baujat):
+        ax.figure.canvas.draw()
+        dollars = [t for t in ax.figure.findobj(matplotlib.text.Text) if "$" in t.get_text()]
+        assert dollars and not any(t.get_parse_math() for t in dollars)

@@ -25,10 +25,10 @@ def finish_axes(ax, xlabel: str, ylabel: str, title: str | None) -> None:
     """Axis labels, open top and right spines, a left-aligned bold title."""
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel, parse_math=False)  # user text ($ in a moderator's or an outcome's name): no mathtext
+    ax.set_ylabel(ylabel, parse_math=False)
     if title:
-        ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        ax.set_title(title, loc="left", fontsize=10, fontweight="bold", parse_math=False)
 
 
 def effect_label(measure, natural: bool) -> str:

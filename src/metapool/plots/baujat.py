@@ -109,8 +109,9 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
             continue
         best = None
         for dx, dy, ha in spots:
-            note = ax.annotate(shorten(t.labels[i], _LABEL_CHARS), (t.x[i], t.y[i]), xytext=(dx, dy), textcoords="offset points", ha=ha,
-                               fontsize=7, color="#333333", zorder=2)  # fmt: skip
+            note = ax.annotate(shorten(t.labels[i], _LABEL_CHARS), (t.x[i], t.y[i]), xytext=(dx, dy),
+                               textcoords="offset points", ha=ha, fontsize=7, color="#333333", zorder=2,
+                               parse_math=False)  # fmt: skip
             box = note.get_window_extent(renderer)
             clashes = (2 * sum(box.overlaps(b) for b in boxes) + sum(box.overlaps(b) for b in dots)
                        + 10 * (box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1 or box.y1 > frame.y1))  # fmt: skip

@@ -147,5 +147,6 @@ def bubble_plot(data, ax=None, *, moderator: str | None = None, pi: bool = False
         ax.yaxis.set_minor_locator(NullLocator())
     ax.legend(fontsize=7, frameon=False, loc="best")
     if t.note:
-        ax.text(0.0, -0.16, t.note, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#555555")
+        ax.text(0.0, -0.16, t.note, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#555555",
+                parse_math=False)  # fmt: skip
     return ax

@@ -292,7 +292,7 @@ def forest_plot(
     from matplotlib.transforms import blended_transform_factory
 
     tx = blended_transform_factory(ax.transAxes, ax.transData)
-    font = {"family": lay.font, "fontsize": lay.fontsize}
+    font = {"family": lay.font, "fontsize": lay.fontsize, "parse_math": False}  # user text: no mathtext
     xlim = _limits(table, xlim)
     ax.set_xlim(*xlim)
     if table.log_scale:
@@ -329,10 +329,10 @@ def forest_plot(
         if r.kind == "heading":
             ax.text(x_label, y, r.item, transform=tx, ha="left", va="center", fontweight="bold", **font)
         elif r.kind == "note":
-            ax.text(x_label, y, r.item, transform=tx, ha="left", va="center", style="italic",
+            ax.text(x_label, y, r.item, transform=tx, ha="left", va="center", style="italic", parse_math=False,
                     fontsize=lay.fontsize - 0.5, family=lay.font)  # fmt: skip
     if title:
-        ax.text(x_label, -head_rows + 0.2, title, transform=tx, ha="left", va="top", fontweight="bold",
+        ax.text(x_label, -head_rows + 0.2, title, transform=tx, ha="left", va="top", fontweight="bold", parse_math=False,
                 family=lay.font, fontsize=lay.fontsize + 2)  # fmt: skip
     x_right = 1.0 + (right_in + PAD_IN) / ax_w_in
     if lay.rules:
@@ -400,6 +400,6 @@ def forest_plot(
         ax.text(xn + 0.02, below(0.44), f"{favours[1]} \u2192", transform=ax.transAxes, ha="left", va="top", **font)
         y_notes += 0.16
     for i, t in enumerate(notes):
-        ax.text(x_label, below(y_notes + 0.17 * i), t, transform=ax.transAxes, ha="left", va="top",
+        ax.text(x_label, below(y_notes + 0.17 * i), t, transform=ax.transAxes, ha="left", va="top", parse_math=False,
                 family=lay.font, fontsize=lay.fontsize - 0.5)  # fmt: skip
     return ax

@@ -190,7 +190,7 @@ def funnel_plot(
     if t.back is not None:
         _natural_ticks(ax, t.back, lo, hi)
     if title:
-        ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        ax.set_title(title, loc="left", fontsize=10, fontweight="bold", parse_math=False)  # user text: no mathtext
     if t.filled_yi.size or handles:
         extra = ax.get_legend_handles_labels()[0] if t.filled_yi.size else []
         ax.legend(handles=handles + extra, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
