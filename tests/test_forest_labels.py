@@ -86,3 +86,9 @@ def test_user_text_with_dollar_signs_is_drawn_literally():
         ax.figure.canvas.draw()
         dollars = [t for t in ax.figure.findobj(matplotlib.text.Text) if "$" in t.get_text()]
         assert dollars and not any(t.get_parse_math() for t in dollars)
+
+
+def test_labbe_axes_name_the_arms(tmp_path):
+    analysis = _run(tmp_path, _spec(extra_top='intervention = "HMA + venetoclax"\ncomparator = "Placebo"'))
+    labbe = next(f for f in outcome_figures(analysis.outcomes[0], None) if f.kind == "labbe")
+    assert "Event rate, HMA + venetoclax" in labbe.svg and "Event rate, Placebo" in labbe.svg

@@ -117,7 +117,7 @@ def forest_of(outcome, data=None):
 
 
 def _labels(spec) -> dict:
-    """The forest options named in the analysis file: the arms' names and the "Favours" labels."""
+    """The figure options named in the analysis file: the arms' names (forest columns, L'Abbe axes), "Favours" labels."""
     return {"arms": spec.arms or ("Group 1", "Group 2"), "favours": spec.favours}
 
 
@@ -191,7 +191,7 @@ def _reported(outcome, data) -> dict:
 def _follow_up_plans(outcome, model, name: str) -> list:
     """Figures of the follow-up analyses that exist: subgroup forest, bubble, Doi, Baujat, leave-one-out, L'Abbe."""
     from ..plots import (baujat_plot, bubble_plot, doi_plot, forest_plot, forest_table_subgroups, labbe_plot,
-                         series_forest_table)  # fmt: skip
+                         labbe_table, series_forest_table)  # fmt: skip
     from ..plots.bubble import numeric_moderators
 
     plans = []
@@ -219,5 +219,5 @@ def _follow_up_plans(outcome, model, name: str) -> list:
     es = _effects(outcome)
     if es is not None and es.measure in ("OR", "RR", "RD", "PETO") and {"ai", "bi", "ci", "di"} <= set(es.cells):
         plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: weight): {name}",
-                      lambda: labbe_plot(es, result=model, title=name)))
+                      lambda: labbe_plot(labbe_table(es, model, groups=_labels(outcome.spec)["arms"]), title=name)))
     return plans
