@@ -1,0 +1,232 @@
+"""An outcome's results in plain words, for the main text of the HTML report.
+
+A clinician reads these tables first: the pooled value on the natural scale
+(proportion, odds ratio, ...) with its 95% CI, the prediction interval, the
+between-study variance τ² and I², the test for heterogeneity, subgroups,
+meta-regression, small-study tests, the sensitivity summary and leave-one-out,
+each value beside its analysis-scale (log, logit) counterpart where they
+differ. metafor's names (``zval``, ``ci.lb``, ``QE.del``) stay in the
+report's technical section (the console summaries). Every number here is one
+of results.json, formatted for a reader (:mod:`metapool.formatting.numbers`;
+p-values by :func:`~metapool.formatting.numbers.fmt_p_clinical`).
+
+References
+----------
+Higgins JPT, Thompson SG, Spiegelhalter DJ (2009). A re-evaluation of
+random-effects meta-analysis. J R Stat Soc A 172:137-159 (prediction interval).
+Viechtbauer W, Cheung MWL (2010). Outlier and influence diagnostics for
+meta-analysis. Res Synth Methods 1:112-125.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..bias.failsafe import FailSafeN
+from ..bias.lfk import LFKResult
+from ..bias.rank import RankTest
+from ..bias.regression import RegressionTest
+from ..bias.trimfill import TrimFillResult
+from ..effect_sizes.registry import MEASURES
+from ..formatting.numbers import fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_values
+from ..influence.sensitivity import method_label
+from ..models.results import Prediction
+from .card import _prediction_interval, format_estimate
+from .certainty import is_proportion
+
+__all__ = ["PlainTable", "outcome_tables", "TRIMFILL_NONE"]
+
+#: The one sentence that replaces the trim-and-fill model when no study was filled in.
+TRIMFILL_NONE = "no study estimated missing; the pooled value is unchanged"
+
+#: Families of measures that compare two groups (their test of the pooled value is a test of no effect).
+COMPARATIVE = ("binary", "continuous", "correlation", "generic")
+
+
+@dataclass(frozen=True)
+class PlainTable:
+    """A titled table of texts (the template escapes them); ``note`` is a sentence below it."""
+
+    title: str
+    header: tuple
+    rows: tuple
+    note: str = ""
+    anchor: str = ""
+
+
+def _names(model) -> tuple[str, str | None]:
+    """The natural-scale name of the pooled value and its analysis scale (None when they are the same)."""
+    entry = MEASURES.get(getattr(model, "measure", None) or "")
+    if entry is None or entry.family == "generic" and entry.back == "identity":  # "as given": a plain estimate
+        return "estimate", None
+    return entry.natural, (None if entry.back == "identity" else entry.scale)
+
+
+def _analysis(est, lo, hi) -> str:
+    return fmt_interval(est, lo, hi)
+
+
+def _natural(model, est, lo, hi, level) -> str:
+    """A value with its CI, back-transformed with the model's transformation, as the card shows it."""
+    t = model.back_transform
+    p = Prediction(est, lo, hi, math.nan, math.nan, level)
+    if t is not None:
+        p = p.back_transformed(t, model.ni)
+    return fmt_interval(p.estimate, p.ci_lower, p.ci_upper, percent=is_proportion(model))
+
+
+def _tau2(tau2) -> str:
+    return "—" if tau2 is None or not math.isfinite(tau2) else fmt_values((tau2,))[0]
+
+
+def _i2(i2) -> str:
+    return "—" if i2 is None or not math.isfinite(i2) else fmt_percent(i2)
+
+
+def _q(q, df, p) -> str:
+    return f"Q = {fmt_values((q,))[0]}, df = {df:g}, {fmt_p_clinical(p)}"
+
+
+def pooled_table(o) -> PlainTable:
+    """The pooled result: model, pooled value (natural and analysis scale), PI, τ², I², heterogeneity test."""
+    m = o.model
+    natural, scale = _names(m)
+    level = fmt_level(m.level)
+    rows = [("Model", f"{method_label(o.spec.method)}; {m.k} studies")]
+    rows.append((f"Pooled {natural} ({level} CI)", format_estimate(o)))
+    if scale is not None:
+        rows.append((f"On the {scale} scale", _analysis(m.estimate, m.ci_lower, m.ci_upper)))
+    if math.isfinite(m.pi_lower):
+        rows.append(("Prediction interval (where the true value of a new study is expected)",
+                     _prediction_interval(o)))
+    if getattr(m, "random", True) and math.isfinite(m.tau2):
+        rows.append(("Between-study variance τ²", f"{_tau2(m.tau2)} (τ = {_tau2(math.sqrt(max(m.tau2, 0)))})"))
+        rows.append(("I² (share of the variability due to differences between studies)", _i2(m.i2)))
+    if math.isfinite(m.q):
+        rows.append(("Test for heterogeneity", _q(m.q, m.q_df, m.q_pvalue)))
+    entry = MEASURES.get(m.measure or "")
+    if entry is not None and entry.family in COMPARATIVE:
+        rows.append(("Test of no effect", fmt_p_clinical(m.pvalue)))
+    return PlainTable("Pooled result", ("", ""), tuple(rows))
+
+
+def subgroups_table(o) -> PlainTable:
+    """Each subgroup's pooled value, τ² and I², with the test for subgroup differences."""
+    s = o.subgroups
+    natural, scale = _names(o.model)
+    header = ("Subgroup", "k", f"Pooled {natural} (CI)") + ((f"{scale.capitalize()} (CI)",) if scale else ()) + (
+        "τ²", "I²")
+    rows = []
+    for g in s.subgroups:
+        n = g.natural
+        shown = (fmt_interval(n.estimate, n.ci_lower, n.ci_upper, percent=is_proportion(o.model)) if n is not None
+                 else _analysis(g.estimate, g.ci_lower, g.ci_upper))
+        rows.append((str(g.level), str(g.k), shown) + ((_analysis(g.estimate, g.ci_lower, g.ci_upper),) if scale
+                                                       else ()) + (_tau2(g.tau2), _i2(g.i2)))
+    return PlainTable(f"Subgroups by {s.column}", header, tuple(rows),
+                      "Test for subgroup differences: " + _q(s.qm, s.qm_df, s.qm_pvalue) + ".", "subgroups")
+
+
+def regression_table(o) -> PlainTable:
+    """Meta-regression coefficients (analysis scale) with their CI and p, the test of moderators and R²."""
+    r = o.regression
+    _, scale = _names(o.model)
+    c = r.coefficients
+    rows = tuple(("Intercept" if name == "intrcpt" else name, _analysis(c.estimate[i], c.ci_lower[i], c.ci_upper[i]),
+                  fmt_p_clinical(c.pvalue[i])) for i, name in enumerate(c.names))
+    m = r.moderators
+    note = (f"Test of the moderators together: {fmt_p_clinical(m.pvalue)}; share of the between-study variance"
+            f" they explain (R²): {_i2(m.r2)}.")
+    return PlainTable("Meta-regression", ("Moderator", f"Coefficient on the {scale or 'analysis'} scale (CI)", "p"),
+                      rows, note, "regression")
+
+
+def _bias_result(res, model) -> str:
+    """One small-study analysis in words, values on the natural scale beside the analysis scale."""
+    natural, scale = _names(model)
+    if isinstance(res, RegressionTest):
+        text = f"asymmetry {fmt_p_clinical(res.pvalue)}"
+        if res.limit is not None and math.isfinite(res.limit) and res.ci_lower is not None:
+            text += (f"; {natural} as the standard error goes to 0: "
+                     f"{_natural(model, res.limit, res.ci_lower, res.ci_upper, res.level)}")
+            if scale:
+                text += f" ({scale} {_analysis(res.limit, res.ci_lower, res.ci_upper)})"
+        return text
+    if isinstance(res, RankTest):
+        return f"Kendall's τ = {fmt_values((res.tau,))[0]}, {fmt_p_clinical(res.pvalue)}"
+    if isinstance(res, TrimFillResult):
+        if res.k0 == 0:
+            return TRIMFILL_NONE
+        f = res.model
+        text = (f"{res.k0} studies estimated missing on the {res.side} side; pooled {natural} with them: "
+                f"{_natural(f, f.estimate, f.ci_lower, f.ci_upper, f.level)}")
+        return text + (f" ({scale} {_analysis(f.estimate, f.ci_lower, f.ci_upper)})" if scale else "")
+    if isinstance(res, LFKResult):
+        return f"{fmt_values((res.index,))[0]} ({res.interpretation})"
+    if isinstance(res, FailSafeN):
+        return f"{res.fsnum:,.0f} studies"
+    return ""
+
+
+def bias_table(o) -> PlainTable:
+    """Small-study effects: each test with its result (undefined ones with the reason)."""
+    b = o.bias
+    rows = tuple((title, _bias_result(b.results[code], o.model) if code in b.results
+                  else f"not computed: {b.undefined[code]}") for code, title in b.titles.items())
+    return PlainTable("Small-study effects and publication bias", ("Analysis", "Result"), rows, anchor="bias")
+
+
+def sensitivity_table(o) -> PlainTable:
+    """The sensitivity summary (:func:`metapool.influence.sensitivity.sensitivity_summary`) side by side."""
+    s = o.sensitivity_summary
+    natural, scale = _names(o.model)
+    level = fmt_level(s.level)
+    header = ("Analysis", f"Pooled {natural} ({level} CI)") + ((f"{scale.capitalize()} (CI)",) if scale else ()) + (
+        "τ²", "I²", "k")
+    rows = []
+    for r in s.rows:
+        if r.reason is not None:
+            rows.append((r.label, f"not computed: {r.reason}") + (("",) if scale else ()) + ("", "", ""))
+            continue
+        n = r.natural
+        shown = (fmt_interval(n.estimate, n.ci_lower, n.ci_upper, percent=is_proportion(o.model)) if n is not None
+                 else _analysis(r.estimate, r.ci_lower, r.ci_upper))
+        rows.append((r.label, shown) + ((_analysis(r.estimate, r.ci_lower, r.ci_upper),) if scale else ()) + (
+            _tau2(r.tau2), _i2(r.i2), str(r.k)))
+    return PlainTable("Sensitivity summary", header, tuple(rows),
+                      "Each row refits the outcome with one choice changed; the first row is the analysis above.",
+                      "sensitivity")
+
+
+def leave_one_out_table(o) -> PlainTable:
+    """The pooled value with each study left out, on the natural and the analysis scale."""
+    s = o.leave_one_out
+    natural, scale = _names(o.model)
+    header = ("Study left out", f"Pooled {natural} (CI)") + ((f"{scale.capitalize()} (CI)",) if scale else ()) + (
+        "τ²", "I²")
+    rows = tuple((label, _natural(o.model, s.estimate[i], s.ci_lower[i], s.ci_upper[i], s.level))
+                 + ((_analysis(s.estimate[i], s.ci_lower[i], s.ci_upper[i]),) if scale else ())
+                 + (_tau2(s.tau2[i]), _i2(s.i2[i])) for i, label in enumerate(s.slab))
+    return PlainTable("Leaving out one study at a time", header, rows, anchor="leave-one-out")
+
+
+def influence_note(o) -> str:
+    """Which studies the influence diagnostics flag (Viechtbauer & Cheung 2010), in one sentence."""
+    d = o.influence
+    flagged = [label for label, f in zip(d.slab, d.influential) if f]
+    if not flagged:
+        return "Influence diagnostics: no study is flagged as influential (Viechtbauer & Cheung 2010)."
+    return ("Influence diagnostics: flagged as influential (Viechtbauer & Cheung 2010): " + ", ".join(flagged) + ".")
+
+
+def outcome_tables(o) -> list[PlainTable]:
+    """The plain-language tables of an analysed outcome, in the report's order."""
+    if o.model is None:
+        return []
+    tables = [pooled_table(o)]
+    for name, build in (("subgroups", subgroups_table), ("regression", regression_table), ("bias", bias_table),
+                        ("sensitivity_summary", sensitivity_table), ("leave_one_out", leave_one_out_table)):
+        if getattr(o, name) is not None:
+            tables.append(build(o))
+    return tables
