@@ -163,9 +163,13 @@ def sensitivity_summary(model, data, *, method: str, measure: str | None, test: 
         return _row(code, label, m, t, fitted.model)
 
     rows = [_row("primary", f"Primary analysis: {method_label(primary.code)}", primary.code, test, model)]
-    for code in ESTIMATORS:
-        if code != primary.code:
-            rows.append(attempt(code, method_label(code), code, "z" if primary.estimator is None else test))
+    for code, e in ESTIMATORS.items():
+        if code == primary.code:
+            continue
+        if primary.estimator is None or (test == "knha" and not e.random):  # Knapp–Hartung is for random effects
+            rows.append(attempt(code, method_label(code) + (" (z test)" if test != "z" else ""), code, "z"))
+        else:
+            rows.append(attempt(code, method_label(code), code, test))
     knha_method = primary.code if primary.estimator is not None else KNHA_FALLBACK
     label = f"Knapp–Hartung adjustment ({method_label(knha_method)})"
     if test == "knha":

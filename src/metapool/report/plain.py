@@ -172,8 +172,8 @@ def _bias_result(res, model) -> str:
 def bias_table(o) -> PlainTable:
     """Small-study effects: each test with its result (undefined ones with the reason)."""
     b = o.bias
-    rows = tuple((title, _bias_result(b.results[code], o.model) if code in b.results
-                  else f"not computed: {b.undefined[code]}") for code, title in b.titles.items())
+    rows = tuple((title.split(" (")[0], _bias_result(b.results[code], o.model) if code in b.results  # the name
+                  else f"not computed: {b.undefined[code]}") for code, title in b.titles.items())  # sans details
     return PlainTable("Small-study effects and publication bias", ("Analysis", "Result"), rows, anchor="bias")
 
 

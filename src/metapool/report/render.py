@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..formatting.text import md_escape, one_line
 from .card import build_card
 from .figures import outcome_figures, risk_of_bias_figures
 from .methods import methods_text
+from .plain import influence_note, outcome_tables
 
 __all__ = ["render_report", "render_card", "effect_size_rows", "write_outputs", "safe_cell", "inline_json"]
 
@@ -54,7 +56,8 @@ def safe_cell(value):
 
 
 def _outcome_blocks(o) -> list[str]:
-    blocks = []
+    """The outcome's console summaries (metafor's names), for its technical section."""
+    blocks = [o.model.summary().to_html()] if o.model is not None else []
     for name in ("subgroups", "regression", "bias", "leave_one_out", "influence"):
         value = getattr(o, name)
         if value is not None:
@@ -62,6 +65,20 @@ def _outcome_blocks(o) -> list[str]:
     if o.medians is not None:
         blocks.append(o.medians.summary().to_html())
     return blocks
+
+
+def labelled_svg(svg: str, caption: str) -> str:
+    """An inline SVG figure with its caption as alternative text (``role="img"``, ``aria-label``, ``<title>``).
+
+    The XML declaration and DOCTYPE before ``<svg`` (not valid inside HTML) are dropped.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        return svg
+    end = svg.index(">", start)
+    label = html.escape(caption, quote=True)
+    return (f'<svg role="img" aria-label="{label}"{svg[start + 4:end]}><title>{label}</title>'
+            + svg[end + 1:])
 
 
 def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = ()) -> str:
@@ -77,13 +94,15 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
     outcomes = [
         {
             "result": o,
-            "model_html": o.model.summary().to_html() if o.model is not None else "",
-            "figures": figures.get(o.spec.name, ()),
-            "blocks": _outcome_blocks(o),
+            "tables": outcome_tables(o),
+            "influence": influence_note(o) if o.influence is not None else "",
+            "figures": [(labelled_svg(f.svg, f.caption), f.caption) for f in figures.get(o.spec.name, ())],
+            "technical": _outcome_blocks(o),
             "sof": next((r.sof for r in card.rows if r.outcome == o.spec.name), None),
         }
         for o in analysis.outcomes
     ]
+    rob_figures = [(labelled_svg(f.svg, f.caption), f.caption) for f in rob_figures]
     provenance = {"metapool": analysis.version, "created": analysis.created,
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
     return _environment().get_template("report.html.j2").render(
