@@ -29,16 +29,20 @@ from ..bias.rank import RankTest
 from ..bias.regression import RegressionTest
 from ..bias.trimfill import TrimFillResult
 from ..effect_sizes.registry import MEASURES
-from ..formatting.numbers import fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_values
+from ..formatting.numbers import fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_range, fmt_values
 from ..influence.sensitivity import method_label
 from ..models.results import Prediction
 from .card import _prediction_interval, format_estimate
 from .certainty import is_proportion
 
-__all__ = ["PlainTable", "outcome_tables", "TRIMFILL_NONE"]
+__all__ = ["PlainTable", "outcome_tables", "figure_sections", "TRIMFILL_NONE"]
 
 #: The one sentence that replaces the trim-and-fill model when no study was filled in.
 TRIMFILL_NONE = "no study estimated missing; the pooled value is unchanged"
+
+#: The section (a :attr:`PlainTable.anchor`) each kind of figure is shown in (others: the pooled result's).
+FIGURE_SECTIONS = {"subgroups": "subgroups", "bubble": "regression", "funnel": "bias", "doi": "bias",
+                   "baujat": "leave-one-out", "leave_one_out": "leave-one-out"}
 
 #: Families of measures that compare two groups (their test of the pooled value is a test of no effect).
 COMPARATIVE = ("binary", "continuous", "correlation", "generic")
@@ -52,7 +56,7 @@ class PlainTable:
     header: tuple
     rows: tuple
     note: str = ""
-    anchor: str = ""
+    anchor: str = "pooled"
 
 
 def _names(model) -> tuple[str, str | None]:
@@ -64,7 +68,9 @@ def _names(model) -> tuple[str, str | None]:
 
 
 def _analysis(est, lo, hi) -> str:
-    return fmt_interval(est, lo, hi)
+    """A value on the analysis scale with its CI: the limits' precision follows the limits, not a value near 0."""
+    lower, upper = fmt_values((lo, hi))
+    return f"{fmt_values((est,))[0]} ({fmt_range(lower, upper)})"
 
 
 def _natural(model, est, lo, hi, level) -> str:
@@ -146,12 +152,12 @@ def _bias_result(res, model) -> str:
     """One small-study analysis in words, values on the natural scale beside the analysis scale."""
     natural, scale = _names(model)
     if isinstance(res, RegressionTest):
-        text = f"asymmetry {fmt_p_clinical(res.pvalue)}"
+        text = f"{fmt_p_clinical(res.pvalue)} for asymmetry"
         if res.limit is not None and math.isfinite(res.limit) and res.ci_lower is not None:
-            text += (f"; {natural} as the standard error goes to 0: "
+            text += (f"; {natural} of a study with standard error 0: "
                      f"{_natural(model, res.limit, res.ci_lower, res.ci_upper, res.level)}")
             if scale:
-                text += f" ({scale} {_analysis(res.limit, res.ci_lower, res.ci_upper)})"
+                text += f", {scale} {_analysis(res.limit, res.ci_lower, res.ci_upper)}"
         return text
     if isinstance(res, RankTest):
         return f"Kendall's τ = {fmt_values((res.tau,))[0]}, {fmt_p_clinical(res.pvalue)}"
@@ -161,7 +167,7 @@ def _bias_result(res, model) -> str:
         f = res.model
         text = (f"{res.k0} studies estimated missing on the {res.side} side; pooled {natural} with them: "
                 f"{_natural(f, f.estimate, f.ci_lower, f.ci_upper, f.level)}")
-        return text + (f" ({scale} {_analysis(f.estimate, f.ci_lower, f.ci_upper)})" if scale else "")
+        return text + (f", {scale} {_analysis(f.estimate, f.ci_lower, f.ci_upper)}" if scale else "")
     if isinstance(res, LFKResult):
         return f"{fmt_values((res.index,))[0]} ({res.interpretation})"
     if isinstance(res, FailSafeN):
@@ -220,13 +226,34 @@ def influence_note(o) -> str:
     return ("Influence diagnostics: flagged as influential (Viechtbauer & Cheung 2010): " + ", ".join(flagged) + ".")
 
 
+def medians_table(o) -> PlainTable:
+    """A median of medians (no study variances): method, studies and the pooled median with its sign-test CI."""
+    m = o.medians
+    unit = f" {o.spec.unit}" if o.spec.unit else ""
+    ci = f"{m.coverage * 100:.4g}% CI"
+    return PlainTable("Pooled median", ("", ""), (
+        ("Method", m.method_name), ("Studies", str(m.k)),
+        (f"Pooled median ({ci}, {'exact' if m.exact else 'normal approximation to the'} sign test)",
+         fmt_interval(m.estimate, m.ci_lower, m.ci_upper, unit=unit))))
+
+
 def outcome_tables(o) -> list[PlainTable]:
     """The plain-language tables of an analysed outcome, in the report's order."""
     if o.model is None:
-        return []
+        return [medians_table(o)] if o.medians is not None else []
     tables = [pooled_table(o)]
     for name, build in (("subgroups", subgroups_table), ("regression", regression_table), ("bias", bias_table),
                         ("sensitivity_summary", sensitivity_table), ("leave_one_out", leave_one_out_table)):
         if getattr(o, name) is not None:
             tables.append(build(o))
     return tables
+
+
+def figure_sections(figures, tables: list[PlainTable]) -> dict:
+    """The figures by the anchor of the table they are shown after (:data:`FIGURE_SECTIONS`; else the pooled result)."""
+    anchors = {t.anchor for t in tables}
+    out: dict[str, list] = {}
+    for fig in figures:
+        section = FIGURE_SECTIONS.get(fig.kind, "pooled")
+        out.setdefault(section if section in anchors else "pooled", []).append(fig)
+    return out

@@ -14,7 +14,7 @@ from ..formatting.text import md_escape, one_line
 from .card import build_card
 from .figures import outcome_figures, risk_of_bias_figures
 from .methods import methods_text
-from .plain import influence_note, outcome_tables
+from .plain import figure_sections, influence_note, outcome_tables
 
 __all__ = ["render_report", "render_card", "effect_size_rows", "write_outputs", "safe_cell", "inline_json"]
 
@@ -91,17 +91,19 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
     card = build_card(analysis) if card is None else card
     methods, references = methods_text(analysis)
     figures = figures or {}
-    outcomes = [
-        {
+    outcomes = []
+    for o in analysis.outcomes:
+        tables = outcome_tables(o)
+        sections = figure_sections(figures.get(o.spec.name, ()), tables)
+        outcomes.append({
             "result": o,
-            "tables": outcome_tables(o),
+            "tables": tables,
             "influence": influence_note(o) if o.influence is not None else "",
-            "figures": [(labelled_svg(f.svg, f.caption), f.caption) for f in figures.get(o.spec.name, ())],
+            "figures": {anchor: [(labelled_svg(f.svg, f.caption), f.caption) for f in figs]
+                        for anchor, figs in sections.items()},
             "technical": _outcome_blocks(o),
             "sof": next((r.sof for r in card.rows if r.outcome == o.spec.name), None),
-        }
-        for o in analysis.outcomes
-    ]
+        })
     rob_figures = [(labelled_svg(f.svg, f.caption), f.caption) for f in rob_figures]
     provenance = {"metapool": analysis.version, "created": analysis.created,
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
