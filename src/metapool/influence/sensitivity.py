@@ -116,9 +116,18 @@ def _subset(data, slab, keep: np.ndarray):
     return columns, None if slab is None or isinstance(slab, str) else [slab[i] for i in keep]
 
 
-def method_label(code: str) -> str:
-    """A method in words: "Common effect (inverse variance)", "Random effects, Paule-Mandel τ²", "Mantel-Haenszel"."""
+def method_label(code: str, measure: str | None = None) -> str:
+    """A method in words: "Common effect (inverse variance)", "Random effects, Paule-Mandel τ²", "Mantel-Haenszel".
+
+    A GLMM is named by its model for ``measure`` ("Random effects, binomial-normal GLMM").
+    """
     m = METHODS[code]
+    if m.kind == "glmm":
+        if measure not in GLMM_MEASURES:
+            return f"Random effects, {m.name}"
+        model = GLMM_MEASURES[measure][2]
+        name = "logistic GLMM with fixed study effects (UM.FS)" if model == "UM.FS" else f"{model} GLMM"
+        return f"Random effects, {name.replace('poisson', 'Poisson')}"
     if m.estimator is None:
         return m.name
     return "Common effect (inverse variance)" if m.kind == "common" else f"Random effects, {m.name} τ²"
@@ -162,7 +171,8 @@ def sensitivity_summary(model, data, *, method: str, measure: str | None, test: 
             return SensitivityRow(code, label, m, t, reason=str(exc))
         return _row(code, label, m, t, fitted.model)
 
-    rows = [_row("primary", f"Primary analysis: {method_label(primary.code)}", primary.code, test, model)]
+    rows = [_row("primary", f"Primary analysis: {method_label(primary.code, model.measure)}", primary.code, test,
+                 model)]
     for code, e in ESTIMATORS.items():
         if code == primary.code:
             continue
@@ -206,7 +216,7 @@ def _without_high_rob(model, data, slab, rob: Sequence, method: str, test: str, 
 def _glmm_row(measure: str | None, roles: dict, test: str, attempt) -> SensitivityRow:
     """The GLMM (binomial- or Poisson-normal, or UM.FS for 2x2 tables) where the data are counts."""
     glmm = METHODS["GLMM"]
-    label = f"Random effects, {GLMM_MEASURES[measure][2] + ' GLMM' if measure in GLMM_MEASURES else glmm.name}"
+    label = method_label("GLMM", measure)
     if measure not in glmm.measures:
         return SensitivityRow("GLMM", label, "GLMM", test,
                               reason=f"not applicable: the GLMM pools counts ({', '.join(glmm.measures)}),"

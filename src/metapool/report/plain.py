@@ -31,6 +31,7 @@ from ..bias.trimfill import TrimFillResult
 from ..effect_sizes.registry import MEASURES
 from ..formatting.numbers import fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_range, fmt_values
 from ..influence.sensitivity import method_label
+from ..models.methods import get_method
 from ..models.results import Prediction
 from .card import _prediction_interval, format_estimate
 from .certainty import is_proportion
@@ -99,7 +100,7 @@ def pooled_table(o) -> PlainTable:
     m = o.model
     natural, scale = _names(m)
     level = fmt_level(m.level)
-    rows = [("Model", f"{method_label(o.spec.method)}; {m.k} studies")]
+    rows = [("Model", f"{method_label(get_method(o.spec.method).code, m.measure)}; {m.k} studies")]
     rows.append((f"Pooled {natural} ({level} CI)", format_estimate(o)))
     if scale is not None:
         rows.append((f"On the {scale} scale", _analysis(m.estimate, m.ci_lower, m.ci_upper)))
@@ -108,6 +109,7 @@ def pooled_table(o) -> PlainTable:
                      _prediction_interval(o)))
     if getattr(m, "random", True) and math.isfinite(m.tau2):
         rows.append(("Between-study variance τ²", f"{_tau2(m.tau2)} (τ = {_tau2(math.sqrt(max(m.tau2, 0)))})"))
+    if math.isfinite(m.i2):
         rows.append(("I² (share of the variability due to differences between studies)", _i2(m.i2)))
     if math.isfinite(m.q):
         rows.append(("Test for heterogeneity", _q(m.q, m.q_df, m.q_pvalue)))
