@@ -226,3 +226,38 @@ def test_plain_bias_and_leave_one_out_tables_show_the_natural_scale(demo):
     assert (TRIMFILL_NONE in shown) == (tf.k0 == 0)
     if tf.k0:
         assert "%" in shown and "log odds" in shown
+
+
+BINARY = """[[outcome]]
+name = "Tuberculosis ({method})"
+kind = "binary"
+events1 = "tpos"
+total1 = "n1"
+events2 = "cpos"
+total2 = "n2"
+method = "{method}"
+"""
+
+
+def test_two_group_outcomes_of_every_method_read_in_plain_words(tmp_path):
+    data = load_dataset("bcg")
+    rob = ["low", "high", "some concerns"]
+    lines = ["study,tpos,n1,cpos,n2,rob"] + [
+        f"{a} {y},{t},{t + u},{c},{c + d},{rob[i % 3]}"
+        for i, (a, y, t, u, c, d) in enumerate(zip(data["author"], data["year"], data["tpos"], data["tneg"],
+                                                   data["cpos"], data["cneg"]))]
+    (tmp_path / "bcg.csv").write_text("\n".join(lines) + "\n")
+    spec = 'title = "BCG"\ndata = "bcg.csv"\nstudy = "study"\nrisk_of_bias = "rob"\n' + "".join(
+        BINARY.format(method=m) for m in ("MH", "GLMM", "REML"))
+    (tmp_path / "a.toml").write_text(spec)
+    analysis = run_analysis(load_spec(tmp_path / "a.toml"))
+    parsed = _MainText()
+    parsed.feed(render_report(analysis))
+    text = " ".join(parsed.main)
+    assert not {n for n in CONSOLE_NAMES if re.search(rf"(?<![\w.^]){re.escape(n)}(?![\w.^])", text)}
+    assert "Pooled odds ratio (95% CI)" in text and "Log odds ratio (CI)" in text and "Test of no effect" in text
+    mh, glmm, reml = (o.sensitivity_summary for o in analysis.outcomes)
+    assert [r.code for r in mh.rows][:2] == ["primary", "CE"] and "REML" in {r.code for r in mh.rows}
+    assert "GLMM" not in {r.code for r in glmm.rows[1:]}  # the primary analysis is the GLMM
+    assert glmm.rows[0].label == "Primary analysis: Random effects, logistic GLMM with fixed study effects (UM.FS)"
+    assert {r.code: r.k for r in reml.rows}["without_high_rob"] == 9

@@ -429,7 +429,7 @@ def _follow_up(spec: AnalysisSpec, out: OutcomeSpec, es, model, table: StudyTabl
         for name, (_, run) in SENSITIVITY_ANALYSES.items():
             attempt(name, MIN_K_SENSITIVITY + 1, lambda run=run: run(model))
         if out.kind == "median":
-            skipped["sensitivity_summary"] = "the other methods refit effect sizes; medians with CIs have none"
+            skipped["sensitivity_summary"] = "not available for medians (the other methods pool effect-size columns)"
         else:
             attempt("sensitivity_summary", MIN_K_SENSITIVITY + 1, lambda: _sensitivity_summary(spec, out, model, table))
     return done, skipped
