@@ -38,7 +38,7 @@ from ..models.tau2 import ESTIMATORS
 
 __all__ = ["SensitivityRow", "SensitivitySummary", "sensitivity_summary", "method_label", "KNHA_FALLBACK"]
 
-#: The tau² estimator of the Knapp–Hartung row when the primary method is not an inverse-variance model.
+#: The tau² estimator of the Knapp–Hartung row when the primary method is not a random-effects rma model.
 KNHA_FALLBACK = "REML"
 
 
@@ -157,8 +157,8 @@ def sensitivity_summary(model, data, *, method: str, measure: str | None, test: 
     SensitivitySummary
         Rows: primary analysis, common effect, each other random-effects
         tau² estimator of :data:`~metapool.models.tau2.ESTIMATORS`,
-        Knapp–Hartung (on the primary tau² estimator, else
-        :data:`KNHA_FALLBACK`), without high risk of bias (with ``rob``),
+        Knapp–Hartung (on the primary tau² estimator; for a common-effect,
+        GLMM, MH or Peto primary on :data:`KNHA_FALLBACK`), without high risk of bias (with ``rob``),
         GLMM. A row that is the primary analysis itself is left out.
     """
     primary = get_method(method)
@@ -180,7 +180,7 @@ def sensitivity_summary(model, data, *, method: str, measure: str | None, test: 
             rows.append(attempt(code, method_label(code) + (" (z test)" if test != "z" else ""), code, "z"))
         else:
             rows.append(attempt(code, method_label(code), code, test))
-    knha_method = primary.code if primary.estimator is not None else KNHA_FALLBACK
+    knha_method = primary.code if primary.kind == "random" else KNHA_FALLBACK
     label = f"Knapp–Hartung adjustment ({method_label(knha_method)})"
     if test == "knha":
         rows.append(SensitivityRow("knha", label, knha_method, "knha", reason="the primary analysis uses it"))
@@ -189,7 +189,7 @@ def sensitivity_summary(model, data, *, method: str, measure: str | None, test: 
     if rob is not None:
         rows.append(_without_high_rob(model, data, slab, rob, primary.code, test, attempt))
     if primary.code != "GLMM":
-        rows.append(_glmm_row(measure, roles, test, attempt))
+        rows.append(_glmm_row(measure or model.measure, roles, test, attempt))
     return SensitivitySummary(model.measure, model.level, tuple(rows))
 
 
