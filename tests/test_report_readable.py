@@ -204,6 +204,14 @@ def test_glmm_row_for_two_by_two_tables_and_the_or_scale():
     assert math.isclose(glmm.natural.estimate, math.exp(direct.estimate), rel_tol=1e-12)
 
 
+def test_glmm_row_without_a_measure_uses_the_fitted_one():
+    data = {"e": [3, 10, 20, 7, 12], "n": [30, 40, 50, 60, 45]}
+    res = fit("REML", data, xi="e", ni="n").model
+    glmm = {r.code: r for r in sensitivity_summary(res, data, method="REML", measure=None, xi="e", ni="n").rows}["GLMM"]
+    assert glmm.reason is None and glmm.label == "Random effects, binomial-normal GLMM"
+    assert math.isclose(glmm.estimate, fit("GLMM", data, xi="e", ni="n").model.estimate, rel_tol=1e-12)
+
+
 def test_trim_and_fill_without_filled_studies_prints_no_second_model():
     import metapool as mp
 
