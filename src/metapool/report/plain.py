@@ -83,6 +83,13 @@ def _natural(model, est, lo, hi, level) -> str:
     return fmt_interval(p.estimate, p.ci_lower, p.ci_upper, percent=is_proportion(model))
 
 
+def _pooled(natural, value, model) -> str:
+    """A fit's pooled value with its CI on the natural scale (its ``back()``), else as ``value`` holds it."""
+    if natural is None:
+        return _analysis(value.estimate, value.ci_lower, value.ci_upper)
+    return fmt_interval(natural.estimate, natural.ci_lower, natural.ci_upper, percent=is_proportion(model))
+
+
 def _tau2(tau2) -> str:
     return "—" if tau2 is None or not math.isfinite(tau2) else fmt_values((tau2,))[0]
 
@@ -127,10 +134,7 @@ def subgroups_table(o) -> PlainTable:
         "τ²", "I²")
     rows = []
     for g in s.subgroups:
-        n = g.natural
-        shown = (fmt_interval(n.estimate, n.ci_lower, n.ci_upper, percent=is_proportion(o.model)) if n is not None
-                 else _analysis(g.estimate, g.ci_lower, g.ci_upper))
-        rows.append((str(g.level), str(g.k), shown) + ((_analysis(g.estimate, g.ci_lower, g.ci_upper),) if scale
+        rows.append((str(g.level), str(g.k), _pooled(g.natural, g, o.model)) + ((_analysis(g.estimate, g.ci_lower, g.ci_upper),) if scale
                                                        else ()) + (_tau2(g.tau2), _i2(g.i2)))
     return PlainTable(f"Subgroups by {s.column}", header, tuple(rows),
                       "Test for subgroup differences: " + _q(s.qm, s.qm_df, s.qm_pvalue) + ".", "subgroups")
@@ -197,10 +201,7 @@ def sensitivity_table(o) -> PlainTable:
         if r.reason is not None:
             rows.append((r.label, f"not computed: {r.reason}") + (("",) if scale else ()) + ("", "", ""))
             continue
-        n = r.natural
-        shown = (fmt_interval(n.estimate, n.ci_lower, n.ci_upper, percent=is_proportion(o.model)) if n is not None
-                 else _analysis(r.estimate, r.ci_lower, r.ci_upper))
-        rows.append((r.label, shown) + ((_analysis(r.estimate, r.ci_lower, r.ci_upper),) if scale else ()) + (
+        rows.append((r.label, _pooled(r.natural, r, o.model)) + ((_analysis(r.estimate, r.ci_lower, r.ci_upper),) if scale else ()) + (
             _tau2(r.tau2), _i2(r.i2), str(r.k)))
     return PlainTable("Sensitivity summary", header, tuple(rows),
                       "Each row refits the outcome with one choice changed; the first row is the analysis above.",
