@@ -45,7 +45,8 @@ TRIMFILL_NONE = "no study estimated missing; the pooled value is unchanged"
 FIGURE_SECTIONS = {"subgroups": "subgroups", "bubble": "regression", "funnel": "bias", "doi": "bias",
                    "baujat": "leave-one-out", "leave_one_out": "leave-one-out"}
 
-#: Families of measures that compare two groups (their test of the pooled value is a test of no effect).
+#: Families of measures that compare two groups (their test of the pooled value is a test of no effect);
+#: generic effect sizes count as such unless they are medians.
 COMPARATIVE = ("binary", "continuous", "correlation", "generic")
 
 
@@ -106,6 +107,7 @@ def pooled_table(o) -> PlainTable:
     """The pooled result: model, pooled value (natural and analysis scale), PI, τ², I², heterogeneity test."""
     m = o.model
     natural, scale = _names(m)
+    natural = "median" if o.spec.kind == "median" else natural
     level = fmt_level(m.level)
     rows = [("Model", f"{method_label(get_method(o.spec.method).code, m.measure)}; {m.k} studies")]
     rows.append((f"Pooled {natural} ({level} CI)", format_estimate(o)))
@@ -121,7 +123,7 @@ def pooled_table(o) -> PlainTable:
     if math.isfinite(m.q):
         rows.append(("Test for heterogeneity", _q(m.q, m.q_df, m.q_pvalue)))
     entry = MEASURES.get(m.measure or "")
-    if entry is not None and entry.family in COMPARATIVE:
+    if entry is not None and entry.family in COMPARATIVE and o.spec.kind != "median":
         rows.append(("Test of no effect", fmt_p_clinical(m.pvalue)))
     return PlainTable("Pooled result", ("", ""), tuple(rows))
 
