@@ -110,6 +110,7 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
     return _environment().get_template("report.html.j2").render(
         analysis=analysis, spec=analysis.spec, card=card, methods=methods, references=references,
         outcomes=outcomes, provenance=inline_json(provenance), rob_figures=rob_figures,
+        anchors={o.spec.name: f"outcome-{i}" for i, o in reversed(list(enumerate(analysis.outcomes, 1)))},
     )
 
 
