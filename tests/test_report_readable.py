@@ -139,8 +139,8 @@ def _options(demo, o):
     spec = demo.spec
     from metapool.analysis import study_labels
 
-    return dict(measure=o.spec.measure, level=o.spec.level, ci_level=o.spec.ci_level, slab=study_labels(spec, demo.table),
-                **o.spec.roles)
+    return dict(measure=o.spec.measure, level=o.spec.level, ci_level=o.spec.ci_level,
+                slab=study_labels(spec, demo.table), **o.spec.roles)
 
 
 def test_sensitivity_rows_equal_a_direct_fit(demo):

@@ -436,7 +436,10 @@ def _follow_up(spec: AnalysisSpec, out: OutcomeSpec, es, model, table: StudyTabl
 
 
 def _sensitivity_summary(spec: AnalysisSpec, out: OutcomeSpec, model, table: StudyTable):
-    """The outcome refitted under each alternative modelling choice (:func:`~metapool.influence.sensitivity.sensitivity_summary`)."""
+    """The outcome refitted under other modelling choices (:func:`~metapool.influence.sensitivity.sensitivity_summary`).
+
+    The ``risk_of_bias`` column's cells give the row without the studies at high risk of bias.
+    """
     from .influence.sensitivity import sensitivity_summary
 
     rob = list(get_column(table, spec.risk_of_bias, "risk-of-bias judgements")) if spec.risk_of_bias else None

@@ -217,8 +217,9 @@ def _glmm_row(measure: str | None, roles: dict, test: str, attempt) -> Sensitivi
     """The GLMM (binomial- or Poisson-normal, or UM.FS for 2x2 tables) where the data are counts."""
     glmm = METHODS["GLMM"]
     label = method_label("GLMM", measure)
+    test = test if test in glmm.tests else glmm.tests[0]
     if measure not in glmm.measures:
         return SensitivityRow("GLMM", label, "GLMM", test,
                               reason=f"not applicable: the GLMM pools counts ({', '.join(glmm.measures)}),"
                                      f" not {measure or 'effect sizes given as yi and vi'}")
-    return attempt("GLMM", label, "GLMM", test if test in glmm.tests else glmm.tests[0])
+    return attempt("GLMM", label, "GLMM", test)

@@ -231,9 +231,8 @@ def _sensitivity_phrase(o, at: str) -> tuple[str, tuple] | None:
                    "without_high_rob": "leaving out the studies at high risk of bias", "GLMM": "the GLMM [@GLMM]"}
         others = [c for c in fitted if c not in choices]
         named = [choices[c] for c in fitted if c in choices and c != "CE"]
-        parts.append("refitting the outcome with " + _names(
-            [choices["CE"]] * ("CE" in fitted) + ([f"the other τ² estimators ({', '.join(others)})"] if others else [])
-            + named))
+        estimators = [f"the other τ² estimators ({', '.join(others)})"] if others else []
+        parts.append("refitting the outcome with " + _names([choices["CE"]] * ("CE" in fitted) + estimators + named))
         evidence.append(f"{at}.sensitivity_summary")
     if not parts:
         return None

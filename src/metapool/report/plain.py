@@ -91,6 +91,17 @@ def _pooled(natural, value, model) -> str:
     return fmt_interval(natural.estimate, natural.ci_lower, natural.ci_upper, percent=is_proportion(model))
 
 
+def _columns(natural: str, scale: str | None, level: str = "") -> tuple:
+    """Headers of a pooled value on the natural scale and, where it differs, on the analysis scale."""
+    ci = f"({level} CI)" if level else "(CI)"
+    return (f"Pooled {natural} {ci}",) + ((f"{scale.capitalize()} (CI)",) if scale else ())
+
+
+def _cells(natural_text: str, scale: str | None, est, lo, hi) -> tuple:
+    """The cells under :func:`_columns`: the natural-scale text, then the analysis-scale value where shown."""
+    return (natural_text,) + ((_analysis(est, lo, hi),) if scale else ())
+
+
 def _tau2(tau2) -> str:
     return "—" if tau2 is None or not math.isfinite(tau2) else fmt_values((tau2,))[0]
 
@@ -132,13 +143,10 @@ def subgroups_table(o) -> PlainTable:
     """Each subgroup's pooled value, τ² and I², with the test for subgroup differences."""
     s = o.subgroups
     natural, scale = _names(o.model)
-    header = ("Subgroup", "k", f"Pooled {natural} (CI)") + ((f"{scale.capitalize()} (CI)",) if scale else ()) + (
-        "τ²", "I²")
-    rows = []
-    for g in s.subgroups:
-        rows.append((str(g.level), str(g.k), _pooled(g.natural, g, o.model)) + ((_analysis(g.estimate, g.ci_lower, g.ci_upper),) if scale
-                                                       else ()) + (_tau2(g.tau2), _i2(g.i2)))
-    return PlainTable(f"Subgroups by {s.column}", header, tuple(rows),
+    header = ("Subgroup", "k", *_columns(natural, scale), "τ²", "I²")
+    rows = tuple((str(g.level), str(g.k), *_cells(_pooled(g.natural, g, o.model), scale, g.estimate, g.ci_lower,
+                                                  g.ci_upper), _tau2(g.tau2), _i2(g.i2)) for g in s.subgroups)
+    return PlainTable(f"Subgroups by {s.column}", header, rows,
                       "Test for subgroup differences: " + _q(s.qm, s.qm_df, s.qm_pvalue) + ".", "subgroups")
 
 
@@ -196,15 +204,14 @@ def sensitivity_table(o) -> PlainTable:
     s = o.sensitivity_summary
     natural, scale = _names(o.model)
     level = fmt_level(s.level)
-    header = ("Analysis", f"Pooled {natural} ({level} CI)") + ((f"{scale.capitalize()} (CI)",) if scale else ()) + (
-        "τ²", "I²", "k")
+    header = ("Analysis", *_columns(natural, scale, level), "τ²", "I²", "k")
     rows = []
     for r in s.rows:
         if r.reason is not None:
-            rows.append((r.label, f"not computed: {r.reason}") + (("",) if scale else ()) + ("", "", ""))
+            rows.append((r.label, f"not computed: {r.reason}") + ("",) * (len(header) - 2))
             continue
-        rows.append((r.label, _pooled(r.natural, r, o.model)) + ((_analysis(r.estimate, r.ci_lower, r.ci_upper),) if scale else ()) + (
-            _tau2(r.tau2), _i2(r.i2), str(r.k)))
+        rows.append((r.label, *_cells(_pooled(r.natural, r, o.model), scale, r.estimate, r.ci_lower, r.ci_upper),
+                     _tau2(r.tau2), _i2(r.i2), str(r.k)))
     return PlainTable("Sensitivity summary", header, tuple(rows),
                       "Each row refits the outcome with one choice changed; the first row is the analysis above.",
                       "sensitivity")
@@ -214,11 +221,10 @@ def leave_one_out_table(o) -> PlainTable:
     """The pooled value with each study left out, on the natural and the analysis scale."""
     s = o.leave_one_out
     natural, scale = _names(o.model)
-    header = ("Study left out", f"Pooled {natural} (CI)") + ((f"{scale.capitalize()} (CI)",) if scale else ()) + (
-        "τ²", "I²")
-    rows = tuple((label, _natural(o.model, s.estimate[i], s.ci_lower[i], s.ci_upper[i], s.level))
-                 + ((_analysis(s.estimate[i], s.ci_lower[i], s.ci_upper[i]),) if scale else ())
-                 + (_tau2(s.tau2[i]), _i2(s.i2[i])) for i, label in enumerate(s.slab))
+    header = ("Study left out", *_columns(natural, scale), "τ²", "I²")
+    values = zip(s.estimate, s.ci_lower, s.ci_upper)
+    rows = tuple((label, *_cells(_natural(o.model, est, lo, hi, s.level), scale, est, lo, hi),
+                  _tau2(tau2), _i2(i2)) for label, (est, lo, hi), tau2, i2 in zip(s.slab, values, s.tau2, s.i2))
     return PlainTable("Leaving out one study at a time", header, rows, anchor="leave-one-out")
 
 
