@@ -52,7 +52,10 @@ COMPARATIVE = ("binary", "continuous", "correlation", "generic")
 
 @dataclass(frozen=True)
 class PlainTable:
-    """A titled table of texts (the template escapes them); ``note`` is a sentence below it."""
+    """A titled table of texts (the template escapes them); ``note`` is a sentence below it.
+
+    A row shorter than ``header`` ends in a text that spans the remaining columns (why a row has no numbers).
+    """
 
     title: str
     header: tuple
@@ -181,7 +184,8 @@ def _bias_result(res, model) -> str:
         if res.k0 == 0:
             return TRIMFILL_NONE
         f = res.model
-        text = (f"{res.k0} studies estimated missing on the {res.side} side; pooled {natural} with them: "
+        text = (f"{res.k0} {'study' if res.k0 == 1 else 'studies'} estimated missing on the {res.side} side;"
+                f" pooled {natural} with them: "
                 f"{_natural(f, f.estimate, f.ci_lower, f.ci_upper, f.level)}")
         return text + (f", {scale} {_analysis(f.estimate, f.ci_lower, f.ci_upper)}" if scale else "")
     if isinstance(res, LFKResult):
@@ -208,7 +212,7 @@ def sensitivity_table(o) -> PlainTable:
     rows = []
     for r in s.rows:
         if r.reason is not None:
-            rows.append((r.label, f"not computed: {r.reason}") + ("",) * (len(header) - 2))
+            rows.append((r.label, r.reason))  # shorter than the header: the reason spans the other columns
             continue
         rows.append((r.label, *_cells(_pooled(r.natural, r, o.model), scale, r.estimate, r.ci_lower, r.ci_upper),
                      _tau2(r.tau2), _i2(r.i2), str(r.k)))
