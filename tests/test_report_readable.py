@@ -191,6 +191,15 @@ def test_undefined_rows_say_why():
                             di="cneg")
     assert {r.code: r.reason for r in s.rows}["knha"] == "the primary analysis uses it"
     assert "without_high_rob" not in {r.code for r in s.rows}  # no risk-of-bias column: no row
+    from types import SimpleNamespace
+
+    from metapool.report.plain import sensitivity_table
+
+    table = sensitivity_table(SimpleNamespace(sensitivity_summary=s, model=res))
+    assert table.header == ("Analysis", "Pooled risk ratio (95% CI)", "Log risk ratio (CI)", "τ²", "I²", "k")
+    reasons = {row[0]: row[1] for row in table.rows if len(row) == 2}  # spans the value columns
+    assert reasons["Knapp–Hartung adjustment (Random effects, restricted maximum likelihood τ²)"] == (
+        "the primary analysis uses it")
 
 
 def test_glmm_row_for_two_by_two_tables_and_the_or_scale():
