@@ -33,7 +33,7 @@ from ..formatting.numbers import fmt_interval, fmt_level, fmt_p_clinical, fmt_pe
 from ..influence.sensitivity import method_label
 from ..models.methods import get_method
 from ..models.results import Prediction
-from .card import _prediction_interval, format_estimate
+from .card import prediction_interval_text, format_estimate
 from .certainty import is_proportion
 
 __all__ = ["PlainTable", "outcome_tables", "figure_sections", "TRIMFILL_NONE"]
@@ -129,7 +129,7 @@ def pooled_table(o) -> PlainTable:
         rows.append((f"On the {scale} scale", _analysis(m.estimate, m.ci_lower, m.ci_upper)))
     if math.isfinite(m.pi_lower):
         rows.append(("Prediction interval (where the true value of a new study is expected)",
-                     _prediction_interval(o)))
+                     prediction_interval_text(o)))
     if getattr(m, "random", True) and math.isfinite(m.tau2):
         rows.append(("Between-study variance τ²", f"{_tau2(m.tau2)} (τ = {_tau2(math.sqrt(max(m.tau2, 0)))})"))
     if math.isfinite(m.i2):
