@@ -41,7 +41,9 @@ class DatabaseCount:
 @dataclass(frozen=True)
 class ReviewStatus:
     """The counts of a review. ``clusters`` and ``decisions`` are the rows of those tables (zero until
-    deduplication and screening record any); ``events`` counts every logged change."""
+    deduplication and screening record any); ``events`` counts every logged change. ``screening`` holds, per
+    stage, the counts of :meth:`metapool.review.screening.StageOutcomes.counts` (units eligible, pending, in
+    conflict, final outcomes per decision and per exclusion reason)."""
 
     title: str
     where: str
@@ -52,6 +54,7 @@ class ReviewStatus:
     clusters: int
     decisions: int
     events: int
+    screening: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         """Plain JSON values (dates in ISO 8601, times in UTC)."""
@@ -68,6 +71,7 @@ def review_status(review: Review) -> ReviewStatus:
 
     from .migrations import database_version
     from .schema import clusters, decisions, events, records, sources
+    from .screening import stage_counts
 
     def count(table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
@@ -75,7 +79,8 @@ def review_status(review: Review) -> ReviewStatus:
     with transaction(review, read_only=True) as conn:
         rows = conn.execute(sa.select(sources).order_by(sources.c.id)).all()
         counted = {"records": count(records), "clusters": count(clusters), "decisions": count(decisions),
-                   "events": count(events), "schema_version": database_version(conn)}
+                   "events": count(events), "schema_version": database_version(conn),
+                   "screening": stage_counts(conn, review)}
     found = tuple(SourceCount(id=r.id, file_name=r.file_name, format=r.format, database=r.database, searched=r.searched,
                               records=r.record_count, who=r.who, at=as_utc(r.at)) for r in rows)
     order = [db.name for db in review.config.databases] + [s.database for s in found]
