@@ -158,10 +158,18 @@ def _add_screening_parsers(command) -> None:
     agreement.add_argument("--json", action="store_true", help="print JSON")
     simulate = staged("simulate", "replay a screened stage in ranking order: recall curve, WSS@95, stopping point",
                       reviewer=False)
-    simulate.add_argument("--stop-after", type=int, default=None, metavar="N",
+    simulate.add_argument("--stop-after", type=_positive, default=None, metavar="N",
                           help="stopping heuristic: stop after N consecutive irrelevant records (default 50)")
+    simulate.add_argument("--retrain-every", type=_positive, default=1, metavar="N",
+                          help="refit the ranking after every N records (default 1; larger is faster on big reviews)")
     simulate.add_argument("--json", action="store_true", help="print JSON (with the whole recall curve)")
     simulate.add_argument("--plot", metavar="PNG", help="also draw the recall curve to this PNG (or .svg)")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def _screen(review, args: argparse.Namespace) -> int:
@@ -242,9 +250,9 @@ def _agreement(review, args: argparse.Namespace) -> int:
 
 
 def _simulate(review, args: argparse.Namespace) -> int:
-    from ..review.screening import simulate_review
+    from ..review.screening import STAGES, simulate_review
 
-    sim = simulate_review(review, args.stage, stop_after=args.stop_after)
+    sim = simulate_review(review, args.stage, stop_after=args.stop_after, retrain_every=args.retrain_every)
     if args.plot:
         from pathlib import Path
 
@@ -255,7 +263,7 @@ def _simulate(review, args: argparse.Namespace) -> int:
 
         target = check_output_file(args.plot, review.local_files)
         fmt = target.suffix.lower().lstrip(".") or "png"
-        ax = recall_plot(sim, title=f"Screening simulation, stage {args.stage}")
+        ax = recall_plot(sim, title=f"Screening simulation: {STAGES[args.stage]} ({args.stage})")
         save_figure(ax, target, formats=(fmt,), dpi=200)
         pyplot().close(ax.figure)
         print(f"Wrote the recall curve to {Path(target).with_suffix('.' + fmt)}.", file=sys.stderr)

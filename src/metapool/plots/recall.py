@@ -22,6 +22,8 @@ __all__ = ["recall_plot"]
 
 def recall_plot(sim, ax=None, title: str | None = None):
     """Draw the recall curve of ``sim`` (a :class:`~metapool.review.ranking.Simulation`) on ``ax``; returns the axes."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = pyplot()
     style = LAYOUTS["revman"]
     if ax is None:
@@ -42,6 +44,8 @@ def recall_plot(sim, ax=None, title: str | None = None):
     ax.set_xlabel("Records screened", fontsize=style.fontsize + 1)
     ax.set_ylabel("Relevant records found", fontsize=style.fontsize + 1)
     ax.tick_params(labelsize=style.fontsize)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="lower right", fontsize=style.fontsize, frameon=False)
     if title:

@@ -41,38 +41,46 @@ import numpy as np
 
 from ..exceptions import DataValidationError
 
-__all__ = ["rank", "relevance_scores", "Simulation", "simulate", "records_to_reach", "wss"]
+__all__ = ["features", "rank", "relevance_scores", "Simulation", "simulate", "records_to_reach", "wss"]
 
 #: Default of the stopping heuristic: stop after this many consecutive irrelevant records.
 STOP_AFTER = 50
 
 
-def relevance_scores(texts: Sequence[str], labels: Mapping[int, bool]) -> np.ndarray | None:
-    """Predicted probability of relevance of every text, from the ``labels`` given so far.
+def features(texts: Sequence[str]):
+    """TF-IDF vectors of the texts (sublinear term frequency, English stop words removed): a sparse matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    ``labels`` maps a position in ``texts`` to True (relevant) or False
-    (irrelevant). Returns None while the labels hold fewer than one relevant
-    and one irrelevant record (nothing to learn from yet).
+    return TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform([t or "" for t in texts])
+
+
+def relevance_scores(vectors, labels: Mapping[int, bool]) -> np.ndarray | None:
+    """Predicted probability of relevance of every row of ``vectors`` (:func:`features`), from the ``labels`` so far.
+
+    ``labels`` maps a row to True (relevant) or False (irrelevant). The
+    classifier is a logistic regression (liblinear, L2 penalty, C = 1) with classes weighted by their
+    inverse frequency (relevant records are few). Returns None while the labels
+    hold fewer than one relevant and one irrelevant record (nothing to learn from yet).
     """
     if not any(labels.values()) or all(labels.values()):
         return None
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    features = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(
-        [t or "" for t in texts])
     known = sorted(labels)
-    model = LogisticRegression(class_weight="balanced", max_iter=1000)
-    model.fit(features[known], [bool(labels[i]) for i in known])
-    return model.predict_proba(features)[:, list(model.classes_).index(True)]
+    model = LogisticRegression(class_weight="balanced", solver="liblinear", random_state=0)
+    model.fit(vectors[known], [bool(labels[i]) for i in known])
+    return model.predict_proba(vectors)[:, list(model.classes_).index(True)]
 
 
-def rank(texts: Sequence[str], labels: Mapping[int, bool]) -> list[int]:
-    """Positions of the unlabelled texts, most likely relevant first (stable order until both classes are seen)."""
+def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None) -> list[int]:
+    """Positions of the unlabelled texts, most likely relevant first (stable order until both classes are seen).
+
+    ``vectors`` are the texts' :func:`features`, when already computed.
+    """
     todo = [i for i in range(len(texts)) if i not in labels]
-    scores = relevance_scores(texts, labels)
-    if scores is None:
+    if not any(labels.values()) or all(labels.values()):
         return todo
+    scores = relevance_scores(features(texts) if vectors is None else vectors, labels)
     return sorted(todo, key=lambda i: (-scores[i], i))
 
 
@@ -148,9 +156,10 @@ def simulate(texts: Sequence[str], relevant: Sequence[bool], stop_after: int = S
     labels: dict[int, bool] = {}
     order: list[int] = []
     queue: list[int] = []
+    vectors = features(texts)
     while len(order) < n:
         if not queue or len(order) % retrain_every == 0:
-            queue = rank(texts, labels)
+            queue = rank(texts, labels, vectors)
         pick = queue.pop(0)
         labels[pick] = bool(relevant[pick])
         order.append(pick)
