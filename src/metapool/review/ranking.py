@@ -72,13 +72,15 @@ def relevance_scores(vectors, labels: Mapping[int, bool]) -> np.ndarray | None:
     return model.predict_proba(vectors)[:, list(model.classes_).index(True)]
 
 
-def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None) -> list[int]:
-    """Positions of the unlabelled texts, most likely relevant first (stable order until both classes are seen).
+def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None, among: Sequence[int] | None = None) -> list[int]:
+    """Positions ``among`` (default: the unlabelled texts), most likely relevant first.
 
-    ``vectors`` are the texts' :func:`features`, when already computed.
+    The stable order (by position) until the labels hold one relevant and
+    one irrelevant text, and for ties. ``vectors`` are the texts'
+    :func:`features`, when already computed.
     """
-    todo = [i for i in range(len(texts)) if i not in labels]
-    if not any(labels.values()) or all(labels.values()):
+    todo = sorted(i for i in range(len(texts)) if i not in labels) if among is None else sorted(among)
+    if not todo or not any(labels.values()) or all(labels.values()):
         return todo
     scores = relevance_scores(features(texts) if vectors is None else vectors, labels)
     return sorted(todo, key=lambda i: (-scores[i], i))

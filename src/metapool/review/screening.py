@@ -461,10 +461,9 @@ def _queue(conn, review: Review, stage: str, reviewer: str) -> tuple[list[int], 
     ids = list(outcomes)
     texts = _texts(conn, ids)
     labels = {i: rel for i, u in enumerate(outcomes.values()) if (rel := _relevant(stage, u)) is not None}
-    todo = {u.record for u in outcomes.values()
-            if u.state == "pending" and all(v.reviewer != reviewer for v in u.votes)}
-    order = rank([texts[i] for i in ids], labels)
-    return [ids[i] for i in order if ids[i] in todo], outcomes
+    todo = [i for i, u in enumerate(outcomes.values())
+            if u.state == "pending" and all(v.reviewer != reviewer for v in u.votes)]
+    return [ids[i] for i in rank([texts[i] for i in ids], labels, among=todo)], outcomes
 
 
 def queue(review: Review, stage: str, reviewer: str) -> list[int]:
