@@ -15,8 +15,11 @@ review (import order, i.e. ``records.id``), which is also the tie-break.
 :func:`simulate` replays a fully labelled set of records in the order the
 ranking would have offered them and reports the recall curve, the work saved
 over sampling at 95% recall (WSS@95, Cohen et al. 2006) and where a stopping
-heuristic (``stop_after`` consecutive irrelevant records; the SAFE procedure
-of Boetje and van de Schoot 2024 uses such a rule) would have stopped.
+heuristic would have stopped: the data-driven rule "stop after ``stop_after``
+consecutive irrelevant records" (ASReview's documentation suggests it; the
+SAFE procedure of Boetje and van de Schoot 2024 uses it with 50, next to
+other criteria not computed here: a minimum share screened, a second model,
+a quality check).
 
 References
 ----------
@@ -28,7 +31,7 @@ preparation using automated citation classification. J Am Med Inform Assoc
 2006;13:206-219 (work saved over sampling, WSS = (TN + FN) / N - (1 - recall)).
 Boetje J, van de Schoot R. The SAFE procedure: a practical stopping heuristic
 for active learning-based screening in systematic reviews and meta-analyses.
-Syst Rev 2024;13:81.
+Syst Rev 2024;13. doi:10.1186/s13643-024-02502-7.
 """
 
 from __future__ import annotations
