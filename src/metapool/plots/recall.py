@@ -33,8 +33,9 @@ def recall_plot(sim, ax=None, title: str | None = None):
     ax.plot(xs, [0, *sim.found], color=style.study_color, lw=1.6, label="Relevance ranking")
     ax.plot([0, n], [0, total], color="#7f7f7f", lw=1.0, ls="--", label="Random order (expected)")
     ax.axvline(sim.n95, color=style.pi_color, lw=0.9, ls=":")
-    ax.annotate(f"95% recall after {sim.n95:,} of {n:,}\nWSS@95 = {sim.wss95:.1%}", xy=(sim.n95, sim.found[sim.n95 - 1]),
-                xytext=(6, -34), textcoords="offset points", fontsize=style.fontsize, color=style.pi_color)
+    ax.annotate(f"95% recall after {sim.n95:,} of {n:,}\nWSS@95 = {sim.wss95:.1%}",
+                xy=(sim.n95, sim.found[sim.n95 - 1]), xytext=(6, -34), textcoords="offset points",
+                fontsize=style.fontsize, color=style.pi_color)
     if sim.stopped_at is not None:
         ax.plot([sim.stopped_at], [sim.found[sim.stopped_at - 1]], marker="o", ms=5, color="black", ls="none",
                 label=f"Stop after {sim.stop_after} irrelevant in a row ({sim.stopped_at:,} screened,"

@@ -75,7 +75,8 @@ def relevance_scores(vectors, labels: Mapping[int, bool]) -> np.ndarray | None:
     return model.predict_proba(vectors)[:, list(model.classes_).index(True)]
 
 
-def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None, among: Sequence[int] | None = None) -> list[int]:
+def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None,
+         among: Sequence[int] | None = None) -> list[int]:
     """Positions ``among`` (default: the unlabelled texts), most likely relevant first.
 
     The stable order (by position) until the labels hold one relevant and

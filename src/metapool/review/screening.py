@@ -38,8 +38,8 @@ References
 Cohen J. A coefficient of agreement for nominal scales. Educ Psychol Meas
 1960;20:37-46.
 Higgins JPT, Thomas J, et al. (eds). Cochrane Handbook for Systematic Reviews
-of Interventions, version 6.4, 2023, section 4.6.4 (two independent screeners,
-disagreements resolved by a third person).
+of Interventions, version 6.4, 2023, chapter 4 (selecting studies: two
+independent screeners, disagreements resolved by discussion or a third person).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Vote:
 
 @dataclass(frozen=True)
 class UnitOutcome:
-    """A unit at a stage: ``state`` is ``pending``, ``conflict`` or ``final``; ``decision`` and ``reason`` the final ones."""
+    """A unit at a stage: ``state`` is pending, conflict or final; ``decision`` and ``reason`` are the final ones."""
 
     record: int
     stage: str
@@ -104,7 +104,8 @@ class StageOutcomes:
                 "pending": sum(u.state == "pending" for u in self.units),
                 "conflicts": sum(u.state == "conflict" for u in self.units), "final": len(final),
                 "decisions": {d: sum(u.decision == d for u in final) for d in DECISIONS[self.stage]},
-                "reasons": dict(sorted(Counter(u.reason for u in final if u.decision == "exclude" and u.reason).items()))}
+                "reasons": dict(sorted(Counter(u.reason for u in final
+                                               if u.decision == "exclude" and u.reason).items()))}
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,11 @@ class Decision:
 
 @dataclass(frozen=True)
 class Agreement:
-    """Agreement of two reviewers at a stage over the ``units`` both decided: raw agreement and Cohen's kappa."""
+    """Agreement of two reviewers at a stage over the ``units`` both decided: raw agreement and Cohen's kappa.
+
+    ``table`` counts the units per pair of categories (``"forward / exclude"``: the first reviewer's, then the
+    second's); ``kappa`` is NaN where it is not defined (see :func:`cohen_kappa`).
+    """
 
     stage: str
     reviewers: tuple[str, str]
@@ -139,7 +144,7 @@ class Agreement:
 
     def to_dict(self) -> dict:
         return {"stage": self.stage, "reviewers": list(self.reviewers), "units": self.units, "agreed": self.agreed,
-                "raw": self.raw, "kappa": None if self.kappa != self.kappa else self.kappa}
+                "raw": self.raw, "kappa": None if self.kappa != self.kappa else self.kappa, "table": self.table}
 
 
 # --- pure rules ----------------------------------------------------------------------------------------------------
@@ -215,7 +220,8 @@ def _votes(conn, stage: str) -> dict[int, list[Vote]]:
 
     from .schema import decisions, events
 
-    query = (sa.select(decisions.c.record, decisions.c.reviewer, decisions.c.decision, decisions.c.reason, events.c.kind)
+    query = (sa.select(decisions.c.record, decisions.c.reviewer, decisions.c.decision, decisions.c.reason,
+                       events.c.kind)
              .join(events, events.c.id == decisions.c.event_id)
              .where(decisions.c.stage == stage, decisions.c.superseded_by.is_(None), decisions.c.record.is_not(None))
              .order_by(decisions.c.id))
@@ -302,8 +308,8 @@ def _check_unit(conn, record: int) -> None:
     active = _active_members()
     row = conn.execute(sa.select(active).where(active.c.record == record)).first()
     if row is not None and row.kept_record != record:
-        raise DataValidationError(f"record {record} is a duplicate in cluster {row.cluster}, screened as its kept record"
-                                  f" {row.kept_record}; decide on record {row.kept_record}.")
+        raise DataValidationError(f"record {record} is a duplicate in cluster {row.cluster}, screened as its kept"
+                                  f" record {row.kept_record}; decide on record {row.kept_record}.")
 
 
 def _check_decision(review: Review, stage: str, decision: str, reason: str | None) -> None:
@@ -530,7 +536,8 @@ def read_decisions_csv(path: str | Path) -> list[tuple[int, dict]]:
     missing = [c for c in ("id", "decision") if c not in (reader.fieldnames or ())]
     if missing:
         raise DataValidationError(f"{path.name}: no column {', '.join(missing)} (its columns:"
-                                  f" {', '.join(reader.fieldnames or ()) or 'none'}); a sheet of `review export` has them.")
+                                  f" {', '.join(reader.fieldnames or ()) or 'none'}); a sheet of `review export`"
+                                  " has them.")
     return [(reader.line_num, row) for row in reader]
 
 
