@@ -203,6 +203,7 @@ def test_full_text_needs_a_forward_title_abstract_outcome_and_a_reason(dual):
         decide(dual, 4, "abstract", "ana", "include")
     with pytest.raises(MetapoolError, match=r"record 99 is not in the review \(its records are 1 to 8\)"):
         decide(dual, 99, "ta", "ana", "include")
+    assert queue(dual, "ft", "ana") == [4]  # only the record forward from ta
     decide(dual, 4, "ft", "ana", "exclude", reason="design")
     decide(dual, 4, "ft", "bob", "exclude", reason="population")
     assert [u.record for u in conflicts(dual, "ft")] == [4]  # PRISMA counts one reason per exclusion
@@ -389,20 +390,21 @@ import sys
 from metapool.review.screening import decide
 from metapool.review.store import open_review
 
-review = open_review(sys.argv[1])
+review = open_review(sys.argv[1], db=sys.argv[3] or None)
 name = sys.argv[2]
 for record in range(1, 41):
     decide(review, record, "ta", name, "include" if record % 2 else "exclude", who=name)
 """
 
 
-def test_two_processes_deciding_at_once_lose_nothing(tmp_path):
-    review = make_review(tmp_path / "r", reviewers=2, titles=[f"Study {i}" for i in range(1, 41)])
+def test_two_processes_deciding_at_once_lose_nothing(tmp_path, backend):
+    review = make_review(tmp_path / "r", backend, reviewers=2, titles=[f"Study {i}" for i in range(1, 41)])
+    db = "" if backend is None else review.engine.url.render_as_string(hide_password=False)
     script = tmp_path / "decide.py"
     script.write_text(CONCURRENT_DECISIONS, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    procs = [subprocess.Popen([sys.executable, str(script), str(review.folder), name], env=env, stderr=subprocess.PIPE,
-                              text=True) for name in ("ana", "bob")]
+    procs = [subprocess.Popen([sys.executable, str(script), str(review.folder), name, db], env=env,
+                              stderr=subprocess.PIPE, text=True) for name in ("ana", "bob")]
     errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     rows = decision_rows(review)
