@@ -447,9 +447,9 @@ def _texts(conn, ids: Sequence[int]) -> dict[int, str]:
 
     from .schema import records
 
-    rows = conn.execute(sa.select(records.c.id, records.c.title, records.c.abstract, records.c.keywords)
-                        .where(records.c.id.in_(list(ids)))) if ids else []
-    return {r.id: " ".join([r.title or "", r.abstract or "", *r.keywords]) for r in rows}
+    wanted = set(ids)  # read every record and keep those wanted: an IN list of 100,000 ids exceeds SQLite's limits
+    rows = conn.execute(sa.select(records.c.id, records.c.title, records.c.abstract, records.c.keywords))
+    return {r.id: " ".join([r.title or "", r.abstract or "", *r.keywords]) for r in rows if r.id in wanted}
 
 
 def _relevant(stage: str, unit: UnitOutcome) -> bool | None:
@@ -508,10 +508,11 @@ def reviewer_sheet(review: Review, stage: str, reviewer: str) -> list[dict]:
     with transaction(review, read_only=True) as conn:
         todo, outcomes = _queue(conn, review, stage, reviewer)
         mine = {r.record: r for r in conn.execute(sa.select(decisions).where(
-            decisions.c.stage == stage, decisions.c.reviewer == reviewer, decisions.c.superseded_by.is_(None),
-            decisions.c.record.in_(list(outcomes)))).all()} if outcomes else {}
+            decisions.c.stage == stage, decisions.c.reviewer == reviewer, decisions.c.superseded_by.is_(None)))
+            if r.record in outcomes}
         ids = todo + sorted(mine)
-        rows = {r.id: r for r in conn.execute(sa.select(records).where(records.c.id.in_(ids)))} if ids else {}
+        wanted = set(ids)
+        rows = {r.id: r for r in conn.execute(sa.select(records)) if r.id in wanted}
     out = []
     for i in ids:
         r, d = rows[i], mine.get(i)
