@@ -81,7 +81,7 @@ def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None,
 
     The stable order (by position) until the labels hold one relevant and
     one irrelevant text, and for ties. ``vectors`` are the texts'
-    :func:`features`, when already computed.
+    :func:`features`, when already computed (``texts`` then only counts them).
     """
     todo = sorted(i for i in range(len(texts)) if i not in labels) if among is None else sorted(among)
     if not todo or not any(labels.values()) or all(labels.values()):

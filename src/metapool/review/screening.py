@@ -452,6 +452,31 @@ def _texts(conn, ids: Sequence[int]) -> dict[int, str]:
     return {r.id: " ".join([r.title or "", r.abstract or "", *r.keywords]) for r in rows if r.id in wanted}
 
 
+#: The TF-IDF vectors of the last review ranked in this process: (where, records, last id) -> (row of each id, vectors).
+_VECTORS: dict = {}
+
+
+def _vectors(conn, review: Review):
+    """Row of each record id and the TF-IDF vectors of every record of the review (all imports so far).
+
+    Records are never changed once imported, so the vectors are kept for the
+    next call while the review holds the same records (a long-running web
+    app ranks again after each decision without reading every text again).
+    """
+    import sqlalchemy as sa
+
+    from .ranking import features
+    from .schema import records
+
+    key = (review.where, *conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
+    if key not in _VECTORS:
+        texts = _texts(conn, conn.execute(sa.select(records.c.id)).scalars().all())
+        ids = sorted(texts)
+        _VECTORS.clear()
+        _VECTORS[key] = ({i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
+    return _VECTORS[key]
+
+
 def _relevant(stage: str, unit: UnitOutcome) -> bool | None:
     """What the ranking learns from a unit: relevant, irrelevant, or None (no decision, or not retrieved only)."""
     votes = [v.decision for v in unit.votes if v.decision != "not_retrieved"]
@@ -465,11 +490,13 @@ def _queue(conn, review: Review, stage: str, reviewer: str) -> tuple[list[int], 
 
     outcomes = _outcomes(conn, review, stage)
     ids = list(outcomes)
-    texts = _texts(conn, ids)
     labels = {i: rel for i, u in enumerate(outcomes.values()) if (rel := _relevant(stage, u)) is not None}
     todo = [i for i, u in enumerate(outcomes.values())
             if u.state == "pending" and all(v.reviewer != reviewer for v in u.votes)]
-    return [ids[i] for i in rank([texts[i] for i in ids], labels, among=todo)], outcomes
+    if not todo:
+        return [], outcomes
+    row, vectors = _vectors(conn, review)
+    return [ids[i] for i in rank(ids, labels, vectors[[row[i] for i in ids]], among=todo)], outcomes
 
 
 def queue(review: Review, stage: str, reviewer: str) -> list[int]:
