@@ -213,6 +213,20 @@ def test_full_text_needs_a_forward_title_abstract_outcome_and_a_reason(dual):
     assert review_status(dual).screening[1]["reasons"] == {"design": 1}
 
 
+def test_import_decisions_is_all_or_nothing(dual):
+    rows = [(2, {"id": "1", "decision": "include"}), (3, {"id": "2", "decision": ""}),
+            (4, {"id": "3", "decision": "exclude", "reason": "design", "note": "'=SUM(A1)"})]
+    stored = import_decisions(dual, rows, "ta", "ana", who="clerk", source="ana.csv")
+    assert [(d.record, d.decision, d.reason, d.note) for d in stored] == [(1, "include", None, None),
+                                                                         (3, "exclude", "design", "=SUM(A1)")]
+    assert import_decisions(dual, rows, "ta", "ana") == ()  # the same sheet again changes nothing
+    bad = [(2, {"id": "4", "decision": "maybe"}), (3, {"id": "5", "decision": "include"}),
+           (4, {"id": "99", "decision": "include"})]  # rows 2 and 3 are stored, row 4 fails: all are rolled back
+    with pytest.raises(MetapoolError, match=r"ana.csv: row 4: record 99 is not in the review.*Nothing was imported"):
+        import_decisions(dual, bad, "ta", "ana", source="ana.csv")
+    assert len(decision_rows(dual)) == 2
+
+
 def test_a_duplicate_that_is_not_kept_is_screened_through_its_kept_record(dual):
     from metapool.review.schema import cluster_members, clusters
 

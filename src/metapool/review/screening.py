@@ -214,20 +214,26 @@ def _units(conn) -> list[int]:
     return list(conn.execute(query).scalars())
 
 
-def _votes(conn, stage: str) -> dict[int, list[Vote]]:
-    """Current decisions at ``stage`` per record, in the order they were made."""
+def _current(stage: str, record: int | None = None):
+    """The query of the current (not superseded) decisions at ``stage`` (of one ``record``), with their event's kind."""
     import sqlalchemy as sa
 
     from .schema import decisions, events
 
-    query = (sa.select(decisions.c.record, decisions.c.reviewer, decisions.c.decision, decisions.c.reason,
-                       events.c.kind)
-             .join(events, events.c.id == decisions.c.event_id)
-             .where(decisions.c.stage == stage, decisions.c.superseded_by.is_(None), decisions.c.record.is_not(None))
-             .order_by(decisions.c.id))
+    query = (sa.select(decisions, events.c.kind).join(events, events.c.id == decisions.c.event_id)
+             .where(decisions.c.stage == stage, decisions.c.superseded_by.is_(None), decisions.c.record.is_not(None)))
+    return (query if record is None else query.where(decisions.c.record == record)).order_by(decisions.c.id)
+
+
+def _vote(row) -> Vote:
+    return Vote(row.reviewer, row.decision, row.reason, row.kind == "resolve")
+
+
+def _votes(conn, stage: str) -> dict[int, list[Vote]]:
+    """Current decisions at ``stage`` per record, in the order they were made."""
     out: dict[int, list[Vote]] = {}
-    for r in conn.execute(query):
-        out.setdefault(r.record, []).append(Vote(r.reviewer, r.decision, r.reason, r.kind == "resolve"))
+    for r in conn.execute(_current(stage)):
+        out.setdefault(r.record, []).append(_vote(r))
     return out
 
 
@@ -330,8 +336,6 @@ def _check_decision(review: Review, stage: str, decision: str, reason: str | Non
 
 def _decide(conn, review: Review, record: int, stage: str, reviewer: str, decision: str, reason: str | None,
             note: str | None, who: str, resolve: bool) -> Decision:
-    import sqlalchemy as sa
-
     from .schema import decisions
 
     if not isinstance(reviewer, str) or not reviewer.strip():
@@ -340,23 +344,21 @@ def _decide(conn, review: Review, record: int, stage: str, reviewer: str, decisi
     _check_decision(review, stage, decision, reason)
     _check_unit(conn, record)
     if stage == "ft":
-        ta = unit_outcome(record, "ta", _votes_of(conn, record, "ta"), review.config.reviewers_per_record)
+        ta = unit_outcome(record, "ta", [_vote(r) for r in conn.execute(_current("ta", record))],
+                          review.config.reviewers_per_record)
         if ta.state != "final" or ta.decision not in FORWARD:
             now = f"{ta.state}" if ta.state != "final" else f"{ta.decision} at ta"
             raise DataValidationError(f"record {record} is not forward to full text: its title/abstract outcome is"
                                       f" {now} (full text screens records included or maybe at ta).")
-    votes = _votes_of(conn, record, stage)
+    current = conn.execute(_current(stage, record)).all()
+    votes = [_vote(r) for r in current]
     outcome = unit_outcome(record, stage, votes, review.config.reviewers_per_record)
-    current = conn.execute(sa.select(decisions).where(
-        decisions.c.record == record, decisions.c.stage == stage, decisions.c.superseded_by.is_(None))
-        .order_by(decisions.c.id)).all()
-    kinds = _kinds(conn, [r.event_id for r in current])
     if resolve:
-        mine = [r for r in current if kinds[r.event_id] == "resolve"]
+        mine = [r for r in current if r.kind == "resolve"]
         if not mine and outcome.state != "conflict":
             raise DataValidationError(f"record {record} has no conflict at {stage} to resolve (it is {outcome.state}).")
     else:
-        mine = [r for r in current if r.reviewer == reviewer and kinds[r.event_id] != "resolve"]
+        mine = [r for r in current if r.reviewer == reviewer and r.kind != "resolve"]
         others = sorted({v.reviewer for v in votes if not v.resolution} - {reviewer})
         if not mine and len(others) >= review.config.reviewers_per_record:
             raise DataValidationError(
@@ -365,8 +367,8 @@ def _decide(conn, review: Review, record: int, stage: str, reviewer: str, decisi
                 " settled with a resolution (--resolve).")
     old = mine[-1] if mine else None
     if old is not None and (old.decision, old.reason, old.note) == (decision, reason, note):
-        return Decision(old.id, record, stage, old.reviewer, decision, reason, note, resolve, old.superseded_by,
-                        old.who, as_utc(old.at), changed=False)
+        return Decision(old.id, record, stage, old.reviewer, decision, reason, note, resolve, None, old.who,
+                        as_utc(old.at), changed=False)
     payload = {"record": record, "stage": stage, "reviewer": reviewer, "decision": decision, "reason": reason,
                "supersedes": old.id if old is not None else None}
     event = log_event(conn, "resolve" if resolve else "decision", payload, who)
@@ -378,27 +380,6 @@ def _decide(conn, review: Review, record: int, stage: str, reviewer: str, decisi
         conn.execute(decisions.update().where(decisions.c.id == old.id).values(superseded_by=new))
     return Decision(new, record, stage, reviewer, decision, reason, note, resolve, old.id if old is not None else None,
                     who, at)
-
-
-def _kinds(conn, event_ids: Iterable[int]) -> dict[int, str]:
-    import sqlalchemy as sa
-
-    from .schema import events
-
-    ids = list(event_ids)
-    return dict(conn.execute(sa.select(events.c.id, events.c.kind).where(events.c.id.in_(ids))).all()) if ids else {}
-
-
-def _votes_of(conn, record: int, stage: str) -> list[Vote]:
-    import sqlalchemy as sa
-
-    from .schema import decisions, events
-
-    query = (sa.select(decisions.c.reviewer, decisions.c.decision, decisions.c.reason, events.c.kind)
-             .join(events, events.c.id == decisions.c.event_id)
-             .where(decisions.c.record == record, decisions.c.stage == stage, decisions.c.superseded_by.is_(None))
-             .order_by(decisions.c.id))
-    return [Vote(r.reviewer, r.decision, r.reason, r.kind == "resolve") for r in conn.execute(query)]
 
 
 def decide(review: Review, record: int, stage: str, reviewer: str, decision: str, reason: str | None = None,
