@@ -54,7 +54,6 @@ template (``"<events column>"``) is refused with the lines to edit.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -64,6 +63,7 @@ from .evidence.grade import JUDGEMENTS
 from .exceptions import DataValidationError, OptionError
 from .inference.tests import TESTS
 from .io.decoding import decode_text, read_bytes, text_encoding
+from .io.settings import parse_toml
 from .io.tables import EXCEL_SUFFIXES
 from .models.methods import get_method, method_choices
 from .models.design import parse_formula
@@ -484,12 +484,7 @@ def _design_key(chk: _Checker, value) -> str:
 
 def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = ".") -> AnalysisSpec:
     """Parse the TOML text of an analysis file (see the module docstring)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataValidationError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise DataValidationError(f"{source}: not valid TOML: values nested too deeply.") from None
+    raw = parse_toml(text, source)
     chk = _Checker(source, text)
     raw = _spelled_one_way(chk, raw)
     _placeholders(chk, raw)
