@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Layout", "LAYOUTS", "pyplot", "text_width_in", "fmt_value", "fmt_interval"]
+__all__ = ["Layout", "LAYOUTS", "SVG_FONT_STACK", "pyplot", "text_width_in", "fmt_value", "fmt_interval"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ LAYOUTS = {
         ci_header="{effect}\n({level}% CI)",
     ),
 }  # fmt: skip
+
+
+#: CSS font stacks written into SVG text for a font the figures measure with: the font itself, then
+#: fonts of similar widths (Bitstream Vera, DejaVu's origin; Verdana), so that a browser without
+#: it keeps the text columns of a forest plot apart.
+SVG_FONT_STACK = {"DejaVu Sans": "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, Geneva, sans-serif"}
 
 
 def pyplot():
