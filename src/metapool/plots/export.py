@@ -53,10 +53,30 @@ def _png(fig, dpi: float, pad: float):
     return buf.getvalue(), bbox
 
 
-def _svg_fonts(text: str) -> str:
-    """SVG text with each single-font family widened to :data:`SVG_FONT_STACK` (fallbacks of the same widths)."""
-    return re.sub(r"font-family: '([^',;]+)';", lambda m: f"font-family: {SVG_FONT_STACK.get(m[1], repr(m[1]))};",
-                  text)
+def _layout(fig, dpi: float, pad: float):
+    """Lay ``fig`` out once at ``dpi`` without drawing it (layout engine run, texts measured): its tight box in inches."""
+    fig.set_dpi(dpi)
+    renderer = fig.canvas.get_renderer()
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+    return fig.get_tightbbox(renderer).padded(pad)
+
+
+def _compact_svg(text: str) -> str:
+    """matplotlib's SVG made compact for inlining: no metadata or indentation, upright text without a rotation.
+
+    Text in :data:`SVG_FONT_STACK`'s fonts gets its font stack from one CSS
+    rule of the SVG's own style sheet instead of on every text element.
+    """
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
+    text = re.sub(r' transform="rotate\(-?0 [-0-9.e]+ [-0-9.e]+\)"', "", text)
+    for font, stack in SVG_FONT_STACK.items():
+        family = re.compile(rf"font-family: '{re.escape(font)}'[^;\"]*;? ?")
+        if family.search(text):
+            text = family.sub("", text).replace("*{stroke-linejoin", f"text{{font-family: {stack}}} *{{stroke-linejoin",
+                                                1)
+    return re.sub(r">\s+<", "><", re.sub(r"\s*\n\s*", "\n", text))
 
 
 def figure_files(obj, formats=("svg", "png"), dpi: float = 150, salt: str = "metapool") -> dict[str, bytes]:
@@ -86,7 +106,7 @@ def figure_files(obj, formats=("svg", "png"), dpi: float = 150, salt: str = "met
     fig = _figure(obj)
     out = {}
     with matplotlib.rc_context(RC | {"svg.hashsalt": salt}):
-        png, bbox = _png(fig, dpi, PAD_IN)
+        png, bbox = _png(fig, dpi, PAD_IN) if "png" in formats else (None, _layout(fig, dpi, PAD_IN))
         fig.set_layout_engine("none")  # laid out once above: no format repeats it
         for fmt in formats:
             if fmt == "png":
@@ -94,7 +114,7 @@ def figure_files(obj, formats=("svg", "png"), dpi: float = 150, salt: str = "met
                 continue
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox, metadata={"Date": None} if fmt == "svg" else None)
-            out[fmt] = _svg_fonts(buf.getvalue().decode("utf-8")).encode("utf-8") if fmt == "svg" else buf.getvalue()
+            out[fmt] = _compact_svg(buf.getvalue().decode("utf-8")).encode("utf-8") if fmt == "svg" else buf.getvalue()
     return out
 
 
