@@ -46,7 +46,8 @@ out <- {out}
 outcomes <- list({outcomes})
 draw <- function(dev, name, width, height, plot) {{
   file <- file.path(out, paste0(name, ".", dev))
-  if (dev == "png") png(file, width = width, height = height, units = "in", res = 150) else svg(file, width = width, height = height)
+  if (dev == "png") png(file, width = width, height = height, units = "in", res = 150)
+  else svg(file, width = width, height = height)
   plot()
   invisible(dev.off())
 }}
@@ -60,9 +61,11 @@ for (o in outcomes) {{
   h <- 2 + 0.2 * res$k
   for (dev in c("svg", "png")) {{
     draw(dev, paste0(o[1], "_forest"), 9, h, function() forest(res, transf = transf.ilogit, header = TRUE))
-    draw(dev, paste0(o[1], "_funnel"), 6, 5, function() funnel(tf, level = c(90, 95, 99), shade = c("white", "gray55", "gray75"), refline = 0, legend = TRUE))
+    draw(dev, paste0(o[1], "_funnel"), 6, 5, function() funnel(tf, level = c(90, 95, 99),
+         shade = c("white", "gray55", "gray75"), refline = 0, legend = TRUE))
     draw(dev, paste0(o[1], "_baujat"), 6, 5, function() baujat(res))
-    draw(dev, paste0(o[1], "_leave_one_out"), 9, h, function() forest(l1o$estimate, sei = l1o$se, slab = l1o$slab, transf = transf.ilogit, header = TRUE))
+    draw(dev, paste0(o[1], "_leave_one_out"), 9, h, function() forest(l1o$estimate, sei = l1o$se,
+         slab = l1o$slab, transf = transf.ilogit, header = TRUE))
     draw(dev, paste0(o[1], "_influence"), 8, 8, function() plot(inf))
   }}
 }}

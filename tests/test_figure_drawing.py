@@ -66,10 +66,12 @@ def test_the_flag_takes_the_registry_values_and_defaults_to_both():
 @pytest.mark.parametrize("figures", list(FIGURE_FORMATS))
 def test_folder_contents_per_figures_value(analysis, tmp_path, figures):
     seen = []
-    written = write_outputs(analysis, tmp_path / "out", figures=figures, on_results=lambda w: seen.append(_files(w["report"].parent)))
+    written = write_outputs(analysis, tmp_path / "out", figures=figures,
+                            on_results=lambda w: seen.append(_files(w["report"].parent)))
     out = tmp_path / "out"
     results_first = seen[0]  # the folder as the results-first phase left it: complete, without figures
-    assert sorted(results_first) == sorted([MARKER, "card.html", "card.md", "effect_sizes.csv", "report.html", "results.json"])
+    assert sorted(results_first) == sorted([MARKER, "card.html", "card.md", "effect_sizes.csv", "report.html",
+                                            "results.json"])
     report = (out / "report.html").read_text(encoding="utf-8")
     suffixes = {p.suffix for p in written["figures"]}
     if figures == "none":

@@ -54,7 +54,7 @@ def _png(fig, dpi: float, pad: float):
 
 
 def _layout(fig, dpi: float, pad: float):
-    """Lay ``fig`` out once at ``dpi`` without drawing it (layout engine run, texts measured): its tight box in inches."""
+    """Lay ``fig`` out once at ``dpi`` without drawing it (layout engine run, texts measured): its tight box."""
     fig.set_dpi(dpi)
     renderer = fig.canvas.get_renderer()
     engine = fig.get_layout_engine()

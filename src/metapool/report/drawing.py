@@ -16,8 +16,6 @@ in parallel or not.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,8 +80,10 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _executor(workers: int, analysis, note: str) -> ProcessPoolExecutor:
+def _executor(workers: int, analysis, note: str):
+    """A pool of ``workers`` processes holding the analysis (imported here, as the CLI imports this module)."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
@@ -100,10 +100,12 @@ class FigureJob:
     tasks: list  # (group, name, stem, kind, caption, draw), in plan order
     formats: tuple  # the files written per figure (FIGURE_FORMATS)
     futures: list | None = None  # one per task when worker processes draw
-    executor: ProcessPoolExecutor | None = field(default=None, repr=False)
+    executor: object = field(default=None, repr=False)  # the concurrent.futures.ProcessPoolExecutor
 
     def _images(self, i: int) -> dict | None:
-        group, _, stem, kind, _, draw = self.tasks[i]
+        from concurrent.futures.process import BrokenProcessPool
+
+        _, _, stem, kind, _, draw = self.tasks[i]
         if self.futures is None:
             return render_plan(draw, self.formats, f"{stem}_{kind}")
         try:

@@ -155,7 +155,10 @@ def risk_of_bias_plans(analysis, note: str = "") -> list:
 
 
 def _draw(plans: list, folder: Path | None, stem: str) -> tuple:
-    """Draw each ``(kind, caption, draw)`` plan in this process into a :class:`Figure` (saved into ``folder`` as ``{stem}_{kind}``)."""
+    """Draw each ``(kind, caption, draw)`` plan in this process into a :class:`Figure`.
+
+    Saved into ``folder`` (when given) as ``{stem}_{kind}``, SVG and PNG.
+    """
     formats = ("svg", "png") if folder is not None else ()
     drawn = ((kind, caption, render_plan(draw, formats, f"{stem}_{kind}")) for kind, caption, draw in plans)
     return tuple(saved_figure(kind, caption, images, folder, f"{stem}_{kind}", formats)
@@ -163,7 +166,10 @@ def _draw(plans: list, folder: Path | None, stem: str) -> tuple:
 
 
 def saved_figure(kind: str, caption: str, images: dict, folder: Path | None, name: str, formats) -> Figure:
-    """The :class:`Figure` of rendered ``images`` (:func:`render_plan`), its ``formats`` written into ``folder`` as ``name.{format}``."""
+    """The :class:`Figure` of rendered ``images`` (:func:`render_plan`).
+
+    Its ``formats`` are written into ``folder`` (when given) as ``name.{format}``.
+    """
     files = ()
     if folder is not None:
         files = tuple(str(folder / f"{name}.{fmt}") for fmt in formats)
