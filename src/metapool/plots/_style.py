@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -51,8 +52,13 @@ def pyplot():
     return plt
 
 
+@functools.lru_cache(maxsize=8192)
 def text_width_in(text: str, fontsize: float, font: str, bold: bool = False) -> float:
-    """Rendered width of ``text`` in inches (multi-line: the widest line)."""
+    """Rendered width of ``text`` in inches (multi-line: the widest line).
+
+    Remembered (a report's forest plots measure the same study labels and
+    numbers again and again; laying out a text costs about a millisecond).
+    """
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 
