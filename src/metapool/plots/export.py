@@ -5,7 +5,8 @@ canvas drawn at its resolution, cropped to the figure's tight bounding box
 (the layout engine, e.g. constrained layout, runs in that one draw); the
 layout is then frozen and every other format is drawn with that same
 bounding box, so no format repeats the layout or the tight-box passes of
-``savefig(bbox_inches="tight")``. SVG text is written as text
+``savefig(bbox_inches="tight")`` (the SVG is drawn at the figure's size in
+one pass and cropped by its ``viewBox``). SVG text is written as text
 (``svg.fonttype = "none"``) in the font stack :data:`~metapool.plots._style.SVG_FONT_STACK`:
 a tenth of the size of text drawn as paths, selectable and searchable.
 """
@@ -37,8 +38,10 @@ def _png(fig, dpi: float, pad: float):
     import numpy as np
     from PIL import Image
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig.set_dpi(dpi)
-    canvas = fig.canvas
+    canvas = FigureCanvasAgg(fig)  # whatever the session's backend
     canvas.draw()  # runs the layout engine and measures every text at the PNG's resolution
     bbox = fig.get_tightbbox(canvas.get_renderer()).padded(pad)
     pixels = np.asarray(canvas.buffer_rgba())
@@ -55,12 +58,27 @@ def _png(fig, dpi: float, pad: float):
 
 def _layout(fig, dpi: float, pad: float):
     """Lay ``fig`` out once at ``dpi`` without drawing it (layout engine run, texts measured): its tight box."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig.set_dpi(dpi)
-    renderer = fig.canvas.get_renderer()
+    renderer = FigureCanvasAgg(fig).get_renderer()
     engine = fig.get_layout_engine()
     if engine is not None:
         engine.execute(fig)
     return fig.get_tightbbox(renderer).padded(pad)
+
+
+def _svg(fig, bbox) -> str:
+    """The SVG of ``fig`` in one pass (no layout, no tight-box pass), cropped to ``bbox`` (inches) by its viewBox."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    buf = io.StringIO()
+    FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
+    height = fig.get_figheight() * 72
+    x, y, w, h = bbox.x0 * 72, height - bbox.y1 * 72, bbox.width * 72, bbox.height * 72
+    return re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*" viewBox="[^"]*"',
+                  lambda m: f'<svg {m[1]}width="{w:.2f}pt" height="{h:.2f}pt" viewBox="{x:.2f} {y:.2f} {w:.2f} {h:.2f}"',
+                  buf.getvalue(), count=1)
 
 
 def _compact_svg(text: str) -> str:
@@ -111,10 +129,12 @@ def figure_files(obj, formats=("svg", "png"), dpi: float = 150, salt: str = "met
         for fmt in formats:
             if fmt == "png":
                 out[fmt] = png
-                continue
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox, metadata={"Date": None} if fmt == "svg" else None)
-            out[fmt] = _compact_svg(buf.getvalue().decode("utf-8")).encode("utf-8") if fmt == "svg" else buf.getvalue()
+            elif fmt == "svg":
+                out[fmt] = _compact_svg(_svg(fig, bbox)).encode("utf-8")
+            else:
+                buf = io.BytesIO()
+                fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox)
+                out[fmt] = buf.getvalue()
     return out
 
 
