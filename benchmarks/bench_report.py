@@ -73,13 +73,23 @@ cat("files", length(list.files(out)), "\\n")
 """
 
 
+def _version(path: Path | None):
+    """Which file ``path`` is (inode and change time), None when it does not exist."""
+    try:
+        st = path.stat()
+    except (OSError, AttributeError):
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def timed(cmd: list[str], watch: Path | None = None) -> tuple[float, float | None, str]:
-    """Wall time of ``cmd``, the time until ``watch`` exists (polled every 5 ms), and its stdout."""
+    """Wall time of ``cmd``, the time until a new ``watch`` file appears (polled every 5 ms), and its stdout."""
+    before = _version(watch)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = None
     while proc.poll() is None:
-        if watch is not None and seen is None and watch.exists():
+        if watch is not None and seen is None and _version(watch) not in (None, before):
             seen = time.perf_counter() - start
         time.sleep(0.005)
     elapsed = time.perf_counter() - start

@@ -50,6 +50,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     from ..analysis import run_analysis
     from ..io.outputs import reserved_folder
+    from ..report.drawing import prepare_workers
     from ..report.render import write_outputs
     from ..spec import load_spec
 
@@ -57,6 +58,8 @@ def run_run(args: argparse.Namespace) -> int:
     spec = load_spec(args.analysis)
     reserved = reserved_folder(args.outdir, spec.input_files, args.force)  # refused or held before any work
     with reserved:
+        if args.figures != "none":
+            prepare_workers()  # the figure workers' server imports matplotlib while the outcomes are pooled
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Pooling", total=len(spec.outcomes))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..exceptions import MetapoolError
 from .figures import figure_stem, outcome_plans, render_plan, risk_of_bias_plans, saved_figure
 
-__all__ = ["FIGURE_FORMATS", "DEFAULT_FIGURES", "draw_report_figures", "FigureJob"]
+__all__ = ["FIGURE_FORMATS", "DEFAULT_FIGURES", "draw_report_figures", "prepare_workers", "FigureJob"]
 
 #: ``metapool run --figures``: the files written into ``figures/`` per figure (the report shows
 #: every figure inline as SVG whatever is chosen, except with ``none``).
@@ -36,7 +36,7 @@ FIGURE_FORMATS = {
 #: Default of ``metapool run --figures``.
 DEFAULT_FIGURES = "both"
 
-#: Fewest figures worth starting worker processes for (starting one costs about as much as drawing three).
+#: Fewest figures worth starting worker processes for (starting them costs about a second of CPU).
 MIN_PARALLEL = 6
 
 #: Figure kinds that take longest (one row per study): drawn first, so that the workers end together.
@@ -80,17 +80,35 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _context():
+    """The ``forkserver`` context, its server importing matplotlib and the plots once; ``spawn`` without one."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["matplotlib.pyplot", "metapool.plots", __name__])
+    return context
+
+
+def prepare_workers() -> None:
+    """Start the ``forkserver`` of the figure workers now (it imports matplotlib while the caller computes).
+
+    ``metapool run`` calls it before the analysis, so that the workers can
+    start at once when the figures are drawn; without a forkserver
+    (Windows) it does nothing.
+    """
+    from multiprocessing import forkserver
+
+    if _cpus() > 1 and _context().get_start_method() == "forkserver":
+        forkserver.ensure_running()
+
+
 def _executor(workers: int, analysis, note: str):
     """A pool of ``workers`` processes holding the analysis (imported here, as the CLI imports this module)."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["matplotlib.pyplot", "metapool.plots", __name__])
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(analysis, note))
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_start_worker, initargs=(analysis, note))
 
 
 @dataclass
