@@ -83,10 +83,13 @@ class Summarized:
 
 
 class Rendered(Summarized):
-    """Mixin of result classes that print as their summary: ``str()`` and Jupyter's HTML view."""
+    """Mixin of result classes that print as their summary: ``str()``, IPython's text and Jupyter's HTML view."""
 
     def __str__(self) -> str:
         return self.summary().to_text()
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(self.summary().to_text())
 
     def _repr_html_(self) -> str:
         return self.summary().to_html()

@@ -6,7 +6,8 @@ keys (``events = "orr_events"``) and the batch engine read this one table.
 
 from __future__ import annotations
 
-#: Column key (CLI flag without dashes, analysis-file key) -> (escalc role, description).
+#: Column key (the CLI flag without its leading dashes; the analysis file writes "-" as "_": ci_lower) -> (escalc role,
+#: description).
 COLUMN_FLAGS = {
     "events": ("xi", "events (one group)"),
     "total": ("ni", "total patients (one group)"),
@@ -19,6 +20,8 @@ COLUMN_FLAGS = {
     "total1": ("n1i", "patients in group 1"),
     "events2": ("ci", "events in group 2"),
     "total2": ("n2i", "patients in group 2"),
+    "nonevents1": ("bi", "non-events in group 1 (instead of the total: metafor's bi)"),
+    "nonevents2": ("di", "non-events in group 2 (instead of the total: metafor's di)"),
     "mean1": ("m1i", "mean in group 1"),
     "sd1": ("sd1i", "standard deviation in group 1"),
     "n1": ("n1i", "size of group 1"),

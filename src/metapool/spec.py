@@ -35,13 +35,20 @@ Example::
     mods = ["prior_hma_fraction"]
     bias = true
     sensitivity = true
+    # higher_is_better = false      # more events are worse (adverse events): the card's wording
     # threshold = 0.3               # GRADE: a single-group decision threshold (natural scale)
     # mid = 1.25                    # GRADE: two-group MID (a ratio > 1, or a difference > 0)
     # control_risk = 0.12           # GRADE: assumed control risk for absolute effects (default: median)
     # indirectness = "serious"      # GRADE: the team's judgement (default: not assessed)
     # indirectness_reason = "older population than the question's"
+    # favours = ["Magnesium", "Control"]  # forest plot: "Favours ..." left and right of the null line
+    # arms = ["Magnesium", "Control"]     # forest plot: group 1's and group 2's names over their columns
 
-Errors name the key and its line in the file.
+Keys are written with underscores (``ci_lower``, ``subgroup_tau2``, ``risk_of_bias``);
+the same key written with dashes (``ci-lower``, as the command line's
+``--ci-lower``) is read as the same key. Errors name the key and its line in
+the file. A file that still holds the placeholders of ``metapool init``'s
+template (``"<events column>"``) is refused with the lines to edit.
 """
 
 from __future__ import annotations
@@ -68,13 +75,15 @@ __all__ = ["KINDS", "OutcomeSpec", "AnalysisSpec", "load_spec", "parse_spec"]
 KINDS: dict[str, dict] = {
     "proportion": {"columns": (("events", "total"),),
                    "text": "events out of patients in one group (response, remission, adverse events)"},
-    "survival": {"columns": (("events", "total"), ("prop", "ci-lower", "ci-upper")),
+    "survival": {"columns": (("events", "total"), ("prop", "ci_lower", "ci_upper")),
                  "text": "landmark survival pooled as a proportion: alive at 1 year out of patients at risk,"
                          " or the reported survival estimate with its CI"},
     "rate": {"columns": (("events", "time"),), "text": "events per person-time"},
-    "binary": {"columns": (("events1", "total1", "events2", "total2"),), "text": "events out of patients in two groups"},
+    "binary": {"columns": (("events1", "total1", "events2", "total2"),
+                           ("events1", "nonevents1", "events2", "nonevents2")),
+               "text": "events out of patients (or events and non-events) in two groups"},
     "continuous": {"columns": (("mean1", "sd1", "n1", "mean2", "sd2", "n2"),), "text": "means and SDs in two groups"},
-    "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci-lower", "ci-upper")),
+    "generic": {"columns": (("yi", "vi"), ("yi", "sei"), ("ratio", "ci_lower", "ci_upper")),
                 "text": "precomputed effects with variances or SEs, or ratios (e.g. hazard ratios) with CIs"},
     "median": {"columns": (("median",),),
                "text": "study medians (e.g. median overall survival), optionally with their CI (lower, upper)"},
@@ -86,16 +95,31 @@ _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "desi
 _OPTION_KEYS = {"measure", "method", "test", "level"}
 #: Top-level keys that name study-level columns of the data file (used by every outcome).
 STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "risk_of_bias_domains", "followup")
-#: Outcome keys that name columns of the data file.
-_COLUMN_KEYS = {k.replace("-", "_") for k in COLUMN_FLAGS} | {"median", "lower", "upper"}
+#: Outcome keys that name columns of the data file, spelled as in the file (``ci_lower``), to their escalc role.
+COLUMN_ROLES = {flag.replace("-", "_"): role for flag, (role, _) in COLUMN_FLAGS.items()}
+_COLUMN_KEYS = set(COLUMN_ROLES) | {"median", "lower", "upper"}
+#: Measures in the data's own units (a mean difference in mmHg, a mean in months): the only ones an outcome's
+#: ``unit`` is written after (with medians). Standardised measures (SMD), ratios, proportions and correlations
+#: have no unit.
+UNIT_MEASURES = frozenset({"MD", "MN", "MNLN", "GEN"})
+#: A column the template of ``metapool init`` could not fill: ``"<events column>"`` (refused until edited).
+PLACEHOLDER = re.compile(r"<[^<>]* column>")
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
                   "ci_level", "higher_is_better", "mid", "threshold", "control_risk", "indirectness",
-                  "indirectness_reason"} | _OPTION_KEYS | _COLUMN_KEYS)
+                  "indirectness_reason", "favours", "arms"} | _OPTION_KEYS | _COLUMN_KEYS)
 
 
 @dataclass(frozen=True)
 class OutcomeSpec:
-    """One outcome of the analysis file (see the module docstring)."""
+    """One outcome of the analysis file (see the module docstring).
+
+    ``columns`` maps the outcome's column keys, spelled as documented
+    (``ci_lower``), to the data's columns. ``unit`` is written after
+    estimates in the data's own units only (:data:`UNIT_MEASURES`, medians).
+    ``higher_is_better`` says whether more events are the good direction; it
+    words the card's single-group statements ("achieves ... in" or "occurs
+    in", :func:`metapool.report.certainty.statement`) and changes no number.
+    """
 
     name: str
     kind: str
@@ -117,11 +141,13 @@ class OutcomeSpec:
     control_risk: float | None = None
     indirectness: str | None = None
     indirectness_reason: str = ""
+    favours: tuple = ()  # forest plot: (left, right) of the null line, e.g. ("Magnesium", "Control")
+    arms: tuple = ()  # forest plot: names of group 1 and group 2 over their data columns
 
     @property
     def roles(self) -> dict:
         """escalc roles to column names (for the kinds pooled with escalc)."""
-        return {COLUMN_FLAGS[k][0]: v for k, v in self.columns.items() if k in COLUMN_FLAGS}
+        return {COLUMN_ROLES[k]: v for k, v in self.columns.items() if k in COLUMN_ROLES}
 
 
 @dataclass(frozen=True)
@@ -143,7 +169,8 @@ class AnalysisSpec:
     high, no information; an empty cell is no information), drawn as robvis
     traffic-light and summary plots.
     ``intervention`` and ``comparator`` name the arms (group 1 and group 2)
-    in the card's statements.
+    in the card's statements, and over the data columns of the forest plots
+    of outcomes without their own ``arms``.
     """
 
     title: str
@@ -207,7 +234,8 @@ def _line_of(text: str, key: str, outcome: int | None = None) -> int | None:
         if outcome < len(heads):
             start = heads[outcome]
             end = heads[outcome + 1] if outcome + 1 < len(heads) else len(lines)
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    spelled = re.sub(r"\\-|_", "[-_]", re.escape(key))  # either spelling of the key (ci_lower, ci-lower)
+    pattern = re.compile(rf"^\s*{spelled}\s*=")
     for i in range(start, end):
         if pattern.match(lines[i]):
             return i + 1
@@ -302,16 +330,45 @@ def _check_method(chk: _Checker, method: str, roles: set, measure: str | None, t
             raise chk.fail(key, f"{exc}", outcome, name) from None
 
 
+def _spelled_one_way(chk: _Checker, table: dict, outcome: int | None = None, name: str = "") -> dict:
+    """``table`` with its keys spelled as documented: a dash is read as an underscore (``ci-lower`` is ``ci_lower``)."""
+    out: dict = {}
+    for key, value in table.items():
+        canonical = key.replace("-", "_")
+        if canonical in out:
+            raise chk.fail(canonical, f"given twice (as {canonical!r} and with dashes); keep one.", outcome, name)
+        out[canonical] = value
+    return out
+
+
+def _placeholders(chk: _Checker, raw: dict) -> None:
+    """Refuse a file that still holds the placeholders of ``metapool init``'s template, naming each line to edit."""
+    found = []
+    outcomes = raw.get("outcome")
+    tables = [(None, raw)] + [(i, o) for i, o in enumerate(outcomes if isinstance(outcomes, list) else [])
+                              if isinstance(o, dict)]
+    for i, table in tables:
+        for key, value in table.items():
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and PLACEHOLDER.fullmatch(text.strip()):
+                    line = _line_of(chk.text, key, i)
+                    found.append(f"line {line}: {key} = {text!r}" if line else f"{key} = {text!r}")
+    if found:
+        raise DataValidationError(
+            f"{chk.source}: the template's placeholders are still in it ({'; '.join(found)}): replace each with"
+            " the name of a column of the data file (listed in the file's comments), then run it again.")
+
+
 def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     name = raw.get("name", f"Outcome {i + 1}")
+    raw = _spelled_one_way(chk, raw, i, name if isinstance(name, str) else "")
     unknown = sorted(set(raw) - _OUTCOME_KEYS)
     if unknown:
         raise chk.fail(unknown[0], f"unknown key; allowed: {', '.join(sorted(_OUTCOME_KEYS))}.", i, name)
     if "kind" not in raw:
         raise chk.fail("kind", f"missing; one of {', '.join(KINDS)}.", i, name)
     kind = chk.choice(raw["kind"], list(KINDS), "kind", i, name)
-    keys = {k.replace("_", "-") if k.replace("_", "-") in COLUMN_FLAGS else k: chk.text_value(v, k, i, name)
-            for k, v in raw.items() if k in _COLUMN_KEYS}
+    keys = {k: chk.text_value(v, k, i, name) for k, v in raw.items() if k in _COLUMN_KEYS}
     alternatives = KINDS[kind]["columns"]
     chosen = next((alt for alt in alternatives if all(c in keys for c in alt)), None)
     if chosen is None:
@@ -320,7 +377,7 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     extra = ("lower", "upper", "n") if kind == "median" else ()
     columns = {c: keys[c] for c in (*chosen, *(e for e in extra if e in keys))}
     opts = {**defaults, **_options(chk, raw, i, name)}
-    roles = {COLUMN_FLAGS[c][0] for c in columns if c in COLUMN_FLAGS}
+    roles = {COLUMN_ROLES[c] for c in columns if c in COLUMN_ROLES}
     measure = opts.get("measure") or default_measure(roles)
     _check_method(chk, opts.get("method", "REML"), roles, measure, opts.get("test", "z"), i, name)
     mods = raw.get("mods", [])
@@ -348,11 +405,30 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
         mods=tuple(mods),
         bias=chk.flag(raw.get("bias", True), "bias", i, name),
         sensitivity=chk.flag(raw.get("sensitivity", True), "sensitivity", i, name),
-        unit=chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name),
+        unit=_unit(chk, raw, kind, measure, i, name),
         ci_level=chk.level(raw.get("ci_level", 95), "ci_level", i, name),
         higher_is_better=chk.flag(raw.get("higher_is_better", True), "higher_is_better", i, name),
         **_grade_keys(chk, raw, i, name, measure),
+        **{key: _pair_key(chk, raw[key], key, i, name) for key in ("favours", "arms") if key in raw},
     )
+
+
+def _unit(chk: _Checker, raw: dict, kind: str, measure: str | None, i: int, name: str) -> str:
+    """The outcome's ``unit`` ("months" for medians by default); refused for a measure without units."""
+    unit = chk.label(raw.get("unit", "months" if kind == "median" else ""), "unit", i, name)
+    if unit and kind != "median" and measure not in UNIT_MEASURES:
+        what = MEASURES[measure].name if measure in MEASURES else measure
+        raise chk.fail("unit", f"{measure} ({what}) has no unit; a unit applies to medians and to"
+                               f" {', '.join(sorted(UNIT_MEASURES))} (the data's own units). Remove it.", i, name)
+    return unit
+
+
+def _pair_key(chk: _Checker, value, key: str, i: int, name: str) -> tuple:
+    """A key of two labels (``favours``, ``arms``): exactly two non-empty texts."""
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) and v.strip() for v in value):
+        raise chk.fail(key, f"must be a list of two non-empty texts, such as [\"Magnesium\", \"Control\"]; got {value!r}.",
+                       i, name)
+    return tuple(v.strip() for v in value)
 
 
 def _grade_keys(chk: _Checker, raw: dict, i: int, name: str, measure: str | None) -> dict:
@@ -415,12 +491,16 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     except RecursionError:
         raise DataValidationError(f"{source}: not valid TOML: values nested too deeply.") from None
     chk = _Checker(source, text)
+    raw = _spelled_one_way(chk, raw)
+    _placeholders(chk, raw)
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise chk.fail(unknown[0], f"unknown key; allowed: {', '.join(sorted(_TOP_KEYS))}.")
     if "data" not in raw:
         raise DataValidationError(f"{source}: key 'data' (the study table) is missing.")
     defaults = raw.get("defaults", {})
+    if isinstance(defaults, dict):
+        defaults = _spelled_one_way(chk, defaults)
     if not isinstance(defaults, dict) or set(defaults) - _OPTION_KEYS:
         raise chk.fail("defaults", f"must be a table with keys among {', '.join(sorted(_OPTION_KEYS))}.")
     defaults = _options(chk, defaults)
@@ -430,6 +510,9 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     if not isinstance(outcomes, list) or not outcomes:
         raise DataValidationError(f"{source}: no [[outcome]] tables; name at least one outcome.")
     specs = tuple(_outcome(chk, i, o, defaults) for i, o in enumerate(outcomes))
+    arms = tuple(chk.label(raw.get(k, ""), k) for k in ("intervention", "comparator"))
+    if all(arms):  # the arms' names of the forest plots, unless an outcome names its own
+        specs = tuple(o if o.arms else replace(o, arms=arms) for o in specs)
     names = [o.name for o in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

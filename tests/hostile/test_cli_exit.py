@@ -11,6 +11,7 @@ import pytest
 import metapool.cli.batch
 from metapool.cli.main import main
 from metapool.cli.run import toml_string
+from metapool.exceptions import DataValidationError
 from metapool.spec import load_spec
 
 DATA = "study,n,resp\nA 2019,40,12\nB 2020,55,30\nC 2021,30,9\n"
@@ -43,7 +44,9 @@ def test_init_with_hostile_column_names_writes_a_valid_template(tmp_path, capsys
     raw = tomllib.loads(out.read_text(encoding="utf-8"))
     assert raw["data"] == 'st"udies.csv' and raw["study"] == HOSTILE_COLUMNS[0]
     assert len(raw["outcome"]) == 1  # a column name cannot add TOML tables
-    assert load_spec(out).data_path == (tmp_path / 'st"udies.csv').resolve()
+    assert (out.parent / raw["data"]).resolve() == (tmp_path / 'st"udies.csv').resolve()
+    with pytest.raises(DataValidationError, match="placeholders are still in it"):  # no outcome was recognised
+        load_spec(out)
 
 
 def test_init_data_path_is_relative_to_the_template(tmp_path, capsys):

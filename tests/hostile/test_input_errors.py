@@ -30,7 +30,7 @@ from metapool.bias.trimfill import trimfill
 from metapool.cli.main import main
 from metapool.exceptions import DataValidationError, MetapoolError
 from metapool.io.parsing import LARGEST_NUMBER, to_float_array
-from metapool.io.tables import MAX_CELL_CHARS, ROW_NAME_COLUMN, read_table
+from metapool.io.tables import MAX_CELL_CHARS, read_table
 from metapool.models.rma import SMALLEST_VARIANCE
 from metapool.spec import _OUTCOME_KEYS, _TOP_KEYS, load_spec, parse_spec
 
@@ -154,8 +154,12 @@ def test_long_label_through_pool(tmp_path, capsys):
 
 
 def test_r_write_csv_row_names(tmp_path):
+    """R's write.csv: the unnamed first column of row names is the row index, not a column of data."""
     table = read_table(_write(tmp_path, "s.csv", '"","study","e","n"\n"1","A",1,10\n"2","B",2,20\n'))
-    assert list(table) == [ROW_NAME_COLUMN, "study", "e", "n"] and table[ROW_NAME_COLUMN] == ["1", "2"]
+    assert list(table) == ["study", "e", "n"] and table.row_names == ("1", "2") and table.notes == ()
+    named = read_table(_write(tmp_path, "s.csv", '"","e","n"\n"Smith","1","10"\n"Jones","2","20"\n'))
+    assert list(named) == ["e", "n"] and named.row_names == ("Smith", "Jones")
+    assert "read as the row index" in named.notes[0]
     with pytest.raises(DataValidationError, match="column 2 has no name"):
         read_table(_write(tmp_path, "s.csv", "study,,n\nA,1,10\n"))
 
@@ -532,8 +536,8 @@ def test_rank_test_of_many_untied_studies_uses_the_normal_approximation():
 
 
 @pytest.mark.parametrize(("yi", "vi", "says"), [
-    ([1e150, 2.0, 3.0], [1e-10, 0.1, 0.2], "yi = 1e+150 is too large to pool"),
-    ([1.0, 2.0], [1e-110, 0.1], "vi = 1e-110 is too small to pool"),
+    ([1e150, 2.0, 3.0], [1e-10, 0.1, 0.2], "yi = 1e+150 in row 1 is too large to pool"),
+    ([1.0, 2.0], [1e-110, 0.1], "vi = 1e-110 in row 1 is too small to pool"),
     ([1.2e154, 1.2e154, 1.2e154], [1.0, 1.0, 1.0], "sum of yi^2/vi over the studies overflows"),
 ])
 def test_batch_refuses_what_rma_refuses(yi, vi, says):
@@ -542,7 +546,7 @@ def test_batch_refuses_what_rma_refuses(yi, vi, says):
 
     from metapool.batch import fit_many
 
-    with pytest.raises(DataValidationError, match=says.split(" is ")[0].replace("^", r"\^").replace("+", r"\+")):
+    with pytest.raises(DataValidationError, match=re.escape(says.split(" is ")[0])):
         mp.rma(yi=np.array(yi), vi=np.array(vi))
     frame = pd.DataFrame({"key": ["bad"] * len(yi) + ["good"] * 3, "yi": yi + [1.0, 2.0, 1.5],
                           "vi": vi + [0.1, 0.1, 0.2]})

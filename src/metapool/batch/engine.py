@@ -25,7 +25,7 @@ from ..inference.tests import TESTS
 from ..io.tables import get_column
 from ..models.fit import VARIANCE_RATIO_LIMIT, BatchFit, fit_batch
 from ..models.kernels import Batch
-from ..models.rma import PFT_SIZE_RATIO, scale_problems
+from ..models.rma import PFT_SIZE_RATIO, overflow_problem, scale_problem, scale_problems
 from ..models.rootfind import Control
 from ..models.tau2 import get_estimator
 from .pack import chunks, layout, pad
@@ -309,17 +309,18 @@ def _fail_scale(yi, vi, rows: np.ndarray, group, sizes, analyses, out: _Output, 
     ``rows`` are the rows still to be fitted; ``failed`` (per analysis) is updated.
     """
     tiny, huge, wy2 = scale_problems(yi, vi)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.bincount(group[rows], weights=wy2[rows], minlength=len(sizes))
-    messages = {int(g): "The sum of yi^2/vi over the studies overflows; check the units."
-                for g in np.flatnonzero(~np.isfinite(total))}
+    messages = {}
+    for g in np.flatnonzero(~np.isfinite(total)).tolist():
+        members = np.flatnonzero(rows & (group == g))
+        row = int(members[np.nanargmax(wy2[members])])
+        messages[g] = overflow_problem(yi[row], vi[row], f"row {row - starts[g] + 1}")
     bad = np.flatnonzero(rows & (tiny | huge))
     groups, first = np.unique(group[bad], return_index=True)
-    starts = np.concatenate([[0], np.cumsum(sizes)])
     for g, row in zip(groups.tolist(), bad[first].tolist()):
-        what = (f"vi = {vi[row]:g} is too small to pool: powers of its weight 1/vi overflow" if tiny[row] else
-                f"yi = {yi[row]:g} is too large to pool: yi^2/vi (vi = {vi[row]:g}) overflows")
-        messages[g] = f"row {row - starts[g] + 1}: {what}; check the units."
+        messages[g] = scale_problem(bool(tiny[row]), yi[row], vi[row], f"row {row - starts[g] + 1}")
     for g, message in messages.items():
         out.fail(analyses[g], "invalid_data", message)
         failed[g] = True

@@ -3,10 +3,11 @@
 metafor's ``rma.glmm`` supports no funnel-plot analyses. For a GLMM fit,
 metapool runs them on the study-level effect sizes of the same data
 (:meth:`GLMMResult.effect_sizes <metapool.glmm.result.GLMMResult.effect_sizes>`:
-PLO, IRLN or OR from :func:`~metapool.effect_sizes.escalc`, with metafor's
-continuity correction, ``add = 1/2, to = "only0"``: 1/2 added to the cells
-of a study or 2x2 table with a zero cell; double-zero tables are not among a
-UM.FS fit's studies) under a random-effects model
+PLO, IRLN or OR from :func:`~metapool.effect_sizes.escalc`, with the fit's
+continuity correction, by default metafor's ``add = 1/2, to = "only0"``: 1/2
+added to the cells of a study or 2x2 table with a zero cell; double-zero
+tables are not among a UM.FS fit's studies unless ``drop00=False``; studies
+without a finite outcome are left out) under a random-effects model
 estimated by maximum likelihood, like the GLMM's tau2 (a report's methods
 text says so). Peters' test applies to GLMMs of 2x2 tables (the events and
 non-events of the fit's own tables).

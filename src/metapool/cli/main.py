@@ -55,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add leave-one-out analysis and influence diagnostics")
 
     from .batch import add_batch_parser
+    from .review import add_review_parser
     from .run import add_figures_argument, add_run_parsers
 
     add_batch_parser(sub)
     add_run_parsers(sub)
+    add_review_parser(sub)
     demo = sub.add_parser("demo", help="run the bundled demo analysis (synthetic AML review) into a report folder")
     demo.add_argument("-o", "--outdir", default="out/demo", help="output folder (default out/demo)")
     demo.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
@@ -173,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
             from .run import run_init
 
             return run_init(args)
+        if args.command == "review":
+            from .review import run_review
+
+            return run_review(args)
         if args.command == "batch":
             from .batch import run_batch
 

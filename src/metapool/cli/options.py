@@ -67,7 +67,9 @@ def add_analysis_arguments(parser: argparse.ArgumentParser, batch: bool = False)
     opts.add_argument("--add", type=float, help="continuity correction (default: metafor's, 0.5 or 0)")
     opts.add_argument("--to", default="only0", choices=["only0", "all", "if0all", "none"],
                       help="studies that get the continuity correction (default only0)")
-    opts.add_argument("--drop00", action="store_true", help="drop studies with no events (or only events) in all groups")
+    opts.add_argument("--drop00", action=argparse.BooleanOptionalAction, default=None,
+                      help="drop studies with no events (or only events) in all groups (default: no; yes for GLMM,"
+                           " as metafor's rma.glmm)")
     return cols, opts
 
 

@@ -18,6 +18,7 @@ def add_run_parsers(sub) -> None:
                      help="output folder: new or empty, or a report metapool wrote (with --force)")
     run.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
     add_figures_argument(run)
+    run.add_argument("--docx", action="store_true", help="also write report.docx, a Word manuscript draft")
     init = sub.add_parser("init", help="write a commented template analysis file for a data file",
                           description="Write a commented template analysis file from a data file's columns.")
     init.add_argument("data", help="CSV/XLSX study table")
@@ -74,12 +75,15 @@ def run_run(args: argparse.Namespace) -> int:
             drawing.start()
             drawing.add_task("Drawing figures", total=None)
 
+        docx = getattr(args, "docx", False)  # `metapool demo` has no --docx
         try:
             written = write_outputs(analysis, args.outdir, force=args.force, figures=args.figures,
-                                    on_results=results_written, workers=None)
+                                    on_results=results_written, workers=None, docx=docx)
         finally:
             drawing.stop()
     print(f"Report: {written['report']}\nEvidence card: {written['card_html']} and {written['card_md']}")
+    if "docx" in written:
+        print(f"Word manuscript draft: {written['docx']}")
     failed = [o.spec.name for o in analysis.outcomes if o.error is not None]
     if failed:
         print(f"metapool: {len(failed)} of {len(analysis.outcomes)} outcomes could not be pooled (see the report): "
@@ -101,7 +105,7 @@ def _print_summary(spec, analysis) -> None:
         table.add_column(col)
     for o in analysis.outcomes:
         i2 = None if o.model is None else o.model.i2  # a median of medians has none
-        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), str(o.k),
+        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), f"{o.k:,}",
                  "–" if o.n_patients is None else f"{o.n_patients:,}", "–" if i2 is None else fmt_percent(i2))
         table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
@@ -121,27 +125,101 @@ def toml_string(text: str) -> str:
                          for c in text) + '"'
 
 
-def _template(data: str, name: str, columns: list[str]) -> str:
-    """The analysis file template for data file ``data`` (relative to the template), written as ``name``."""
-    from ..models.methods import method_choices
-    from ..spec import KINDS
+def _shell_word(path: str) -> str:
+    """``path`` as one word of a shell command (quoted when needed; a TOML string if it holds control characters)."""
+    import shlex
+
+    quoted = shlex.quote(path)
+    return quoted if quoted.isprintable() else toml_string(path)
+
+
+def _valid_cells(table, column: str, parse) -> bool:
+    """Whether every cell of ``column`` is accepted by ``parse`` (a vocabulary's parser)."""
+    try:
+        for cell in table[column]:
+            parse(cell)
+    except MetapoolError:
+        return False
+    return True
+
+
+def _study_lines(table, found: dict) -> str:
+    """The study-level keys of the template: filled where a column was recognised (``found``), else commented out.
+
+    ``design`` and ``risk_of_bias`` are filled only when every cell is of
+    their vocabulary, so that the template runs.
+    """
+    from ..evidence.designs import parse_design
+    from ..evidence.risk_of_bias import parse_judgement
 
     q = toml_string
-    lower = {c.lower(): c for c in columns}
-    study = next((lower[c] for c in ("study", "author", "authors", "trial") if c in lower), columns[0])
-    n = next((lower[c] for c in ("n", "total", "patients", "ni") if c in lower), None)
+    checks = {"design": lambda c: parse_design(str(c)) if str(c).strip() else None, "risk_of_bias": parse_judgement}
+    usable = {key: column for key, column in found.items()
+              if column is not None and (key not in checks or _valid_cells(table, column, checks[key]))}
+    lines = (("study", "study", "study labels (one column, or [\"author\", \"year\"] joined)"),
+             ("n", "n", "patients per study (total N on the evidence card)"),
+             ("design", "design", "study design (RCT, prospective cohort, ...: docs/vocabulary.md)"),
+             ("risk_of_bias", "rob", "overall risk-of-bias judgement (low / some concerns / high)"),
+             ("followup", "followup", "median follow-up (months), shown apart from survival"))
+    out = []
+    for key, example, text in lines:
+        line = f"{key} = {q(usable[key])}" if key in usable else f"# {key} = {q(example)}"
+        out.append(f"{line:<40} # {text}")
+    out.append('# risk_of_bias_domains = ["D1", "D2"]   # per-domain judgement columns (robvis plots)')
+    return "\n".join(out)
+
+
+#: The placeholder of a column the template could not recognise; ``metapool run`` refuses a file that holds one.
+PLACEHOLDER = "<{} column>"
+
+
+def _outcome_tables(detected, n: str | None) -> str:
+    """The ``[[outcome]]`` tables of the template: the detected outcomes, or one with placeholders."""
+    q = toml_string
+    if not detected:
+        total = q(n) if n else q(PLACEHOLDER.format("total"))
+        return (f'[[outcome]]\nname = "Response"\nkind = "proportion"          # see the kinds above\n'
+                f'events = {q(PLACEHOLDER.format("events"))}   # EDIT: the column of events\n'
+                f'total = {total}\n')
+    tables = []
+    for d in detected:
+        keys = "\n".join(f"{key} = {q(column)}" for key, column in d.columns)
+        tables.append(f"[[outcome]]\nname = {q(d.name)}\nkind = {q(d.kind):<25} # {d.why}\n{keys}\n")
+    return "\n".join(tables)
+
+
+def _template(data: str, path: str, table, detected: tuple) -> str:
+    """The analysis file template for data file ``data`` (relative to the template), written to ``path``.
+
+    Study-level keys and outcomes are filled from the columns
+    :mod:`metapool.cli.detect` recognises; when no outcome is, the template has
+    one with placeholders (:data:`PLACEHOLDER`) that ``metapool run`` refuses
+    until they are edited. ``detected`` are the outcomes
+    (:func:`metapool.cli.detect.detect_outcomes`). The header gives the
+    command that runs the file.
+    """
+    from ..models.methods import method_choices
+    from ..spec import KINDS
+    from .detect import detect_study_columns
+
+    q = toml_string
+    columns = list(table)
+    found = detect_study_columns(table)
+    command = f"metapool run {_shell_word(path)} -o report"
+    if detected:
+        head = (f"# Found {len(detected)} outcome{'s' if len(detected) > 1 else ''} in the columns of {q(data)}:"
+                " check each [[outcome]] below (names, columns), delete those you do not want, then run:")
+    else:
+        head = (f"# No outcome was recognised in the columns of {q(data)}: replace each \"<... column>\""
+                " placeholder below with a column name (metapool run refuses the file until then), then run:")
     kinds = "\n".join(f"#   {k:<11} {v['text']}; keys: "
                       + " | ".join(", ".join(alt) for alt in v["columns"]) for k, v in KINDS.items())
-    n_line = f"n = {q(n)}" if n else '# n = "n"'
-    return f'''# metapool analysis file (TOML). Run it with: metapool run {q(name)} -o report
+    return f'''# metapool analysis file (TOML), written by `metapool init`.
+{head}
+#   {command}
 title = "My meta-analysis"
-data = {q(data)}            # the study table, relative to this file
-study = {q(study)}               # study labels
-{n_line}                 # patients per study (total N on the evidence card)
-# design = "design"          # study design (prospective, retrospective, RCT ...)
-# risk_of_bias = "rob"       # risk-of-bias judgement per study (low / some concerns / high)
-# risk_of_bias_domains = ["D1", "D2", "D3", "D4", "D5"]  # per-domain judgement columns (robvis plots)
-# followup = "followup"      # median follow-up (months), shown separately from survival
+{f"data = {q(data)}":<40} # the study table, relative to this file
+{_study_lines(table, found)}
 
 [defaults]
 method = "REML"              # {", ".join(method_choices())} (metapool list methods)
@@ -150,30 +228,32 @@ level = 95
 
 # One [[outcome]] table per outcome. Kinds and their column keys:
 {kinds}
-# Optional keys: measure, method, test, level, subgroup = "COL", subgroup_tau2 = "separate" | "common",
-# mods = ["COL", "COL:cat"], bias = true, sensitivity = true, unit = "months".
+# Optional keys (defaults shown): measure (from the columns), subgroup = "COL", subgroup_tau2 = "separate",
+# mods = ["COL", "COL:cat"], bias = true, sensitivity = true, unit = "", ci_level = 95 (of given CIs),
+# higher_is_better = true (false for harms: the card's wording); GRADE: mid, threshold, control_risk,
+# indirectness (README: "The main job: an analysis file to a report").
 # Columns of {q(data)}: {", ".join(q(c) for c in columns)}
 
-[[outcome]]
-name = "Response"
-kind = "proportion"
-events = "EVENTS_COLUMN"
-total = {q(n or "TOTAL_COLUMN")}
-'''
+{_outcome_tables(detected, found["n"])}'''
 
 
 def run_init(args: argparse.Namespace) -> int:
     """Write a template analysis file for ``args.data`` to ``args.output`` (never over the data file)."""
     from ..io.outputs import atomic_file, check_output_file
     from ..io.tables import read_table
+    from .detect import detect_outcomes
 
     data = Path(args.data)
     table = read_table(data)
+    detected = detect_outcomes(table)
     out = check_output_file(args.output, inputs=[data])
     if out.exists() and not args.force:
         raise MetapoolError(f"{out} exists; use --force to overwrite it.")
     relative = Path(os.path.relpath(data.resolve(), out.parent.resolve())).as_posix()
     with atomic_file(out) as tmp:
-        tmp.write_text(_template(relative, out.name, list(table)), encoding="utf-8")
-    print(f"Wrote {out}: edit the outcome columns, then run `metapool run {out} -o report`.", file=sys.stderr)
+        tmp.write_text(_template(relative, args.output, table, detected), encoding="utf-8")
+    command = f"metapool run {_shell_word(args.output)} -o report"
+    todo = (f"check the {len(detected)} outcome(s) it found" if detected
+            else "replace its \"<... column>\" placeholders with column names")
+    print(f"Wrote {out}: {todo}, then run `{command}`.", file=sys.stderr)
     return 0

@@ -102,6 +102,15 @@ class EffectSizeTable:
         """Rows with a usable effect size (finite yi and vi)."""
         return np.isfinite(self.yi) & np.isfinite(self.vi)
 
+    def excluded_positions(self) -> dict[int, Exclusion]:
+        """The exclusions keyed by their position in this table, in the order of :attr:`exclusions`.
+
+        An exclusion names its input-table row (:attr:`rows`), which is the
+        position only in a table that was not restricted by :meth:`take`.
+        """
+        position = {int(r): i for i, r in enumerate(self.rows)}
+        return {position[e.row]: e for e in self.exclusions}
+
     def take(self, rows) -> EffectSizeTable:
         """The table restricted to ``rows`` (positions or a boolean mask), e.g. one subgroup.
 
@@ -129,11 +138,16 @@ class EffectSizeTable:
         return np.sqrt(self.vi)
 
     def to_frame(self):
-        """The table as a pandas DataFrame (one row per study)."""
+        """The table as a pandas DataFrame (one row per study), indexed by the study's ``row`` of the input, 1-based.
+
+        Rows are numbered as every text a user reads numbers them
+        (``effect_sizes.csv``, the report, exclusion messages); the attribute
+        :attr:`rows` holds the same rows as 0-based positions.
+        """
         import pandas as pd
 
         reasons = {e.row: e.reason for e in self.exclusions}
-        frame = pd.DataFrame({"study": list(self.slab)})
+        frame = pd.DataFrame({"study": list(self.slab)}, index=pd.Index(np.asarray(self.rows) + 1, name="row"))
         for name, values in self.cells.items():
             frame[name] = values
         frame["ni"] = self.ni

@@ -37,10 +37,31 @@ class Table:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Document:
+    """A summary: a title and blocks, shown as text in a terminal and as HTML in Jupyter.
+
+    ``print(doc)``, ``str(doc)`` and the interactive prompt (``repr``, IPython's
+    pretty printer) give :meth:`to_text`; Jupyter shows :meth:`to_html`
+    (``_repr_html_``); :meth:`to_markdown` gives Markdown.
+    """
+
     title: str
     blocks: tuple = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's terminal display: the text."""
+        printer.text(self.to_text())
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the HTML."""
+        return self.to_html()
 
     def to_text(self) -> str:
         """Plain text for a terminal; every text is put on one line (:func:`~metapool.formatting.text.one_line`),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .._summary import document
 from ..effect_sizes.registry import MEASURES
-from ..glmm.result import GLMM_MODELS, GLMMResult
+from ..glmm.result import GLMM_MODELS, Correction, GLMMResult
 from .blocks import Document, KeyValues, Paragraph, Table
 from .numbers import fmt, fmt_level, fmt_pct
 from .sections import (
@@ -22,6 +22,17 @@ from .sections import (
     pval,
     remarks,
 )
+
+
+def _correction(res: GLMMResult) -> tuple:
+    """The escalc options of the observed outcomes behind I^2 and H^2, when they are not metafor's defaults."""
+    c = res.correction
+    default = Correction()
+    if (c.add, c.to) == (default.add, default.to) and (c.drop00 or res.measure != "OR"):
+        return ()
+    text = f"escalc with add = {c.add:g}, to = {c.to!r}" + (", drop00 = False" if res.measure == "OR" and not c.drop00
+                                                            else "")
+    return (("Observed outcomes (I^2, H^2)", text),)
 
 
 @document.register
@@ -65,5 +76,5 @@ def glmm_document(res: GLMMResult) -> Document:
             ("Log-likelihood", f"{fmt(res.loglik)} (metafor's); marginal {fmt(res.marginal_loglik)}"),
             ("Optimiser", f"{res.optimizer}; {'converged' if res.converged else 'NOT converged'}"
                           f" after {res.n_iter} iterations"),
-        )))
+        ) + _correction(res)))
     return Document(title, (*blocks, *exclusions_table(res.exclusions), *remarks(res.warnings, notes)))

@@ -19,7 +19,12 @@ def fmt(x, digits: int = 4) -> str:
 
 
 def fmt_p(p, digits: int = 4) -> str:
-    """p-value text as metafor prints it (``<.0001`` below the shown precision)."""
+    """p-value text as metafor prints it (``<.0001`` below the shown precision).
+
+    For the metafor-style summaries only (``summary()``, ``metapool pool``),
+    which a statistician compares with metafor's output; every text for a
+    reader (report, card, figures) uses :func:`fmt_p_clinical`.
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "NA"
     if p < 10**-digits:
@@ -41,13 +46,30 @@ def stars(p) -> str:
     return ""
 
 
+#: Smallest p-value written as a number; below it the text is ``p < 0.0001``.
+P_FLOOR = 0.0001
+
+
 def fmt_p_clinical(p) -> str:
-    """p-value as clinical journals print it: ``p < 0.001``, ``p = 0.03``, ``p = 0.21``."""
+    """p-value for a reader, one spelling everywhere (report, card, figures, command-line tables).
+
+    Two decimals, three below 0.01, four below 0.001, ``p < 0.0001`` below
+    :data:`P_FLOOR`; a p-value below 0.05 gets the decimals it needs never
+    to read as 0.05.
+
+    Examples
+    --------
+    >>> [fmt_p_clinical(p) for p in (0.00001, 0.00034, 0.0042, 0.0496, 0.21)]
+    ['p < 0.0001', 'p = 0.0003', 'p = 0.004', 'p = 0.0496', 'p = 0.21']
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "p = NA"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    if p < P_FLOOR:
+        return "p < 0.0001"
+    decimals = 4 if p < 0.001 else 3 if p < 0.01 else 2
+    while p < 0.05 <= round(p, decimals) and decimals < 8:
+        decimals += 1
+    return f"p = {p:.{decimals}f}"
 
 
 # -- values shown to a reader: precision follows the value ---------------------------------

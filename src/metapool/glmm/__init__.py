@@ -7,8 +7,10 @@
   odds ratio (metafor's ``UM.FS``);
 * :mod:`.kernels`, :mod:`.table_kernels`: the batched numerics (adaptive
   Gauss-Hermite quadrature, Newton's method, the saturated GLM);
-* :mod:`.result`: :class:`GLMMResult`, assembled for both models in one
-  place, :mod:`.assemble` (Wald inference, heterogeneity tests, weights);
+* :mod:`.result`: :class:`GLMMResult` and its :class:`Correction` (metafor's
+  ``add``, ``to``, ``drop00``: the escalc options of the observed outcomes
+  behind I^2 and H^2), assembled for both models in one place,
+  :mod:`.assemble` (Wald inference, heterogeneity tests, I^2, weights);
 * :mod:`.information`: each study's information for the pooled value (the
   GLMM's weights);
 * :mod:`.subsets`: the GLMM refitted to subsets of a fit's studies as one
@@ -20,6 +22,6 @@ The package is in the models layer: :mod:`metapool.models.methods` fits GLMMs.
 """
 
 from .model import GLMM_MEASURES, rma_glmm
-from .result import GLMM_MODELS, GLMMResult
+from .result import GLMM_MODELS, Correction, GLMMResult
 
-__all__ = ["GLMM_MEASURES", "GLMM_MODELS", "GLMMResult", "rma_glmm"]
+__all__ = ["GLMM_MEASURES", "GLMM_MODELS", "Correction", "GLMMResult", "rma_glmm"]

@@ -141,4 +141,5 @@ def table_information(events, totals, mu: float, tau2, n_agq: int, step: float) 
     h_mm = (dev[:, 1] - 2.0 * d0 + dev[:, 2]) / step**2
     h_aa = (dev[:, 3] - 2.0 * d0 + dev[:, 4]) / step**2
     h_ma = (dev[:, 5] - dev[:, 6] - dev[:, 7] + dev[:, 8]) / (4.0 * step**2)
-    return 0.5 * (h_mm - h_ma**2 / h_aa)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(arms.mask[0, :, 0], 0.5 * (h_mm - h_ma**2 / h_aa), 0.0)  # a masked table: no information

@@ -6,17 +6,17 @@ import warnings as _warnings
 
 import numpy as np
 
-from .._validation import check_choice, check_level
-from ..effect_sizes.escalc import escalc
+from .._validation import check_choice, check_level, check_nonnegative
+from ..effect_sizes.escalc import CORRECTION_TARGETS, escalc
 from ..effect_sizes.table import Exclusion
 from ..exceptions import ConvergenceWarning, DataValidationError, OptionError
 from ..inference.exact import clopper_pearson, poisson_exact
 from ..models.results import Prediction
 from .assemble import SATURATED_NOTE, exact_result, glmm_result
 from .kernels import Counts, GLMMFit, agq_deviance, conditional_loglik, fit_glmm, saturated_glm, wald_contributions
-from .result import GLMMResult
+from .result import Correction, GLMMResult
 
-__all__ = ["rma_glmm", "GLMM_MEASURES", "model_studies", "SATURATED_NOTE", "HESSIAN_NOTE"]
+__all__ = ["rma_glmm", "GLMM_MEASURES", "model_studies", "check_correction", "SATURATED_NOTE", "HESSIAN_NOTE"]
 
 #: Measures with a GLMM: code -> (family, column holding the sizes, model name).
 GLMM_MEASURES = {
@@ -38,13 +38,21 @@ def model_studies(table) -> tuple[np.ndarray, tuple, int]:
     """
     keep = table.included
     exclusions = list(table.exclusions)
-    listed = {e.row for e in exclusions}
-    exclusions += [Exclusion(int(r), table.slab[r], "counts missing")
+    listed = table.excluded_positions()
+    exclusions += [Exclusion(int(table.rows[r]), table.slab[r], "counts missing")
                    for r in np.flatnonzero(~keep) if int(r) not in listed]
     k = int(keep.sum())
     if k == 0:
         raise DataValidationError("No study can be analysed (k = 0). " + "; ".join(map(str, exclusions[:5])))
     return keep, tuple(sorted(exclusions, key=lambda e: e.row)), k
+
+
+def check_correction(owner: str, add, to, drop00) -> Correction:
+    """Check ``add``, ``to``, ``drop00`` as :func:`~metapool.effect_sizes.escalc` does; a :class:`Correction`."""
+    if not isinstance(drop00, bool | np.bool_):
+        raise OptionError(f"The 'drop00' parameter of {owner} must be True or False. Got {drop00!r}.")
+    return Correction(check_nonnegative(owner, "add", add), check_choice(owner, "to", to, CORRECTION_TARGETS),
+                      bool(drop00))
 
 
 def _nelder_mead(counts: Counts, fit: GLMMFit, n_agq: int) -> tuple[GLMMFit, bool]:
@@ -96,6 +104,9 @@ def rma_glmm(
     level: float = 95,
     n_agq: int = 7,
     model: str | None = None,
+    add: float = 0.5,
+    to: str = "only0",
+    drop00: bool = True,
 ) -> GLMMResult:
     """Random-effects GLMM for single-group proportions or incidence rates, or 2x2 tables.
 
@@ -138,6 +149,20 @@ def rma_glmm(
     model
         GLMM of 2x2 tables (``measure="OR"`` only): ``"UM.FS"`` (the default,
         and for now the only one). Must be None for PLO and IRLN.
+    add, to, drop00
+        The escalc options of the observed outcomes, as metafor's
+        ``rma.glmm(add = 1/2, to = "only0", drop00 = TRUE)`` (the defaults):
+        ``add`` is added to the cells (for IRLN the events) of the studies
+        chosen by ``to`` (``"only0"``, ``"all"``, ``"if0all"``, ``"none"``).
+        They shape the study-level outcomes ``yi``, ``vi`` only, and so the
+        typical within-study variance ``vt`` behind I^2 and H^2 and
+        :meth:`GLMMResult.effect_sizes`; the fit uses the counts, and a study
+        whose outcome is undefined (a zero cell with ``add=0`` or
+        ``to="none"``) stays in the model but not in ``vt`` (metafor's escalc
+        gives it NA). ``drop00`` (OR only; ignored for one group, as metafor
+        does): True leaves tables with no events (or only events) in both
+        groups out of the model; False keeps them among the k studies (see
+        Notes).
 
     Returns
     -------
@@ -166,6 +191,17 @@ def rma_glmm(
     * if Newton's method fails, Nelder-Mead is tried and named in
       ``optimizer``.
 
+    With ``drop00=False`` a table with no events (or only events) in both
+    groups has no finite ML intercept: its likelihood tends to 1 as its
+    intercept diverges, whatever the odds ratio and tau^2. metapool uses that
+    limit (the table adds nothing to the likelihood, to the Wald and
+    likelihood-ratio statistics or to the weights) but counts the table among
+    the k studies, in the degrees of freedom of the heterogeneity tests and
+    of ``test="t"``, and in ``vt`` (its log odds ratio with ``add``), as
+    metafor does. lme4 stops such an intercept at a large finite value, which
+    moves metafor's estimate and SE slightly (by about 1e-5 and 1e-2 relative
+    in the reference tests).
+
     References
     ----------
     Stijnen T, Hamza TH, Özdemir P (2010). Stat Med 29:3046-3067.
@@ -179,12 +215,14 @@ def rma_glmm(
     lev = check_level("rma_glmm", level)
     if not isinstance(n_agq, int | np.integer) or not 1 <= n_agq <= 50:
         raise OptionError(f"The 'n_agq' parameter of rma_glmm must be an integer from 1 to 50. Got {n_agq!r}.")
+    correction = check_correction("rma_glmm", add, to, drop00)
     two_group = dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i)
     if measure == "OR":
         from .tables import OR_MODELS, rma_glmm_fs
 
         check_choice("rma_glmm", "model", "UM.FS" if model is None else model, OR_MODELS)
-        return rma_glmm_fs(data, slab=slab, test=test, level=lev, n_agq=int(n_agq), **two_group)
+        return rma_glmm_fs(data, slab=slab, test=test, level=lev, n_agq=int(n_agq), correction=correction,
+                           **two_group)
     if model is not None:
         raise OptionError(f"The 'model' parameter of rma_glmm applies to measure 'OR' only. Got {model!r}"
                           f" with measure {measure!r}.")
@@ -192,6 +230,7 @@ def rma_glmm(
     if given:
         raise DataValidationError(f"Measure {measure} takes one-group counts; also given: {', '.join(given)}.")
     family, size_col, model = GLMM_MEASURES[measure]
+    # the model's studies are those with counts: with escalc's default correction every one has a finite outcome
     if measure == "PLO":
         table = escalc("PLO", data, xi=xi, ni=ni, mi=mi, slab=slab)
     else:
@@ -201,7 +240,8 @@ def rma_glmm(
     size = (x + np.asarray(table.cells["mi"], dtype=float)[keep] if measure == "PLO"
             else np.asarray(table.cells["ti"], dtype=float)[keep])
     counts = Counts.from_arrays(family, x, size)
-    common = dict(measure=measure, test=test, level=lev, xi=x, size=size, n_quadrature=n_agq, exclusions=exclusions)
+    common = dict(measure=measure, test=test, level=lev, xi=x, size=size, n_quadrature=n_agq, exclusions=exclusions,
+                  correction=correction)
 
     separated = x.sum() == 0 or (measure == "PLO" and x.sum() == size.sum())
     if separated:

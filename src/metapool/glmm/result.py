@@ -20,7 +20,7 @@ from ..inference.tests import critical
 from ..models.results import (ESTIMATE_KEYS, HETEROGENEITY_KEYS, CoefficientTable, HeterogeneityCI, Prediction, _freeze,
                               _num, json_numbers)
 
-__all__ = ["GLMMResult", "GLMM_MODELS", "require_glmm"]
+__all__ = ["GLMMResult", "GLMM_MODELS", "Correction", "observed_outcomes", "require_glmm"]
 
 #: Model codes of :attr:`GLMMResult.model` with their descriptions.
 GLMM_MODELS = {
@@ -33,14 +33,56 @@ GLMM_MODELS = {
 
 
 @dataclass(frozen=True)
+class Correction:
+    """The escalc options of a GLMM's observed outcomes: metafor's ``add``, ``to`` and ``drop00`` of ``rma.glmm``.
+
+    metafor's ``rma.glmm`` passes them to ``escalc``; the observed outcomes
+    ``yi``, ``vi`` (PLO, IRLN or OR, with ``add`` added to the cells of the
+    studies chosen by ``to``) give the typical within-study variance behind
+    I^2 and H^2 and are the study-level effect sizes of plots and bias tests.
+    ``add`` and ``to`` leave the model fit alone: it uses the counts. For 2x2
+    tables ``drop00`` also decides whether tables with no events (or only
+    events) in both groups are among the model's studies. The defaults are
+    metafor's (``add = 1/2, to = "only0", drop00 = TRUE``).
+    """
+
+    add: float = 0.5
+    to: str = "only0"
+    drop00: bool = True
+
+    def to_dict(self) -> dict:
+        return {"add": self.add, "to": self.to, "drop00": self.drop00}
+
+
+def observed_outcomes(measure: str, xi, size, slab, correction: Correction):
+    """escalc's PLO, IRLN or OR of a GLMM's studies with the fit's ``correction`` (rows numbered from 0).
+
+    ``xi``, ``size`` as :attr:`GLMMResult.xi` and ``size`` hold them (for OR
+    events and sizes of both groups, ``[k, 2]``). Studies whose outcome is
+    undefined (a zero cell with ``add = 0`` or ``to = "none"``) are listed
+    among the table's exclusions with NaN ``yi``, ``vi``, as metafor's
+    ``escalc`` recodes them to NA.
+    """
+    from ..effect_sizes.escalc import escalc
+
+    options = correction.to_dict()
+    if measure == "OR":
+        events, totals = np.asarray(xi).T, np.asarray(size).T
+        return escalc("OR", ai=events[0], n1i=totals[0], ci=events[1], n2i=totals[1], slab=list(slab), **options)
+    del options["drop00"]  # one-group counts: metafor's rma.glmm does not pass drop00 to escalc
+    sizes = {"ni": size} if measure == "PLO" else {"ti": size}
+    return escalc(measure, xi=xi, slab=list(slab), **sizes, **options)
+
+
+@dataclass(frozen=True)
 class GLMMResult(Rendered):
     """Result of a random-intercept GLMM for study counts (Stijnen et al. 2010).
 
     The JSON keys of :meth:`to_dict` are those of
     :class:`~metapool.models.results.RMAResult` plus ``model``, ``q_lrt``,
     ``q_lrt_pvalue``, ``loglik``, ``marginal_loglik``, ``n_quadrature``,
-    ``optimizer``; ``method``
-    is ``"GLMM"``.
+    ``optimizer`` and ``correction`` (the escalc options ``add``, ``to``,
+    ``drop00`` of the observed outcomes); ``method`` is ``"GLMM"``.
 
     Attributes
     ----------
@@ -56,7 +98,9 @@ class GLMMResult(Rendered):
     tau2, i2, h2, vt
         ML estimate of tau^2; I^2 (percent) and H^2 as metafor defines them
         for GLMMs, with the typical within-study variance ``vt`` of the
-        study-level PLO/IRLN sampling variances (0.5 added to zero cells).
+        studies' observed PLO/IRLN/OR sampling variances (escalc with the
+        fit's ``correction``; by default 0.5 added to zero cells; studies
+        without a finite outcome are left out, as metafor does).
     q, q_df, q_pvalue, q_lrt, q_lrt_pvalue
         Wald-type and likelihood-ratio tests for heterogeneity (metafor's
         ``QE.Wld`` and ``QE.LRT``: saturated versus common-effect GLM).
@@ -71,6 +115,9 @@ class GLMMResult(Rendered):
     n_quadrature, optimizer, converged, n_iter
         Quadrature points per study, the optimiser that gave the estimate and
         whether it converged.
+    correction
+        The escalc options (``add``, ``to``, ``drop00``) of the observed
+        outcomes (:class:`Correction`; metafor's defaults unless given).
     exact
         For the ``"exact"`` model: the pooled proportion (rate) with its exact
         Clopper-Pearson (Poisson) interval, else None.
@@ -127,6 +174,7 @@ class GLMMResult(Rendered):
     warnings: tuple = ()
     notes: tuple = ()
     exact: Prediction | None = None
+    correction: Correction = Correction()
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -275,22 +323,13 @@ class GLMMResult(Rendered):
     def effect_sizes(self):
         """The studies' PLO (IRLN, OR) effect sizes, as :func:`~metapool.effect_sizes.escalc` gives them.
 
-        metafor's continuity correction (1/2 added to zero cells; for OR to
-        each cell of a table with a zero cell, ``add = 1/2, to = "only0"``,
-        with ``drop00`` as the GLMM: double-zero tables are not among its
-        studies); the ``vi`` behind ``vt`` and the study-level analyses of a
-        GLMM fit (bias tests, forest and funnel plots, influence diagnostics).
-        Its entries keep the studies' input rows (``rows``).
+        With the fit's :attr:`correction` (metafor's ``add``, ``to``,
+        ``drop00`` of ``rma.glmm``; by default 1/2 added to each cell of a
+        study with a zero cell): the ``vi`` behind ``vt`` and the study-level
+        analyses of a GLMM fit (bias tests, forest and funnel plots, influence
+        diagnostics). Its entries keep the studies' input rows (``rows``).
         """
-        from ..effect_sizes.escalc import escalc
-
-        if self.measure == "OR":
-            events, totals = self.xi.T, self.size.T
-            es = escalc("OR", ai=events[0], n1i=totals[0], ci=events[1], n2i=totals[1], slab=list(self.slab),
-                        drop00=True)
-        else:
-            size = {"ni": self.size} if self.measure == "PLO" else {"ti": self.size}
-            es = escalc(self.measure, xi=self.xi, slab=list(self.slab), **size)
+        es = observed_outcomes(self.measure, self.xi, self.size, self.slab, self.correction)
         return replace(es, rows=self.rows, exclusions=tuple(replace(e, row=int(self.rows[e.row]))
                                                              for e in es.exclusions))
 
@@ -332,6 +371,7 @@ class GLMMResult(Rendered):
             "optimizer": self.optimizer,
             "converged": bool(self.converged),
             "n_iter": int(self.n_iter),
+            "correction": self.correction.to_dict(),
             "excluded": [e.to_dict() for e in self.exclusions],
             "corrected": [],
             "warnings": list(self.warnings),

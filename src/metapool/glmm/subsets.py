@@ -62,7 +62,12 @@ def refit_glmm(res: GLMMResult, keep: np.ndarray) -> GLMMResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return rma_glmm(res.measure, xi=res.xi[keep], slab=[res.slab[i] for i in np.flatnonzero(keep)],
-                        test=res.test, level=res.level, n_agq=res.n_quadrature, **size)
+                        test=res.test, level=res.level, n_agq=res.n_quadrature, **size, **res.correction.to_dict())
+
+
+def _subset_heterogeneity(yi: np.ndarray, vi: np.ndarray, idx: np.ndarray, kept: np.ndarray, tau2: np.ndarray):
+    """I^2, H^2 of each subset ``idx[b]`` (cells ``kept``) from its studies with a finite outcome, as a direct fit."""
+    return batch_heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept & np.isfinite(vi[idx])), tau2, True)
 
 
 def fit_count_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np.ndarray, vi: np.ndarray
@@ -92,7 +97,7 @@ def fit_count_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np
         fit = fit_glmm(sub, res.n_quadrature)
     tau2 = fit.theta**2
     q, _, q_pvalue = wald_q(wald_contributions(sub, saturated_glm(sub)), kept.sum(-1))
-    het = batch_heterogeneity(Batch.from_arrays(yi[idx], vi[idx], mask=kept), tau2, True)
+    het = _subset_heterogeneity(yi, vi, idx, kept, tau2)
     cols = {"estimate": fit.beta, "vb": fit.vb, "tau2": tau2, "q": q, "q_pvalue": q_pvalue, "i2": het.i2, "h2": het.h2}
     for f in COLUMNS:
         out[f][rows] = np.where(fit.converged, cols[f], np.nan)
@@ -134,7 +139,7 @@ def fit_table_subsets(res: GLMMResult, idx: np.ndarray, kept: np.ndarray, yi: np
     tau2 = fit.theta**2
     _, terms = saturated_tables(sub)
     q, _, q_pvalue = wald_q(terms, kept[rows].sum(-1))
-    het = batch_heterogeneity(Batch.from_arrays(yi[idx[rows]], vi[idx[rows]], mask=kept[rows]), tau2, True)
+    het = _subset_heterogeneity(yi, vi, idx[rows], kept[rows], tau2)
     cols = {"estimate": fit.mu, "vb": fit.vb, "tau2": tau2, "q": q, "q_pvalue": q_pvalue, "i2": het.i2, "h2": het.h2}
     for f in COLUMNS:
         out[f][rows] = np.where(fit.converged, cols[f], np.nan)

@@ -75,12 +75,20 @@ _STENCIL = np.array(
 
 
 def arm_counts(events, totals, mask=None) -> Counts:
-    """Binomial :class:`Counts` of both groups, shaped ``[B, K, 2]`` (``mask`` ``[B, K]``)."""
+    """Binomial :class:`Counts` of both groups, shaped ``[B, K, 2]`` (``mask`` ``[B, K]``).
+
+    A table with no events (or only events) in both groups is masked out as
+    well: with its own intercept its likelihood tends to 1 as the intercept
+    diverges, whatever mu and tau, so it adds nothing to the deviance, the
+    saturated model or the information (such tables reach the model only
+    with ``drop00=False``).
+    """
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     if x.ndim == 2:
         x, n = x[None], n[None]
     study = np.ones(x.shape[:2], dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, dtype=bool))
+    study = study & ~(np.all(x == 0, -1) | np.all(x == n, -1))
     return Counts.from_arrays("binomial", x, n, np.repeat(study[..., None], 2, axis=-1))
 
 

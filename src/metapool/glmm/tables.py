@@ -15,7 +15,7 @@ from ..exceptions import ConvergenceWarning, DataValidationError
 from .assemble import glmm_result
 from .kernels import Counts, conditional_loglik
 from .model import HESSIAN_NOTE, model_studies
-from .result import GLMMResult
+from .result import Correction, GLMMResult
 from .table_kernels import (GROUP1, GROUP12, FSFit, arm_counts, fit_fs, saturated_tables, separation, start_values,
                             study_deviance)
 
@@ -73,7 +73,8 @@ def fit_um_fs(arms: Counts, n_agq: int = 7) -> tuple[FSFit, FSFit, np.ndarray]:
 
 
 def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, slab=None,
-                test: str = "z", level: float = 0.95, n_agq: int = 7) -> GLMMResult:
+                test: str = "z", level: float = 0.95, n_agq: int = 7,
+                correction: Correction = Correction()) -> GLMMResult:
     """Random-effects GLMM of 2x2 tables with fixed study intercepts (metafor's ``UM.FS``).
 
     The model, for study i with ``ai`` events of ``n1i`` (group 1) and ``ci``
@@ -87,11 +88,14 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
     odds ratio. Arguments are validated by :func:`metapool.rma_glmm`, which
     documents them; ``level`` is a fraction here.
 
-    Studies with no events, or only events, in both groups are dropped (as
-    metafor's ``drop00 = TRUE``; with its own intercept such a study carries
-    no information on ``mu`` or ``tau2``) and listed in ``exclusions``.
-    I^2 and H^2 use the typical within-study variance of the study log odds
-    ratios (1/2 added to tables with a zero cell), as metafor does.
+    Studies with no events, or only events, in both groups are dropped with
+    ``correction.drop00`` (metafor's default ``drop00 = TRUE``) and listed in
+    ``exclusions``; otherwise they count among the k studies but, with their
+    own intercept, carry no information on ``mu`` or ``tau2``
+    (:func:`~metapool.glmm.table_kernels.arm_counts` leaves them out of the
+    likelihood). I^2 and H^2 use the typical within-study variance of the
+    study log odds ratios with ``correction`` (by default 1/2 added to tables
+    with a zero cell), as metafor does.
 
     References
     ----------
@@ -99,11 +103,16 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
     Jackson D, Law M, Stijnen T, Viechtbauer W, White IR (2018). Stat Med 37:1059-1085.
     """
     cols = {r: v for r, v in dict(ai=ai, bi=bi, ci=ci, di=di, n1i=n1i, n2i=n2i).items() if v is not None}
-    table = escalc("OR", data, slab=slab, drop00=True, **cols)
+    # the model's studies: tables with counts (escalc's default correction gives each a finite log odds ratio)
+    table = escalc("OR", data, slab=slab, drop00=correction.drop00, **cols)
     keep, exclusions, k = model_studies(table)
     a, b, c, d = (np.asarray(table.cells[r], dtype=float)[keep] for r in ("ai", "bi", "ci", "di"))
     events, totals = np.stack([a, c], -1), np.stack([a + b, c + d], -1)
     arms = arm_counts(events, totals)
+    uninformative = k - int(arms.mask[0, :, 0].sum())
+    if uninformative == k:
+        raise DataValidationError("Every table has no events (or only events) in both groups: the odds ratio"
+                                  " is not estimable.")
     minus, plus = separation(arms)
     if minus[0] or plus[0]:
         why = ("-inf: every study has no events in group 1 or only events in group 2" if minus[0] else
@@ -127,6 +136,10 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
                      " the maximum-likelihood estimates.")
     if not fit.vb_from_hessian[0]:
         notes.append(HESSIAN_NOTE)
+    if uninformative:
+        notes.append(f"drop00 = False: {uninformative} of the k = {k} tables have no events (or only events) in"
+                     " both groups; they count among the studies but carry no information on the odds ratio"
+                     " (their intercepts diverge).")
     for w in warns:
         _warnings.warn(w, ConvergenceWarning, stacklevel=3)
     _, modes = study_deviance(arms, fit.theta, fit.mu, fit.alpha, n_agq)
@@ -138,7 +151,7 @@ def rma_glmm_fs(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=
         saturate=lambda: (*saturated_tables(arms), fe.deviance[0]), loglik=float(loglik[0]),
         marginal_loglik=float(arms.saturated_constant[0].sum() - fit.deviance[0] / 2.0), n_quadrature=n_agq,
         optimizer=NEWTON, converged=converged, n_iter=int(fit.n_iter[0]), exclusions=exclusions, warnings=warns,
-        notes=notes,
+        notes=notes, correction=correction,
     )
 
 

@@ -21,9 +21,11 @@ Influence diagnostics mirror each definition of metafor's
   tau2 (:mod:`metapool.glmm.information`), the GLMM's counterpart of the
   weight ``1 / (v_i + tau2)`` of the normal model.
 * ``y_i``, ``v_i``: the study's logit (log rate, log odds ratio) and sampling
-  variance from :func:`~metapool.effect_sizes.escalc` (1/2 added to zero
-  cells; for OR to every cell of a table with a zero cell, metafor's
-  ``add = 1/2, to = "only0"``, ``drop00`` as the fit).
+  variance from :func:`~metapool.effect_sizes.escalc` with the fit's
+  ``add``, ``to``, ``drop00`` (:attr:`GLMMResult.correction
+  <metapool.glmm.result.GLMMResult.correction>`; by default metafor's
+  ``add = 1/2, to = "only0"``: 1/2 added to zero cells, for OR to every cell
+  of a table with a zero cell).
 
 GOSH fits its subsets in chunks of that batch
 (:func:`~metapool.glmm.subsets.fit_count_subsets`,

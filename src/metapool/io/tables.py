@@ -19,16 +19,13 @@ from pathlib import Path
 from ..exceptions import DataValidationError
 from .decoding import decode_text, looks_like, read_bytes
 
-__all__ = ["StudyTable", "read_table", "get_column", "EXCEL_SUFFIXES", "MAX_CELL_CHARS", "ROW_NAME_COLUMN"]
+__all__ = ["StudyTable", "read_table", "get_column", "EXCEL_SUFFIXES", "MAX_CELL_CHARS"]
 
 #: File suffixes read as Excel workbooks; any other file is read as delimited text.
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
 #: Longest cell of a delimited text file, in characters (the csv module's default limit is 131,072).
 MAX_CELL_CHARS = 1 << 20
-
-#: Name of an unnamed first column (the row names that R's ``write.csv`` writes under an empty header).
-ROW_NAME_COLUMN = "row_name"
 
 #: A record of a table: its line (text) or row (worksheet) number, 1-based, and its cells.
 _Record = tuple[int, list]
@@ -58,6 +55,10 @@ class StudyTable(Mapping):
     sha256
         SHA-256 (hex) of the bytes read from the file ("" for a table built in
         memory): the provenance of exactly what was analysed.
+    row_names
+        The row index: the cells of an unnamed first column (the row names
+        R's ``write.csv`` writes under an empty header), which is not one of
+        :attr:`columns`; empty when the file has none.
     """
 
     columns: dict
@@ -66,6 +67,7 @@ class StudyTable(Mapping):
     encoding: str | None = None
     notes: tuple = ()
     sha256: str = ""
+    row_names: tuple = ()
 
     def __getitem__(self, name: str) -> list:
         return self.columns[name]
@@ -77,10 +79,10 @@ class StudyTable(Mapping):
         return len(self.columns)
 
     def to_frame(self):
-        """The table as a pandas DataFrame of the raw cells."""
+        """The table as a pandas DataFrame of the raw cells (indexed by :attr:`row_names` when there are any)."""
         import pandas as pd
 
-        return pd.DataFrame(self.columns)
+        return pd.DataFrame(self.columns, index=list(self.row_names) or None)
 
 
 def get_column(data: object, name: str, role: str | None = None) -> object:
@@ -183,9 +185,10 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
     -------
     StudyTable
         The cells as text (typed values for Excel). Only CR/LF end a record, so
-        line or paragraph separators inside a cell stay in the cell. An empty
-        first header cell (R's ``write.csv`` row names) names the column
-        ``row_name``.
+        line or paragraph separators inside a cell stay in the cell. A first
+        column with an empty header cell (R's ``write.csv`` row names) is the
+        row index (:attr:`StudyTable.row_names`), not a column; row names other
+        than R's default 1, 2, ... add a note saying so.
 
     Raises
     ------
@@ -214,9 +217,8 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
     header = ["" if c is None else str(c).strip() for c in records[0][1]]
     while header and header[-1] == "":
         header.pop()
-    if len(header) > 1 and header[0] == "":
-        header[0] = ROW_NAME_COLUMN
-    for j, column in enumerate(header):
+    skip = 1 if len(header) > 1 and header[0] == "" else 0  # R's write.csv: row names under an empty header
+    for j, column in enumerate(header[skip:], start=skip):
         if column == "":
             raise DataValidationError(f"{name}: column {j + 1} has no name in the header row.")
     dupes = sorted({h for h in header if header.count(h) > 1})
@@ -225,7 +227,8 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
     body = records[1:]
     if not body:
         raise DataValidationError(f"{name} has a header row but no studies below it.")
-    columns: dict[str, list] = {h: [] for h in header}
+    columns: dict[str, list] = {h: [] for h in header[skip:]}
+    row_names = []
     for i, (line, row) in enumerate(body):
         extra = [c for c in row[len(header):] if c is not None and str(c).strip()]
         if extra:
@@ -233,14 +236,20 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
                 f"{name}, row {i + 1} ({unit} {line}): {len(row)} cells but the header"
                 f" has {len(header)} columns."
             )
-        for j, h in enumerate(header):
-            cell = row[j] if j < len(row) else None
-            columns[h].append("" if cell is None else cell)
+        cells = ["" if c is None else c for c in row[: len(header)]] + [""] * (len(header) - len(row))
+        row_names += [str(int(c)) if isinstance(c, float) and c.is_integer() else str(c) for c in cells[:skip]]
+        for h, cell in zip(header[skip:], cells[skip:]):
+            columns[h].append(cell)
+    notes = () if decoded is None or not decoded.note else (decoded.note,)
+    if row_names and row_names != [str(i) for i in range(1, len(body) + 1)]:
+        notes += (f"{name}: the first column has no name in the header (R's row names), so it was read as the"
+                  " row index, not as data; give it a name to use it (e.g. as the study labels).",)
     return StudyTable(
         columns=columns,
         n_rows=len(body),
         source=str(path),
         encoding=None if decoded is None else decoded.encoding,
-        notes=() if decoded is None or not decoded.note else (decoded.note,),
+        notes=notes,
         sha256=hashlib.sha256(data).hexdigest(),
+        row_names=tuple(row_names),
     )

@@ -193,7 +193,7 @@ def fit(
     reference: dict | None = None,
     add: float | None = None,
     to: str = "only0",
-    drop00: bool = False,
+    drop00: bool | None = None,
     ci_level: float = 95,
     **roles,
 ) -> Fit:
@@ -219,7 +219,12 @@ def fit(
         Moderators and reference levels (methods with ``moderators`` only).
     add, to, drop00, ci_level
         Continuity correction and CI level of ratios, as in ``escalc``; for
-        MH and Peto's method ``add`` (default 1/2) and ``to`` go to the model too.
+        MH and Peto's method ``add`` (default 1/2) and ``to`` go to the model
+        too. ``drop00`` None is the model's default: False, but True for the
+        GLMM (metafor's ``rma.glmm``). The GLMM takes ``add`` (default 1/2),
+        ``to`` and ``drop00`` as ``rma.glmm`` does (they shape its observed
+        outcomes, hence I^2 and H^2, and for 2x2 tables ``drop00`` its
+        studies), and its ``effects`` are computed with the same options.
     **roles
         Column roles as in ``escalc`` (``xi="events", ni="total"``).
 
@@ -243,13 +248,16 @@ def fit(
     if measure is None:
         raise OptionError("fit needs the data's columns (e.g. xi and ni, or yi and vi) to pool.")
     measure, test = m.check_measure(measure), m.check_test(test)
+    glmm = m.kind == "glmm"
+    if glmm:  # rma_glmm's defaults (metafor's rma.glmm): add = 1/2, drop00 = True (2x2 tables only)
+        add, drop00 = 0.5 if add is None else add, True if drop00 is None else drop00
     # Peto's method pools (and metafor's rma.peto shows) Peto's log odds ratios, whatever the measure asked
-    effects = escalc("PETO" if m.kind == "peto" else measure, data, slab=slab, add=add, to=to, drop00=drop00,
-                     ci_level=ci_level, **roles)
+    effects = escalc("PETO" if m.kind == "peto" else measure, data, slab=slab, add=add, to=to,
+                     drop00=bool(drop00) and (not glmm or measure == "OR"), ci_level=ci_level, **roles)
     if m.estimator is not None:
         model = rma(effects, mods=mods, data=data, reference=reference, method=m.code, test=test, level=level)
-    elif m.kind == "glmm":
-        model = rma_glmm(measure, data, slab=slab, test=test, level=level, **roles)
+    elif glmm:
+        model = rma_glmm(measure, data, slab=slab, test=test, level=level, add=add, to=to, drop00=drop00, **roles)
     else:
         tables = {"slab": slab, "add": 0.5 if add is None else add, "to": to, "level": level, **roles}
         model = rma_peto(data, **tables) if m.kind == "peto" else rma_mh(measure, data, **tables)

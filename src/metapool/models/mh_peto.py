@@ -394,7 +394,8 @@ def _result(method, measure, es, keep, level, correct=True) -> MHResult:
         coef.ci_lower[0], coef.ci_upper[0],
     )  # fmt: skip
     notes, warns = list(es.notes), []
-    dropped = [e for e in es.exclusions if keep[e.row]]
+    excluded = es.excluded_positions()
+    dropped = [e for r, e in excluded.items() if keep[r]]
     if dropped:
         reasons = "; ".join(dict.fromkeys(e.reason for e in dropped))
         notes.append(
@@ -415,7 +416,7 @@ def _result(method, measure, es, keep, level, correct=True) -> MHResult:
         pi_lower=math.nan, pi_upper=math.nan, yi=yi, vi=vi, ni=es.ni[keep],
         slab=tuple(np.asarray(es.slab, dtype=object)[keep]),
         weights=100.0 * w / w.sum() if w.sum() > 0 else np.full(k, np.nan), rows=es.rows[keep],
-        exclusions=tuple(e for e in es.exclusions if not keep[e.row]),
+        exclusions=tuple(e for r, e in excluded.items() if not keep[r]),
         corrected=tuple(es.slab[i] for i in np.flatnonzero(es.corrected & keep)),
         warnings=tuple(warns), notes=tuple(notes), random=False, k_yi=k_yi, cells=cells, correct=correct, **tests,
     )  # fmt: skip

@@ -249,10 +249,7 @@ def _rows_in_model(table: EffectSizeTable, design: Design | None) -> tuple[np.nd
             " every study needs vi > 0."
         )
     _check_scale(table, keep)
-    reasons = {}
-    if table.exclusions:  # exclusions name input rows: back to positions of this table
-        position = {int(r): i for i, r in enumerate(table.rows)}
-        reasons = {position[e.row]: e.reason for e in table.exclusions}
+    reasons = {r: e.reason for r, e in table.excluded_positions().items()}
     if np.count_nonzero(keep) < keep.size:
         for r in np.flatnonzero(~keep):
             reasons.setdefault(int(r), "effect size or variance missing")
@@ -283,29 +280,32 @@ def scale_problems(yi: np.ndarray, vi: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return usable & (vi < SMALLEST_VARIANCE), usable & ~np.isfinite(wy2), wy2
 
 
+def scale_problem(tiny: bool, yi: float, vi: float, where: str) -> str:
+    """The message for a study flagged by :func:`scale_problems` (``tiny``: its variance, else its effect size)."""
+    what = (f"vi = {vi:g} in {where} is too small to pool: powers of its weight 1/vi overflow" if tiny else
+            f"yi = {yi:g} in {where} is too large to pool: yi^2/vi (vi = {vi:g}) overflows")
+    return what + "; check the units."
+
+
+def overflow_problem(yi: float, vi: float, where: str) -> str:
+    """The message for an analysis whose sum of ``yi^2/vi`` overflows (its largest term given)."""
+    return (f"The sum of yi^2/vi over the studies overflows (the largest term is yi = {yi:g} with"
+            f" vi = {vi:g} in {where}); check the units.")
+
+
 def _check_scale(table: EffectSizeTable, keep: np.ndarray) -> None:
     """Refuse effect sizes and variances whose weighted squares overflow (:func:`scale_problems`)."""
     yi, vi = table.yi, table.vi
     tiny, huge, wy2 = scale_problems(yi, vi)
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(wy2[keep])
-    checks = (
-        (keep & tiny, "vi = {vi:g} in {row} is too small to pool: powers of its weight 1/vi overflow"),
-        (keep & huge, "yi = {yi:g} in {row} is too large to pool: yi^2/vi (vi = {vi:g}) overflows"),
-    )
-    for bad, problem in checks:
-        if np.count_nonzero(bad):
-            row = int(np.flatnonzero(bad)[0])
-            raise DataValidationError(
-                problem.format(yi=table.yi[row], vi=table.vi[row], row=_describe(table, row))
-                + "; check the units."
-            )
+    bad = np.flatnonzero(keep & (tiny | huge))
+    if bad.size:
+        row = int(bad[0])
+        raise DataValidationError(scale_problem(bool(tiny[row]), yi[row], vi[row], _describe(table, row)))
     if not np.isfinite(total):
         row = int(np.nanargmax(np.where(keep, wy2, np.nan)))
-        raise DataValidationError(
-            f"The sum of yi^2/vi over the studies overflows (the largest term is yi = {yi[row]:g} with"
-            f" vi = {vi[row]:g} in {_describe(table, row)}); check the units."
-        )
+        raise DataValidationError(overflow_problem(yi[row], vi[row], _describe(table, row)))
 
 
 def _fit_warnings(table: EffectSizeTable, bf, estimator, test: str, notes: list, fixed_tau2: bool) -> list[str]:

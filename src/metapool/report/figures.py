@@ -76,7 +76,8 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
 def outcome_plans(outcome, data=None, note: str = "") -> list:
     """The figures of one outcome as ``(kind, caption, draw)`` plans (``draw()`` returns the axes).
 
-    Forest always, funnel from k = 3, and the figures of the follow-up
+    Forest always, funnel from k = 3 (unless the outcome says ``bias = false``;
+    "contour-enhanced" when the measure has a null for the contours), and the figures of the follow-up
     analyses that exist: forest by subgroup, bubble plot (first numeric
     moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
     L'Abbe plot for two-group binary outcomes; those of :data:`FIGURE_LIMITS`
@@ -97,10 +98,11 @@ def outcome_plans(outcome, data=None, note: str = "") -> list:
     if forest is None:
         return []
     plans = [("forest", f"Forest plot: {outcome.spec.name}", lambda: forest_plot(forest, title=title))]
-    if model.k >= 3:
+    if model.k >= 3 and outcome.spec.bias:  # bias = false: no small-study analyses, no funnel
         tf = getattr(outcome.bias, "results", {}).get("trimfill") if outcome.bias is not None else None
         filled = (tf.filled_yi, tf.filled_vi) if tf is not None and tf.k0 > 0 else None
-        plans.append(("funnel", f"Contour-enhanced funnel plot: {outcome.spec.name}"
+        kind = "Contour-enhanced funnel plot" if forest.null is not None else "Funnel plot"  # contours need a null
+        plans.append(("funnel", f"{kind}: {outcome.spec.name}"
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
                       lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=title)))
     plans += _follow_up_plans(outcome, model, title)
@@ -114,14 +116,21 @@ def forest_of(outcome, data=None):
     An outcome has a forest plot when its model is a pooled result
     (:class:`~metapool.models.protocol.PooledResult`: an intercept-only rma
     model, MH, Peto or GLMM fit); ``data`` as in
-    :func:`outcome_figures`.
+    :func:`outcome_figures`. Its ``arms`` name the two groups' data columns
+    (default "Group 1" and "Group 2"), its ``favours`` label the two sides of
+    the null line.
     """
     from ..plots import forest_table
 
     model = outcome.model
     if not isinstance(model, PooledResult):  # a meta-regression has no single pooled value
         return None
-    return forest_table(model, _effects(outcome), **_reported(outcome, data))
+    return forest_table(model, _effects(outcome), **_reported(outcome, data), **_labels(outcome.spec))
+
+
+def _labels(spec) -> dict:
+    """The figure options named in the analysis file: the arms' names (forest columns, L'Abbe axes), "Favours" labels."""
+    return {"arms": spec.arms or ("Group 1", "Group 2"), "favours": spec.favours}
 
 
 def forest_study_cis(analysis) -> dict:
@@ -219,14 +228,15 @@ def _reported(outcome, data) -> dict:
 def _follow_up_plans(outcome, model, name: str) -> list:
     """Figures of the follow-up analyses that exist: subgroup forest, bubble, Doi, Baujat, leave-one-out, L'Abbe."""
     from ..plots import (baujat_plot, bubble_plot, doi_plot, forest_plot, forest_table_subgroups, labbe_plot,
-                         series_forest_table)  # fmt: skip
+                         labbe_table, series_forest_table)  # fmt: skip
     from ..plots.bubble import numeric_moderators
 
     plans = []
     sub = outcome.subgroups
     if sub is not None and sub.tau2_mode == "separate":
         plans.append(("subgroups", f"Forest plot by {sub.column}, with the test for subgroup differences: {name}",
-                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model), title=name)))
+                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model,
+                                                                 **_labels(outcome.spec)), title=name)))
     reg = outcome.regression
     if reg is not None and numeric_moderators(reg):
         mod = numeric_moderators(reg)[0]
@@ -246,5 +256,5 @@ def _follow_up_plans(outcome, model, name: str) -> list:
     es = _effects(outcome)
     if es is not None and es.measure in ("OR", "RR", "RD", "PETO") and {"ai", "bi", "ci", "di"} <= set(es.cells):
         plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: weight): {name}",
-                      lambda: labbe_plot(es, result=model, title=name)))
+                      lambda: labbe_plot(labbe_table(es, model, groups=_labels(outcome.spec)["arms"]), title=name)))
     return plans

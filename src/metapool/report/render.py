@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ from ..formatting.text import md_escape, one_line
 from .card import build_card
 from .drawing import DEFAULT_FIGURES, FIGURE_FORMATS, draw_report_figures
 from .methods import methods_text
+from .plain import figure_sections, influence_note, outcome_tables
 
 __all__ = ["render_report", "render_card", "effect_size_rows", "write_outputs", "safe_cell", "inline_json"]
 
@@ -55,7 +57,8 @@ def safe_cell(value):
 
 
 def _outcome_blocks(o) -> list[str]:
-    blocks = []
+    """The outcome's console summaries (metafor's names), for its technical section."""
+    blocks = [o.model.summary().to_html()] if o.model is not None else []
     for name in ("subgroups", "regression", "bias", "leave_one_out", "influence"):
         value = getattr(o, name)
         if value is not None:
@@ -63,6 +66,20 @@ def _outcome_blocks(o) -> list[str]:
     if o.medians is not None:
         blocks.append(o.medians.summary().to_html())
     return blocks
+
+
+def labelled_svg(svg: str, caption: str) -> str:
+    """An inline SVG figure with its caption as alternative text (``role="img"``, ``aria-label``, ``<title>``).
+
+    The XML declaration and DOCTYPE before ``<svg`` (not valid inside HTML) are dropped.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        return svg
+    end = svg.index(">", start)
+    label = html.escape(caption, quote=True)
+    return (f'<svg role="img" aria-label="{label}"{svg[start + 4:end]}><title>{label}</title>'
+            + svg[end + 1:])
 
 
 def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = (),
@@ -77,21 +94,26 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
     card = build_card(analysis) if card is None else card
     methods, references = methods_text(analysis)
     figures = figures or {}
-    outcomes = [
-        {
+    outcomes = []
+    for o in analysis.outcomes:
+        tables = outcome_tables(o)
+        sections = figure_sections(figures.get(o.spec.name, ()), tables)
+        outcomes.append({
             "result": o,
-            "model_html": o.model.summary().to_html() if o.model is not None else "",
-            "figures": figures.get(o.spec.name, ()),
-            "blocks": _outcome_blocks(o),
+            "tables": tables,
+            "influence": influence_note(o) if o.influence is not None else "",
+            "figures": {anchor: [(labelled_svg(f.svg, f.caption), f.caption) for f in figs]
+                        for anchor, figs in sections.items()},
+            "technical": _outcome_blocks(o),
             "sof": next((r.sof for r in card.rows if r.outcome == o.spec.name), None),
-        }
-        for o in analysis.outcomes
-    ]
+        })
+    rob_figures = [(labelled_svg(f.svg, f.caption), f.caption) for f in rob_figures]
     provenance = {"metapool": analysis.version, "created": analysis.created,
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
     return _environment().get_template("report.html.j2").render(
         analysis=analysis, spec=analysis.spec, card=card, methods=methods, references=references,
         outcomes=outcomes, provenance=inline_json(provenance), rob_figures=rob_figures, figures_note=figures_note,
+        anchors={o.spec.name: f"outcome-{i}" for i, o in reversed(list(enumerate(analysis.outcomes, 1)))},
     )
 
 
@@ -163,8 +185,8 @@ FIGURES_NOTE = {
 }
 
 
-def write_outputs(analysis, outdir, force: bool = False, figures: str = DEFAULT_FIGURES, on_results=None,
-                  workers: int | None = 1) -> dict:
+def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, figures: str = DEFAULT_FIGURES,
+                  on_results=None, workers: int | None = 1) -> dict:
     """Write report.html, results.json, effect_sizes.csv, the card and figures/ into ``outdir``, results first.
 
     Two atomic phases, each built aside and swapped into place
@@ -182,6 +204,11 @@ def write_outputs(analysis, outdir, force: bool = False, figures: str = DEFAULT_
 
     Parameters
     ----------
+    docx
+        Write report.docx too (a Word manuscript draft:
+        :func:`metapool.report.docx.write_docx`), with the figures' PNG files
+        (none with ``figures="svg"`` or ``"none"``); it comes with the
+        figures (with the results when none are drawn).
     figures
         Files written per figure (:data:`~metapool.report.drawing.FIGURE_FORMATS`:
         ``"both"`` SVG and PNG, ``"svg"``, ``"png"``, or ``"none"``: no figures,
@@ -221,7 +248,11 @@ def write_outputs(analysis, outdir, force: bool = False, figures: str = DEFAULT_
         }
         with staged_folder(outdir, inputs, force) as tmp:
             _write_texts(tmp, files)
+            if docx and not drawn:
+                _write_docx(analysis, tmp, None, (), card)
         written = {key: out / name for key, (name, _) in files.items()} | {"figures": []}
+        if docx and not drawn:
+            written["docx"] = out / "report.docx"
         if on_results is not None:
             on_results(written)
         if not drawn:
@@ -234,11 +265,21 @@ def write_outputs(analysis, outdir, force: bool = False, figures: str = DEFAULT_
                 by_outcome, rob_figures = job.save(figdir)
                 files["report"] = ("report.html", render_report(analysis, by_outcome, card, rob_figures))
                 _write_texts(tmp, files)
+                if docx:
+                    _write_docx(analysis, tmp, by_outcome, rob_figures, card)
         finally:
             job.close()
+    if docx:
+        written["docx"] = out / "report.docx"
     written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*by_outcome.values(), rob_figures)
                           for fig in figs for f in fig.files]
     return written
+
+
+def _write_docx(analysis, folder: Path, figures, rob_figures, card) -> None:
+    from .docx import write_docx
+
+    write_docx(analysis, folder / "report.docx", figures, rob_figures, card)
 
 
 def _write_texts(folder: Path, files: dict) -> None:
