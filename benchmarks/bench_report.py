@@ -4,7 +4,8 @@ Both sides start a fresh process on the same data (the demo's study table,
 ``metapool.datasets`` ``aml_hma_ven_synthetic``):
 
 * ``python -m metapool.cli.main run aml_hma_ven_synthetic.toml -o DIR --force``
-  with ``--figures both`` (SVG and PNG, the default), ``svg`` and ``none``:
+  with ``--figures svg`` (the default: the report inlines SVG), ``both`` (SVG and PNG, as R
+  draws them here) and ``none``:
   eight outcomes pooled with their follow-up analyses, the report, results,
   card and 41 figures. The time until ``results.json`` appears in ``DIR``
   is measured too (the results are written before the figures).
@@ -111,7 +112,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         commands = {}
-        for figures in ("both", "svg", "none"):
+        for figures in ("svg", "both", "none"):
             out = tmp / f"metapool_{figures}"
             commands[f"metapool run --figures {figures}"] = (
                 [sys.executable, "-m", "metapool.cli.main", "run", str(ds.analysis_path), "-o", str(out), "--force",
@@ -146,12 +147,14 @@ def main() -> int:
              f"{statistics.median(firsts[name]):.2f}" if firsts[name] else None, counts[name],
              f"{sizes[name]:.2f}" if name in sizes else None] for name in commands]
     print_table(["command", "median s", "min s", "results.json s", "figure files", "report.html MB"], rows)
-    both = median["metapool run --figures both"]
+    default, both = median["metapool run --figures svg"], median["metapool run --figures both"]
     if with_r:
         r = median["Rscript metafor figures"]
-        print(f"\nRscript / metapool run (both formats): {ratio(r, both)}")
-        print(f"Goal: metapool at most R's time: {'met' if both <= r else 'NOT met'}")
-    print(f"Goal: metapool run under {GOAL_SECONDS:g} s: {'met' if both < GOAL_SECONDS else 'NOT met'} ({both:.2f} s)")
+        print(f"\nRscript / metapool run (default, SVG): {ratio(r, default)}; with PNG too (both): {ratio(r, both)}")
+        print(f"Goal: metapool run at most R's time: {'met' if default <= r else 'NOT met'}"
+              f" ({'met' if both <= r else 'not met'} with --figures both)")
+    print(f"Goal: metapool run under {GOAL_SECONDS:g} s: {'met' if default < GOAL_SECONDS else 'NOT met'}"
+          f" ({default:.2f} s; --figures both {both:.2f} s)")
     return 0
 
 

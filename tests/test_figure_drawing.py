@@ -52,10 +52,10 @@ def _files(folder) -> dict:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_the_flag_takes_the_registry_values_and_defaults_to_both():
+def test_the_flag_takes_the_registry_values_and_defaults_to_svg():
     parser = build_parser()
     for command in (["run", "a.toml", "-o", "out"], ["demo"]):
-        assert parser.parse_args(command).figures == DEFAULT_FIGURES == "both"
+        assert parser.parse_args(command).figures == DEFAULT_FIGURES == "svg"
         for value in FIGURE_FORMATS:
             assert parser.parse_args([*command, "--figures", value]).figures == value
         with pytest.raises(SystemExit) as exc:

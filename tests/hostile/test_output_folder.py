@@ -98,9 +98,9 @@ def test_run_writes_a_marked_folder_and_leaves_nothing_beside_it(built):
 def test_figure_names_are_unique_per_outcome_and_keep_non_latin_names(built):
     _, out, _, _ = built
     names = sorted(p.name for p in (out / "figures").iterdir())
-    assert len(names) == 2 * len(NAMES) == len(set(names))  # forest plot (k = 2) as SVG and PNG per outcome
+    assert len(names) == len(NAMES) == len(set(names))  # forest plot (k = 2) as SVG per outcome
     assert "05_奏効率_forest.svg" in names and "06_生存率_forest.svg" in names
-    assert {"01_effect_forest.png", "02_effect_forest.png", "03_a_b_forest.png", "04_a_b_forest.png"} <= set(names)
+    assert {"01_effect_forest.svg", "02_effect_forest.svg", "03_a_b_forest.svg", "04_a_b_forest.svg"} <= set(names)
 
 
 @pytest.mark.parametrize("a, b", [("Effect", "effect"), ("A/B", "A B"), ("奏効率", "生存率"), ("x", "X!")])
@@ -206,10 +206,10 @@ def test_existing_report_needs_force_and_force_replaces_it_whole(review, capsys)
     assert main(args) == 2
     one_line_error(capsys.readouterr().err, "use --force")
     (out / "report.html").write_text("stale")
-    (out / "figures" / "01_effect_forest.png").unlink()  # a listed file may be missing
+    (out / "figures" / "01_effect_forest.svg").unlink()  # a listed file may be missing
     assert main([*args, "--force"]) == 1  # the broken outcome
     assert "Not analysed:" in (out / "report.html").read_text(encoding="utf-8")
-    assert (out / "figures" / "01_effect_forest.png").is_file()
+    assert (out / "figures" / "01_effect_forest.svg").is_file()
     assert siblings(out) == []
 
 

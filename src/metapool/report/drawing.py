@@ -33,8 +33,10 @@ FIGURE_FORMATS = {
     "none": (),
 }
 
-#: Default of ``metapool run --figures``.
-DEFAULT_FIGURES = "both"
+#: Default of ``metapool run --figures``: SVG only. The report inlines SVG, and a PNG costs about twice
+#: an SVG's drawing time (Agg renders every glyph); ``--figures both`` or ``png`` writes PNGs for pasting,
+#: and ``--docx`` adds them (a Word document embeds PNG).
+DEFAULT_FIGURES = "svg"
 
 #: Fewest figures worth starting worker processes for (starting them costs about a second of CPU).
 MIN_PARALLEL = 6

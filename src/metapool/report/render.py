@@ -207,11 +207,11 @@ def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, fig
     docx
         Write report.docx too (a Word manuscript draft:
         :func:`metapool.report.docx.write_docx`), with the figures' PNG files
-        (none with ``figures="svg"`` or ``"none"``); it comes with the
-        figures (with the results when none are drawn).
+        (``figures="svg"`` becomes ``"both"`` for them; none with ``"none"``);
+        it comes with the figures (with the results when none are drawn).
     figures
         Files written per figure (:data:`~metapool.report.drawing.FIGURE_FORMATS`:
-        ``"both"`` SVG and PNG, ``"svg"``, ``"png"``, or ``"none"``: no figures,
+        ``"svg"`` (default), ``"both"`` SVG and PNG, ``"png"``, or ``"none"``: no figures,
         the report says so). The report shows the figures inline as SVG
         unless ``"none"``.
     on_results
@@ -234,6 +234,8 @@ def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, fig
     inputs = analysis.spec.input_files
     out = absolute_path(outdir)
     drawn = bool(FIGURE_FORMATS[check_choice("write_outputs", "figures", figures, FIGURE_FORMATS)])
+    if docx and figures == "svg":
+        figures = "both"  # the Word document embeds the PNG files
     with reserved_folder(outdir, inputs, force):
         card = build_card(analysis)
         card_html, card_md = render_card(analysis, card)
