@@ -11,16 +11,15 @@ import subprocess
 import sys
 import zipfile
 
+import docx  # python-docx, a dependency of metapool: never skipped
 import pytest
 
-docx = pytest.importorskip("docx")
-
-from metapool.analysis import run_analysis  # noqa: E402
-from metapool.cli.main import main  # noqa: E402
-from metapool.formatting.numbers import fmt_percent  # noqa: E402
-from metapool.formatting.text import one_line  # noqa: E402
-from metapool.report.docx import docx_text, write_docx  # noqa: E402
-from metapool.spec import load_spec  # noqa: E402
+from metapool.analysis import run_analysis
+from metapool.cli.main import main
+from metapool.formatting.numbers import fmt_percent
+from metapool.formatting.text import one_line
+from metapool.report.docx import docx_text, write_docx
+from metapool.spec import load_spec
 
 BAD_LABEL = '<b>Bad & "x"</b>\x07 =cmd()'
 BAD_LEVEL = "=HYPERLINK(1) <i>"

@@ -16,9 +16,7 @@ def add_run_parsers(sub) -> None:
     run.add_argument("analysis", help="analysis file (TOML); see `metapool init`")
     run.add_argument("-o", "--outdir", required=True,
                      help="output folder: new or empty, or a report metapool wrote (with --force)")
-    run.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
-    add_figures_argument(run)
-    run.add_argument("--docx", action="store_true", help="also write report.docx, a Word manuscript draft")
+    add_output_arguments(run)
     init = sub.add_parser("init", help="write a commented template analysis file for a data file",
                           description="Write a commented template analysis file from a data file's columns.")
     init.add_argument("data", help="CSV/XLSX study table")
@@ -26,13 +24,15 @@ def add_run_parsers(sub) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing file (never the data file)")
 
 
-def add_figures_argument(parser) -> None:
-    """The ``--figures`` option of ``metapool run`` and ``metapool demo``."""
+def add_output_arguments(parser) -> None:
+    """The report options of ``metapool run`` and ``metapool demo``: ``--force``, ``--figures``, ``--docx``."""
     from ..report.drawing import DEFAULT_FIGURES, FIGURE_FORMATS
 
+    parser.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
     parser.add_argument("--figures", choices=list(FIGURE_FORMATS), default=DEFAULT_FIGURES,
                         help=f"figure files to write into OUTDIR/figures (default {DEFAULT_FIGURES}); the report shows"
                              " the figures inline unless 'none'")
+    parser.add_argument("--docx", action="store_true", help="also write report.docx, a Word manuscript draft")
 
 
 def run_run(args: argparse.Namespace) -> int:
@@ -75,10 +75,9 @@ def run_run(args: argparse.Namespace) -> int:
             drawing.start()
             drawing.add_task("Drawing figures", total=None)
 
-        docx = getattr(args, "docx", False)  # `metapool demo` has no --docx
         try:
             written = write_outputs(analysis, args.outdir, force=args.force, figures=args.figures,
-                                    on_results=results_written, workers=None, docx=docx)
+                                    on_results=results_written, workers=None, docx=args.docx)
         finally:
             drawing.stop()
     print(f"Report: {written['report']}\nEvidence card: {written['card_html']} and {written['card_md']}")
