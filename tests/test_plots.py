@@ -96,7 +96,7 @@ def test_forest_table_ratios(bcg):
     assert s.estimate == pytest.approx(np.exp(res.yi[0]))
     assert s.cells == ("4", "123", "11", "139")  # RevMan's layout: events and total per arm
     assert t.data_headers == ("Events", "Total") * 2 and t.column_groups == (("Group 1", 2), ("Group 2", 2))
-    assert t.blocks[0].pooled.cells == tuple(str(int(v.sum())) for v in (es.cells["ai"], es.cells["ai"] + es.cells["bi"],
+    assert t.blocks[0].pooled.cells == tuple(f"{int(v.sum()):,}" for v in (es.cells["ai"], es.cells["ai"] + es.cells["bi"],
                                                                            es.cells["ci"], es.cells["ci"] + es.cells["di"]))
     assert t.blocks[0].pooled.test.startswith("Test for overall effect: z = ")
     rec = t.to_frame()
@@ -221,7 +221,7 @@ def test_forest_table_from_subgroup_analysis(bcg):
         assert [s.label for s in b.studies] == list(fit.slab)
     # the two "Rosenthal et al" studies keep their own counts
     cells = {s.cells for b in t.blocks for s in b.studies if s.label == "Rosenthal et al"}
-    assert cells == {("3", "231", "11", "220"), ("17", "1716", "65", "1665")}
+    assert cells == {("3", "231", "11", "220"), ("17", "1,716", "65", "1,665")}
     assert t.footer[0].startswith("Test for subgroup differences (alloc): \u03c7\u00b2 = ")
     assert t.overall.cells == forest_table(res, es).blocks[0].pooled.cells  # totals of all studies
     for b in t.blocks:  # weights within each subgroup by default

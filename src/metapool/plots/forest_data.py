@@ -163,7 +163,8 @@ def _pooled_record(block, p: ForestPooled) -> dict:
 
 
 def _int_text(x) -> str:
-    return "" if not np.isfinite(x) else f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+    """A count as the report writes counts: thousands separators (``2,289``); a fractional count as given."""
+    return "" if not np.isfinite(x) else f"{x:,.0f}" if float(x).is_integer() else f"{x:,g}"
 
 
 def _study_cells(measure, cells: dict, ni, arms: tuple) -> tuple[tuple, tuple, tuple, tuple]:
