@@ -94,7 +94,10 @@ def test_forest_table_ratios(bcg):
     assert t.log_scale and t.null == 1.0 and t.effect_label == "Risk ratio"
     s = t.studies[0]
     assert s.estimate == pytest.approx(np.exp(res.yi[0]))
-    assert s.cells == ("4/123", "11/139")
+    assert s.cells == ("4", "123", "11", "139")  # RevMan's layout: events and total per arm
+    assert t.data_headers == ("Events", "Total") * 2 and t.column_groups == (("Group 1", 2), ("Group 2", 2))
+    assert t.blocks[0].pooled.cells == tuple(f"{int(v.sum()):,}" for v in (es.cells["ai"], es.cells["ai"] + es.cells["bi"],
+                                                                           es.cells["ci"], es.cells["ci"] + es.cells["di"]))
     assert t.blocks[0].pooled.test.startswith("Test for overall effect: z = ")
     rec = t.to_frame()
     assert list(rec["row"]).count("pooled") == 1 and len(rec) == 14
@@ -122,7 +125,8 @@ def test_forest_plot_other_measures_and_own_axes():
     md = mp.escalc("MD", load_dataset("normand1999"), m1i="m1i", sd1i="sd1i", n1i="n1i", m2i="m2i",
                    sd2i="sd2i", n2i="n2i", slab="source")  # fmt: skip
     ax = forest_plot(mp.rma(md), effect_sizes=md)
-    assert any(t.get_text().startswith("55 (47") for t in ax.texts)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("Total") == 2 and "548" in texts and "610" in texts  # per-arm N and their sums
     gen = mp.rma([0.1, 0.3, -0.2], [0.04, 0.02, 0.05])
     fig, own = plt.subplots()
     assert forest_plot(gen, own) is own
@@ -217,8 +221,17 @@ def test_forest_table_from_subgroup_analysis(bcg):
         assert [s.label for s in b.studies] == list(fit.slab)
     # the two "Rosenthal et al" studies keep their own counts
     cells = {s.cells for b in t.blocks for s in b.studies if s.label == "Rosenthal et al"}
-    assert cells == {("3/231", "11/220"), ("17/1716", "65/1665")}
+    assert cells == {("3", "231", "11", "220"), ("17", "1,716", "65", "1,665")}
     assert t.footer[0].startswith("Test for subgroup differences (alloc): \u03c7\u00b2 = ")
+    assert t.overall.cells == forest_table(res, es).blocks[0].pooled.cells  # totals of all studies
+    for b in t.blocks:  # weights within each subgroup by default
+        assert sum(s.weight for s in b.studies) == pytest.approx(100.0)
+    w = forest_table_subgroups(sub, es, overall=res, weights="overall")
+    by_label = {(s.label, s.cells): s.weight for s in forest_table(res, es).studies}
+    assert all(s.weight == pytest.approx(by_label[s.label, s.cells]) for s in w.studies)
+    assert sum(s.weight for s in w.studies) == pytest.approx(100.0) and "overall model" in w.footer[-1]
+    with pytest.raises(ValueError, match="overall model"):
+        forest_table_subgroups(sub, es, weights="overall")
     ax = forest_plot(t)
     assert "systematic" in {x.get_text() for x in ax.texts}
     with pytest.raises(ValueError, match="separate"):

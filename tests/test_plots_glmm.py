@@ -128,7 +128,7 @@ def test_forest_of_or_fit_has_corrected_log_odds_ratios_and_weights_only_where_d
     else:
         np.testing.assert_allclose(w, 100.0 * share, rtol=1e-14)
     assert t.studies[1].estimate == pytest.approx(0.5 * 40.5 / (50.5 * 12.5), rel=1e-14)  # 1/2 added to the table
-    assert t.studies[1].cells == ("0/50", "12/52") and t.log_scale and t.null == 1.0
+    assert t.studies[1].cells == ("0", "50", "12", "52") and t.log_scale and t.null == 1.0
     drawn(forest_plot(fits["OR"], layout="jama"))
 
 

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import metapool as mp  # noqa: E402
 from metapool.bias import lfk  # noqa: E402
+from metapool.plots.ticks import RATIO_TICKS  # noqa: E402
 from metapool.datasets import load_dataset  # noqa: E402
 from metapool.exceptions import DataValidationError  # noqa: E402
 from metapool.influence import baujat  # noqa: E402
@@ -73,8 +74,13 @@ def test_doi_table_and_plot(prop):
     assert np.all(np.diff(t.yi) >= 0) and t.index == ref.index and t.back is not None
     assert t.xlabel == "Proportion (log odds scale)"
     ax = doi_plot(res, title="Doi")
-    assert ax.get_ylim()[0] > ax.get_ylim()[1] == 0.0  # |Z| = 0 at the top
-    assert any(f"LFK index = {ref.index:.2f}" in s and ref.interpretation.capitalize() in s for s in _texts(ax))
+    bottom, top = ax.get_ylim()
+    assert bottom > 0.0 > top and min(ax.get_yticks()) == 0.0  # |Z| = 0 at the top, a strip above it
+    assert any(f"LFK index = {ref.index:.2f}: {ref.interpretation}" == s for s in _texts(ax))
+    ax.figure.canvas.draw()  # the legend lies in the strip above every study (never over the curve)
+    lowest = min(ax.transAxes.inverted().transform(t.get_window_extent())[0, 1] for t in ax.texts)
+    highest_study = ax.transAxes.inverted().transform(ax.transData.transform((0.0, 0.0)))[1]
+    assert lowest > highest_study
 
 
 def test_baujat_table_and_plot(rr):
@@ -104,7 +110,12 @@ def test_bubble_table_follows_the_regression_line(bcg, rr):
     assert t.ylabel == "Risk ratio" and t.xlabel == "ablat" and t.note == ""
     ax = bubble_plot(t)
     assert len(ax.collections) >= 2  # band and bubbles
-    assert bubble_table(reg, natural=False).ylabel == "Log risk ratio"
+    assert t.log_scale and ax.get_yscale() == "log"  # ratios on the log scale, as metafor's regplot
+    ax.figure.canvas.draw()
+    labels = [lab.get_text() for lab in ax.get_yticklabels() if lab.get_text()]
+    assert labels and all(float(v) in RATIO_TICKS for v in labels)  # natural values: 0.2, 0.5, 1 ...
+    log = bubble_table(reg, natural=False)
+    assert log.ylabel == "Log risk ratio" and not log.log_scale
 
 
 def test_bubble_uses_the_first_numeric_moderator_and_holds_others_at_their_means(bcg, rr):

@@ -67,7 +67,7 @@ def test_files_are_written(run):
     for name in ("report", "results", "effect_sizes", "card_html", "card_md"):
         assert written[name].is_file()
     assert written["figures"] and all(p.is_file() for p in written["figures"])
-    assert {p.suffix for p in written["figures"]} == {".svg", ".png"}
+    assert {p.suffix for p in written["figures"]} == {".svg"}  # PNGs with figures="both" (test_figure_drawing)
 
 
 def test_report_numbers_equal_the_api(run):

@@ -52,6 +52,10 @@ class OutcomeResult:
     subgroups, regression, bias, leave_one_out, influence
         Follow-up analyses, None when not asked for or not defined (then
         ``skipped`` says why).
+    sensitivity_summary
+        The pooled value under other modelling choices, one row each
+        (:func:`~metapool.influence.sensitivity.sensitivity_summary`), with
+        ``sensitivity = true``; None otherwise (or ``skipped`` says why).
     k, n_patients
         Studies and patients (sum of the analysed studies' n) in the model.
     rows
@@ -82,6 +86,7 @@ class OutcomeResult:
     bias: object = None
     leave_one_out: object = None
     influence: object = None
+    sensitivity_summary: object = None
     k: int = 0
     n_patients: int | None = None
     rows: tuple = ()
@@ -117,7 +122,8 @@ class OutcomeResult:
             "skipped": self.skipped,
             "warnings": list(self.warnings),
         }
-        for name in ("model", "medians", "subgroups", "regression", "bias", "leave_one_out", "influence", "grade"):
+        for name in ("model", "medians", "subgroups", "regression", "bias", "leave_one_out", "influence",
+                     "sensitivity_summary", "grade"):
             value = getattr(self, name)
             if value is not None:
                 d[name] = value.to_dict()
@@ -309,7 +315,7 @@ def run_outcome(spec: AnalysisSpec, out: OutcomeSpec, table: StudyTable, designs
         skipped: dict[str, str] = {}
         extra: dict[str, object] = {}
         if model is not None:  # which follow-up analyses apply: the method registry's flags (_follow_up)
-            extra, skipped = _follow_up(out, es, model, table, k)
+            extra, skipped = _follow_up(spec, out, es, model, table, k)
         elif out.subgroup or out.mods or out.bias or out.sensitivity:
             skipped["follow-up"] = "available for pooled models, not for the median of medians"
     designs = _design_counts(_row_designs(spec, table) if designs is None else designs, rows)
@@ -373,7 +379,7 @@ def _analysed_rows(result, table: StudyTable) -> np.ndarray:
     return np.sort(model_rows(result, table.n_rows))
 
 
-def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[dict, dict]:
+def _follow_up(spec: AnalysisSpec, out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[dict, dict]:
     """Subgroups, meta-regression, bias and sensitivity analyses of an rma model.
 
     A GLMM fit gets the bias analyses (on its study-level logits) and the
@@ -422,7 +428,23 @@ def _follow_up(out: OutcomeSpec, es, model, table: StudyTable, k: int) -> tuple[
 
         for name, (_, run) in SENSITIVITY_ANALYSES.items():
             attempt(name, MIN_K_SENSITIVITY + 1, lambda run=run: run(model))
+        if out.kind == "median":
+            skipped["sensitivity_summary"] = "not available for medians (the other methods pool effect-size columns)"
+        else:
+            attempt("sensitivity_summary", MIN_K_SENSITIVITY + 1, lambda: _sensitivity_summary(spec, out, model, table))
     return done, skipped
+
+
+def _sensitivity_summary(spec: AnalysisSpec, out: OutcomeSpec, model, table: StudyTable):
+    """The outcome refitted under other modelling choices (:func:`~metapool.influence.sensitivity.sensitivity_summary`).
+
+    The ``risk_of_bias`` column's cells give the row without the studies at high risk of bias.
+    """
+    from .influence.sensitivity import sensitivity_summary
+
+    rob = list(get_column(table, spec.risk_of_bias, "risk-of-bias judgements")) if spec.risk_of_bias else None
+    return sensitivity_summary(model, table, method=out.method, measure=out.measure, test=out.test, level=out.level,
+                               slab=study_labels(spec, table), rob=rob, ci_level=out.ci_level, **out.roles)
 
 
 def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:

@@ -41,6 +41,8 @@ Example::
     # control_risk = 0.12           # GRADE: assumed control risk for absolute effects (default: median)
     # indirectness = "serious"      # GRADE: the team's judgement (default: not assessed)
     # indirectness_reason = "older population than the question's"
+    # favours = ["Magnesium", "Control"]  # forest plot: "Favours ..." left and right of the null line
+    # arms = ["Magnesium", "Control"]     # forest plot: group 1's and group 2's names over their columns
 
 Keys are written with underscores (``ci_lower``, ``subgroup_tau2``, ``risk_of_bias``);
 the same key written with dashes (``ci-lower``, as the command line's
@@ -52,7 +54,6 @@ template (``"<events column>"``) is refused with the lines to edit.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -62,6 +63,7 @@ from .evidence.grade import JUDGEMENTS
 from .exceptions import DataValidationError, OptionError
 from .inference.tests import TESTS
 from .io.decoding import decode_text, read_bytes, text_encoding
+from .io.settings import parse_toml
 from .io.tables import EXCEL_SUFFIXES
 from .models.methods import get_method, method_choices
 from .models.design import parse_formula
@@ -104,7 +106,7 @@ UNIT_MEASURES = frozenset({"MD", "MN", "MNLN", "GEN"})
 PLACEHOLDER = re.compile(r"<[^<>]* column>")
 _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "sensitivity", "unit",
                   "ci_level", "higher_is_better", "mid", "threshold", "control_risk", "indirectness",
-                  "indirectness_reason"} | _OPTION_KEYS | _COLUMN_KEYS)
+                  "indirectness_reason", "favours", "arms"} | _OPTION_KEYS | _COLUMN_KEYS)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class OutcomeSpec:
     control_risk: float | None = None
     indirectness: str | None = None
     indirectness_reason: str = ""
+    favours: tuple = ()  # forest plot: (left, right) of the null line, e.g. ("Magnesium", "Control")
+    arms: tuple = ()  # forest plot: names of group 1 and group 2 over their data columns
 
     @property
     def roles(self) -> dict:
@@ -165,7 +169,8 @@ class AnalysisSpec:
     high, no information; an empty cell is no information), drawn as robvis
     traffic-light and summary plots.
     ``intervention`` and ``comparator`` name the arms (group 1 and group 2)
-    in the card's statements.
+    in the card's statements, and over the data columns of the forest plots
+    of outcomes without their own ``arms``.
     """
 
     title: str
@@ -404,6 +409,7 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
         ci_level=chk.level(raw.get("ci_level", 95), "ci_level", i, name),
         higher_is_better=chk.flag(raw.get("higher_is_better", True), "higher_is_better", i, name),
         **_grade_keys(chk, raw, i, name, measure),
+        **{key: _pair_key(chk, raw[key], key, i, name) for key in ("favours", "arms") if key in raw},
     )
 
 
@@ -415,6 +421,14 @@ def _unit(chk: _Checker, raw: dict, kind: str, measure: str | None, i: int, name
         raise chk.fail("unit", f"{measure} ({what}) has no unit; a unit applies to medians and to"
                                f" {', '.join(sorted(UNIT_MEASURES))} (the data's own units). Remove it.", i, name)
     return unit
+
+
+def _pair_key(chk: _Checker, value, key: str, i: int, name: str) -> tuple:
+    """A key of two labels (``favours``, ``arms``): exactly two non-empty texts."""
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) and v.strip() for v in value):
+        raise chk.fail(key, f"must be a list of two non-empty texts, such as [\"Magnesium\", \"Control\"]; got {value!r}.",
+                       i, name)
+    return tuple(v.strip() for v in value)
 
 
 def _grade_keys(chk: _Checker, raw: dict, i: int, name: str, measure: str | None) -> dict:
@@ -470,12 +484,7 @@ def _design_key(chk: _Checker, value) -> str:
 
 def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = ".") -> AnalysisSpec:
     """Parse the TOML text of an analysis file (see the module docstring)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataValidationError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise DataValidationError(f"{source}: not valid TOML: values nested too deeply.") from None
+    raw = parse_toml(text, source)
     chk = _Checker(source, text)
     raw = _spelled_one_way(chk, raw)
     _placeholders(chk, raw)
@@ -496,6 +505,9 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     if not isinstance(outcomes, list) or not outcomes:
         raise DataValidationError(f"{source}: no [[outcome]] tables; name at least one outcome.")
     specs = tuple(_outcome(chk, i, o, defaults) for i, o in enumerate(outcomes))
+    arms = tuple(chk.label(raw.get(k, ""), k) for k in ("intervention", "comparator"))
+    if all(arms):  # the arms' names of the forest plots, unless an outcome names its own
+        specs = tuple(o if o.arms else replace(o, arms=arms) for o in specs)
     names = [o.name for o in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

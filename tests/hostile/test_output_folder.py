@@ -8,6 +8,7 @@ by the lock; an error or Ctrl-C leaves the previous output byte for byte.
 """
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,8 @@ from contextlib import redirect_stderr, redirect_stdout
 import pytest
 
 import metapool.analysis
-import metapool.plots
+import metapool.report.drawing
+import metapool.report.render
 from metapool.cli.main import main
 from metapool.exceptions import MetapoolError
 from metapool.io.outputs import MARKER, check_output_folder, folder_lock, staged_folder
@@ -96,9 +98,9 @@ def test_run_writes_a_marked_folder_and_leaves_nothing_beside_it(built):
 def test_figure_names_are_unique_per_outcome_and_keep_non_latin_names(built):
     _, out, _, _ = built
     names = sorted(p.name for p in (out / "figures").iterdir())
-    assert len(names) == 2 * len(NAMES) == len(set(names))  # forest plot (k = 2) as SVG and PNG per outcome
+    assert len(names) == len(NAMES) == len(set(names))  # forest plot (k = 2) as SVG per outcome
     assert "05_奏効率_forest.svg" in names and "06_生存率_forest.svg" in names
-    assert {"01_effect_forest.png", "02_effect_forest.png", "03_a_b_forest.png", "04_a_b_forest.png"} <= set(names)
+    assert {"01_effect_forest.svg", "02_effect_forest.svg", "03_a_b_forest.svg", "04_a_b_forest.svg"} <= set(names)
 
 
 @pytest.mark.parametrize("a, b", [("Effect", "effect"), ("A/B", "A B"), ("奏効率", "生存率"), ("x", "X!")])
@@ -204,10 +206,10 @@ def test_existing_report_needs_force_and_force_replaces_it_whole(review, capsys)
     assert main(args) == 2
     one_line_error(capsys.readouterr().err, "use --force")
     (out / "report.html").write_text("stale")
-    (out / "figures" / "01_effect_forest.png").unlink()  # a listed file may be missing
+    (out / "figures" / "01_effect_forest.svg").unlink()  # a listed file may be missing
     assert main([*args, "--force"]) == 1  # the broken outcome
     assert "Not analysed:" in (out / "report.html").read_text(encoding="utf-8")
-    assert (out / "figures" / "01_effect_forest.png").is_file()
+    assert (out / "figures" / "01_effect_forest.svg").is_file()
     assert siblings(out) == []
 
 
@@ -348,32 +350,53 @@ def test_previous_output_moved_aside_by_a_killed_swap_is_restored(tmp_path):
 
 
 def _interrupting_save(exc):
-    def save(ax, path, **kwargs):
-        with open(f"{path}.svg", "w") as fh:
-            fh.write("<svg")  # half a figure, then Ctrl-C
+    """A figure writer that writes half a figure, then fails with ``exc`` (Ctrl-C, a full disk)."""
+    def save(kind, caption, images, folder, name, formats):
+        (folder / f"{name}.svg").write_text("<svg")
         raise exc
 
     return save
 
 
-def test_ctrl_c_mid_write_leaves_the_previous_output_byte_identical(review, monkeypatch, capsys):
+def _results_first(out) -> None:
+    """``out`` holds the complete results-first folder: results, card, a report saying figures are missing."""
+    files = json.loads((out / MARKER).read_text())["files"]
+    assert sorted(files) == ["card.html", "card.md", "effect_sizes.csv", "report.html", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*files, MARKER])
+    assert "still being drawn" in (out / "report.html").read_text(encoding="utf-8")
+    assert json.loads((out / "results.json").read_text())["outcomes"]
+
+
+def test_ctrl_c_while_writing_the_results_leaves_the_previous_output_byte_identical(review, monkeypatch, capsys):
     folder, out, args = review
     before = snapshot(folder)
-    monkeypatch.setattr(metapool.plots, "save_figure", _interrupting_save(KeyboardInterrupt()))
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(metapool.report.render, "render_card", interrupted)
     assert main([*args, "--force"]) == 130
     one_line_error(capsys.readouterr().err, "interrupted")
     assert snapshot(folder) == before
     assert siblings(out) == []
 
 
-def test_a_full_disk_is_one_line_and_leaves_the_previous_output(review, monkeypatch, capsys):
+def test_ctrl_c_while_drawing_leaves_the_complete_results_first_folder(review, monkeypatch, capsys):
     folder, out, args = review
-    before = snapshot(folder)
-    monkeypatch.setattr(metapool.plots, "save_figure",
+    monkeypatch.setattr(metapool.report.drawing, "saved_figure", _interrupting_save(KeyboardInterrupt()))
+    assert main([*args, "--force"]) == 130
+    one_line_error(capsys.readouterr().err, "interrupted")
+    _results_first(out)
+    assert siblings(out) == []
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_results_first_folder(review, monkeypatch, capsys):
+    folder, out, args = review
+    monkeypatch.setattr(metapool.report.drawing, "saved_figure",
                         _interrupting_save(OSError(28, "No space left on device", "x.png")))
     assert main([*args, "--force"]) == 2
     one_line_error(capsys.readouterr().err, "No space left on device", "was left as it was")
-    assert snapshot(folder) == before
+    _results_first(out)
     assert siblings(out) == []
 
 

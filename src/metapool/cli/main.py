@@ -56,14 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .batch import add_batch_parser
     from .review import add_review_parser
-    from .run import add_run_parsers
+    from .run import add_output_arguments, add_run_parsers
 
     add_batch_parser(sub)
     add_run_parsers(sub)
     add_review_parser(sub)
     demo = sub.add_parser("demo", help="run the bundled demo analysis (synthetic AML review) into a report folder")
     demo.add_argument("-o", "--outdir", default="out/demo", help="output folder (default out/demo)")
-    demo.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
+    add_output_arguments(demo)
     lister = sub.add_parser("list", help="list measures, methods or tests")
     lister.add_argument("what", choices=["measures", "methods", "tests"])
     return parser
@@ -147,7 +147,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     ds = DATASETS["aml_hma_ven_synthetic"]
     print(f"Demo: {ds.description}\n{ds.source}\n", file=sys.stderr)
-    return run_run(argparse.Namespace(analysis=str(ds.analysis_path), outdir=args.outdir, force=args.force))
+    return run_run(argparse.Namespace(analysis=str(ds.analysis_path), outdir=args.outdir, force=args.force,
+                                      figures=args.figures, docx=args.docx))
 
 
 def main(argv: list[str] | None = None) -> int:

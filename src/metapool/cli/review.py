@@ -1,8 +1,9 @@
-"""``metapool review``: create a review, import search exports, show its counts, list its records, deduplicate.
+"""``metapool review``: a review folder, its search exports, counts, records, deduplication and screening.
 
 A thin adapter over :mod:`metapool.review` (``init_review``, ``import_files``,
 ``review_status``, ``record_table``; deduplication: ``run_dedup``, ``dedup_queue``,
-``active_clusters``, ``merge_records``, ``mark_not_duplicate``, ``undo_merge``); every command takes ``--db URL`` for a
+``active_clusters``, ``merge_records``, ``mark_not_duplicate``, ``undo_merge``;
+screening: see its section below); every command takes ``--db URL`` for a
 review kept on PostgreSQL, and the commands that change the review take
 ``--who NAME`` (default: the operating-system user).
 """
@@ -43,6 +44,7 @@ def add_review_parser(sub) -> None:
     records = command("records", "write every imported record, its source, duplicate cluster and kept flag to CSV")
     records.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write")
     _add_dedup_commands(command)
+    _add_screening_parsers(command)
 
 
 def _date(text: str) -> dt.date:
@@ -62,8 +64,8 @@ def run_review(args: argparse.Namespace) -> int:
               f" databases searched); database {review.where}.")
         return 0
     review = open_review(args.dir, db=args.db)
-    return {"import": _import, "status": _status, "records": _records, **_DEDUP_COMMANDS}[args.review_command](
-        review, args)
+    commands = {"import": _import, "status": _status, "records": _records, **_DEDUP_COMMANDS, **SCREENING_COMMANDS}
+    return commands[args.review_command](review, args)
 
 
 def _import(review, args: argparse.Namespace) -> int:
@@ -107,6 +109,7 @@ def _status(review, args: argparse.Namespace) -> int:
     console.print(Text(f"Records: {status.records:,}; duplicate clusters: {status.clusters:,}; duplicates removed:"
                        f" {status.duplicates_removed:,}; pairs queued for a person: {status.queued:,};"
                        f" screening decisions: {status.decisions:,}; events: {status.events:,}."))
+    _print_stage_counts(console, status.screening)
     return 0
 
 
@@ -227,6 +230,180 @@ def _undo_merge(review, args: argparse.Namespace) -> int:
 
 
 _DEDUP_COMMANDS = {"dedup": _dedup, "merge": _merge, "not-duplicate": _not_duplicate, "undo-merge": _undo_merge}
+
+
+# --- screening: screen, export, import-decisions, conflicts, agreement, simulate ------------------------------------
+
+def _add_screening_parsers(command) -> None:
+    def staged(name: str, help: str, who: bool = False, reviewer: bool = True) -> argparse.ArgumentParser:
+        parser = command(name, help, who=who)
+        parser.add_argument("--stage", required=True, choices=("ta", "ft"),
+                            help="ta: title and abstract; ft: full text")
+        if reviewer:
+            parser.add_argument("--reviewer", required=True, metavar="NAME", help="the reviewer screening")
+        return parser
+
+    screen = staged("screen", "record one screening decision on a record", who=True)
+    screen.add_argument("record", type=int, metavar="RECORD", help="the record's number in the review (column id)")
+    screen.add_argument("decision", metavar="DECISION",
+                        help="ta: include, exclude or maybe; ft: include, exclude (with --reason) or not_retrieved")
+    screen.add_argument("--reason", metavar="CODE", help="exclusion reason code of review.toml (required at ft)")
+    screen.add_argument("--note", metavar="TEXT", help="a note kept with the decision")
+    screen.add_argument("--resolve", action="store_true",
+                        help="settle a conflict between two reviewers (as lead); the decision is final")
+    export = staged("export", "write a reviewer's queue (best first) and decisions to CSV, to screen in a spreadsheet")
+    export.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write")
+    imp = staged("import-decisions", "store the decisions of a CSV sheet (all rows or none)", who=True)
+    imp.add_argument("file", metavar="CSV", help="a sheet written by `review export`, with decisions filled in")
+    conflicts = staged("conflicts", "list the records two reviewers disagree on", reviewer=False)
+    conflicts.add_argument("--json", action="store_true", help="print JSON")
+    agreement = command("agreement", "show agreement per stage and reviewer pair (raw and Cohen's kappa)")
+    agreement.add_argument("--json", action="store_true", help="print JSON")
+    simulate = staged("simulate", "replay a screened stage in ranking order: recall curve, WSS@95, stopping point",
+                      reviewer=False)
+    simulate.add_argument("--stop-after", type=_positive, default=None, metavar="N",
+                          help="stopping heuristic: stop after N consecutive irrelevant records (default 50)")
+    simulate.add_argument("--retrain-every", type=_positive, default=1, metavar="N",
+                          help="refit the ranking after every N records (default 1; larger is faster on big reviews)")
+    simulate.add_argument("--json", action="store_true", help="print JSON (with the whole recall curve)")
+    simulate.add_argument("--plot", metavar="PNG", help="also draw the recall curve to this PNG (or .svg)")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+def _screen(review, args: argparse.Namespace) -> int:
+    from ..review.screening import decide
+
+    d = decide(review, args.record, args.stage, args.reviewer, args.decision, reason=args.reason, note=args.note,
+               who=args.who, resolve=args.resolve)
+    what = f"{d.decision}" + (f" ({d.reason})" if d.reason else "")
+    if not d.changed:
+        print(f"Record {d.record} at {d.stage}: {d.reviewer} had decided {what} already; nothing changed.")
+    else:
+        print(f"Record {d.record} at {d.stage}: {'resolved as' if d.resolution else d.reviewer + ':'} {what}"
+              + (f" (replaces decision {d.supersedes})" if d.supersedes else "") + ".")
+    return 0
+
+
+def _export(review, args: argparse.Namespace) -> int:
+    import csv
+
+    from ..io.outputs import atomic_file, check_output_file
+    from ..report.render import safe_cell
+    from ..review.screening import SHEET_COLUMNS, reviewer_sheet
+
+    target = check_output_file(args.output, review.local_files)
+    rows = reviewer_sheet(review, args.stage, args.reviewer)
+    with atomic_file(target) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=SHEET_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
+    todo = sum(not r["decision"] for r in rows)
+    print(f"Wrote {len(rows):,} records for {args.reviewer} at {args.stage} to {target}: {todo:,} to screen"
+          " (most likely relevant first), then their decisions.", file=sys.stderr)
+    return 0
+
+
+def _import_decisions(review, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..review.screening import import_decisions, read_decisions_csv
+
+    stored = import_decisions(review, read_decisions_csv(args.file), args.stage, args.reviewer, who=args.who,
+                              source=Path(args.file).name)
+    print(f"Stored {len(stored):,} decisions of {args.reviewer} at {args.stage} (rows already current are unchanged).")
+    return 0
+
+
+def _conflicts(review, args: argparse.Namespace) -> int:
+    from ..review.screening import conflicts
+
+    found = conflicts(review, args.stage)
+    if args.json:
+        print(json.dumps([{"record": u.record, "votes": [{"reviewer": v.reviewer, "decision": v.decision,
+                                                          "reason": v.reason} for v in u.votes]} for u in found],
+                         indent=2))
+        return 0
+    for u in found:
+        votes = "; ".join(f"{v.reviewer}: {v.decision}" + (f" ({v.reason})" if v.reason else "") for v in u.votes)
+        print(f"record {u.record}: {votes}")
+    print(f"{len(found):,} conflict{'s' * (len(found) != 1)} at {args.stage}"
+          + (": settle each with `metapool review screen DIR --resolve ...`." if found else "."))
+    return 0
+
+
+def _agreement(review, args: argparse.Namespace) -> int:
+    from ..review.screening import agreement
+
+    found = agreement(review)
+    if args.json:
+        print(json.dumps([a.to_dict() for a in found], indent=2))
+        return 0
+    if not found:
+        print("No record was screened by two reviewers yet.")
+    for a in found:
+        kappa = "not defined (one category only)" if a.kappa != a.kappa else f"{a.kappa:.2f}"
+        print(f"{a.stage}: {a.reviewers[0]} and {a.reviewers[1]}: {a.units:,} records, agreed on {a.agreed:,}"
+              f" ({a.raw:.1%}); Cohen's kappa {kappa}")
+    return 0
+
+
+def _simulate(review, args: argparse.Namespace) -> int:
+    from ..review.screening import STAGES, simulate_review
+
+    sim = simulate_review(review, args.stage, stop_after=args.stop_after, retrain_every=args.retrain_every)
+    if args.plot:
+        from pathlib import Path
+
+        from ..io.outputs import check_output_file
+        from ..plots._style import pyplot
+        from ..plots.export import save_figure
+        from ..plots.recall import recall_plot
+
+        target = check_output_file(args.plot, review.local_files)
+        fmt = target.suffix.lower().lstrip(".") or "png"
+        ax = recall_plot(sim, title=f"Screening simulation: {STAGES[args.stage]} ({args.stage})")
+        save_figure(ax, target, formats=(fmt,), dpi=200)
+        pyplot().close(ax.figure)
+        print(f"Wrote the recall curve to {Path(target).with_suffix('.' + fmt)}.", file=sys.stderr)
+    if args.json:
+        print(json.dumps(sim.to_dict(), indent=2))
+        return 0
+    stop = ("never fired" if sim.stopped_at is None else
+            f"stops after {sim.stopped_at:,} records, recall {sim.recall_at_stop:.1%}")
+    rows = [("Records", f"{sim.records:,}"), ("Relevant", f"{sim.relevant:,}"),
+            ("Screened to reach 95% recall", f"{sim.n95:,} ({sim.n95 / sim.records:.1%})"),
+            ("WSS@95", f"{sim.wss95:.1%}"), (f"Stop after {sim.stop_after} irrelevant in a row", stop)]
+    for share in (0.1, 0.25, 0.5):
+        k = max(1, round(share * sim.records))
+        rows.append((f"Recall after {share:.0%} screened ({k:,})", f"{sim.found[k - 1] / sim.relevant:.1%}"))
+    width = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    return 0
+
+
+def _print_stage_counts(console, stages) -> None:
+    from rich.text import Text
+
+    from ..review.screening import STAGES
+
+    for c in stages:
+        if not c["eligible"]:
+            continue
+        decided = ", ".join(f"{d} {n:,}" for d, n in c["decisions"].items())
+        reasons = "; ".join(f"{code} {n:,}" for code, n in c["reasons"].items())
+        console.print(Text(f"Screening, {STAGES[c['stage']]} ({c['stage']}): {c['eligible']:,} records; final:"
+                           f" {decided}; pending {c['pending']:,}; conflicts {c['conflicts']:,}"
+                           + (f" (excluded for: {reasons})" if reasons else "") + "."))
+
+
+SCREENING_COMMANDS = {"screen": _screen, "export": _export, "import-decisions": _import_decisions,
+                      "conflicts": _conflicts, "agreement": _agreement, "simulate": _simulate}
 
 
 __all__ = ["add_review_parser", "run_review"]

@@ -16,8 +16,7 @@ def add_run_parsers(sub) -> None:
     run.add_argument("analysis", help="analysis file (TOML); see `metapool init`")
     run.add_argument("-o", "--outdir", required=True,
                      help="output folder: new or empty, or a report metapool wrote (with --force)")
-    run.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
-    run.add_argument("--docx", action="store_true", help="also write report.docx, a Word manuscript draft")
+    add_output_arguments(run)
     init = sub.add_parser("init", help="write a commented template analysis file for a data file",
                           description="Write a commented template analysis file from a data file's columns.")
     init.add_argument("data", help="CSV/XLSX study table")
@@ -25,48 +24,62 @@ def add_run_parsers(sub) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing file (never the data file)")
 
 
+def add_output_arguments(parser) -> None:
+    """The report options of ``metapool run`` and ``metapool demo``: ``--force``, ``--figures``, ``--docx``."""
+    from ..report.drawing import DEFAULT_FIGURES, FIGURE_FORMATS
+
+    parser.add_argument("--force", action="store_true", help="replace the report metapool wrote into OUTDIR before")
+    parser.add_argument("--figures", choices=list(FIGURE_FORMATS), default=DEFAULT_FIGURES,
+                        help=f"figure files to write into OUTDIR/figures (default {DEFAULT_FIGURES}); the report shows"
+                             " the figures inline unless 'none'")
+    parser.add_argument("--docx", action="store_true", help="also write report.docx, a Word manuscript draft")
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Run an analysis file into ``args.outdir``.
 
-    Returns 0 when every outcome was pooled, 1 when any could not be (the
-    report is written and marks them; their names go to stderr).
+    The results (results.json, effect_sizes.csv, the card, the report
+    without figures) are written first and the summary table printed; the
+    figures follow, drawn in worker processes, and the report with them
+    replaces the first one. Returns 0 when every outcome was pooled, 1 when
+    any could not be (the report is written and marks them; their names go
+    to stderr).
     """
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import Progress
-    from rich.table import Table
-    from rich.text import Text
 
     from ..analysis import run_analysis
-    from ..formatting.numbers import fmt_percent
     from ..io.outputs import reserved_folder
-    from ..report.card import format_estimate, pooled_header
+    from ..report.drawing import prepare_workers
     from ..report.render import write_outputs
     from ..spec import load_spec
 
     console = Console(stderr=True)
     spec = load_spec(args.analysis)
     reserved = reserved_folder(args.outdir, spec.input_files, args.force)  # refused or held before any work
-    with reserved, Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Pooling", total=len(spec.outcomes) + 1)
+    with reserved:
+        if args.figures != "none":
+            prepare_workers()  # the figure workers' server imports matplotlib while the outcomes are pooled
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Pooling", total=len(spec.outcomes))
 
-        def step(name: str) -> None:
-            progress.update(task, advance=1, description=f"Pooling: {escape(name)}")
+            def step(name: str) -> None:
+                progress.update(task, advance=1, description=f"Pooling: {escape(name)}")
 
-        analysis = run_analysis(spec, progress=step)
-        progress.update(task, description="Writing report, figures and evidence card")
-        docx = getattr(args, "docx", False)  # `metapool demo` has no --docx
-        written = write_outputs(analysis, args.outdir, force=args.force, docx=docx)
-        progress.update(task, advance=1)
-    table = Table(title=Text(spec.title))  # user text is shown as text, never read as Rich markup
-    for col in ("Outcome", pooled_header(analysis.outcomes), "k", "N", "I²"):
-        table.add_column(col)
-    for o in analysis.outcomes:
-        i2 = None if o.model is None else o.model.i2  # a median of medians has none
-        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), f"{o.k:,}",
-                 "–" if o.n_patients is None else f"{o.n_patients:,}", "–" if i2 is None else fmt_percent(i2))
-        table.add_row(*(Text(cell) for cell in cells))
-    Console().print(table)
+            analysis = run_analysis(spec, progress=step)
+        drawing = Progress(console=console, transient=True)
+
+        def results_written(_) -> None:
+            _print_summary(spec, analysis)  # before the figures (stdout, while no progress bar is live)
+            drawing.start()
+            drawing.add_task("Drawing figures", total=None)
+
+        try:
+            written = write_outputs(analysis, args.outdir, force=args.force, figures=args.figures,
+                                    on_results=results_written, workers=None, docx=args.docx)
+        finally:
+            drawing.stop()
     print(f"Report: {written['report']}\nEvidence card: {written['card_html']} and {written['card_md']}")
     if "docx" in written:
         print(f"Word manuscript draft: {written['docx']}")
@@ -75,6 +88,26 @@ def run_run(args: argparse.Namespace) -> int:
         print(f"metapool: {len(failed)} of {len(analysis.outcomes)} outcomes could not be pooled (see the report): "
               + ", ".join(repr(name) for name in failed), file=sys.stderr)
     return 1 if failed else 0
+
+
+def _print_summary(spec, analysis) -> None:
+    """The table of pooled estimates on stdout (user text shown as text, never read as Rich markup)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..formatting.numbers import fmt_percent
+    from ..report.card import format_estimate, pooled_header
+
+    table = Table(title=Text(spec.title))
+    for col in ("Outcome", pooled_header(analysis.outcomes), "k", "N", "I²"):
+        table.add_column(col)
+    for o in analysis.outcomes:
+        i2 = None if o.model is None else o.model.i2  # a median of medians has none
+        cells = (o.spec.name, "not analysed: " + o.error if o.error else format_estimate(o), f"{o.k:,}",
+                 "–" if o.n_patients is None else f"{o.n_patients:,}", "–" if i2 is None else fmt_percent(i2))
+        table.add_row(*(Text(cell) for cell in cells))
+    Console().print(table)
 
 
 #: TOML's short escapes in basic strings; other control characters are written as \uXXXX.

@@ -69,6 +69,9 @@ def _(res: TrimFillResult) -> Document:
         ("Estimator", res.estimator),
         ("Filled-in estimate", estimate_ci(m.estimate, m.ci_lower, m.ci_upper)),
     )
+    if res.k0 == 0:  # nothing filled: the model is the one fitted, not printed again
+        return Document("Trim-and-fill analysis", (
+            KeyValues("", items), Paragraph("No study was filled in: the model is the original one, unchanged.")))
     return Document("Trim-and-fill analysis", (
         KeyValues("", items),
         Paragraph("The model below is fitted to the observed and the filled studies."),

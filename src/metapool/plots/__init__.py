@@ -7,7 +7,7 @@ The adapters read a model's studies through :func:`study_values`, so GLMM fits
 (shown by their study-level effect sizes) draw with the same cores.
 """
 
-from .export import figure_svg, save_figure
+from .export import figure_files, figure_svg, save_figure
 from .forest import forest_plot
 from .funnel import FunnelTable, funnel_plot, funnel_table
 from .forest_data import (
@@ -32,5 +32,5 @@ __all__ = [
     "ForestTable", "ForestBlock", "ForestPooled", "ForestStudy", "study_values", "StudyValues",
     "doi_plot", "doi_table", "DoiTable", "baujat_plot", "baujat_table", "BaujatTable",
     "bubble_plot", "bubble_table", "BubbleTable", "labbe_plot", "labbe_table", "LabbeTable",
-    "funnel_plot", "funnel_table", "FunnelTable", "clopper_pearson", "wilson", "PROPORTION_CIS", "save_figure", "figure_svg",
+    "funnel_plot", "funnel_table", "FunnelTable", "clopper_pearson", "wilson", "PROPORTION_CIS", "save_figure", "figure_svg", "figure_files",
 ]  # fmt: skip

@@ -1,11 +1,12 @@
-"""Helpers shared by the single-panel plots (Doi, Baujat, bubble, L'Abbe)."""
+"""Helpers shared by the plots: axes of the single-panel plots (Doi, Baujat, bubble, L'Abbe), labels."""
 
 from __future__ import annotations
 
 from ..effect_sizes.registry import MEASURES
+from ..formatting.text import one_line
 from ._style import pyplot
 
-__all__ = ["new_axes", "finish_axes", "effect_label", "natural_values"]
+__all__ = ["new_axes", "finish_axes", "effect_label", "natural_values", "shorten"]
 
 POINT_COLOR = "#1f4e9e"
 LINE_COLOR = "#b5442b"
@@ -24,10 +25,10 @@ def finish_axes(ax, xlabel: str, ylabel: str, title: str | None) -> None:
     """Axis labels, open top and right spines, a left-aligned bold title."""
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(xlabel, parse_math=False)  # user text ($ in a moderator's or an outcome's name): no mathtext
+    ax.set_ylabel(ylabel, parse_math=False)
     if title:
-        ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        ax.set_title(title, loc="left", fontsize=10, fontweight="bold", parse_math=False)
 
 
 def effect_label(measure, natural: bool) -> str:
@@ -53,3 +54,9 @@ def natural_values(result, values):
     if t is None or t.needs_ni:
         return values, False
     return np.asarray(t(values), dtype=float), True
+
+
+def shorten(text: str, limit: int) -> str:
+    """A label on one line (line separators and controls as spaces), cut to ``limit`` characters with an ellipsis."""
+    text = one_line(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
-__all__ = ["Layout", "LAYOUTS", "pyplot", "text_width_in", "fmt_value", "fmt_interval"]
+__all__ = ["Layout", "LAYOUTS", "SVG_FONT_STACK", "pyplot", "text_width_in", "fmt_value", "fmt_interval"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ LAYOUTS = {
 }  # fmt: skip
 
 
+#: CSS font stacks written into SVG text for a font the figures measure with: the font itself, then
+#: fonts of similar widths (Bitstream Vera, DejaVu's origin; Verdana), so that a browser without
+#: it keeps the text columns of a forest plot apart.
+SVG_FONT_STACK = {"DejaVu Sans": "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, Geneva, sans-serif"}
+
+
 def pyplot():
     """matplotlib.pyplot, imported on first use (never at ``import metapool``)."""
     import matplotlib.pyplot as plt
@@ -45,8 +52,13 @@ def pyplot():
     return plt
 
 
+@functools.lru_cache(maxsize=8192)
 def text_width_in(text: str, fontsize: float, font: str, bold: bool = False) -> float:
-    """Rendered width of ``text`` in inches (multi-line: the widest line)."""
+    """Rendered width of ``text`` in inches (multi-line: the widest line).
+
+    Remembered (a report's forest plots measure the same study labels and
+    numbers again and again; laying out a text costs about a millisecond).
+    """
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import text_to_path
 

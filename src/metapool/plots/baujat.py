@@ -3,7 +3,8 @@
 Drawn from a :class:`BaujatTable` built by :func:`baujat_table` from
 :func:`metapool.influence.baujat` (equal to metafor's ``baujat``). Studies in
 the upper right both add much to Q and move the estimate; the most extreme
-are labelled.
+are labelled (labels longer than 30 characters shortened), each where it
+covers the fewest other labels and points, inside the axes.
 
 References
 ----------
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._axes import POINT_COLOR, finish_axes, new_axes
+from ._axes import POINT_COLOR, finish_axes, new_axes, shorten
+
+_LABEL_CHARS = 30  # longer study labels are shortened with an ellipsis (an 80-character label fits nowhere)
 
 __all__ = ["BaujatTable", "baujat_table", "baujat_plot"]
 
@@ -84,8 +87,8 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
     ax.scatter(t.x, t.y, s=20, color=POINT_COLOR, edgecolor="white", lw=0.5, zorder=3)
     xmax = float(np.nanmax(t.x)) * 1.15 if np.isfinite(t.x).any() else 1.0
     ymax = float(np.nanmax(t.y)) * 1.12 if np.isfinite(t.y).any() else 1.0
-    ax.set_xlim(0.0, xmax)
-    ax.set_ylim(0.0, ymax)
+    ax.set_xlim(-0.04 * xmax, xmax)  # a margin: points at 0 (no contribution) are not cut by the axes
+    ax.set_ylim(-0.04 * ymax, ymax)
     finish_axes(ax, "Contribution to overall heterogeneity (Q)", "Influence on the pooled estimate", title)
     engine = ax.figure.get_layout_engine()
     if engine is not None:  # place the labels in the final layout (labels stay inside the axes)
@@ -95,21 +98,23 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
     from matplotlib.transforms import Bbox
 
     # placed labels and the points are obstacles: each label takes the spot around its point with the
-    # fewest clashes (a label over a label counts double), not over the y axis
+    # fewest clashes (a label over a label counts double), not over the axes' edges and their tick labels
     pts = ax.transData.transform(np.column_stack([t.x, t.y])[np.isfinite(t.x) & np.isfinite(t.y)])
     dots = [Bbox.from_extents(px - 3, py - 3, px + 3, py + 3) for px, py in pts]
     boxes = []
-    spots = ((4, 3, "left"), (4, -9, "left"), (-4, 3, "right"), (-4, -9, "right"))
+    spots = ((4, 3, "left"), (4, -9, "left"), (-4, 3, "right"), (-4, -9, "right"),  # beside the point, then
+             (4, 12, "left"), (4, -18, "left"), (-4, 12, "right"), (-4, -18, "right"))  # a line further off
     for i in np.argsort(-t.y, kind="stable"):
         if not (t.labelled[i] and np.isfinite(t.x[i]) and np.isfinite(t.y[i])):
             continue
         best = None
         for dx, dy, ha in spots:
-            note = ax.annotate(t.labels[i], (t.x[i], t.y[i]), xytext=(dx, dy), textcoords="offset points", ha=ha,
-                               fontsize=7, color="#333333", zorder=2)  # fmt: skip
+            note = ax.annotate(shorten(t.labels[i], _LABEL_CHARS), (t.x[i], t.y[i]), xytext=(dx, dy),
+                               textcoords="offset points", ha=ha, fontsize=7, color="#333333", zorder=2,
+                               parse_math=False)  # fmt: skip
             box = note.get_window_extent(renderer)
             clashes = (2 * sum(box.overlaps(b) for b in boxes) + sum(box.overlaps(b) for b in dots)
-                       + 10 * (box.x0 < frame.x0))  # fmt: skip
+                       + 10 * (box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1 or box.y1 > frame.y1))  # fmt: skip
             if best is None or clashes < best[0]:
                 if best is not None:
                     best[1].remove()

@@ -6,7 +6,8 @@ with its confidence band from :meth:`~metapool.RMAResult.predict` with
 ``newmods``, optionally the prediction-interval limits. Other moderators are
 held at their means, as metafor's ``regplot`` does. Effects are shown on the
 natural scale where the measure has a back-transformation (the line and band
-are transformed limit by limit).
+are transformed limit by limit); ratios (OR, RR, HR, IRR, ROM...) on a log axis
+labelled with natural values, as metafor's ``regplot(..., transf=exp)``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ __all__ = ["BubbleTable", "bubble_table", "bubble_plot", "numeric_moderators"]
 
 @dataclass(frozen=True)
 class BubbleTable:
-    """Studies (``x``, ``yi``, ``weight`` in percent) and the fitted line on a grid of ``x``."""
+    """Studies (``x``, ``yi``, ``weight`` in percent) and the fitted line on a grid of ``x``.
+
+    ``log_scale``: the effects are ratios, drawn on a log axis.
+    """
 
     x: np.ndarray
     yi: np.ndarray
@@ -39,6 +43,7 @@ class BubbleTable:
     ylabel: str
     note: str = ""
     level: float = 0.95
+    log_scale: bool = False
 
 
 def numeric_moderators(result) -> tuple:
@@ -92,7 +97,7 @@ def bubble_table(result, moderator: str | None = None, *, points: int = 101, nat
                        grid=grid, fit=cols["estimate"], ci_lower=cols["ci_lower"], ci_upper=cols["ci_upper"],
                        pi_lower=cols["pi_lower"], pi_upper=cols["pi_upper"],
                        xlabel=moderator, ylabel=effect_label(result.measure, natural=nat), note=note,
-                       level=result.level)  # fmt: skip
+                       level=result.level, log_scale=nat and result.back_transform.code == "exp")  # fmt: skip
 
 
 def bubble_plot(data, ax=None, *, moderator: str | None = None, pi: bool = False, title: str | None = None,
@@ -130,7 +135,18 @@ def bubble_plot(data, ax=None, *, moderator: str | None = None, pi: bool = False
     ax.plot(t.grid, t.fit, color=LINE_COLOR, lw=1.4, zorder=2, label="Fitted line")
     ax.scatter(t.x, t.yi, s=sizes, facecolor=POINT_COLOR, alpha=0.45, edgecolor=POINT_COLOR, lw=0.7, zorder=3)
     finish_axes(ax, t.xlabel, t.ylabel, title)
+    if t.log_scale:  # ratios on a log axis, labelled with round ratios that fit
+        from matplotlib.ticker import NullLocator
+
+        from .ticks import ratio_locator
+
+        ax.set_yscale("log")
+        locator, formatter = ratio_locator()
+        ax.yaxis.set_major_locator(locator)
+        ax.yaxis.set_major_formatter(formatter)
+        ax.yaxis.set_minor_locator(NullLocator())
     ax.legend(fontsize=7, frameon=False, loc="best")
     if t.note:
-        ax.text(0.0, -0.16, t.note, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#555555")
+        ax.text(0.0, -0.16, t.note, transform=ax.transAxes, ha="left", va="top", fontsize=7, color="#555555",
+                parse_math=False)  # fmt: skip
     return ax

@@ -4,7 +4,8 @@ Drawn from a :class:`DoiTable` built by :func:`doi_table` from an
 :class:`~metapool.bias.LFKResult`. Studies are joined in order of effect size;
 without asymmetry they form a symmetric "mountain" whose peak (|Z| near 0,
 drawn at the top) is the most precise study. The LFK index is annotated with
-its interpretation band (|LFK| <= 1 no, 1-2 minor, > 2 major asymmetry).
+its interpretation band (|LFK| <= 1 no, 1-2 minor, > 2 major asymmetry) in a
+strip above |Z| = 0, where no study can be, so it never covers the curve.
 
 References
 ----------
@@ -25,6 +26,7 @@ __all__ = ["DoiTable", "doi_table", "doi_plot", "LFK_BAND_COLORS"]
 
 #: Colour of the LFK annotation by interpretation band.
 LFK_BAND_COLORS = {"no asymmetry": "#2e7d32", "minor asymmetry": "#d17f00", "major asymmetry": "#c62828"}
+_STRIP = 0.17  # share of the axes' height above |Z| = 0 kept for the LFK legend (never over the curve)
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,18 @@ def doi_plot(data, ax=None, *, model=None, title: str | None = None):
 
     t = data if isinstance(data, DoiTable) else doi_table(data, model)
     ax = new_axes(ax)
+    from matplotlib.ticker import MaxNLocator
+
     tip = int(np.argmin(t.abs_z))
-    ax.axvline(t.yi[tip], color="#999999", lw=0.7, ls=(0, (2, 2)), zorder=1)
+    bottom = max(float(np.max(t.abs_z)) * 1.08, 1.0)
+    top = -_STRIP * bottom / (1.0 - _STRIP)  # a strip above |Z| = 0 that no study reaches, for the legend
+    ax.plot([t.yi[tip]] * 2, [0.0, bottom], color="#999999", lw=0.7, ls=(0, (2, 2)), zorder=1)
     ax.plot(t.yi, t.abs_z, color=POINT_COLOR, lw=1.0, marker="o", ms=4.5, mfc=POINT_COLOR, mec="white",
             mew=0.5, zorder=3)  # fmt: skip
-    top = max(float(np.max(t.abs_z)) * 1.08, 1.0)
-    ax.set_ylim(top, 0.0)  # |Z| = 0 at the top: the peak of the "mountain"
+    ax.set_ylim(bottom, top)  # |Z| = 0 at the top: the peak of the "mountain"
+    ticks = MaxNLocator(nbins=6).tick_values(0.0, bottom)
+    ax.set_yticks(ticks[(ticks >= 0) & (ticks <= bottom)])
+    ax.spines["left"].set_bounds(0.0, bottom)
     span = float(np.ptp(t.yi)) or 1.0
     lo, hi = float(np.min(t.yi)) - 0.08 * span, float(np.max(t.yi)) + 0.08 * span
     ax.set_xlim(lo, hi)
@@ -113,11 +121,9 @@ def doi_plot(data, ax=None, *, model=None, title: str | None = None):
     if t.back is not None:
         _natural_ticks(ax, t.back, lo, hi)
     color = LFK_BAND_COLORS.get(t.interpretation, "black")
-    right = (t.yi[tip] - lo) / (hi - lo) <= 0.5  # the LFK box goes in the top corner away from the peak
-    box, bands = (0.98, 0.02) if right else (0.02, 0.98)
-    ax.text(box, 0.97, f"LFK index = {t.index:.2f}\n{t.interpretation.capitalize()}", transform=ax.transAxes,
-            ha="right" if right else "left", va="top", fontsize=9, fontweight="bold", color=color,
-            bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": color, "lw": 0.8})  # fmt: skip
-    ax.text(bands, 0.97, "|LFK| \u2264 1: none\n1\u20132: minor\n> 2: major asymmetry", transform=ax.transAxes,
-            ha="left" if right else "right", va="top", fontsize=7, color="#555555")  # fmt: skip
+    ax.text(0.01, 0.995, f"LFK index = {t.index:.2f}: {t.interpretation}", transform=ax.transAxes,
+            ha="left", va="top", fontsize=8.5, fontweight="bold", color=color,
+            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": color, "lw": 0.8})  # fmt: skip
+    ax.text(0.99, 0.995, "|LFK| \u2264 1: none\n1\u20132: minor\n> 2: major asymmetry", transform=ax.transAxes,
+            ha="right", va="top", fontsize=7, color="#555555")  # fmt: skip
     return ax

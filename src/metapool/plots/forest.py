@@ -20,14 +20,16 @@ import numpy as np
 from .._validation import check_choice
 from ..formatting.numbers import column_decimals
 from ..formatting.text import one_line
+from ._axes import shorten
 from ._style import LAYOUTS, fmt_interval, pyplot, text_width_in
 from .forest_data import ForestPooled, ForestStudy, ForestTable, forest_table
+from .ticks import RATIO_TICKS, ratio_locator
 
 __all__ = ["forest_plot"]
 
 ROW_IN = 0.2  # height of one row, inches
 PAD_IN = 0.12  # gap between columns, inches
-_LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+_GROUP_CHARS = 40  # an arm's name over its columns is shortened beyond this (its columns widen to fit it)
 
 
 @dataclass(frozen=True)
@@ -46,24 +48,9 @@ class _Column:
     width: float = 0.0  # inches, filled in by _measure
 
 
-def _totals(studies, n_cols: int) -> tuple:
-    """Column sums of integer cells ("12" or "12/40") for a pooled row; "" where not summable."""
-    out = []
-    for j in range(n_cols):
-        parts = [str(s.cells[j]).split("/") for s in studies if j < len(s.cells)]
-        try:
-            sums = [sum(int(p[i]) for p in parts) for i in range(len(parts[0]))]
-        except (ValueError, IndexError):
-            out.append("")
-            continue
-        out.append("/".join(map(str, sums)))
-    return tuple(out)
-
-
 def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
     """Rows top to bottom, and the note lines shown under the axis."""
     rows: list[_Row] = []
-    ncol = len(table.data_headers)
     final_notes: list[str] = []
     single = len(table.blocks) == 1 and table.overall is None
     for block in table.blocks:
@@ -74,7 +61,7 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
         if p is not None:
             ws = np.array([s.weight for s in block.studies], dtype=float)
             w = float(np.nansum(ws)) if np.isfinite(ws).any() else float("nan")
-            rows.append(_Row("pooled", p, w, p.cells or _totals(block.studies, ncol)))
+            rows.append(_Row("pooled", p, w, p.cells))
             if math.isfinite(p.pi_lower):
                 rows.append(_Row("pi", p))
             notes = [t for t in (p.heterogeneity, p.test) if t]
@@ -86,7 +73,7 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
             rows.append(_Row("gap"))
     if table.overall is not None:
         p = table.overall
-        rows.append(_Row("pooled", p, 100.0, p.cells or _totals(table.studies, ncol)))
+        rows.append(_Row("pooled", p, 100.0, p.cells))
         if math.isfinite(p.pi_lower):
             rows.append(_Row("pi", p))
         final_notes += [t for t in (p.heterogeneity, p.test) if t]
@@ -94,12 +81,6 @@ def _plan(table: ForestTable) -> tuple[list[_Row], list[str]]:
     if table.study_ci:
         final_notes.append(f"Study {table.level * 100:g}% CIs: {table.study_ci}.")
     return rows, final_notes
-
-
-def _shorten(text: str, limit: int) -> str:
-    """A label on one line (line separators and controls as spaces), cut to ``limit`` characters with an ellipsis."""
-    text = one_line(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 def _columns(table: ForestTable, rows: list[_Row], lay, digits: int, max_label: int, weights: bool):
@@ -112,9 +93,9 @@ def _columns(table: ForestTable, rows: list[_Row], lay, digits: int, max_label: 
         if r.kind in ("heading", "note"):
             return ""
         if r.kind == "study":
-            return _shorten(r.item.label, max_label)
+            return shorten(r.item.label, max_label)
         if r.kind == "pooled":
-            return _shorten(r.item.label, max_label)
+            return shorten(r.item.label, max_label)
         return "Prediction interval" if r.kind == "pi" else ""
 
     def estimate(r: _Row) -> str:
@@ -162,6 +143,24 @@ def _measure(cols, rows, lay):
     return out
 
 
+def _fit_groups(cols: list, groups: tuple, lay) -> list:
+    """Widen the data columns under a group title too wide for them (the widening shared equally)."""
+    cols, j = list(cols), 1
+    for name, count in groups:
+        need = text_width_in(name, lay.fontsize, lay.font, bold=True) + PAD_IN - sum(c.width for c in cols[j: j + count])
+        if need > 0:
+            for i in range(j, j + count):
+                cols[i] = _Column(cols[i].header, cols[i].cells, cols[i].align, cols[i].width + need / count)
+        j += count
+    return cols
+
+
+def _favours_text(label: str) -> str:
+    """The text under the axis: "Favours <label>" on one line (a label starting with "Favours" as given)."""
+    label = one_line(label)
+    return label if label.casefold().startswith("favours") else f"Favours {label}"
+
+
 def _limits(table: ForestTable, xlim):
     if xlim is not None:
         return tuple(map(float, xlim))
@@ -173,8 +172,8 @@ def _limits(table: ForestTable, xlim):
     vals = np.array([v for v in vals if v is not None and math.isfinite(v)])
     if table.log_scale:
         vals = vals[vals > 0]
-        lo = max([t for t in _LOG_TICKS if t <= vals.min()], default=_LOG_TICKS[0])
-        hi = min([t for t in _LOG_TICKS if t >= vals.max()], default=_LOG_TICKS[-1])
+        lo = max([t for t in RATIO_TICKS if t <= vals.min()], default=RATIO_TICKS[0])
+        hi = min([t for t in RATIO_TICKS if t >= vals.max()], default=RATIO_TICKS[-1])
         return lo, hi
     ticks = _linear_ticks(float(vals.min()), float(vals.max()))
     lo, hi = float(ticks[0]), float(ticks[-1])
@@ -243,13 +242,16 @@ def forest_plot(
     xlim
         Axis limits on the natural scale (proportions as fractions).
     favours
-        Two labels shown under the axis left and right of the null line.
+        ``(left, right)``: what effects left and right of the null line favour,
+        shown under the axis as "Favours ..." (a label that already starts
+        with "Favours" is shown as given); default: the table's ``favours``.
     title
         Title above the table (e.g. the outcome, and "SYNTHETIC data").
     plot_width
         Width of the plot column in inches.
     max_label_chars
-        Longer study labels are shortened with an ellipsis.
+        Longer study labels are shortened with an ellipsis (the arms' names over their columns beyond
+        40 characters).
     weights
         Show the weight column.
 
@@ -267,8 +269,11 @@ def forest_plot(
     rows, notes = _plan(table)
     left, right = _columns(table, rows, lay, digits, max_label_chars, weights)
     left, right = _measure(left, rows, lay), _measure(right, rows, lay)
+    groups = tuple((shorten(g, min(max_label_chars, _GROUP_CHARS)), count) for g, count in table.column_groups)
+    left = _fit_groups(left, groups, lay)
+    favours = tuple(_favours_text(f) for f in (table.favours if favours is None else favours))
     n = len(rows)
-    head_rows = 2.6 + (1.5 if title else 0.0)
+    head_rows = 2.6 + (1.0 if groups else 0.0) + (1.5 if title else 0.0)
     below_in = 0.5 + 0.17 * len(notes) + (0.16 if favours else 0.0)
     left_in, right_in = sum(c.width for c in left), sum(c.width for c in right)
     plt = pyplot()
@@ -287,7 +292,7 @@ def forest_plot(
     from matplotlib.transforms import blended_transform_factory
 
     tx = blended_transform_factory(ax.transAxes, ax.transData)
-    font = {"family": lay.font, "fontsize": lay.fontsize}
+    font = {"family": lay.font, "fontsize": lay.fontsize, "parse_math": False}  # user text: no mathtext
     xlim = _limits(table, xlim)
     ax.set_xlim(*xlim)
     if table.log_scale:
@@ -312,14 +317,22 @@ def forest_plot(
     place(left, -left_in)
     place(right, ax_w_in + PAD_IN)
     x_label = -left_in / ax_w_in
+    x = -left_in + left[0].width  # arms' names over their data columns (the first column holds the labels)
+    for g, (name, count) in enumerate(groups):
+        span = sum(c.width for c in left[1 + sum(k for _, k in groups[:g]):][:count])
+        ax.text((x + (span + PAD_IN) / 2) / ax_w_in, -2.1, name, transform=tx, ha="center", va="bottom",
+                fontweight="bold", **font)  # fmt: skip
+        ax.plot([(x + PAD_IN) / ax_w_in, (x + span) / ax_w_in], [-1.95, -1.95], transform=tx, color="black",
+                lw=0.6, clip_on=False)  # fmt: skip
+        x += span
     for y, r in enumerate(rows):
         if r.kind == "heading":
             ax.text(x_label, y, r.item, transform=tx, ha="left", va="center", fontweight="bold", **font)
         elif r.kind == "note":
-            ax.text(x_label, y, r.item, transform=tx, ha="left", va="center", style="italic",
+            ax.text(x_label, y, r.item, transform=tx, ha="left", va="center", style="italic", parse_math=False,
                     fontsize=lay.fontsize - 0.5, family=lay.font)  # fmt: skip
     if title:
-        ax.text(x_label, -head_rows + 0.2, title, transform=tx, ha="left", va="top", fontweight="bold",
+        ax.text(x_label, -head_rows + 0.2, title, transform=tx, ha="left", va="top", fontweight="bold", parse_math=False,
                 family=lay.font, fontsize=lay.fontsize + 2)  # fmt: skip
     x_right = 1.0 + (right_in + PAD_IN) / ax_w_in
     if lay.rules:
@@ -362,11 +375,11 @@ def forest_plot(
     ax.spines["bottom"].set_linewidth(0.6)
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-    if table.log_scale:
-        ticks = [t for t in _LOG_TICKS if xlim[0] <= t <= xlim[1]]
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
+    if table.log_scale:  # labels thinned to fit the axis' width (0.01 to 100 on 3 inches: decades)
+        locator, formatter = ratio_locator(fontsize=lay.fontsize)
+        ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_major_formatter(formatter)
     else:
         ticks = _linear_ticks(*xlim)
         ax.xaxis.set_major_locator(FixedLocator(ticks[(ticks >= xlim[0] - 1e-12) & (ticks <= xlim[1] + 1e-12)]))
@@ -387,6 +400,6 @@ def forest_plot(
         ax.text(xn + 0.02, below(0.44), f"{favours[1]} \u2192", transform=ax.transAxes, ha="left", va="top", **font)
         y_notes += 0.16
     for i, t in enumerate(notes):
-        ax.text(x_label, below(y_notes + 0.17 * i), t, transform=ax.transAxes, ha="left", va="top",
+        ax.text(x_label, below(y_notes + 0.17 * i), t, transform=ax.transAxes, ha="left", va="top", parse_math=False,
                 family=lay.font, fontsize=lay.fontsize - 0.5)  # fmt: skip
     return ax

@@ -9,7 +9,7 @@ drawing core (:func:`metapool.plots.forest_plot`) never looks at a model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import singledispatch
 
 import numpy as np
@@ -91,6 +91,13 @@ class ForestTable:
         Show proportions as percentages.
     data_headers
         Titles of the study data columns (``cells`` of each study).
+    column_groups
+        ``(title, count)`` pairs: a title spanning the next ``count`` data
+        columns (an arm's name over its Events and Total, as RevMan shows
+        two-group counts); empty: no spanning titles.
+    favours
+        ``(left, right)``: what an effect left and right of the null line
+        favours (shown as "Favours ..." under the axis); empty: not shown.
     study_ci
         How study CIs were computed (e.g. "Clopper-Pearson").
     level
@@ -109,6 +116,17 @@ class ForestTable:
     level: float = 0.95
     overall: ForestPooled | None = None
     footer: tuple = ()
+    column_groups: tuple = ()
+    favours: tuple = ()
+
+    @property
+    def column_titles(self) -> tuple:
+        """Full titles of the data columns: a grouped column's group first ("Magnesium: Events")."""
+        titles, j = list(self.data_headers), 0
+        for group, count in self.column_groups:
+            titles[j: j + count] = [f"{group}: {h}" for h in titles[j: j + count]]
+            j += count
+        return tuple(titles)
 
     @property
     def studies(self) -> tuple:
@@ -126,7 +144,7 @@ class ForestTable:
             for s in b.studies:
                 out.append({"block": b.title, "row": "study", "label": s.label, "estimate": s.estimate,
                             "ci_lower": s.ci_lower, "ci_upper": s.ci_upper, "weight": s.weight,
-                            **dict(zip(self.data_headers, s.cells))})  # fmt: skip
+                            **dict(zip(self.column_titles, s.cells))})  # fmt: skip
             if b.pooled is not None:
                 out.append(_pooled_record(b.title, b.pooled))
         if self.overall is not None:
@@ -145,30 +163,37 @@ def _pooled_record(block, p: ForestPooled) -> dict:
 
 
 def _int_text(x) -> str:
-    return "" if not np.isfinite(x) else f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+    """A count as the report writes counts: thousands separators (``2,289``); a fractional count as given."""
+    return "" if not np.isfinite(x) else f"{x:,.0f}" if float(x).is_integer() else f"{x:,g}"
 
 
-def _study_cells(measure, cells: dict, ni) -> tuple[tuple, tuple]:
-    """Headers and per-study text cells of the data columns for a measure's family."""
+def _study_cells(measure, cells: dict, ni, arms: tuple) -> tuple[tuple, tuple, tuple, tuple]:
+    """Data columns for a measure's family: headers, per-study text cells, the pooled row's totals, groups.
+
+    Two-group data get one column per arm and number (RevMan's layout):
+    Events and Total, or Mean, SD and Total, under the arms' names; the
+    pooled row shows the sums of the count columns (events, patients).
+    """
     family = MEASURES[measure].family if measure in MEASURES else "generic"
     k = len(ni)
     if family == "single" and "xi" in cells:
-        return ("Events", "Total"), tuple((_int_text(x), _int_text(n)) for x, n in zip(cells["xi"], ni))
-    if family == "binary" and {"ai", "bi", "ci", "di"} <= set(cells):
-        a, b, c, d = (cells[x] for x in ("ai", "bi", "ci", "di"))
-        return ("Exp. events/N", "Ctrl events/N"), tuple(
-            (f"{_int_text(a[i])}/{_int_text(a[i] + b[i])}", f"{_int_text(c[i])}/{_int_text(c[i] + d[i])}")
-            for i in range(k)
-        )
-    if family == "continuous" and "m1i" in cells:
-        g = [cells[x] for x in ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")]
-        return ("Exp. mean (SD), N", "Ctrl mean (SD), N"), tuple(
-            (f"{g[0][i]:.4g} ({g[1][i]:.3g}), {_int_text(g[2][i])}", f"{g[3][i]:.4g} ({g[4][i]:.3g}), {_int_text(g[5][i])}")
-            for i in range(k)
-        )
-    if np.isfinite(ni).any():
-        return ("N",), tuple((_int_text(n),) for n in ni)
-    return (), tuple(() for _ in range(k))
+        columns, groups = [("Events", cells["xi"], True), ("Total", ni, True)], ()
+    elif family == "binary" and {"ai", "bi", "ci", "di"} <= set(cells):
+        a, b, c, d = (np.asarray(cells[x], dtype=float) for x in ("ai", "bi", "ci", "di"))
+        columns = [("Events", a, True), ("Total", a + b, True), ("Events", c, True), ("Total", c + d, True)]
+        groups = ((arms[0], 2), (arms[1], 2))
+    elif family == "continuous" and "m1i" in cells:
+        columns = [(h, np.asarray(cells[x], dtype=float), h == "Total")
+                   for arm in "12" for h, x in (("Mean", f"m{arm}i"), ("SD", f"sd{arm}i"), ("Total", f"n{arm}i"))]
+        groups = ((arms[0], 3), (arms[1], 3))
+    elif np.isfinite(ni).any():
+        columns, groups = [("N", ni, True)], ()
+    else:
+        return (), tuple(() for _ in range(k)), (), ()
+    text = {"Mean": lambda x: f"{x:.4g}", "SD": lambda x: f"{x:.3g}"}
+    cols = [tuple(text.get(h, _int_text)(x) for x in v) for h, v, _ in columns]
+    totals = tuple(_int_text(np.nansum(v)) if summed and np.isfinite(v).any() else "" for _, v, summed in columns)
+    return tuple(h for h, _, _ in columns), tuple(zip(*cols)), totals, groups
 
 
 def null_value(measure) -> float | None:
@@ -241,6 +266,8 @@ def forest_table(
     percent: bool | None = None,
     pooled_label: str | None = None,
     reported_ci: tuple | None = None,
+    arms: tuple = ("Group 1", "Group 2"),
+    favours: tuple = (),
 ) -> ForestTable:
     """Build the forest-plot table of a fitted model (without moderators).
 
@@ -270,6 +297,12 @@ def forest_table(
         Kaplan-Meier medians, hazard ratios), one per model study or one per
         data row (rows the model excluded are dropped). A missing upper limit
         is shown as not reached ("NR").
+    arms
+        Names of group 1 and group 2 over their data columns (two-group
+        counts or means: Events and Total, or Mean, SD and Total, per arm).
+    favours
+        ``(left, right)``: what effects left and right of the null line
+        favour (e.g. ``("Magnesium", "Control")``); empty: not shown.
 
     Notes
     -----
@@ -314,14 +347,14 @@ def forest_table(
         lo, hi = (_per_study(result, to_float_array(v, name)) for v, name in zip(reported_ci, ("lower", "upper")))
         hi = np.where(np.isnan(hi), np.inf, hi)
         ci_name = "as reported (NR: upper limit not reached)" if np.isinf(hi).any() else "as reported"
-    headers, texts = _study_cells(measure, cells, ni)
+    headers, texts, totals, groups = _study_cells(measure, cells, ni, tuple(arms))
     studies = tuple(
         ForestStudy(str(result.slab[i]), float(est[i]), float(lo[i]), float(hi[i]), float(sv.weights[i]), texts[i])
         for i in range(result.k)
     )
     label = effect_label or (m.natural.capitalize() if m and m.natural != "as given" else "Estimate")
     return ForestTable(
-        blocks=(ForestBlock(None, studies, pooled_row(result, pooled_label)),),
+        blocks=(ForestBlock(None, studies, replace(pooled_row(result, pooled_label), cells=totals)),),
         effect_label=label,
         log_scale=m is not None and "ratio" in m.natural,
         null=null_value(measure),
@@ -330,6 +363,8 @@ def forest_table(
         study_ci=ci_name,
         level=level,
         footer=(sv.note,) if sv.note else (),
+        column_groups=groups,
+        favours=tuple(favours),
     )
 
 
@@ -344,7 +379,8 @@ def _per_study(result, values: np.ndarray) -> np.ndarray:
                                   " (give one per study of the model or one per row of the table).") from None
 
 
-def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: str = "exact", **options) -> ForestTable:
+def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: str = "exact",
+                           weights: str = "subgroup", **options) -> ForestTable:  # fmt: skip
     """Forest table with one block per subgroup, its diamond, and the test for differences.
 
     Parameters
@@ -355,27 +391,45 @@ def forest_table_subgroups(subgroups, effect_sizes, *, overall=None, study_ci: s
     effect_sizes
         The :class:`~metapool.EffectSizeTable` the subgroups were fitted from.
     overall
-        Optional model of all studies, shown as the overall diamond.
+        Optional model of all studies, shown as the overall diamond (with the
+        totals of the count columns).
+    weights
+        ``"subgroup"`` (default): each study's weight in its subgroup's model
+        (each subtotal is 100%); ``"overall"``: its weight in the ``overall``
+        model, so subtotals add up to 100% (as RevMan shows them).
     study_ci, **options
-        As for :func:`forest_table` (``effect_label``, ``percent``).
+        As for :func:`forest_table` (``effect_label``, ``percent``, ``arms``,
+        ``favours``).
     """
+    weights = check_choice("forest_table_subgroups", "weights", weights, ("subgroup", "overall"))
     if subgroups.tau2_mode != "separate":
         raise DataValidationError("Forest blocks need one model per subgroup (subgroup_analysis with tau2='separate').")
+    if weights == "overall" and overall is None:
+        raise DataValidationError("weights='overall' needs the overall model (overall=...).")
+    overall_weights = None if weights == "subgroup" else study_values(overall).weights
     blocks, first = [], None
     for sub, fit in zip(subgroups.subgroups, subgroups.fits):
         table = forest_table(fit, effect_sizes, study_ci=study_ci,
                              pooled_label=f"Subtotal ({fit.method})" if fit.random else "Subtotal", **options)  # fmt: skip
         first = first or table
-        blocks.append(ForestBlock(sub.level, table.blocks[0].studies, table.blocks[0].pooled))
+        studies = table.blocks[0].studies
+        if overall_weights is not None:
+            w = overall_weights[model_rows(fit, overall.rows)]
+            studies = tuple(replace(s, weight=float(wi)) for s, wi in zip(studies, w))
+        blocks.append(ForestBlock(sub.level, studies, table.blocks[0].pooled))
     if subgroups.qm_ddf is None:
         stat = f"\u03c7\u00b2 = {subgroups.qm:.2f}, df = {subgroups.qm_df}"
     else:
         stat = f"F = {subgroups.qm:.2f}, df = ({subgroups.qm_df}, {subgroups.qm_ddf:g})"
     footer = (f"Test for subgroup differences ({subgroups.column}): {stat}, {fmt_p_clinical(subgroups.qm_pvalue)}",)
+    if overall_weights is not None:
+        footer += ("Weights: percent of the overall model's weights.",)
+    whole = None if overall is None else forest_table(overall, effect_sizes, study_ci=study_ci, **options)
     return ForestTable(
         blocks=tuple(blocks), effect_label=first.effect_label, log_scale=first.log_scale, null=first.null,
         percent=first.percent, data_headers=first.data_headers, study_ci=first.study_ci, level=first.level,
-        overall=None if overall is None else pooled_row(overall), footer=footer,
+        overall=None if whole is None else whole.blocks[0].pooled, footer=footer,
+        column_groups=first.column_groups, favours=first.favours,
     )  # fmt: skip
 
 

@@ -190,7 +190,7 @@ def funnel_plot(
     if t.back is not None:
         _natural_ticks(ax, t.back, lo, hi)
     if title:
-        ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        ax.set_title(title, loc="left", fontsize=10, fontweight="bold", parse_math=False)  # user text: no mathtext
     if t.filled_yi.size or handles:
         extra = ax.get_legend_handles_labels()[0] if t.filled_yi.size else []
         ax.legend(handles=handles + extra, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -200,20 +200,25 @@ def funnel_plot(
 def _natural_ticks(ax, back, lo: float, hi: float) -> None:
     """Ticks at round natural-scale values (0.1, 0.2, ... or 0.5, 1, 2 for ratios), labelled naturally.
 
-    The back-transformation is monotone; positions on the analysis scale are
-    found by interpolating it on a fine grid.
+    Ratios (an exp back-transformation) get the labels of
+    :func:`~metapool.plots.ticks.ratio_locator`, thinned to the axis' width;
+    other back-transformations are monotone and their tick positions on the
+    analysis scale are found by interpolating them on a fine grid.
     """
     from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    if back.code == "exp":
+        from .ticks import ratio_locator
+
+        locator, formatter = ratio_locator(log_of=True)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(formatter)
+        return
     grid = np.linspace(lo, hi, 2001)
     nat = np.asarray(back(grid), dtype=float)
-    if back.code == "exp":
-        cands = np.array([b * 10.0**e for e in range(-3, 4) for b in (1.0, 2.0, 5.0)])
-        ticks = cands[(cands >= nat[0]) & (cands <= nat[-1])]
-    else:
-        ticks = MaxNLocator(nbins=6).tick_values(nat[0], nat[-1])
-        ticks = ticks[(ticks >= nat[0]) & (ticks <= nat[-1])]
+    ticks = MaxNLocator(nbins=6).tick_values(nat[0], nat[-1])
+    ticks = ticks[(ticks >= nat[0]) & (ticks <= nat[-1])]
     pos = np.interp(ticks, nat, grid)
     ax.xaxis.set_major_locator(FixedLocator(pos))
-    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xticklabels([f"{v:g}" for v in ticks])

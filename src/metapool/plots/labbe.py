@@ -58,7 +58,7 @@ def pooled_curve(kind: str, effect: float, p2) -> np.ndarray:
     return np.clip(p2 + effect, 0.0, 1.0)
 
 
-def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "Control")) -> LabbeTable:
+def labbe_table(effect_sizes, result=None, *, groups: tuple = ("experimental", "control")) -> LabbeTable:
     """Build the L'Abbe-plot table.
 
     Parameters
@@ -72,7 +72,8 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
         share of its information). Without a model the bubbles are sized by
         the study sizes.
     groups
-        Names of group 1 and group 2 for the axis titles.
+        Names of group 1 and group 2 for the axis titles ("Event rate, control"),
+        as written (e.g. the analysis file's ``arms``).
     """
     from ..models.rows import model_rows
     from .study_level import study_values
@@ -95,7 +96,7 @@ def labbe_table(effect_sizes, result=None, *, groups: tuple = ("Experimental", "
         effect = (p.estimate, p.ci_lower, p.ci_upper)
     return LabbeTable(p1=a / n1, p2=c / n2, n1=n1, n2=n2, weight=weight,
                       labels=tuple(str(es.slab[i]) for i in rows), kind=kind, effect=effect,
-                      xlabel=f"Event rate, {groups[1].lower()}", ylabel=f"Event rate, {groups[0].lower()}")  # fmt: skip
+                      xlabel=f"Event rate, {groups[1]}", ylabel=f"Event rate, {groups[0]}")  # fmt: skip
 
 
 def labbe_plot(data, ax=None, *, result=None, title: str | None = None, max_size: float = 400.0):
@@ -136,8 +137,9 @@ def labbe_plot(data, ax=None, *, result=None, title: str | None = None, max_size
     ax.scatter(t.p2, t.p1, s=sizes, facecolor=POINT_COLOR, alpha=0.45, edgecolor=POINT_COLOR, lw=0.7, zorder=3)
     top = float(np.nanmax(np.concatenate([t.p1, t.p2])))
     top = 1.0 if not np.isfinite(top) else min(1.0, np.ceil(top * 1.1 * 20.0) / 20.0)
-    ax.set_xlim(0.0, top)
-    ax.set_ylim(0.0, top)
+    pad = 0.06 * top  # room for the largest bubble at a rate of 0 or of ``top`` (not cut by the axes)
+    ax.set_xlim(-pad, top + pad)
+    ax.set_ylim(-pad, top + pad)
     ax.set_aspect("equal")
     finish_axes(ax, t.xlabel, t.ylabel, title)
     ax.legend(fontsize=7, frameon=False, loc="upper left")

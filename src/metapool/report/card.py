@@ -31,7 +31,7 @@ from ..evidence.grade import I2_CONSIDERABLE, K_PUBLICATION_BIAS
 from ..evidence.level import NOT_STATED
 from .certainty import SoFRow, is_proportion, sof_row
 
-__all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate", "pooled_header"]
+__all__ = ["CardRow", "EvidenceCard", "build_card", "format_estimate", "pooled_header", "prediction_interval_text"]
 
 #: I² (%) from which the card warns about high heterogeneity: GRADE's considerable heterogeneity.
 HIGH_I2 = I2_CONSIDERABLE
@@ -54,7 +54,7 @@ def format_estimate(outcome) -> str:
                         unit=_unit(outcome), label=f"{fmt_level(p.level)} CI")
 
 
-def _prediction_interval(outcome) -> str:
+def prediction_interval_text(outcome) -> str:
     """The prediction interval at the model's level, as the estimate is shown ("90% prediction interval 5–80%")."""
     p = outcome.pooled
     proportion = is_proportion(outcome.model)
@@ -278,7 +278,7 @@ def build_card(analysis) -> EvidenceCard:
             cautions.append(f"{o.spec.name}: high heterogeneity (I² = {row.i2_text})")
         pooled = o.pooled
         if pooled is not None and pooled.pi_lower == pooled.pi_lower and i2:
-            cautions.append(f"{o.spec.name}: {_prediction_interval(o)} — a new study may differ widely")
+            cautions.append(f"{o.spec.name}: {prediction_interval_text(o)} — a new study may differ widely")
         if o.k < K_PUBLICATION_BIAS and o.spec.bias:
             cautions.append(f"{o.spec.name}: k = {o.k} < {K_PUBLICATION_BIAS},"
                             " publication-bias tests have little power")

@@ -9,17 +9,17 @@ from Python, :func:`write_docx` writes it for an :class:`~metapool.analysis.Anal
 
 The document holds the title, a one-paragraph summary (the card's key takeaway),
 the summary-of-findings table, the methods paragraph with its numbered
-references, the results of each outcome (pooled estimate with its CI on the
-natural scale, prediction interval, between-study variance τ², I², the test
-for heterogeneity, subgroups, meta-regression, small-study tests, the GRADE
-domains) and its figures (the PNG files of ``figures/``, scaled to the text
+references, the results of each outcome (the HTML report's plain tables,
+:func:`~metapool.report.plain.outcome_tables`: pooled result on the natural
+scale, subgroups, meta-regression, small-study tests, sensitivity summary,
+leave-one-out; then the GRADE domains) and its figures (the PNG files of ``figures/``, scaled to the text
 width). Tables and figures are numbered ("Table 1.", "Figure 1."). Without
 figures the document says so.
 
 Every text comes from the evidence card (:func:`~metapool.report.card.build_card`),
-the methods text (:func:`~metapool.report.methods.methods_text`) and the number
-formats the HTML report uses (:mod:`metapool.formatting.numbers`): nothing is
-computed or rounded here. User text (titles, outcome names, study labels,
+the methods text (:func:`~metapool.report.methods.methods_text`) and the plain
+tables of the HTML report (:mod:`metapool.report.plain`): nothing is computed,
+rounded or worded here. User text (titles, outcome names, study labels,
 subgroup levels) is written as text, never interpreted, on one line, with the
 characters XML cannot hold removed (:func:`docx_text`).
 
@@ -34,18 +34,14 @@ medical journals, section IV.A (manuscript preparation: numbered tables and figu
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
-from ..effect_sizes import MEASURES
-from ..formatting.numbers import fmt, fmt_interval, fmt_level, fmt_p_clinical, fmt_percent, fmt_range, fmt_values
 from ..formatting.text import one_line
 from ..io.outputs import atomic_file, check_output_file
-from ..models.protocol import PooledResult
-from .card import _prediction_interval, _unit, build_card
-from .certainty import is_proportion
-from .methods import _BIAS_TEXT, methods_text
+from .card import build_card
+from .methods import methods_text
+from .plain import influence_note, outcome_tables
 
 __all__ = ["write_docx", "docx_text"]
 
@@ -109,6 +105,9 @@ class _Writer:
     def table(self, caption: str, header, rows, note: str = "") -> None:
         """A numbered table ("Table N. caption") with a bold header row; cells are text or (text, superscript).
 
+        A row shorter than ``header`` ends in a cell spanning the remaining
+        columns (:class:`~metapool.report.plain.PlainTable`: why a row has no numbers).
+
         Columns get widths by their longest text (:func:`_column_widths`); the
         rows are kept with each other and with the caption on one page where
         they fit.
@@ -124,13 +123,17 @@ class _Writer:
             run = cell.paragraphs[0].add_run(docx_text(text))
             run.bold, run.font.size = True, Pt(SMALL_SIZE)
         for row in cells:
-            for cell, (text, sup) in zip(table.add_row().cells, row):
+            targets = table.add_row().cells
+            if len(row) < len(header):  # a reason instead of numbers: its text spans the remaining columns
+                targets = targets[:len(row) - 1] + [targets[len(row) - 1].merge(targets[-1])]
+            for cell, (text, sup) in zip(targets, row):
                 paragraph = cell.paragraphs[0]
                 paragraph.add_run(docx_text(text)).font.size = Pt(SMALL_SIZE)
                 if sup:
                     run = paragraph.add_run(docx_text(sup))
                     run.font.superscript, run.font.size = True, Pt(SMALL_SIZE)
-        widths = _column_widths([header, *([text for text, _ in row] for row in cells)], self.width)
+        texts = ([text for text, _ in row] + [""] * (len(header) - len(row)) for row in cells)
+        widths = _column_widths([header, *texts], self.width)
         for column, width in zip(table.columns, widths):
             column.width = width
             for cell in column.cells:
@@ -250,105 +253,6 @@ def _sof(w: _Writer, analysis, card) -> None:
         w.paragraph(f"Caution: {caution}", small=True)
 
 
-def _pooled_rows(o, row) -> list:
-    """The pooled result in plain words: estimate, prediction interval, τ², I², test for heterogeneity."""
-    model, pooled, medians = o.model, o.pooled, o.medians
-    rows = [("Studies (participants)", row.sof.participants)]
-    if medians is None:
-        rows.append(("Pooled estimate", row.estimate))
-    else:  # a median of the study medians, with the sign test's CI
-        interval = fmt_interval(medians.estimate, medians.ci_lower, medians.ci_upper, unit=_unit(o),
-                                label=f"{medians.coverage * 100:.4g}% CI")
-        test = "exact" if medians.exact else "normal approximation to the"
-        rows.append((f"Pooled median ({medians.method_name})", f"{interval}; CI from the {test} sign test"))
-    if pooled is not None and math.isfinite(pooled.pi_lower):
-        rows.append(("Prediction interval", _prediction_interval(o)))
-    if isinstance(model, PooledResult):
-        if math.isfinite(model.tau2):
-            rows.append(("Between-study variance τ²", fmt(model.tau2)))
-        rows.append(("Heterogeneity I²", row.i2_text))
-        if math.isfinite(model.q):
-            rows.append(("Test for heterogeneity", f"Q = {fmt(model.q, 2)}, df = {model.q_df:g},"
-                         f" {fmt_p_clinical(model.q_pvalue)}"))
-    return rows
-
-
-def _natural(prediction, model, unit: str = "") -> str:
-    """A natural-scale estimate with its CI, formatted as the card formats pooled estimates."""
-    return fmt_interval(prediction.estimate, prediction.ci_lower, prediction.ci_upper,
-                        percent=is_proportion(model), unit=unit, label=f"{fmt_level(model.level)} CI")
-
-
-def _subgroups(w: _Writer, o) -> None:
-    sub = o.subgroups
-    model = o.model
-    rows = [(s.level, str(s.k),
-             _natural(s.natural, model, _unit(o)) if s.natural is not None
-             else fmt_interval(s.estimate, s.ci_lower, s.ci_upper, label=f"{fmt_level(model.level)} CI"),
-             fmt(s.tau2), fmt_percent(s.i2)) for s in sub.subgroups]
-    stat = f"Q = {fmt(sub.qm, 2)}, df = {sub.qm_df}" if sub.qm_ddf is None else \
-        f"F = {fmt(sub.qm, 2)}, df = {sub.qm_df} and {sub.qm_ddf:g}"
-    w.table(f"Subgroups by {sub.column}: {o.spec.name}", ("Subgroup", "Studies", "Pooled estimate",
-                                                          "Between-study variance τ²", "I²"), rows,
-            f"Test for subgroup differences: {stat}, {fmt_p_clinical(sub.qm_pvalue)}.")
-
-
-def _regression(w: _Writer, o) -> None:
-    reg = o.regression
-    coef = reg.coefficients
-    level = fmt_level(reg.level)
-    rows = []
-    for name, *values, p in zip(coef.names, coef.estimate, coef.ci_lower, coef.ci_upper, coef.pvalue):
-        estimate, lower, upper = fmt_values(values)
-        rows.append(("Intercept" if name == "intrcpt" else name, estimate, fmt_range(lower, upper),
-                     fmt_p_clinical(float(p))))
-    m = reg.moderators
-    note = ""
-    if m is not None:
-        stat = f"Q = {fmt(m.statistic, 2)}, df = {m.df}" if m.ddf is None else \
-            f"F = {fmt(m.statistic, 2)}, df = {m.df} and {m.ddf:g}"
-        note = f"Test of the moderators: {stat}, {fmt_p_clinical(m.pvalue)}."
-        if m.r2 == m.r2:
-            note += f" Heterogeneity accounted for (R²): {fmt_percent(m.r2)}."
-    scale = "" if reg.measure is None else f": {MEASURES[reg.measure].scale}"
-    w.table(f"Meta-regression: {o.spec.name} (coefficients on the analysis scale{scale})",
-            ("Coefficient", "Estimate", f"{level} CI", "p-value"), rows, note)
-
-
-def _bias_result(code: str, res) -> str:
-    """One small-study analysis in a line ("z = 1.23, p = 0.22"; trim-and-fill on the natural scale)."""
-    if code in ("egger", "peters"):
-        stat = "z" if res.ddf is None else f"t (df = {res.ddf:g})"
-        return f"{stat} = {_value(res.statistic)}, {fmt_p_clinical(res.pvalue)}"
-    if code == "begg":
-        return f"Kendall's τ = {_value(res.tau)}, {fmt_p_clinical(res.pvalue)}"
-    if code == "trimfill":
-        missing = f"{res.k0} missing {'study' if res.k0 == 1 else 'studies'} estimated on the {res.side} side"
-        filled = res.model.back() or res.model.predict()  # on the natural scale, as the forest plot's
-        return missing + (f"; adjusted estimate {_natural(filled, res.model)}" if res.k0 else "")
-    if code == "lfk":
-        return f"LFK index {_value(res.index)} ({res.interpretation})"
-    return f"{fmt(res.fsnum, 0)} studies"
-
-
-def _value(x: float) -> str:
-    """A statistic as the report's readers see values (two decimals or more, a true minus sign)."""
-    return fmt_values((x,))[0]
-
-
-def _bias_name(code: str, title: str) -> str:
-    """The plain name of a bias analysis (as the methods text names it), else its registry title."""
-    name = _BIAS_TEXT[code][0] if code in _BIAS_TEXT else title
-    return name[:1].upper() + name[1:]
-
-
-def _bias(w: _Writer, o) -> None:
-    bias = o.bias
-    rows = [(_bias_name(code, title), _bias_result(code, bias.results[code]) if code in bias.results
-             else f"not computed: {bias.undefined[code]}") for code, title in bias.titles.items()]
-    w.table(f"Small-study effects and publication bias: {o.spec.name}", ("Analysis", "Result"), rows)
-
-
 def _grade(w: _Writer, o, sof) -> None:
     if sof is None or sof.grade is None:
         return
@@ -363,14 +267,11 @@ def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
         w.paragraph(f"Not analysed: {o.error}")
         return
     w.paragraph(row.sof.statement)
-    w.table(f"Pooled result: {o.spec.name}", ("", "Result"), _pooled_rows(o, row),
-            f"Evidence level: {o.evidence.text}.")
-    if o.subgroups is not None:
-        _subgroups(w, o)
-    if o.regression is not None:
-        _regression(w, o)
-    if o.bias is not None:
-        _bias(w, o)
+    for table in outcome_tables(o):  # the HTML report's plain tables, the same texts
+        w.table(f"{table.title}: {o.spec.name}", table.header, table.rows, table.note)
+    if o.influence is not None:
+        w.paragraph(influence_note(o), small=True)
+    w.paragraph(f"Evidence level: {o.evidence.text}.", small=True)
     _grade(w, o, row.sof)
     _figures(w, figures, o.spec.name)
     excluded = {e.row: e for e in (*(o.effects.exclusions if o.effects is not None else ()),

@@ -11,7 +11,7 @@ from ..exceptions import MetapoolError
 from ..glmm.result import GLMMResult
 from ..models.protocol import PooledResult
 
-__all__ = ["Figure", "outcome_figures", "forest_of", "forest_study_cis", "risk_of_bias_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
+__all__ = ["Figure", "DPI", "outcome_figures", "outcome_plans", "risk_of_bias_plans", "render_plan", "saved_figure", "forest_of", "forest_study_cis", "risk_of_bias_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
 
 #: Figures that grow with the number of studies k: group -> (figure kinds, largest k drawn,
 #: what they are). A forest plot taller than 200 rows is unreadable; one point per study
@@ -21,6 +21,10 @@ FIGURE_LIMITS = {
     "study_plots": (frozenset({"funnel", "bubble", "doi", "baujat", "labbe"}), 5000,
                     "funnel, bubble, Doi, Baujat and L'Abbe plots (one point per study)"),
 }
+
+
+#: Resolution of the PNG files of a report (dots per inch).
+DPI = 150
 
 
 def skipped_figures(k: int) -> dict[str, str]:
@@ -59,9 +63,21 @@ def figure_stem(index: int, name: str) -> str:
 
 
 def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", index: int = 1) -> tuple:
-    """Draw the figures of one outcome.
+    """Draw the figures of one outcome (:func:`outcome_plans`), in this process.
 
-    Forest always, funnel from k = 3, and the figures of the follow-up
+    Saved as SVG and PNG into ``folder`` when given, named
+    ``{figure_stem(index, name)}_{kind}`` (``index``: the outcome's position
+    in the analysis, 1-based, so names are unique per outcome);
+    ``data`` and ``note`` as in :func:`outcome_plans`.
+    """
+    return _draw(outcome_plans(outcome, data, note), folder, figure_stem(index, outcome.spec.name))
+
+
+def outcome_plans(outcome, data=None, note: str = "") -> list:
+    """The figures of one outcome as ``(kind, caption, draw)`` plans (``draw()`` returns the axes).
+
+    Forest always, funnel from k = 3 (unless the outcome says ``bias = false``;
+    "contour-enhanced" when the measure has a null for the contours), and the figures of the follow-up
     analyses that exist: forest by subgroup, bubble plot (first numeric
     moderator), Doi plot (LFK index), Baujat and leave-one-out forest plots,
     L'Abbe plot for two-group binary outcomes; those of :data:`FIGURE_LIMITS`
@@ -71,10 +87,7 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
     those of analyses not defined for the fit (e.g. refits of a GLMM of 2x2
     tables) are left out.
 
-    Figures are saved as SVG and PNG into ``folder`` when given, named
-    ``{figure_stem(index, name)}_{kind}`` (``index``: the outcome's position
-    in the analysis, 1-based, so names are unique per outcome). ``data`` is
-    the study table (for CIs shown as the papers report them, e.g. of median
+    ``data`` is the study table (for CIs shown as the papers report them, e.g. of median
     survival); ``note`` is appended to every figure title (e.g. "SYNTHETIC data").
     """
     from ..plots import forest_plot, funnel_plot
@@ -83,17 +96,18 @@ def outcome_figures(outcome, folder: Path | None, data=None, note: str = "", ind
     title = f"{outcome.spec.name} ({note})" if note else outcome.spec.name
     forest = forest_of(outcome, data)
     if forest is None:
-        return ()
+        return []
     plans = [("forest", f"Forest plot: {outcome.spec.name}", lambda: forest_plot(forest, title=title))]
-    if model.k >= 3:
+    if model.k >= 3 and outcome.spec.bias:  # bias = false: no small-study analyses, no funnel
         tf = getattr(outcome.bias, "results", {}).get("trimfill") if outcome.bias is not None else None
         filled = (tf.filled_yi, tf.filled_vi) if tf is not None and tf.k0 > 0 else None
-        plans.append(("funnel", f"Contour-enhanced funnel plot: {outcome.spec.name}"
+        kind = "Contour-enhanced funnel plot" if forest.null is not None else "Funnel plot"  # contours need a null
+        plans.append(("funnel", f"{kind}: {outcome.spec.name}"
                       + (" (open points: studies imputed by trim-and-fill)" if filled is not None else ""),
                       lambda: funnel_plot(model, filled=filled, contours=(0.1, 0.05, 0.01), title=title)))
     plans += _follow_up_plans(outcome, model, title)
     too_large = {kind for group in skipped_figures(model.k) for kind in FIGURE_LIMITS[group][0]}
-    return _draw([p for p in plans if p[0] not in too_large], folder, figure_stem(index, outcome.spec.name))
+    return [p for p in plans if p[0] not in too_large]
 
 
 def forest_of(outcome, data=None):
@@ -102,14 +116,21 @@ def forest_of(outcome, data=None):
     An outcome has a forest plot when its model is a pooled result
     (:class:`~metapool.models.protocol.PooledResult`: an intercept-only rma
     model, MH, Peto or GLMM fit); ``data`` as in
-    :func:`outcome_figures`.
+    :func:`outcome_figures`. Its ``arms`` name the two groups' data columns
+    (default "Group 1" and "Group 2"), its ``favours`` label the two sides of
+    the null line.
     """
     from ..plots import forest_table
 
     model = outcome.model
     if not isinstance(model, PooledResult):  # a meta-regression has no single pooled value
         return None
-    return forest_table(model, _effects(outcome), **_reported(outcome, data))
+    return forest_table(model, _effects(outcome), **_reported(outcome, data), **_labels(outcome.spec))
+
+
+def _labels(spec) -> dict:
+    """The figure options named in the analysis file: the arms' names (forest columns, L'Abbe axes), "Favours" labels."""
+    return {"arms": spec.arms or ("Group 1", "Group 2"), "favours": spec.favours}
 
 
 def forest_study_cis(analysis) -> dict:
@@ -124,41 +145,66 @@ def risk_of_bias_figures(analysis, folder: Path | None, note: str = "") -> tuple
     Saved into ``folder`` as ``risk_of_bias_traffic_light`` and
     ``risk_of_bias_summary`` (SVG and PNG) when given.
     """
+    return _draw(risk_of_bias_plans(analysis, note), folder, "risk_of_bias")
+
+
+def risk_of_bias_plans(analysis, note: str = "") -> list:
+    """The risk-of-bias figures (:func:`risk_of_bias_figures`) as ``(kind, caption, draw)`` plans."""
     from ..plots.risk_of_bias import rob_summary_plot, traffic_light_plot
 
     rob = analysis.risk_of_bias
     if rob is None:
-        return ()
+        return []
     suffix = f" ({note})" if note else ""
     plans = [("traffic_light", "Risk of bias per study and domain (traffic-light plot; + low, \u2212 some concerns,"
               " X high, ? no information)", lambda: traffic_light_plot(rob, title="Risk of bias" + suffix)),
              ("summary", "Risk of bias per domain: share of studies with each judgement (unweighted)",
               lambda: rob_summary_plot(rob, title="Risk of bias summary" + suffix))]
-    return _draw(plans, folder, "risk_of_bias")
+    return plans
 
 
 def _draw(plans: list, folder: Path | None, stem: str) -> tuple:
-    """Draw each ``(kind, caption, draw)`` plan into a :class:`Figure` (saved into ``folder`` as ``{stem}_{kind}``)."""
-    from ..plots import figure_svg, save_figure
+    """Draw each ``(kind, caption, draw)`` plan in this process into a :class:`Figure`.
+
+    Saved into ``folder`` (when given) as ``{stem}_{kind}``, SVG and PNG.
+    """
+    formats = ("svg", "png") if folder is not None else ()
+    drawn = ((kind, caption, render_plan(draw, formats, f"{stem}_{kind}")) for kind, caption, draw in plans)
+    return tuple(saved_figure(kind, caption, images, folder, f"{stem}_{kind}", formats)
+                 for kind, caption, images in drawn if images is not None)
+
+
+def saved_figure(kind: str, caption: str, images: dict, folder: Path | None, name: str, formats) -> Figure:
+    """The :class:`Figure` of rendered ``images`` (:func:`render_plan`).
+
+    Its ``formats`` are written into ``folder`` (when given) as ``name.{format}``.
+    """
+    files = ()
+    if folder is not None:
+        files = tuple(str(folder / f"{name}.{fmt}") for fmt in formats)
+        for path, fmt in zip(files, formats):
+            Path(path).write_bytes(images[fmt])
+    return Figure(kind, caption, images["svg"].decode("utf-8"), files)
+
+
+def render_plan(draw, formats, salt: str) -> dict | None:
+    """Draw one plan (``draw()`` returns the axes) and render it: format to bytes, SVG always included.
+
+    Returns None when the data do not support the figure (the drawing
+    raised :class:`~metapool.exceptions.MetapoolError`, e.g. no numeric
+    moderator). The figure is closed afterwards.
+    """
+    from ..plots import figure_files
     from ..plots._style import pyplot
 
-    plt = pyplot()
-    figures = []
-    for kind, caption, draw in plans:
-        try:
-            ax = draw()
-        except MetapoolError:  # an optional figure the data do not support (e.g. no numeric moderator)
-            continue
-        files = ()
-        if folder is not None:
-            paths = save_figure(ax, folder / f"{stem}_{kind}", dpi=150)
-            files = tuple(str(p) for p in paths)
-            svg = paths[0].read_text(encoding="utf-8")  # the SVG just written: same text as figure_svg, drawn once
-        else:
-            svg = figure_svg(ax)
-        figures.append(Figure(kind, caption, svg, files))
-        plt.close(ax.figure)
-    return tuple(figures)
+    try:
+        ax = draw()
+    except MetapoolError:
+        return None
+    try:
+        return figure_files(ax, tuple(dict.fromkeys(("svg", *formats))), dpi=DPI, salt=salt)
+    finally:
+        pyplot().close(ax.figure)
 
 
 def _effects(outcome):
@@ -182,14 +228,15 @@ def _reported(outcome, data) -> dict:
 def _follow_up_plans(outcome, model, name: str) -> list:
     """Figures of the follow-up analyses that exist: subgroup forest, bubble, Doi, Baujat, leave-one-out, L'Abbe."""
     from ..plots import (baujat_plot, bubble_plot, doi_plot, forest_plot, forest_table_subgroups, labbe_plot,
-                         series_forest_table)  # fmt: skip
+                         labbe_table, series_forest_table)  # fmt: skip
     from ..plots.bubble import numeric_moderators
 
     plans = []
     sub = outcome.subgroups
     if sub is not None and sub.tau2_mode == "separate":
         plans.append(("subgroups", f"Forest plot by {sub.column}, with the test for subgroup differences: {name}",
-                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model), title=name)))
+                      lambda: forest_plot(forest_table_subgroups(sub, outcome.effects, overall=model,
+                                                                 **_labels(outcome.spec)), title=name)))
     reg = outcome.regression
     if reg is not None and numeric_moderators(reg):
         mod = numeric_moderators(reg)[0]
@@ -209,5 +256,5 @@ def _follow_up_plans(outcome, model, name: str) -> list:
     es = _effects(outcome)
     if es is not None and es.measure in ("OR", "RR", "RD", "PETO") and {"ai", "bi", "ci", "di"} <= set(es.cells):
         plans.append(("labbe", f"L'Abbe plot (event rates of the two groups; bubble area: weight): {name}",
-                      lambda: labbe_plot(es, result=model, title=name)))
+                      lambda: labbe_plot(labbe_table(es, model, groups=_labels(outcome.spec)["arms"]), title=name)))
     return plans

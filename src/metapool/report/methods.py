@@ -225,9 +225,20 @@ def _sensitivity_phrase(o, at: str) -> tuple[str, tuple] | None:
     if o.influence is not None:
         parts.append("influence diagnostics with the Baujat plot [@Baujat]")
         evidence.append(f"{at}.influence")
+    summary = o.sensitivity_summary
+    if summary is not None and (fitted := [r.code for r in summary.rows[1:] if r.reason is None]):
+        choices = {"CE": "a common-effect model", "knha": "the Knapp–Hartung adjustment [@KH]",
+                   "without_high_rob": "leaving out the studies at high risk of bias", "GLMM": "the GLMM [@GLMM]"}
+        others = [c for c in fitted if c not in choices]
+        named = [choices[c] for c in fitted if c in choices and c != "CE"]
+        estimators = [f"the other τ² estimators ({', '.join(others)})"] if others else []
+        parts.append("refitting the outcome with " + _names([choices["CE"]] * ("CE" in fitted) + estimators + named))
+        evidence.append(f"{at}.sensitivity_summary")
     if not parts:
         return None
-    return _names(parts) + " [@Influence]", tuple(evidence)
+    if o.leave_one_out is not None or o.influence is not None:
+        parts[-1 if summary is None or len(parts) == 1 else -2] += " [@Influence]"
+    return _names(parts), tuple(evidence)
 
 
 def _levels(analysed, names) -> Claim:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from pathlib import Path
 
 import numpy as np
 
+from .._validation import check_choice
 from ..formatting.text import md_escape, one_line
 from .card import build_card
-from .figures import outcome_figures, risk_of_bias_figures
+from .drawing import DEFAULT_FIGURES, FIGURE_FORMATS, draw_report_figures
 from .methods import methods_text
+from .plain import figure_sections, influence_note, outcome_tables
 
 __all__ = ["render_report", "render_card", "effect_size_rows", "write_outputs", "safe_cell", "inline_json"]
 
@@ -54,7 +57,8 @@ def safe_cell(value):
 
 
 def _outcome_blocks(o) -> list[str]:
-    blocks = []
+    """The outcome's console summaries (metafor's names), for its technical section."""
+    blocks = [o.model.summary().to_html()] if o.model is not None else []
     for name in ("subgroups", "regression", "bias", "leave_one_out", "influence"):
         value = getattr(o, name)
         if value is not None:
@@ -64,31 +68,52 @@ def _outcome_blocks(o) -> list[str]:
     return blocks
 
 
-def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = ()) -> str:
+def labelled_svg(svg: str, caption: str) -> str:
+    """An inline SVG figure with its caption as alternative text (``role="img"``, ``aria-label``, ``<title>``).
+
+    The XML declaration and DOCTYPE before ``<svg`` (not valid inside HTML) are dropped.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        return svg
+    end = svg.index(">", start)
+    label = html.escape(caption, quote=True)
+    return (f'<svg role="img" aria-label="{label}"{svg[start + 4:end]}><title>{label}</title>'
+            + svg[end + 1:])
+
+
+def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = (),
+                  figures_note: str = "") -> str:
     """The self-contained HTML report (inline CSS and SVG; no external assets).
 
     ``figures`` are each outcome's (by name), ``rob_figures`` the risk-of-bias
     plots (:func:`~metapool.report.figures.risk_of_bias_figures`); ``card``
-    is the analysis' evidence card when already built (:func:`~metapool.report.card.build_card`).
+    is the analysis' evidence card when already built (:func:`~metapool.report.card.build_card`);
+    ``figures_note`` says, under the title, why the report has no figures.
     """
     card = build_card(analysis) if card is None else card
     methods, references = methods_text(analysis)
     figures = figures or {}
-    outcomes = [
-        {
+    outcomes = []
+    for o in analysis.outcomes:
+        tables = outcome_tables(o)
+        sections = figure_sections(figures.get(o.spec.name, ()), tables)
+        outcomes.append({
             "result": o,
-            "model_html": o.model.summary().to_html() if o.model is not None else "",
-            "figures": figures.get(o.spec.name, ()),
-            "blocks": _outcome_blocks(o),
+            "tables": tables,
+            "influence": influence_note(o) if o.influence is not None else "",
+            "figures": {anchor: [(labelled_svg(f.svg, f.caption), f.caption) for f in figs]
+                        for anchor, figs in sections.items()},
+            "technical": _outcome_blocks(o),
             "sof": next((r.sof for r in card.rows if r.outcome == o.spec.name), None),
-        }
-        for o in analysis.outcomes
-    ]
+        })
+    rob_figures = [(labelled_svg(f.svg, f.caption), f.caption) for f in rob_figures]
     provenance = {"metapool": analysis.version, "created": analysis.created,
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
     return _environment().get_template("report.html.j2").render(
         analysis=analysis, spec=analysis.spec, card=card, methods=methods, references=references,
-        outcomes=outcomes, provenance=inline_json(provenance), rob_figures=rob_figures,
+        outcomes=outcomes, provenance=inline_json(provenance), rob_figures=rob_figures, figures_note=figures_note,
+        anchors={o.spec.name: f"outcome-{i}" for i, o in reversed(list(enumerate(analysis.outcomes, 1)))},
     )
 
 
@@ -150,45 +175,115 @@ def _csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def write_outputs(analysis, outdir, force: bool = False, docx: bool = False) -> dict:
-    """Write report.html, results.json, effect_sizes.csv, figures/ and the card into ``outdir``.
+#: What a report without figures says under its title: while they are drawn, and with ``--figures none``.
+FIGURES_NOTE = {
+    "pending": "The figures were still being drawn when this page was written; the run replaces it with the report"
+               " with figures when they are done. If the run has ended, it was stopped before: run it again to"
+               " draw them.",
+    "none": "Figures were not drawn (metapool run --figures none); every number is in the tables below,"
+            " results.json and effect_sizes.csv.",
+}
 
-    With ``docx``, report.docx too (a Word manuscript draft: :func:`metapool.report.docx.write_docx`).
 
-    The whole folder is built aside and swapped into place at the end
-    (:func:`metapool.io.outputs.staged_folder`): an error or interrupt leaves
-    the previous output as it was, nothing is written outside ``outdir``, and
-    a folder holding an input file, a symbolic link or files metapool did not
-    write is refused. An existing report is only replaced with ``force=True``.
-    Returns the written paths (in ``outdir``) by name.
+def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, figures: str = DEFAULT_FIGURES,
+                  on_results=None, workers: int | None = 1) -> dict:
+    """Write report.html, results.json, effect_sizes.csv, the card and figures/ into ``outdir``, results first.
+
+    Two atomic phases, each built aside and swapped into place
+    (:func:`metapool.io.outputs.staged_folder`): first a complete folder
+    with the results (results.json, effect_sizes.csv, card.html, card.md and
+    report.html without figures, saying they are being drawn), then the
+    figures are drawn (:func:`~metapool.report.drawing.draw_report_figures`)
+    and the same files with figures/ and the report with its figures replace it. A reader of
+    ``outdir`` sees the previous output, then the results-first folder, then
+    the whole report, never a half-written folder; an error or interrupt
+    while drawing leaves the results-first folder (the error names the figure).
+    Nothing is written outside ``outdir``, and a folder holding an input
+    file, a symbolic link or files metapool did not write is refused. An
+    existing report is only replaced with ``force=True``.
+
+    Parameters
+    ----------
+    docx
+        Write report.docx too (a Word manuscript draft:
+        :func:`metapool.report.docx.write_docx`), with the figures' PNG files
+        (``figures="svg"`` becomes ``"both"`` for them; none with ``"none"``);
+        it comes with the figures (with the results when none are drawn).
+    figures
+        Files written per figure (:data:`~metapool.report.drawing.FIGURE_FORMATS`:
+        ``"svg"`` (default), ``"both"`` SVG and PNG, ``"png"``, or ``"none"``: no figures,
+        the report says so). The report shows the figures inline as SVG
+        unless ``"none"``.
+    on_results
+        Called with the written paths (as returned, without figures) once
+        the results-first folder is in place.
+    workers
+        Worker processes drawing the figures: 1 (default) draws in this
+        process, None one per processor (what ``metapool run`` does). Worker
+        processes start as ``multiprocessing`` children: a script calling
+        this with ``workers`` other than 1 needs the usual
+        ``if __name__ == "__main__":`` guard.
+
+    Returns
+    -------
+    dict
+        The written paths (in ``outdir``) by name; ``"figures"`` lists the figure files.
     """
-    from ..io.outputs import absolute_path, staged_folder
+    from ..io.outputs import absolute_path, reserved_folder, staged_folder
 
-    with staged_folder(outdir, analysis.spec.input_files, force) as tmp:
-        figdir = tmp / "figures"
-        figdir.mkdir()
+    inputs = analysis.spec.input_files
+    out = absolute_path(outdir)
+    drawn = bool(FIGURE_FORMATS[check_choice("write_outputs", "figures", figures, FIGURE_FORMATS)])
+    if docx and figures == "svg":
+        figures = "both"  # the Word document embeds the PNG files
+    with reserved_folder(outdir, inputs, force):
         card = build_card(analysis)
-        note = "SYNTHETIC data" if card.synthetic else ""
-        figures = {o.spec.name: outcome_figures(o, figdir, analysis.table, note, index=i)
-                   for i, o in enumerate(analysis.outcomes, 1) if o.error is None}
-        rob_figures = risk_of_bias_figures(analysis, figdir, note)
         card_html, card_md = render_card(analysis, card)
         files = {
-            "report": ("report.html", render_report(analysis, figures, card, rob_figures)),
+            "report": ("report.html", render_report(analysis, card=card,
+                                                    figures_note=FIGURES_NOTE["pending" if drawn else "none"])),
             "results": ("results.json", json.dumps(analysis.to_dict() | {"card": card.to_dict()},
                                                    indent=2, allow_nan=False)),
             "effect_sizes": ("effect_sizes.csv", _csv(effect_size_rows(analysis))),
             "card_html": ("card.html", card_html),
             "card_md": ("card.md", card_md),
         }
-        for name, text in files.values():
-            (tmp / name).write_text(text, encoding="utf-8")
-        if docx:
-            from .docx import write_docx
-
-            write_docx(analysis, tmp / "report.docx", figures, rob_figures, card)
-    out = absolute_path(outdir)
-    written = {key: out / name for key, (name, _) in files.items()} | ({"docx": out / "report.docx"} if docx else {})
-    written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*figures.values(), rob_figures) for fig in figs
-                          for f in fig.files]
+        with staged_folder(outdir, inputs, force) as tmp:
+            _write_texts(tmp, files)
+            if docx and not drawn:
+                _write_docx(analysis, tmp, None, (), card)
+        written = {key: out / name for key, (name, _) in files.items()} | {"figures": []}
+        if docx and not drawn:
+            written["docx"] = out / "report.docx"
+        if on_results is not None:
+            on_results(written)
+        if not drawn:
+            return written
+        job = draw_report_figures(analysis, "SYNTHETIC data" if card.synthetic else "", figures, workers)
+        try:
+            with staged_folder(outdir, inputs, force=True) as tmp:  # replaces the results-first folder
+                figdir = tmp / "figures"
+                figdir.mkdir()
+                by_outcome, rob_figures = job.save(figdir)
+                files["report"] = ("report.html", render_report(analysis, by_outcome, card, rob_figures))
+                _write_texts(tmp, files)
+                if docx:
+                    _write_docx(analysis, tmp, by_outcome, rob_figures, card)
+        finally:
+            job.close()
+    if docx:
+        written["docx"] = out / "report.docx"
+    written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*by_outcome.values(), rob_figures)
+                          for fig in figs for f in fig.files]
     return written
+
+
+def _write_docx(analysis, folder: Path, figures, rob_figures, card) -> None:
+    from .docx import write_docx
+
+    write_docx(analysis, folder / "report.docx", figures, rob_figures, card)
+
+
+def _write_texts(folder: Path, files: dict) -> None:
+    for name, text in files.values():
+        (folder / name).write_text(text, encoding="utf-8")

@@ -14,7 +14,7 @@ database ``review.db``. The file says:
   ``metapool review import --source`` names), the ``search`` string, the date
   it was ``searched`` and the date limits ``from`` / ``to`` (a year or a date).
 
-The file is parsed with :mod:`tomllib` into the frozen :class:`ReviewConfig`;
+The file is parsed with :func:`~metapool.io.settings.parse_toml` (tomllib) into the frozen :class:`ReviewConfig`;
 an unknown key, a value of the wrong kind or a repeated code or name raises
 :class:`~metapool.exceptions.MetapoolError` naming the file and the key
 (``databases[2].searched``).
@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import DataValidationError
+from ..io.settings import parse_toml
 from ..io.decoding import decode_text, read_bytes
 
 __all__ = ["ReviewConfig", "Question", "ExclusionReason", "Database", "CONFIG_NAME", "TEMPLATE", "parse_config",
@@ -222,12 +222,7 @@ def _reason(chk: _Checker, raw: dict, i: int) -> ExclusionReason:
 
 def parse_config(text: str, source: str = CONFIG_NAME) -> ReviewConfig:
     """Parse and check the TOML text of a review file (see the module docstring)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataValidationError(f"{source}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise DataValidationError(f"{source}: not valid TOML: values nested too deeply.") from None
+    raw = parse_toml(text, source)
     chk = _Checker(source)
     chk.known(raw, _TOP_KEYS)
     question = raw.get("question", {})

@@ -43,7 +43,9 @@ class ReviewStatus:
     """The counts of a review. ``clusters`` counts the active duplicate clusters (not undone),
     ``duplicates_removed`` the records in them other than each one's kept record, ``queued`` the pairs
     of the deduplication queue waiting for a person (all zero until deduplication runs);
-    ``decisions`` the rows of that table (zero until screening records any); ``events`` every logged change."""
+    ``decisions`` the rows of that table (zero until screening records any); ``events`` every logged change.
+    ``screening`` holds, per stage, the counts of :meth:`metapool.review.screening.StageOutcomes.counts` (units
+    eligible, pending, in conflict, final outcomes per decision and per exclusion reason)."""
 
     title: str
     where: str
@@ -56,6 +58,7 @@ class ReviewStatus:
     queued: int
     decisions: int
     events: int
+    screening: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         """Plain JSON values (dates in ISO 8601, times in UTC)."""
@@ -73,6 +76,7 @@ def review_status(review: Review) -> ReviewStatus:
     from .duplicates import active_cluster_count, dedup_counts
     from .migrations import database_version
     from .schema import decisions, events, records, sources
+    from .screening import stage_counts
 
     def count(table) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
@@ -82,7 +86,7 @@ def review_status(review: Review) -> ReviewStatus:
         removed, queued = dedup_counts(conn)
         counted = {"records": count(records), "clusters": active_cluster_count(conn), "duplicates_removed": removed,
                    "queued": queued, "decisions": count(decisions), "events": count(events),
-                   "schema_version": database_version(conn)}
+                   "schema_version": database_version(conn), "screening": stage_counts(conn, review)}
     found = tuple(SourceCount(id=r.id, file_name=r.file_name, format=r.format, database=r.database, searched=r.searched,
                               records=r.record_count, who=r.who, at=as_utc(r.at)) for r in rows)
     order = [db.name for db in review.config.databases] + [s.database for s in found]
