@@ -327,6 +327,9 @@ def test_the_demo_search_stored_and_deduplicated(review):
     run = run_dedup(review)
     assert (run.records, run.kept, run.duplicates_removed, run.queued) == (498, 235, 263, 0)
     assert sum(r["kept"] for r in record_table(review)) == 235
+    from metapool.review.screening import stage_outcomes
+
+    assert len(stage_outcomes(review, "ta").units) == 235  # screening screens the kept records
 
 
 CONCURRENT_DEDUP = """
