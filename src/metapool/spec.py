@@ -109,6 +109,11 @@ _OUTCOME_KEYS = ({"name", "kind", "subgroup", "subgroup_tau2", "mods", "bias", "
                   "indirectness_reason", "favours", "arms"} | _OPTION_KEYS | _COLUMN_KEYS)
 
 
+def placeholder(what: str) -> str:
+    """The template's placeholder for a column it could not recognise (``"<events column>"``; :data:`PLACEHOLDER`)."""
+    return f"<{what} column>"
+
+
 @dataclass(frozen=True)
 class OutcomeSpec:
     """One outcome of the analysis file (see the module docstring).

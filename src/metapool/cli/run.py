@@ -168,17 +168,15 @@ def _study_lines(table, found: dict) -> str:
     return "\n".join(out)
 
 
-#: The placeholder of a column the template could not recognise; ``metapool run`` refuses a file that holds one.
-PLACEHOLDER = "<{} column>"
-
-
 def _outcome_tables(detected, n: str | None) -> str:
     """The ``[[outcome]]`` tables of the template: the detected outcomes, or one with placeholders."""
+    from ..spec import placeholder
+
     q = toml_string
     if not detected:
-        total = q(n) if n else q(PLACEHOLDER.format("total"))
+        total = q(n) if n else q(placeholder("total"))
         return (f'[[outcome]]\nname = "Response"\nkind = "proportion"          # see the kinds above\n'
-                f'events = {q(PLACEHOLDER.format("events"))}   # EDIT: the column of events\n'
+                f'events = {q(placeholder("events"))}   # EDIT: the column of events\n'
                 f'total = {total}\n')
     tables = []
     for d in detected:
@@ -192,7 +190,7 @@ def _template(data: str, path: str, table, detected: tuple) -> str:
 
     Study-level keys and outcomes are filled from the columns
     :mod:`metapool.cli.detect` recognises; when no outcome is, the template has
-    one with placeholders (:data:`PLACEHOLDER`) that ``metapool run`` refuses
+    one with placeholders (:func:`metapool.spec.placeholder`) that ``metapool run`` refuses
     until they are edited. ``detected`` are the outcomes
     (:func:`metapool.cli.detect.detect_outcomes`). The header gives the
     command that runs the file.
