@@ -142,7 +142,7 @@ def test_summary_of_findings_table_is_the_cards(run):
 
 def test_pooled_results_in_plain_words_with_the_cards_numbers(run):
     _, document, results, _, _ = run
-    pooled = dict(_table_after(document, "Table 2.")[1:])
+    pooled = dict(_table_after(document, "Table 2."))  # labels and values: no header row
     estimate = next(label for label in pooled if label.startswith("Pooled "))  # "Pooled odds ratio (95% CI)"
     assert pooled[estimate] == results["card"]["outcomes"][0]["estimate"]
     assert {"Between-study variance τ²", "Test for heterogeneity"} <= set(pooled)
@@ -206,7 +206,7 @@ def test_median_of_medians_and_an_outcome_not_analysed(tmp_path):
                       "a.toml", tmp_path)
     analysis = run_analysis(spec)
     document = docx.Document(str(write_docx(analysis, tmp_path / "m.docx")))
-    pooled = dict(_table_after(document, "Table 2.")[1:])
+    pooled = dict(_table_after(document, "Table 2."))  # labels and values: no header row
     medians = analysis.outcomes[0].medians
     label = next(label for label in pooled if label.startswith("Pooled median"))  # the plain table's, with its CI
     assert pooled[label].startswith(f"{medians.estimate:.2f} months (") and "95% CI" in label and "sign test" in label
@@ -244,3 +244,24 @@ def test_the_api_never_writes_over_an_input_file(run):
     with pytest.raises(MetapoolError, match="input file"):
         write_docx(analysis, data)
     assert data.read_bytes() == before
+
+
+def test_the_sensitivity_summary_with_a_row_that_has_no_numbers(tmp_path):
+    """A refit that does not apply (the GLMM of generic effect sizes) says why, across the value columns."""
+    from metapool.report.plain import sensitivity_table
+    from metapool.spec import parse_spec
+
+    (tmp_path / "s.csv").write_text("study,yi,vi\nA,0.1,0.02\nB,0.3,0.03\nC,0.2,0.01\nD,0.5,0.04\n")
+    spec = parse_spec('title = "T"\ndata = "s.csv"\nstudy = "study"\n[[outcome]]\nname = "Effect"\nkind = "generic"\n'
+                      'yi = "yi"\nvi = "vi"\nsensitivity = true\n', "a.toml", tmp_path)
+    analysis = run_analysis(spec)
+    document = docx.Document(str(write_docx(analysis, tmp_path / "s.docx")))
+    expected = sensitivity_table(analysis.outcomes[0])
+    caption = next(p.text for p in document.paragraphs if p.text.endswith(f"{expected.title}: Effect"))
+    rows = _table_after(document, caption.split(" ")[0] + " " + caption.split(" ")[1])
+    assert [row[0] for row in rows[1:]] == [row[0] for row in expected.rows]
+    short = [row for row in expected.rows if len(row) < len(expected.header)]
+    assert short  # the GLMM row: not applicable to generic effect sizes
+    for row in rows[1:]:
+        if row[0] == short[0][0]:
+            assert set(row[1:]) == {short[0][1]}  # one merged cell spanning the value columns

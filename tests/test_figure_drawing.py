@@ -130,3 +130,15 @@ def test_the_demo_report_is_small(tmp_path):
     assert report.count("<svg") == len(written["figures"]) > 30
     assert written["report"].stat().st_size < 1_500_000
     assert "<path d=\"M" in report and "<text " in report and "<metadata>" not in report
+
+
+def test_an_error_drawing_in_this_process_is_the_same_one_message(analysis):
+    job = draw_report_figures(analysis, figures="svg", workers=1)
+    assert job.futures is None  # drawn here, not in workers
+
+    def broken():
+        raise ValueError("no finite values")
+
+    job.tasks = [(*task[:5], broken) for task in job.tasks]
+    with pytest.raises(MetapoolError, match="figure 01_response_forest could not be drawn: ValueError: no finite"):
+        job.save(None)

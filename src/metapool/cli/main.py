@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"metapool: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("metapool: interrupted; any previous output was left as it was", file=sys.stderr)
+        print("metapool: interrupted; the output folder holds the previous output, or this run's results"
+              " without figures if they were written (its report says so)", file=sys.stderr)
         return 130
 
 

@@ -102,8 +102,10 @@ class _Writer:
             run.font.size = Pt(SMALL_SIZE)
             p.paragraph_format.space_after = Pt(SMALL_SIZE / 3)
 
-    def table(self, caption: str, header, rows, note: str = "") -> None:
+    def table(self, caption: str, header, rows, note: str = "", header_row: bool = True) -> None:
         """A numbered table ("Table N. caption") with a bold header row; cells are text or (text, superscript).
+
+        ``header_row=False`` leaves the header out (a table of labels and values, :attr:`PlainTable.show_header`).
 
         A row shorter than ``header`` ends in a cell spanning the remaining
         columns (:class:`~metapool.report.plain.PlainTable`: why a row has no numbers).
@@ -116,14 +118,14 @@ class _Writer:
 
         self.tables += 1
         self._caption(f"Table {self.tables}.", caption, keep_with_next=True)
-        table = self.doc.add_table(rows=1, cols=len(header), style="Table Grid")
+        table = self.doc.add_table(rows=int(header_row), cols=len(header), style="Table Grid")
         table.autofit = False
         cells = [[value if isinstance(value, tuple) else (value, "") for value in row] for row in rows]
-        for cell, text in zip(table.rows[0].cells, header):
+        for cell, text in zip(table.rows[0].cells if header_row else (), header):
             run = cell.paragraphs[0].add_run(docx_text(text))
             run.bold, run.font.size = True, Pt(SMALL_SIZE)
         for row in cells:
-            targets = table.add_row().cells
+            targets = list(table.add_row().cells)
             if len(row) < len(header):  # a reason instead of numbers: its text spans the remaining columns
                 targets = targets[:len(row) - 1] + [targets[len(row) - 1].merge(targets[-1])]
             for cell, (text, sup) in zip(targets, row):
@@ -268,7 +270,7 @@ def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
         return
     w.paragraph(row.sof.statement)
     for table in outcome_tables(o):  # the HTML report's plain tables, the same texts
-        w.table(f"{table.title}: {o.spec.name}", table.header, table.rows, table.note)
+        w.table(f"{table.title}: {o.spec.name}", table.header, table.rows, table.note, header_row=table.show_header)
     if o.influence is not None:
         w.paragraph(influence_note(o), small=True)
     w.paragraph(f"Evidence level: {o.evidence.text}.", small=True)
@@ -292,7 +294,7 @@ def _png(figure) -> Path | None:
 def _figures(w: _Writer, figures: tuple | None, what: str) -> None:
     """The figures' PNG files with their captions, or a sentence saying why there are none."""
     if figures is None:
-        w.paragraph(f"Figures of {what} were not drawn for this document (see figures/ of the report folder).",
+        w.paragraph(f"Figures of {what} were not drawn for this document (metapool run --figures none).",
                     italic=True)
         return
     drawn = [(png, f.caption) for f in figures if (png := _png(f)) is not None]

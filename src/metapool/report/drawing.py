@@ -126,9 +126,9 @@ class FigureJob:
         from concurrent.futures.process import BrokenProcessPool
 
         _, _, stem, kind, _, draw = self.tasks[i]
-        if self.futures is None:
-            return render_plan(draw, self.formats, f"{stem}_{kind}")
-        try:
+        try:  # drawn here or in a worker: the same one-line error
+            if self.futures is None:
+                return render_plan(draw, self.formats, f"{stem}_{kind}")
             return self.futures[i].result()
         except BrokenProcessPool:
             raise MetapoolError(f"the process drawing figure {stem}_{kind} stopped unexpectedly (out of memory?);"

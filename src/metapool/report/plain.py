@@ -63,6 +63,11 @@ class PlainTable:
     note: str = ""
     anchor: str = "pooled"
 
+    @property
+    def show_header(self) -> bool:
+        """Whether the header row is shown: a two-column table of labels and values (``("", "")``) has none."""
+        return bool(self.header[0]) or len(self.header) > 2
+
 
 def _names(model) -> tuple[str, str | None]:
     """The natural-scale name of the pooled value and its analysis scale (None when they are the same)."""
@@ -89,9 +94,8 @@ def _natural(model, est, lo, hi, level) -> str:
 
 def _pooled(natural, value, model) -> str:
     """A fit's pooled value with its CI on the natural scale (its ``back()``), else as ``value`` holds it."""
-    if natural is None:
-        return _analysis(value.estimate, value.ci_lower, value.ci_upper)
-    return fmt_interval(natural.estimate, natural.ci_lower, natural.ci_upper, percent=is_proportion(model))
+    shown = value if natural is None else natural  # formatted as the card formats a pooled estimate
+    return fmt_interval(shown.estimate, shown.ci_lower, shown.ci_upper, percent=is_proportion(model))
 
 
 def _columns(natural: str, scale: str | None, level: str = "") -> tuple:
@@ -123,19 +127,21 @@ def pooled_table(o) -> PlainTable:
     natural, scale = _names(m)
     natural = "median" if o.spec.kind == "median" else natural
     level = fmt_level(m.level)
-    rows = [("Model", f"{method_label(get_method(o.spec.method).code, m.measure)}; {m.k} studies")]
+    studies = f"{m.k:,} {'study' if m.k == 1 else 'studies'}"
+    rows = [("Model", f"{method_label(get_method(o.spec.method).code, m.measure)}; {studies}")]
     rows.append((f"Pooled {natural} ({level} CI)", format_estimate(o)))
     if scale is not None:
         rows.append((f"On the {scale} scale", _analysis(m.estimate, m.ci_lower, m.ci_upper)))
-    if math.isfinite(m.pi_lower):
-        rows.append(("Prediction interval (where the true value of a new study is expected)",
-                     prediction_interval_text(o)))
-    if getattr(m, "random", True) and math.isfinite(m.tau2):
-        rows.append(("Between-study variance τ²", f"{_tau2(m.tau2)} (τ = {_tau2(math.sqrt(max(m.tau2, 0)))})"))
-    if math.isfinite(m.i2):
-        rows.append(("I² (share of the variability due to differences between studies)", _i2(m.i2)))
-    if math.isfinite(m.q):
-        rows.append(("Test for heterogeneity", _q(m.q, m.q_df, m.q_pvalue)))
+    if m.k >= 2:  # one study has no between-study variability to describe
+        if math.isfinite(m.pi_lower):
+            rows.append(("Prediction interval (where the true value of a new study is expected)",
+                         prediction_interval_text(o)))
+        if getattr(m, "random", True) and math.isfinite(m.tau2):
+            rows.append(("Between-study variance τ²", f"{_tau2(m.tau2)} (τ = {_tau2(m.tau)})"))
+        if math.isfinite(m.i2):
+            rows.append(("I² (share of the variability due to differences between studies)", _i2(m.i2)))
+        if math.isfinite(m.q):
+            rows.append(("Test for heterogeneity", _q(m.q, m.q_df, m.q_pvalue)))
     entry = MEASURES.get(m.measure or "")
     if entry is not None and entry.family in COMPARATIVE and o.spec.kind != "median":
         rows.append(("Test of no effect", fmt_p_clinical(m.pvalue)))
