@@ -225,6 +225,8 @@ def _sensitivity_phrase(o, at: str) -> tuple[str, tuple] | None:
     if o.influence is not None:
         parts.append("influence diagnostics with the Baujat plot [@Baujat]")
         evidence.append(f"{at}.influence")
+    if parts:  # Viechtbauer & Cheung cited after the leave-one-out and influence phrases
+        parts[-1] += " [@Influence]"
     summary = o.sensitivity_summary
     if summary is not None and (fitted := [r.code for r in summary.rows[1:] if r.reason is None]):
         choices = {"CE": "a common-effect model", "knha": "the Knapp–Hartung adjustment [@KH]",
@@ -236,8 +238,6 @@ def _sensitivity_phrase(o, at: str) -> tuple[str, tuple] | None:
         evidence.append(f"{at}.sensitivity_summary")
     if not parts:
         return None
-    if o.leave_one_out is not None or o.influence is not None:
-        parts[-1 if summary is None or len(parts) == 1 else -2] += " [@Influence]"
     return _names(parts), tuple(evidence)
 
 
