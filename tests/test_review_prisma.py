@@ -190,3 +190,47 @@ def test_cli_prisma_studies_link(review, tmp_path, capsys):
     assert main(["review", "prisma", folder, "-o", str(tmp_path / "prisma.txt")]) == 2
     assert main(["review", "prisma", folder, "-o", str(review.folder / "review.toml")]) == 2
     assert main(["review", "link", folder, "9", "99"]) == 2
+
+
+# --- the analysis names its review ---------------------------------------------------------------------------------
+
+def _analysis(folder: Path, review_key: str = "rev") -> Path:
+    (folder / "studies.csv").write_text("study,yi,vi\nSmith 2021,0.1,0.04\nDoe 2022,0.3,0.05\nDoe 2021,0.2,0.03\n",
+                                        encoding="utf-8")
+    path = folder / "analysis.toml"
+    path.write_text(f'title = "Linked"\ndata = "studies.csv"\nreview = "{review_key}"\n\n[[outcome]]\nname = "ORR"\n'
+                    'kind = "generic"\nyi = "yi"\nvi = "vi"\n', encoding="utf-8")
+    return path
+
+
+def test_the_report_shows_the_search_and_results_json_holds_its_numbers(review, tmp_path):
+    link_reports(review, [9, 13])
+    (review.folder / "review.toml").write_text((review.folder / "review.toml").read_text(encoding="utf-8").replace(
+        'search = "\'acute', 'search = "<script>alert(1)</script> \'acute'), encoding="utf-8")
+    db = review.folder / "review.db"
+    before = db.read_bytes()
+    out = tmp_path / "out"
+    assert main(["run", str(_analysis(tmp_path)), "-o", str(out), "--figures", "svg"]) == 0
+    assert db.read_bytes() == before  # read only
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    found = "MEDLINE (Ovid), Embase; 2017–2025; 3 studies from 12 screened records"
+    assert results["review"]["found"] == found == results["card"]["found"]
+    assert results["review"]["prisma"]["studies_included"] == 3 and results["review"]["prisma"]["identified"] == 14
+    assert results["review"]["databases"][0]["search"].startswith("1 exp Leukemia")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="search">Methods: search and selection' in page and "Of 14 records identified, 12 were screened" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+    assert "PRISMA 2020 flow diagram" in page and (out / "figures" / "prisma.svg").is_file()
+    assert f"Found: {found}" in (out / "card.md").read_text(encoding="utf-8")
+
+
+def test_a_review_key_that_is_not_a_review_is_refused(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["run", str(_analysis(tmp_path, "empty")), "-o", str(tmp_path / "out")]) == 2
+    assert "key 'review'" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_cannot_overwrite_the_review(review, tmp_path):
+    path = _analysis(tmp_path)
+    assert main(["run", str(path), "-o", str(review.folder), "--force"]) == 2
+    assert (review.folder / "review.db").is_file()

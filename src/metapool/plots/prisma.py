@@ -72,7 +72,10 @@ def prisma_boxes(counts) -> tuple[tuple[str, str | None], ...]:
 
 
 def _wrap(text: str, width: float) -> str:
-    """``text`` with each line broken at spaces to fit ``width`` inches (continuations keep the line's indent)."""
+    """``text`` with each line broken at spaces to fit ``width`` inches (continuations keep the line's indent).
+
+    Indents are written as no-break spaces, which SVG text keeps (it collapses ordinary ones).
+    """
     out = []
     for line in text.split("\n"):
         indent = line[: len(line) - len(line.lstrip())]
@@ -85,7 +88,7 @@ def _wrap(text: str, width: float) -> str:
             else:
                 current = trial
         out.append(current)
-    return "\n".join(out)
+    return "\n".join(line.lstrip(" ").rjust(len(line), "\u00a0") for line in out)
 
 
 def prisma_plot(counts, ax=None, title: str | None = None):
@@ -118,10 +121,10 @@ def prisma_plot(counts, ax=None, title: str | None = None):
     if ax is None:
         _, ax = plt.subplots()
     fig = ax.figure
-    fig.set_size_inches(width, height)
+    fig.set_size_inches(width + 0.02, height + 0.04)
     ax.set_position((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(-height, 0)
+    ax.set_xlim(0, width + 0.02)  # margins: the outer boxes' edges are not cut
+    ax.set_ylim(-height - 0.02, 0.02)
     ax.set_axis_off()
     x_left = _SIDE + 0.12
     x_right = x_left + _BOX_W + _GAP
