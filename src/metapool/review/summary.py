@@ -42,7 +42,6 @@ class ReviewSummary:
     """A review as an analysis reports it: its file's content, agreement per stage and pair, and PRISMA counts."""
 
     title: str
-    folder: str
     question: Question
     databases: tuple[Database, ...]
     criteria: tuple[ExclusionReason, ...]
@@ -64,7 +63,7 @@ class ReviewSummary:
         def plain(value):
             return value.isoformat() if isinstance(value, dt.date) else value
 
-        return {"title": self.title, "folder": self.folder, "question": asdict(self.question),
+        return {"title": self.title, "question": asdict(self.question),
                 "databases": [{k: plain(v) for k, v in asdict(d).items()} for d in self.databases],
                 "date_span": date_span(self.databases),
                 "criteria": [asdict(c) for c in self.criteria], "reviewers_per_record": self.reviewers_per_record,
@@ -81,7 +80,7 @@ def review_summary(folder: str | Path) -> ReviewSummary:
     review = open_review(folder, read_only=True)
     try:
         c = review.config
-        return ReviewSummary(title=c.title, folder=str(review.folder), question=c.question, databases=c.databases,
+        return ReviewSummary(title=c.title, question=c.question, databases=c.databases,
                              criteria=c.exclusion_reasons, reviewers_per_record=c.reviewers_per_record,
                              agreement=agreement(review), prisma=prisma_counts(review))
     finally:
