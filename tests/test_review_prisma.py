@@ -234,3 +234,39 @@ def test_an_output_folder_cannot_overwrite_the_review(review, tmp_path):
     path = _analysis(tmp_path)
     assert main(["run", str(path), "-o", str(review.folder), "--force"]) == 2
     assert (review.folder / "review.db").is_file()
+
+
+@pytest.fixture(scope="module")
+def demo_review(tmp_path_factory):
+    from metapool.datasets.review_demo import build_review_demo
+
+    return build_review_demo(tmp_path_factory.mktemp("demo") / "review")
+
+
+def test_the_synthetic_demo_review_ends_with_the_demo_studies(demo_review):
+    from metapool.datasets.review_demo import N_INCLUDED
+    from metapool.review.screening import agreement
+
+    review = demo_review
+    c = prisma_counts(review)
+    assert c.complete and c.studies_included == N_INCLUDED == 32 and c.identified == 498
+    assert [name for name, _ in c.databases] == ["Embase (Ovid)", "MEDLINE (PubMed)", "Scopus"]
+    assert all(0.8 < a.kappa < 1 for a in agreement(review))  # a few conflicts, each resolved
+    assert len(included_studies(review)) == N_INCLUDED
+
+
+def test_every_search_sentence_points_at_numbers_in_results_json(demo_review, tmp_path):
+    from metapool.analysis import run_analysis
+    from metapool.report.search import search_claims
+    from metapool.spec import load_spec
+
+    analysis = run_analysis(load_spec(_analysis(tmp_path, str(demo_review.folder))))
+    results = json.loads(json.dumps(analysis.to_dict()))
+    claims = search_claims(analysis.review)
+    assert any("Cohen's kappa" in c.text for c in claims)
+    for claim in claims:
+        for path in claim.evidence:
+            node = results
+            for key in path.split("."):
+                node = node[int(key)] if isinstance(node, list) else node[key]
+            assert node not in (None, [], {})

@@ -40,7 +40,12 @@ def search_claims(summary) -> tuple[Claim, ...]:
 
     c = summary.prisma
     dbs = [f"{d.name} (searched {_date(d.searched) or 'date not given'}; {_limits(d)})" for d in summary.databases]
-    claims = [Claim("We searched " + (", ".join(dbs) if dbs else "no database listed in review.toml") + ".",
+    q = summary.question
+    asked = [f"{name}: {value}" for name, value in (("population", q.population), ("intervention", q.intervention),
+             ("comparator", q.comparator), ("outcomes", q.outcomes), ("designs", q.study_designs)) if value]
+    claims = [Claim(f"The studies come from the review \u201c{summary.title}\u201d"
+                    + (f" (question: {'; '.join(asked)})" if asked else "") + ".", ("review.title", "review.question"))]
+    claims += [Claim("We searched " + (", ".join(dbs) if dbs else "no database listed in review.toml") + ".",
                     ("review.databases",))]
     if summary.criteria:
         claims.append(Claim("Records were excluded for: " + "; ".join(r.text for r in summary.criteria) + ".",
