@@ -131,7 +131,7 @@ def test_the_diagram_has_no_overlap_and_nothing_cut(review, tmp_path):
     link_reports(review, [9, 13])
     ax = prisma_plot(prisma_counts(review), title="SYNTHETIC review")
     assert _problems(ax.figure) == []
-    texts = " ".join(t.get_text() for t in ax.texts)
+    texts = " ".join(t.get_text() for t in ax.texts).replace("\u00a0", " ")
     for words in ("Identification of studies via databases and registers", "Identification", "Screening", "Included",
                   "MEDLINE (Ovid) (n = 10)", "Duplicate records removed (n = 2)", "Records screened\n(n = 12)",
                   "Reports not retrieved\n(n = 1)", "Studies included in review\n(n = 3)"):
@@ -146,7 +146,20 @@ def test_large_counts_get_thousands_separators():
 
     c = check_prisma(PrismaCounts((("Embase", 12345), ("MEDLINE", 4000)), (), 5000, 0, 11345, 11000, 345, 5, 340,
                                   (("Wrong population", 300),), 30, 40))
-    assert "Embase (n = 12,345)" in prisma_boxes(c)[0][0] and "(n = 11,345)" in prisma_boxes(c)[1][0]
+    boxes = [[(t or "").replace("\u00a0", " ") for t in row] for row in prisma_boxes(c)]
+    assert "Embase (n = 12,345)" in boxes[0][0] and "(n = 11,345)" in boxes[1][0]
+
+
+def test_long_names_and_many_reasons_are_wrapped_inside_their_boxes():
+    from metapool.plots.prisma import prisma_plot
+    from metapool.review.prisma import PrismaCounts
+
+    reasons = tuple((f"Reason {i}: " + "a criterion written out at length by the review team " * 2, 10) for i in range(9))
+    c = PrismaCounts((("Cochrane Central Register of Controlled Trials (CENTRAL) via the Cochrane Library", 123456),
+                      ("Web of Science Core Collection", 9)), (("ClinicalTrials.gov", 77),), 3542, 0, 120000, 119000,
+                     1000, 10, 980, reasons, 750, 890, 0, 10)
+    ax = prisma_plot(check_prisma(c), title="A long title of a review " * 3)
+    assert _problems(ax.figure) == []
 
 
 def test_labels_and_citations():
@@ -217,6 +230,7 @@ def test_the_report_shows_the_search_and_results_json_holds_its_numbers(review, 
     assert results["review"]["found"] == found == results["card"]["found"]
     assert results["review"]["prisma"]["studies_included"] == 3 and results["review"]["prisma"]["identified"] == 14
     assert results["review"]["databases"][0]["search"].startswith("1 exp Leukemia")
+    assert results["review"]["databases"][1]["searched"] == "2025-03-02"  # from its import
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="search">Methods: search and selection' in page and "Of 14 records identified, 12 were screened" in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page

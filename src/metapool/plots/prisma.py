@@ -42,21 +42,23 @@ _STAGES = (("Identification", 0, 0), ("Screening", 1, 3), ("Included", 4, 4))
 
 
 def _n(x: int) -> str:
-    return f"(n = {x:,})"
+    """A count as the boxes write it, "(n = 1,234)", kept on one line (no-break spaces)."""
+    return f"(n\u00a0=\u00a0{x:,})"
 
 
 def prisma_boxes(counts) -> tuple[tuple[str, str | None], ...]:
     """The text of each row's boxes (left, right; ``None``: no right box), in the wording of PRISMA 2020."""
-    found = [f"{name} {_n(k)}" for name, k in counts.databases] or ["none imported (n = 0)"]
-    identified = "Records identified from:\n" + "\n".join("  " + s for s in found)
+    found = [f"{name} {_n(k)}" for name, k in counts.databases] or [f"none imported {_n(0)}"]
+    identified = "Records identified from:\n" + ("Databases:\n" if counts.registers else "") + "\n".join(
+        "  " + s for s in found)
     identified = identified if not counts.registers else identified + "\nRegisters:\n" + "\n".join(
         f"  {name} {_n(k)}" for name, k in counts.registers)
-    if len(counts.databases) > 1:
+    if len(counts.databases) + len(counts.registers) > 1:
         identified += f"\nTotal {_n(counts.identified)}"
     removed = ("Records removed before screening:\n"
                f"  Duplicate records removed {_n(counts.duplicates_removed)}\n"
                f"  Records removed for other reasons {_n(counts.removed_other)}")
-    reasons = "\n".join(f"  {text} {_n(k)}" for text, k in counts.reports_excluded) or "  none (n = 0)"
+    reasons = "\n".join(f"  {text} {_n(k)}" for text, k in counts.reports_excluded) or f"  none {_n(0)}"
     excluded = sum(k for _, k in counts.reports_excluded)
     awaiting = (f"\nAwaiting a decision {_n(counts.pending_screening)}" if counts.pending_screening else "")
     awaiting_ft = (f"\nAwaiting a full-text decision {_n(counts.pending_full_text)}" if counts.pending_full_text else "")
@@ -71,20 +73,20 @@ def prisma_boxes(counts) -> tuple[tuple[str, str | None], ...]:
     )
 
 
-def _wrap(text: str, width: float) -> str:
-    """``text`` with each line broken at spaces to fit ``width`` inches (continuations keep the line's indent).
-
-    Indents are written as no-break spaces, which SVG text keeps (it collapses ordinary ones).
+def _wrap(text: str, width: float, size: float = _SIZE, bold: bool = False) -> str:
+    """``text`` with each line broken at spaces to fit ``width`` inches (an indented line's continuations are
+    indented further). No-break spaces hold words together; indents are written as no-break spaces, which SVG
+    text keeps (it collapses ordinary ones).
     """
     out = []
     for line in text.split("\n"):
         indent = line[: len(line) - len(line.lstrip())]
-        words, current = line.split(), indent
+        words, current = [w for w in line.split(" ") if w], indent
         for word in words:
             trial = current + ("" if current.strip() == "" else " ") + word
-            if current.strip() and text_width_in(trial, _SIZE, _FONT) > width:
+            if current.strip() and text_width_in(trial, size, _FONT, bold=bold) > width:
                 out.append(current)
-                current = indent + "    " + word
+                current = (indent + "    " if indent else "") + word
             else:
                 current = trial
         out.append(current)
@@ -115,8 +117,10 @@ def prisma_plot(counts, ax=None, title: str | None = None):
         " the counts will change.",
         2 * _BOX_W + _GAP)]
     header_h = _LINE + 2 * _PAD
-    top = (_LINE * 1.6 if title else 0) + sum((n.count("\n") + 1) * _LINE + 0.08 for n in notes)
     width = _SIDE + 0.12 + 2 * _BOX_W + _GAP
+    title = title and _wrap(title, width, _SIZE + 2, bold=True)
+    title_h = (title.count("\n") + 1) * _LINE * 1.3 + 0.1 if title else 0.0
+    top = title_h + sum((n.count("\n") + 1) * _LINE + 0.08 for n in notes)
     height = top + header_h + _ROW_GAP + sum(heights) + _ROW_GAP * (len(rows) - 1)
     if ax is None:
         _, ax = plt.subplots()
@@ -142,7 +146,7 @@ def prisma_plot(counts, ax=None, title: str | None = None):
     y = 0.0
     if title:
         ax.text(0, y - 0.02, title, ha="left", va="top", fontsize=_SIZE + 2, family=_FONT, weight="bold")
-        y -= _LINE * 1.6
+        y -= title_h
     for note in notes:
         ax.text(x_left, y - 0.02, note, ha="left", va="top", fontsize=_SIZE, family=_FONT, color="#b03a2e",
                 linespacing=1.35)

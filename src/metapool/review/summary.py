@@ -72,15 +72,26 @@ class ReviewSummary:
 
 
 def review_summary(folder: str | Path) -> ReviewSummary:
-    """Read the review in ``folder`` (its SQLite database opened read-only) into a :class:`ReviewSummary`."""
+    """Read the review in ``folder`` (its SQLite database opened read-only) into a :class:`ReviewSummary`.
+
+    A database without its date searched in ``review.toml`` takes the latest
+    date its files were imported with (``--searched``).
+    """
+    from dataclasses import replace
+
     from .prisma import prisma_counts
     from .screening import agreement
+    from .status import review_status
     from .store import open_review
 
     review = open_review(folder, read_only=True)
     try:
         c = review.config
-        return ReviewSummary(title=c.title, question=c.question, databases=c.databases,
+        sources = review_status(review).sources
+        databases = tuple(d if d.searched or not any(s.database == d.name for s in sources) else
+                          replace(d, searched=max(s.searched for s in sources if s.database == d.name))
+                          for d in c.databases)
+        return ReviewSummary(title=c.title, question=c.question, databases=databases,
                              criteria=c.exclusion_reasons, reviewers_per_record=c.reviewers_per_record,
                              agreement=agreement(review), prisma=prisma_counts(review))
     finally:
