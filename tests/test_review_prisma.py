@@ -45,7 +45,8 @@ text = "Study design not eligible: fewer than 20 participants, case reports and 
 
 
 def _records(prefix: str, n: int, authors=("Smith, John",)):
-    return tuple(Record(position=i + 1, raw=f"{prefix}{i}", record_id=f"{prefix}{i + 1}", title=f"Trial {prefix}{i + 1}",
+    return tuple(Record(position=i + 1, raw=f"{prefix}{i}", record_id=f"{prefix}{i + 1}",
+                        title=f"Trial {prefix}{i + 1}",
                         authors=authors if i % 2 == 0 else ("Doe J", "Roe R"), year=2018 + i % 5, journal="Blood",
                         volume="12", pages=f"{i}-{i + 9}", doi=f"10.1/{prefix}{i + 1}", pmid=str(1000 + i))
                  for i in range(n))
@@ -100,7 +101,8 @@ def test_counts_of_every_box(review):
     assert (c.identified, c.duplicates_removed, c.removed_other, c.screened, c.excluded_screening) == (14, 2, 0, 12, 5)
     assert (c.sought, c.not_retrieved, c.assessed) == (7, 1, 6)
     assert c.reports_excluded == (("Population outside the question", 1),
-                                  ("Study design not eligible: fewer than 20 participants, case reports and reviews", 1))
+                                  ("Study design not eligible: fewer than 20 participants, case reports and reviews",
+                                   1))
     assert (c.reports_included, c.studies_included, c.complete) == (4, 4, True)
     link_reports(review, [9, 13], who="bob")
     assert prisma_counts(review).studies_included == 3
@@ -154,7 +156,8 @@ def test_long_names_and_many_reasons_are_wrapped_inside_their_boxes():
     from metapool.plots.prisma import prisma_plot
     from metapool.review.prisma import PrismaCounts
 
-    reasons = tuple((f"Reason {i}: " + "a criterion written out at length by the review team " * 2, 10) for i in range(9))
+    long = "a criterion written out at length by the review team " * 2
+    reasons = tuple((f"Reason {i}: {long}", 10) for i in range(9))
     c = PrismaCounts((("Cochrane Central Register of Controlled Trials (CENTRAL) via the Cochrane Library", 123456),
                       ("Web of Science Core Collection", 9)), (("ClinicalTrials.gov", 77),), 3542, 0, 120000, 119000,
                      1000, 10, 980, reasons, 750, 890, 0, 10)

@@ -213,7 +213,7 @@ class AnalysisSpec:
 
     @property
     def input_files(self) -> tuple[Path, ...]:
-        """The files the analysis reads: the data file, the analysis file and its review's files (never written over)."""
+        """The files the analysis reads: data file, analysis file and its review's files (never written over)."""
         review = () if self.review_path is None else tuple(
             self.review_path / name for name in ("review.toml", "review.db", "review.db-wal", "review.db-shm"))
         return self.data_path, (Path(self.base_dir) / self.source).resolve(), *review

@@ -61,7 +61,7 @@ def prisma_boxes(counts) -> tuple[tuple[str, str | None], ...]:
     reasons = "\n".join(f"  {text} {_n(k)}" for text, k in counts.reports_excluded) or f"  none {_n(0)}"
     excluded = sum(k for _, k in counts.reports_excluded)
     awaiting = (f"\nAwaiting a decision {_n(counts.pending_screening)}" if counts.pending_screening else "")
-    awaiting_ft = (f"\nAwaiting a full-text decision {_n(counts.pending_full_text)}" if counts.pending_full_text else "")
+    awaiting_ft = f"\nAwaiting a full-text decision {_n(counts.pending_full_text)}" if counts.pending_full_text else ""
     return (
         (identified, removed),
         (f"Records screened\n{_n(counts.screened)}" + awaiting, f"Records excluded\n{_n(counts.excluded_screening)}"),

@@ -60,9 +60,9 @@ def search_claims(summary) -> tuple[Claim, ...]:
         claims.append(Claim(f"Agreement at {STAGES[a.stage]} screening ({a.reviewers[0]} and {a.reviewers[1]},"
                             f" {a.units:,} records): {a.raw:.1%} raw, Cohen's kappa {kappa}.",
                             (f"review.agreement.{i}",)))
-    claims.append(Claim(f"Of {c.identified:,} records identified, {c.screened:,} were screened, {c.assessed:,} full-text"
-                        f" reports assessed and {c.studies_included:,} studies ({c.reports_included:,} reports)"
-                        " included (figure)." + ("" if c.complete else
+    claims.append(Claim(f"Of {c.identified:,} records identified, {c.screened:,} were screened, {c.assessed:,}"
+                        f" full-text reports assessed and {c.studies_included:,} studies"
+                        f" ({c.reports_included:,} reports) included (figure)." + ("" if c.complete else
                                                   f" Screening is not finished: {c.pending_screening:,} records and"
                                                   f" {c.pending_full_text:,} reports await a decision."),
                         ("review.prisma",)))

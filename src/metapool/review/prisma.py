@@ -262,7 +262,7 @@ def study_label(authors: Sequence[str], year: int | None) -> str:
 
 
 def citation(row) -> str:
-    """A Vancouver-style citation of a record: authors (up to 3, then et al.), title, journal, year;volume(issue):pages, DOI."""
+    """A Vancouver-style citation of a record: authors (3, then et al.), title, journal, year;vol(issue):pages, DOI."""
     authors = list(row["authors"])
     names = ", ".join(authors[:3]) + (", et al" if len(authors) > 3 else "")
     where = f"{row['year'] or 'n.d.'}" + (f";{row['volume']}" if row["volume"] else "")

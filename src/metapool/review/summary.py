@@ -51,12 +51,12 @@ class ReviewSummary:
 
     @property
     def found(self) -> str:
-        """How the studies were found, in one line ("Embase, MEDLINE (Ovid); 2017–2025; 32 of 1,118 screened records")."""
+        """How the studies were found, one line: "Embase, MEDLINE; 2017–2025; 32 studies from 1,118 screened records"."""
         names = ", ".join(name for name, n in self.prisma.databases if n) or "no database imported"
         span = date_span(self.databases)
         studies = self.prisma.studies_included
-        line = (f"{names}; " + (f"{span}; " if span else "")
-                + f"{studies:,} {'study' if studies == 1 else 'studies'} from {self.prisma.screened:,} screened records")
+        line = (f"{names}; " + (f"{span}; " if span else "") + f"{studies:,} {'study' if studies == 1 else 'studies'}"
+                f" from {self.prisma.screened:,} screened records")
         return line + ("" if self.prisma.complete else " (screening not finished)")
 
     def to_dict(self) -> dict:
