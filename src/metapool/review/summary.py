@@ -51,7 +51,7 @@ class ReviewSummary:
 
     @property
     def found(self) -> str:
-        """How the studies were found, one line: "Embase, MEDLINE; 2017–2025; 32 studies from 1,118 screened records"."""
+        """How the studies were found, in one line ("Embase, MEDLINE; 2017–2025; 32 studies from 1,118 screened")."""
         names = ", ".join(name for name, n in self.prisma.databases if n) or "no database imported"
         span = date_span(self.databases)
         studies = self.prisma.studies_included
