@@ -10,7 +10,7 @@ from ``labels.csv`` (which invented work each record reports):
 
 - included: every sixth invented article, :data:`N_INCLUDED` in all (the
   number of studies of the demo analysis), each with its conference
-  abstracts, linked as reports of one study;
+  abstracts (which deduplication keeps apart), linked as reports of one study;
 - excluded at full text: the articles three after those (every sixth
   again), the reason cycling through the exclusion reasons, every
   thirteenth not retrieved;
@@ -19,14 +19,13 @@ from ``labels.csv`` (which invented work each record reports):
 Reviewer B disagrees on every seventeenth record excluded at title and
 abstract and on every ninth excluded at full text; "Lead" settles each of
 those conflicts with the first decision (so agreement and kappa are shown).
-Duplicates are removed by :func:`metapool.review.duplicates.run_dedup` when
-this build of metapool has it; without it every record is screened.
+Duplicates are removed first (:func:`metapool.review.duplicates.run_dedup`,
+its automatic merges only).
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 __all__ = ["DEMO_FOLDER", "N_INCLUDED", "build_review_demo"]
@@ -70,6 +69,7 @@ def _plan(units: dict[int, dict]) -> tuple[dict[int, str], dict[int, tuple[str, 
 
 def build_review_demo(folder: str | Path):
     """Create the SYNTHETIC demo review in ``folder`` (which must not hold a review); returns it, open."""
+    from ..review.duplicates import run_dedup
     from ..review.imports import import_files
     from ..review.prisma import link_reports
     from ..review.screening import decide, import_decisions, stage_outcomes
@@ -82,10 +82,7 @@ def build_review_demo(folder: str | Path):
     review = open_review(folder)
     for name, database in _FILES:
         import_files(review, [DEMO_FOLDER / name], database, who=_WHO)
-    if importlib.util.find_spec("metapool.review.duplicates") is not None:
-        from ..review.duplicates import run_dedup
-
-        run_dedup(review, who=_WHO)
+    run_dedup(review, who=_WHO)
     labels = _labels()
     rows = {r["id"]: labels[(r["source_file"], r["record_id"])] for r in record_table(review)}
     units = {u.record: rows[u.record] for u in stage_outcomes(review, "ta").units}
