@@ -146,7 +146,8 @@ class Analysis:
     (:func:`software_versions`); ``risk_of_bias`` each study's per-domain
     judgements (a :class:`~metapool.evidence.risk_of_bias.RiskOfBiasTable`,
     None without ``risk_of_bias_domains``). ``designs`` holds each table row's :class:`~metapool.evidence.designs.Design`
-    (None where not stated).
+    (None where not stated). ``review`` is the :class:`~metapool.review.summary.ReviewSummary` of the review
+    the analysis file names (None without ``review``).
     """
 
     spec: AnalysisSpec
@@ -159,6 +160,7 @@ class Analysis:
     designs: tuple = field(default=(), repr=False, compare=False)
     software: dict = field(default_factory=lambda: software_versions())
     risk_of_bias: object = None
+    review: object = None
 
     def to_dict(self) -> dict:
         return {
@@ -171,6 +173,7 @@ class Analysis:
             "spec": self.spec.to_dict(),
             "outcomes": [o.to_dict() for o in self.outcomes],
             "risk_of_bias_domains": None if self.risk_of_bias is None else self.risk_of_bias.to_dict(),
+            "review": None if self.review is None else self.review.to_dict(),
         }
 
 
@@ -461,6 +464,11 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
     spec.check_columns(table)
     designs = _row_designs(spec, table)  # an unrecognised design stops the run before any outcome
     risk_of_bias = _risk_of_bias(spec, table)  # so does an unrecognised risk-of-bias judgement
+    review = None
+    if spec.review is not None:  # its counts do not add up, or it cannot be read: stop before any outcome
+        from .review.summary import review_summary
+
+        review = review_summary(spec.review_path)
     outcomes = []
     for out in spec.outcomes:
         if progress is not None:
@@ -475,4 +483,5 @@ def run_analysis(spec: AnalysisSpec, progress=None) -> Analysis:
         table=table,
         designs=designs,
         risk_of_bias=risk_of_bias,
+        review=review,
     )

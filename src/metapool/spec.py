@@ -21,6 +21,8 @@ Example::
     # intervention = "HMA + venetoclax"   # the arms' names, for the card's statements (group 1 / group 2)
     # comparator = "intensive chemotherapy"
     # synthetic = true              # the data are made up: the report and card say so
+    # review = "../review"          # the review folder that found the studies (metapool review): the report
+                                    # gains its search methods, PRISMA diagram and counts (read-only)
 
     [defaults]
     method = "REML"
@@ -91,7 +93,7 @@ KINDS: dict[str, dict] = {
 
 _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "design_default", "risk_of_bias",
              "risk_of_bias_domains",
-             "followup", "population", "synthetic", "intervention", "comparator", "defaults", "outcome"}
+             "followup", "population", "synthetic", "intervention", "comparator", "defaults", "outcome", "review"}
 _OPTION_KEYS = {"measure", "method", "test", "level"}
 #: Top-level keys that name study-level columns of the data file (used by every outcome).
 STUDY_KEYS = ("study", "n", "design", "risk_of_bias", "risk_of_bias_domains", "followup")
@@ -194,6 +196,7 @@ class AnalysisSpec:
     intervention: str = ""
     comparator: str = ""
     synthetic: bool = False
+    review: str | None = None
     source: str = ""
     base_dir: str = "."
     text: str = field(default="", repr=False)
@@ -204,9 +207,16 @@ class AnalysisSpec:
         return (Path(self.base_dir) / self.data).resolve()
 
     @property
+    def review_path(self) -> Path | None:
+        """The review folder named by ``review`` (relative to the analysis file), or None."""
+        return None if self.review is None else (Path(self.base_dir) / self.review).resolve()
+
+    @property
     def input_files(self) -> tuple[Path, ...]:
-        """The files the analysis reads: the data file and the analysis file (never written over)."""
-        return self.data_path, (Path(self.base_dir) / self.source).resolve()
+        """The files the analysis reads: data file, analysis file and its review's files (never written over)."""
+        review = () if self.review_path is None else tuple(
+            self.review_path / name for name in ("review.toml", "review.db", "review.db-wal", "review.db-shm"))
+        return self.data_path, (Path(self.base_dir) / self.source).resolve(), *review
 
     def check_columns(self, columns) -> None:
         """Refuse study-level keys (``study``, ``n``, ``design``, ...) naming columns not in ``columns``.
@@ -517,7 +527,7 @@ def parse_spec(text: str, source: str = "analysis file", base_dir: str | Path = 
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise chk.fail("name", f"outcome names must be unique; repeated: {', '.join(dupes)}.", names.index(dupes[0]))
-    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", *STUDY_KEYS)
+    optional = {key: chk.text_value(raw[key], key) for key in ("sheet", "encoding", "review", *STUDY_KEYS)
                 if key in raw and key not in ("study", "risk_of_bias_domains")}
     if "study" in raw:
         optional["study"] = _study_key(chk, raw["study"])
@@ -565,4 +575,9 @@ def load_spec(path: str | Path) -> AnalysisSpec:
         problem = ("is a folder, not a data file" if data.is_dir() else "is not a regular file" if data.exists()
                    else "does not exist")
         raise _Checker(spec.source, spec.text).fail("data", f"{str(data)!r} {problem}.")
+    review = spec.review_path
+    if review is not None and not all((review / name).is_file() for name in ("review.toml", "review.db")):
+        raise _Checker(spec.source, spec.text).fail(
+            "review", f"{str(review)!r} is not a review folder (it needs review.toml and review.db, as"
+                      " `metapool review init` makes them; a review kept on PostgreSQL cannot be named here).")
     return replace(spec, notes=(decoded.note,)) if decoded.note else spec

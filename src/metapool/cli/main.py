@@ -141,14 +141,33 @@ def _with_progress(unit: str, run):
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Run the bundled demo analysis (synthetic AML review) into ``args.outdir``."""
+    """Run the bundled demo analysis (synthetic AML review) into ``args.outdir``.
+
+    The SYNTHETIC demo review (:func:`metapool.datasets.review_demo.build_review_demo`)
+    is built in a temporary folder beside a copy of the analysis file and its
+    data, the copy naming it (``review = "review"``), so the report shows the
+    search and its PRISMA diagram; the folder is removed afterwards (every
+    number of it is in results.json).
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from ..datasets import DATASETS
+    from ..datasets.review_demo import build_review_demo
     from .run import run_run
 
     ds = DATASETS["aml_hma_ven_synthetic"]
     print(f"Demo: {ds.description}\n{ds.source}\n", file=sys.stderr)
-    return run_run(argparse.Namespace(analysis=str(ds.analysis_path), outdir=args.outdir, force=args.force,
-                                      figures=args.figures, docx=args.docx))
+    with tempfile.TemporaryDirectory(prefix="metapool-demo-") as tmp:
+        print("Building the SYNTHETIC demo review (import, deduplication, screening)...", file=sys.stderr)
+        build_review_demo(Path(tmp) / "review").engine.dispose()
+        analysis = Path(tmp) / ds.analysis_path.name  # the analysis file beside its review, naming it
+        analysis.write_text('review = "review"  # the SYNTHETIC demo review, built by metapool demo\n'
+                            + ds.analysis_path.read_text(encoding="utf-8"), encoding="utf-8")
+        shutil.copy(ds.path, Path(tmp) / ds.path.name)
+        return run_run(argparse.Namespace(analysis=str(analysis), outdir=args.outdir, force=args.force,
+                                          figures=args.figures, docx=args.docx))
 
 
 def main(argv: list[str] | None = None) -> int:

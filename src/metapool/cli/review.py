@@ -45,6 +45,7 @@ def add_review_parser(sub) -> None:
     records.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write")
     _add_dedup_commands(command)
     _add_screening_parsers(command)
+    _add_prisma_parsers(command)
 
 
 def _date(text: str) -> dt.date:
@@ -64,7 +65,8 @@ def run_review(args: argparse.Namespace) -> int:
               f" databases searched); database {review.where}.")
         return 0
     review = open_review(args.dir, db=args.db)
-    commands = {"import": _import, "status": _status, "records": _records, **_DEDUP_COMMANDS, **SCREENING_COMMANDS}
+    commands = {"import": _import, "status": _status, "records": _records, **_DEDUP_COMMANDS, **SCREENING_COMMANDS,
+                **PRISMA_COMMANDS}
     return commands[args.review_command](review, args)
 
 
@@ -404,6 +406,103 @@ def _print_stage_counts(console, stages) -> None:
 
 SCREENING_COMMANDS = {"screen": _screen, "export": _export, "import-decisions": _import_decisions,
                       "conflicts": _conflicts, "agreement": _agreement, "simulate": _simulate}
+
+
+# --- PRISMA 2020, the study table and links of reports to studies ---------------------------------------------------
+
+def _add_prisma_parsers(command) -> None:
+    prisma = command("prisma", "draw the PRISMA 2020 flow diagram of the review (its counts checked box by box)")
+    prisma.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="the diagram: .svg, .png or .pdf (the format follows the extension)")
+    prisma.add_argument("--title", metavar="TEXT", help="a title above the diagram")
+    prisma.add_argument("--json", action="store_true", help="also print the counts of every box as JSON")
+    studies = command("studies", "write the included studies as the extraction template (one row per study)")
+    studies.add_argument("-o", "--output", required=True, metavar="CSV", help="CSV file to write")
+    studies.add_argument("--outcomes", metavar="NAMES", default="",
+                         help="comma-separated outcome names: one empty column each, to fill in (e.g. \"ORR,CR,OS\")")
+    link = command("link", "record that several records are reports of one study (undo with --undo EVENT)", who=True)
+    link.add_argument("records", nargs="*", type=int, metavar="RECORD", help="two or more records (column id)")
+    link.add_argument("--undo", type=_positive, metavar="EVENT", help="undo the link recorded as this event")
+
+
+#: Formats ``review prisma`` writes, by extension.
+_FIGURE_FORMATS = ("svg", "png", "pdf")
+
+
+def _prisma(review, args: argparse.Namespace) -> int:
+    from ..exceptions import MetapoolError
+    from ..io.outputs import atomic_file, check_output_file
+    from ..plots._style import pyplot
+    from ..plots.prisma import prisma_plot
+    from ..review.prisma import prisma_counts
+
+    target = check_output_file(args.output, review.local_files)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in _FIGURE_FORMATS:
+        raise MetapoolError(f"{target.name}: the diagram is written as {', '.join(_FIGURE_FORMATS)};"
+                            " name the file with one of those extensions.")
+    counts = prisma_counts(review)
+    ax = prisma_plot(counts, title=args.title)
+    try:
+        with atomic_file(target) as tmp:
+            ax.figure.savefig(tmp, format=fmt, dpi=200, bbox_inches="tight", pad_inches=0.1,
+                              metadata={"Date": None} if fmt == "svg" else None)
+    finally:
+        pyplot().close(ax.figure)
+    if args.json:
+        print(json.dumps(counts.to_dict(), indent=2))
+    note = "" if counts.complete else (f" It is incomplete: {counts.pending_screening:,} records await a title/abstract"
+                                       f" decision, {counts.pending_full_text:,} a full-text decision.")
+    print(f"Wrote the PRISMA 2020 diagram to {target}: {counts.identified:,} records identified,"
+          f" {counts.studies_included:,} studies included.{note}", file=sys.stderr)
+    return 0
+
+
+def _studies(review, args: argparse.Namespace) -> int:
+    import csv
+
+    from ..exceptions import MetapoolError
+    from ..io.outputs import atomic_file, check_output_file
+    from ..report.render import safe_cell
+    from ..review.prisma import included_studies
+
+    target = check_output_file(args.output, review.local_files)
+    fixed = ["study", "citation", "year", "doi", "pmid", "reports", "records", "record_ids", "report_citations"]
+    outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
+    clash = sorted({o for o in outcomes if o in fixed or outcomes.count(o) > 1})
+    if clash:
+        raise MetapoolError(f"--outcomes: {', '.join(map(repr, clash))} repeat(s) a column of the table"
+                            f" ({', '.join(fixed)}) or another outcome; name each outcome once.")
+    studies = included_studies(review)
+    with atomic_file(target) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([safe_cell(c) for c in fixed + outcomes])
+        for s in studies:
+            row = [s.label, s.citation, s.year or "", s.doi or "", s.pmid or "", len(s.records),
+                   "; ".join(map(str, s.records)), "; ".join(s.record_ids), " | ".join(s.citations)]
+            writer.writerow([safe_cell(c) for c in row] + [""] * len(outcomes))
+    print(f"Wrote {len(studies):,} included studies to {target}"
+          + (f", with empty columns {', '.join(outcomes)} to fill in." if outcomes else "."), file=sys.stderr)
+    return 0
+
+
+def _link(review, args: argparse.Namespace) -> int:
+    from ..exceptions import MetapoolError
+    from ..review.prisma import link_reports, unlink_reports
+
+    if args.undo is not None:
+        if args.records:
+            raise MetapoolError("give either records to link or --undo EVENT, not both.")
+        event = unlink_reports(review, args.undo, who=args.who)
+        print(f"Undid link {args.undo} (event {event}).")
+        return 0
+    event = link_reports(review, args.records, who=args.who)
+    print(f"Linked records {', '.join(map(str, dict.fromkeys(args.records)))} as reports of one study (event {event};"
+          f" undo with --undo {event}).")
+    return 0
+
+
+PRISMA_COMMANDS = {"prisma": _prisma, "studies": _studies, "link": _link}
 
 
 __all__ = ["add_review_parser", "run_review"]

@@ -120,6 +120,7 @@ class EvidenceCard:
     evidence: EvidenceLevel
     cautions: tuple
     synthetic: bool
+    found: str | None = None
 
     @property
     def followup(self) -> str | None:
@@ -154,6 +155,7 @@ class EvidenceCard:
             "followup_studies": None if self.followup_months is None else self.followup_months[1],
             "evidence_level": self.evidence.to_dict(),
             "cautions": list(self.cautions),
+            "found": self.found,
         }
 
 
@@ -304,4 +306,5 @@ def build_card(analysis) -> EvidenceCard:
         evidence=_evidence_summary(rows),
         cautions=tuple(cautions),
         synthetic=analysis.spec.synthetic,
+        found=None if getattr(analysis, "review", None) is None else analysis.review.found,
     )

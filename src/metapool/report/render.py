@@ -108,11 +108,18 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
             "sof": next((r.sof for r in card.rows if r.outcome == o.spec.name), None),
         })
     rob_figures = [(labelled_svg(f.svg, f.caption), f.caption) for f in rob_figures]
+    review = getattr(analysis, "review", None)
+    search = None
+    if review is not None:
+        from .search import search_section
+
+        search = search_section(review)
     provenance = {"metapool": analysis.version, "created": analysis.created,
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
     return _environment().get_template("report.html.j2").render(
         analysis=analysis, spec=analysis.spec, card=card, methods=methods, references=references,
         outcomes=outcomes, provenance=inline_json(provenance), rob_figures=rob_figures, figures_note=figures_note,
+        search=search,
         anchors={o.spec.name: f"outcome-{i}" for i, o in reversed(list(enumerate(analysis.outcomes, 1)))},
     )
 
@@ -163,6 +170,19 @@ def effect_size_rows(analysis) -> list[dict]:
                 "corrected": bool(es.corrected[i]), "excluded": "" if in_model[i] else reasons.get(row, ""),
             })
     return rows
+
+
+def _write_prisma(review, figdir: Path, figures: str) -> None:
+    """The PRISMA 2020 diagram of the analysis' review as figures/prisma.svg / .png (the formats of ``figures``)."""
+    from ..plots._style import pyplot
+    from ..plots.export import save_figure
+    from ..plots.prisma import prisma_plot
+
+    ax = prisma_plot(review.prisma)
+    try:
+        save_figure(ax, figdir / "prisma", formats=FIGURE_FORMATS[figures], dpi=200)
+    finally:
+        pyplot().close(ax.figure)
 
 
 def _csv(rows: list[dict]) -> str:
@@ -265,6 +285,8 @@ def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, fig
                 figdir = tmp / "figures"
                 figdir.mkdir()
                 by_outcome, rob_figures = job.save(figdir)
+                if analysis.review is not None:
+                    _write_prisma(analysis.review, figdir, figures)
                 files["report"] = ("report.html", render_report(analysis, by_outcome, card, rob_figures))
                 _write_texts(tmp, files)
                 if docx:

@@ -86,12 +86,13 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-def _engine(folder: Path, db: str | None) -> tuple[sa.Engine, str]:
+def _engine(folder: Path, db: str | None, read_only: bool = False) -> tuple[sa.Engine, str]:
     import sqlalchemy as sa
 
     if db is None:
         path = folder / DB_NAME
-        engine = sa.create_engine(f"sqlite:///{path}")
+        engine = sa.create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true" if read_only
+                                  else f"sqlite:///{path}")
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine, str(path)
@@ -165,11 +166,13 @@ def _config(folder: Path) -> ReviewConfig:
     return load_config(path)
 
 
-def open_review(folder: str | Path, db: str | None = None) -> Review:
+def open_review(folder: str | Path, db: str | None = None, read_only: bool = False) -> Review:
     """Open the review in ``folder`` (its database: ``folder/review.db``, or the PostgreSQL URL ``db``).
 
     An older database is upgraded to the current schema in one transaction
-    (:func:`metapool.review.migrations.upgrade`).
+    (:func:`metapool.review.migrations.upgrade`). ``read_only`` opens a
+    SQLite database read-only (``mode=ro``: what ``metapool run`` reads of
+    the review it names); an older one is then refused, not upgraded.
 
     Raises
     ------
@@ -184,9 +187,12 @@ def open_review(folder: str | Path, db: str | None = None) -> Review:
     config = _config(folder)
     if db is None and not (folder / DB_NAME).is_file():
         raise MetapoolError(f"{folder} has no database {DB_NAME}; a review kept on PostgreSQL is opened with --db URL.")
-    engine, where = _engine(folder, db)
+    engine, where = _engine(folder, db, read_only)
     with _connected(engine, where, read_only=True) as conn:
         current = database_version(conn) == SCHEMA_VERSION
+    if not current and read_only:
+        raise MetapoolError(f"review database {where} has an older or newer schema than this metapool; open it once"
+                            " with a `metapool review` command (it is upgraded), then run again.")
     if not current:  # an older review is upgraded, others are refused (upgrade says why)
         with _connected(engine, where) as conn:
             upgrade(conn, where)
