@@ -109,6 +109,21 @@ def test_counts_of_every_box(review):
     assert json.loads(json.dumps(c.to_dict()))["identified"] == 14
 
 
+def test_a_register_is_counted_apart_from_the_databases(tmp_path):
+    """A [[databases]] entry with register = true (a trial register) fills PRISMA's "Registers" lines."""
+    folder = tmp_path / "rev"
+    build_review(folder)
+    config = folder / "review.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'name = "Embase"\n', 'name = "Embase"\nregister = true\n'), encoding="utf-8")
+    c = prisma_counts(open_review(folder))
+    assert c.databases == (("MEDLINE (Ovid)", 10),) and c.registers == (("Embase", 4),) and c.identified == 14
+    config.write_text(config.read_text(encoding="utf-8").replace("register = true", 'register = "yes"'),
+                      encoding="utf-8")
+    with pytest.raises(MetapoolError, match=r"key 'databases\[2\]\.register': must be true"):
+        open_review(folder)
+
+
 def test_pending_screening_is_counted_and_marked(tmp_path):
     c = prisma_counts(build_review(tmp_path / "rev", finish=False))
     assert (c.pending_screening, c.sought, c.pending_full_text, c.assessed, c.complete) == (1, 6, 1, 4, False)

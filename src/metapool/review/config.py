@@ -12,7 +12,9 @@ database ``review.db``. The file says:
   a short ``code`` (what a reviewer types, what decisions store) and its ``text``;
 - ``[[databases]]``: each database searched, its ``name`` (what
   ``metapool review import --source`` names), the ``search`` string, the date
-  it was ``searched`` and the date limits ``from`` / ``to`` (a year or a date).
+  it was ``searched`` and the date limits ``from`` / ``to`` (a year or a date);
+  ``register = true`` for a trial register (ClinicalTrials.gov, WHO ICTRP),
+  which PRISMA 2020 counts apart from the bibliographic databases.
 
 The file is parsed with :func:`~metapool.io.settings.parse_toml` (tomllib) into the frozen :class:`ReviewConfig`;
 an unknown key, a value of the wrong kind or a repeated code or name raises
@@ -70,7 +72,8 @@ class ExclusionReason:
 class Database:
     """One database searched: its name, search string, date searched and date limits (each may be unset).
 
-    ``date_from`` / ``date_to`` are a year (``2017``) or a date, as written.
+    ``date_from`` / ``date_to`` are a year (``2017``) or a date, as written;
+    ``register`` marks a trial register (PRISMA 2020's "registers").
     """
 
     name: str
@@ -78,6 +81,7 @@ class Database:
     searched: dt.date | None = None
     date_from: int | dt.date | None = None
     date_to: int | dt.date | None = None
+    register: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,12 +147,17 @@ text = "Study design not eligible"
 # searched = 2025-03-01
 # from = 2017
 # to = 2025-03-01
+# A trial register is listed the same way, marked (PRISMA 2020 counts registers apart):
+# [[databases]]
+# name = "ClinicalTrials.gov"
+# searched = 2025-03-01
+# register = true
 '''
 
 _TOP_KEYS = ("title", "reviewers_per_record", "question", "exclusion_reasons", "databases")
 _QUESTION_KEYS = ("population", "intervention", "comparator", "outcomes", "study_designs")
 _REASON_KEYS = ("code", "text")
-_DATABASE_KEYS = ("name", "search", "searched", "from", "to")
+_DATABASE_KEYS = ("name", "search", "searched", "from", "to", "register")
 
 
 def _kind(value: object) -> str:
@@ -203,9 +212,13 @@ def _database(chk: _Checker, raw: dict, i: int) -> Database:
         raise chk.fail(where + "name", "missing; each database needs its name (e.g. \"MEDLINE (Ovid)\").")
     limits = {attr: chk.date(raw[key], where + key, year=True) for key, attr in (("from", "date_from"), ("to", "date_to"))
               if key in raw}
+    register = raw.get("register", False)
+    if not isinstance(register, bool):
+        raise chk.fail(where + "register", f"must be true (a trial register) or false, not {_kind(register)}.")
     return Database(name=chk.text(raw["name"], where + "name", required=True),
                     search=chk.text(raw.get("search", ""), where + "search"),
-                    searched=chk.date(raw["searched"], where + "searched") if "searched" in raw else None, **limits)
+                    searched=chk.date(raw["searched"], where + "searched") if "searched" in raw else None,
+                    register=register, **limits)
 
 
 def _reason(chk: _Checker, raw: dict, i: int) -> ExclusionReason:

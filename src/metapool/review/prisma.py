@@ -5,9 +5,8 @@ reviews which included searches of databases and registers only (Page et al.
 2021, figure 1; the template of the PRISMA2020 R package, Haddaway et al.
 2022). Each count is read from the review database by :func:`prisma_counts`:
 
-- *records identified*: the records imported, per database (``review.toml``
-  has no register kind yet, so every source counts as a database and the
-  register counts are empty);
+- *records identified*: the records imported, per database and per register
+  (a ``[[databases]]`` entry of ``review.toml`` with ``register = true``);
 - *duplicate records removed*: records that are a non-kept member of an
   active duplicate cluster; *records removed for other reasons*: 0 (metapool
   removes nothing else before screening);
@@ -143,11 +142,12 @@ def prisma_counts(review: Review) -> PrismaCounts:
         groups = _study_groups(conn, [u.record for u in ft if u.state == "final" and u.decision == "include"])
     final_ft = [u for u in ft if u.state == "final"]
     texts = {r.code: r.text for r in review.config.exclusion_reasons}
+    registers = {d.name for d in review.config.databases if d.register}
     reasons = [u.reason for u in final_ft if u.decision == "exclude"]
     order = [r.code for r in review.config.exclusion_reasons] + sorted(set(reasons) - set(texts), key=str)
     return check_prisma(PrismaCounts(
-        databases=tuple((d.database, d.records) for d in status.databases),
-        registers=(),
+        databases=tuple((d.database, d.records) for d in status.databases if d.database not in registers),
+        registers=tuple((d.database, d.records) for d in status.databases if d.database in registers),
         duplicates_removed=status.records - len(ta),
         removed_other=0,
         screened=len(ta),
