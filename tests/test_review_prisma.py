@@ -256,6 +256,21 @@ def test_the_report_shows_the_search_and_results_json_holds_its_numbers(review, 
     assert f"Found: {found}" in (out / "card.md").read_text(encoding="utf-8")
 
 
+def test_the_word_draft_has_the_search_and_the_prisma_diagram(review, tmp_path):
+    import docx
+
+    out = tmp_path / "out"
+    assert main(["run", str(_analysis(tmp_path)), "-o", str(out), "--docx"]) == 0
+    assert (out / "figures" / "prisma.png").is_file()  # --docx draws the PNGs it embeds
+    document = docx.Document(str(out / "report.docx"))
+    texts = [p.text for p in document.paragraphs]
+    assert "Search and selection" in texts
+    assert any("Of 14 records identified, 12 were screened" in t for t in texts)
+    assert any(t.endswith("PRISMA 2020 flow diagram of the search and selection of studies") for t in texts)
+    pngs = list((out / "figures").glob("*.png"))
+    assert len(document.inline_shapes) == len(pngs)  # every figure embedded once, PRISMA included
+
+
 def test_a_review_key_that_is_not_a_review_is_refused(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["run", str(_analysis(tmp_path, "empty")), "-o", str(tmp_path / "out")]) == 2

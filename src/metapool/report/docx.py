@@ -287,6 +287,18 @@ def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
         w.paragraph(f"Warning: {warning}", small=True)
 
 
+def _search(w: _Writer, review, prisma_png: Path | None) -> None:
+    """Search and selection: the report's sentences (from results.json's review), the criteria, the PRISMA diagram."""
+    from .search import PRISMA_CAPTION, search_claims
+
+    w.heading("Search and selection", 2)
+    w.paragraph(" ".join(c.text for c in search_claims(review)))
+    if review.criteria:
+        w.paragraph("Reasons for exclusion at full text: " + "; ".join(r.text for r in review.criteria) + ".")
+    if prisma_png is not None:
+        w.figure(prisma_png, PRISMA_CAPTION)
+
+
 def _png(figure) -> Path | None:
     return next((Path(f) for f in figure.files if str(f).endswith(".png")), None)
 
@@ -304,7 +316,8 @@ def _figures(w: _Writer, figures: tuple | None, what: str) -> None:
         w.figure(png, caption)
 
 
-def write_docx(analysis, path, figures: dict | None = None, rob_figures: tuple = (), card=None) -> Path:
+def write_docx(analysis, path, figures: dict | None = None, rob_figures: tuple = (), card=None,
+               prisma_png: Path | None = None) -> Path:
     """Write the analysis as a Word manuscript draft (module docstring) to ``path``; returns its absolute path.
 
     Parameters
@@ -324,6 +337,10 @@ def write_docx(analysis, path, figures: dict | None = None, rob_figures: tuple =
         The risk-of-bias plots (:func:`~metapool.report.figures.risk_of_bias_figures`).
     card
         The analysis' evidence card when already built (:func:`~metapool.report.card.build_card`).
+    prisma_png
+        The PRISMA 2020 diagram (PNG) of the analysis' review (``review =`` in the analysis
+        file), shown in "Search and selection" with the report's search sentences
+        (:func:`~metapool.report.search.search_claims`).
     """
     card = build_card(analysis) if card is None else card
     rows = iter(card.rows)  # one per analysed outcome, in order (outcome names may repeat)
@@ -332,6 +349,8 @@ def write_docx(analysis, path, figures: dict | None = None, rob_figures: tuple =
     _sof(w, analysis, card)
     methods, references = methods_text(analysis)
     w.heading("Methods", 1)
+    if analysis.review is not None:
+        _search(w, analysis.review, prisma_png)
     w.paragraph(methods)
     if rob_figures:
         w.heading("Risk of bias", 1)

@@ -172,7 +172,7 @@ def effect_size_rows(analysis) -> list[dict]:
     return rows
 
 
-def _write_prisma(review, figdir: Path, figures: str) -> None:
+def _write_prisma(review, figdir: Path, figures: str) -> tuple[Path, ...]:
     """The PRISMA 2020 diagram of the analysis' review as figures/prisma.svg / .png (the formats of ``figures``)."""
     from ..plots._style import pyplot
     from ..plots.export import save_figure
@@ -180,7 +180,7 @@ def _write_prisma(review, figdir: Path, figures: str) -> None:
 
     ax = prisma_plot(review.prisma)
     try:
-        save_figure(ax, figdir / "prisma", formats=FIGURE_FORMATS[figures], dpi=200)
+        return tuple(save_figure(ax, figdir / "prisma", formats=FIGURE_FORMATS[figures], dpi=200))
     finally:
         pyplot().close(ax.figure)
 
@@ -285,25 +285,25 @@ def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, fig
                 figdir = tmp / "figures"
                 figdir.mkdir()
                 by_outcome, rob_figures = job.save(figdir)
-                if analysis.review is not None:
-                    _write_prisma(analysis.review, figdir, figures)
+                prisma = () if analysis.review is None else _write_prisma(analysis.review, figdir, figures)
                 files["report"] = ("report.html", render_report(analysis, by_outcome, card, rob_figures))
                 _write_texts(tmp, files)
                 if docx:
-                    _write_docx(analysis, tmp, by_outcome, rob_figures, card)
+                    _write_docx(analysis, tmp, by_outcome, rob_figures, card, prisma)
         finally:
             job.close()
     if docx:
         written["docx"] = out / "report.docx"
     written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*by_outcome.values(), rob_figures)
-                          for fig in figs for f in fig.files]
+                          for fig in figs for f in fig.files] + [out / p.relative_to(tmp) for p in prisma]
     return written
 
 
-def _write_docx(analysis, folder: Path, figures, rob_figures, card) -> None:
+def _write_docx(analysis, folder: Path, figures, rob_figures, card, prisma: tuple = ()) -> None:
     from .docx import write_docx
 
-    write_docx(analysis, folder / "report.docx", figures, rob_figures, card)
+    png = next((p for p in prisma if p.suffix == ".png"), None)
+    write_docx(analysis, folder / "report.docx", figures, rob_figures, card, prisma_png=png)
 
 
 def _write_texts(folder: Path, files: dict) -> None:
