@@ -108,6 +108,17 @@ class OutcomeResult:
         """The model's natural-scale pooled value (:func:`pooled_value`)."""
         return pooled_value(self.model)
 
+    @property
+    def exclusions(self) -> tuple:
+        """The table rows left out of the model, each once with its reason, by row.
+
+        Rows the effect sizes could not be computed for, then rows the model
+        left out (a row in both keeps the model's reason).
+        """
+        found = {e.row: e for e in (*(self.effects.exclusions if self.effects is not None else ()),
+                                    *getattr(self.model, "exclusions", ()))}
+        return tuple(found[row] for row in sorted(found))
+
     def to_dict(self) -> dict:
         d = {
             "name": self.spec.name,

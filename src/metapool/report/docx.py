@@ -276,11 +276,8 @@ def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
     w.paragraph(f"Evidence level: {o.evidence.text}.", small=True)
     _grade(w, o, row.sof)
     _figures(w, figures, o.spec.name)
-    excluded = {e.row: e for e in (*(o.effects.exclusions if o.effects is not None else ()),
-                                   *getattr(o.model, "exclusions", ()))}  # a row left out of both: once
-    if excluded:
-        w.paragraph("Not pooled: " + "; ".join(f"{e.label} (row {e.row + 1}): {e.reason}"
-                                               for e in excluded.values()) + ".", small=True)
+    if o.exclusions:
+        w.paragraph("Not pooled: " + "; ".join(map(str, o.exclusions)) + ".", small=True)  # as the API prints
     for name, why in o.skipped.items():
         w.paragraph(f"{name.replace('_', ' ').capitalize()} not shown: {why}", small=True)
     for warning in o.warnings:

@@ -156,7 +156,7 @@ def effect_size_rows(analysis) -> list[dict]:
         weights = np.full(len(es), np.nan)
         weights[model_rows(model, es.rows)] = study_values(model).weights
         in_model = np.isin(np.arange(len(es)), model_rows(model, es.rows))
-        reasons = {e.row: e.reason for e in (*es.exclusions, *model.exclusions)}
+        reasons = {e.row: e.reason for e in o.exclusions}
         lower, upper = study_interval(es.yi, es.vi, model.level)
         for i, label in enumerate(distinct_labels(es.slab, es.rows)):
             row = int(es.rows[i])
