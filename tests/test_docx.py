@@ -170,7 +170,7 @@ def test_one_picture_per_png_figure_and_numbered_captions(run):
 def test_user_text_is_plain_text(run):
     out, document, _, _, _ = run
     paragraphs = "\n".join(item[2] for item in _body(document) if item[0] == "p")
-    assert f"row 3 (study '{one_line(BAD_LABEL)}')" in paragraphs  # the study not pooled, named as the API names it
+    assert f"row 3 (study {BAD_LABEL!r})" in paragraphs  # the study not pooled, named as the API names it
     subgroups = _table_after(document, "Table 3.")
     assert [BAD_LEVEL, "2"] == subgroups[1][:2]
     xml = zipfile.ZipFile(out / "report.docx").read("word/document.xml").decode("utf-8")
