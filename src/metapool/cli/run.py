@@ -72,8 +72,9 @@ def run_run(args: argparse.Namespace) -> int:
 
         def results_written(_) -> None:
             _print_summary(spec, analysis)  # before the figures (stdout, while no progress bar is live)
-            drawing.start()
-            drawing.add_task("Drawing figures", total=None)
+            if args.figures != "none":
+                drawing.start()
+                drawing.add_task("Drawing figures", total=None)
 
         try:
             written = write_outputs(analysis, args.outdir, force=args.force, figures=args.figures,
