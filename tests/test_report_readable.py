@@ -24,7 +24,8 @@ from metapool.datasets import load_dataset
 from metapool.influence.sensitivity import sensitivity_summary
 from metapool.models.methods import fit
 from metapool.report.plain import TRIMFILL_NONE
-from metapool.report.render import labelled_svg, render_report
+from metapool.report.figures import labelled_svg
+from metapool.report.render import render_report
 from metapool.spec import load_spec
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "metapool" / "datasets" / "data" / "aml_hma_ven_synthetic.toml"

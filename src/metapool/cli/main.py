@@ -13,7 +13,8 @@ import warnings
 
 from .. import __version__
 from ..exceptions import MetapoolError
-from .options import add_analysis_arguments, add_encoding_argument, column_roles, epilog, table_lines, vocabulary
+from .options import (add_analysis_arguments, add_encoding_argument, column_roles, epilog, table_lines, vocabulary,
+                      with_progress)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +91,7 @@ def run_pool(args: argparse.Namespace) -> int:
     if args.permutations:
         from ..moderators.permutation import permutest
 
-        perm = _with_progress("permutations", lambda step: permutest(res, iter=args.permutations, seed=args.seed, progress=step))
+        perm = with_progress("permutations", lambda step: permutest(res, iter=args.permutations, seed=args.seed, progress=step))
         out["permutation"] = perm.to_dict()
         docs.append(perm.summary())
     if args.subgroup:
@@ -126,18 +127,6 @@ def _bias_sensitivity(args: argparse.Namespace, res, out: dict, docs: list, es) 
         report = sensitivity_report(res)
         out["sensitivity"] = report.to_dict()
         docs.append(report.summary())
-
-
-def _with_progress(unit: str, run):
-    """Run ``run(step)`` with a progress bar on stderr (``step(done, total)``); hidden when not a terminal."""
-    from tqdm import tqdm
-
-    with tqdm(unit=unit, disable=not sys.stderr.isatty(), leave=False) as bar:
-        def step(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        return run(step)
 
 
 def run_demo(args: argparse.Namespace) -> int:

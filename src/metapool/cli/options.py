@@ -10,6 +10,7 @@ and :data:`metapool.columns.COLUMN_FLAGS`. Kept light: no pandas, no plotting.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..columns import COLUMN_FLAGS
 from ..effect_sizes import MEASURES
@@ -86,3 +87,15 @@ def column_roles(args: argparse.Namespace) -> dict[str, str]:
     if not roles:
         raise MetapoolError("Name the data columns, e.g. --events COL --total COL (see metapool pool --help).")
     return roles
+
+
+def with_progress(unit: str, run):
+    """Run ``run(step)`` with a progress bar on stderr (``step(done, total)``); hidden when not a terminal."""
+    from tqdm import tqdm
+
+    with tqdm(unit=unit, disable=not sys.stderr.isatty(), leave=False) as bar:
+        def step(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return run(step)

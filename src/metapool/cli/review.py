@@ -72,9 +72,9 @@ def run_review(args: argparse.Namespace) -> int:
 
 def _import(review, args: argparse.Namespace) -> int:
     from ..review.imports import import_files
-    from .main import _with_progress
+    from .options import with_progress
 
-    result = _with_progress("records", lambda step: import_files(review, args.files, args.source, args.searched,
+    result = with_progress("records", lambda step: import_files(review, args.files, args.source, args.searched,
                                                                   args.who, progress=step))
     for s in result.sources:
         print(f"{s.file_name}: {s.records:,} records ({s.format}, {s.encoding}) as source {s.id}")

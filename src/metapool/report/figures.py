@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from ..exceptions import MetapoolError
 from ..glmm.result import GLMMResult
 from ..models.protocol import PooledResult
 
-__all__ = ["Figure", "DPI", "outcome_figures", "outcome_plans", "risk_of_bias_plans", "render_plan", "saved_figure", "forest_of", "forest_study_cis", "risk_of_bias_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
+__all__ = ["Figure", "DPI", "labelled_svg", "outcome_figures", "outcome_plans", "risk_of_bias_plans", "render_plan", "saved_figure", "forest_of", "forest_study_cis", "risk_of_bias_figures", "slug", "figure_stem", "FIGURE_LIMITS", "skipped_figures"]
 
 #: Figures that grow with the number of studies k: group -> (figure kinds, largest k drawn,
 #: what they are). A forest plot taller than 200 rows is unreadable; one point per study
@@ -42,6 +43,20 @@ class Figure:
     caption: str
     svg: str
     files: tuple
+
+
+def labelled_svg(svg: str, caption: str) -> str:
+    """An inline SVG figure with its caption as alternative text (``role="img"``, ``aria-label``, ``<title>``).
+
+    The XML declaration and DOCTYPE before ``<svg`` (not valid inside HTML) are dropped.
+    """
+    start = svg.find("<svg")
+    if start < 0:
+        return svg
+    end = svg.index(">", start)
+    label = html.escape(caption, quote=True)
+    return (f'<svg role="img" aria-label="{label}"{svg[start + 4:end]}><title>{label}</title>'
+            + svg[end + 1:])
 
 
 def slug(text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from pathlib import Path
@@ -14,6 +13,7 @@ from .._validation import check_choice
 from ..formatting.text import md_escape, one_line
 from .card import build_card
 from .drawing import DEFAULT_FIGURES, FIGURE_FORMATS, draw_report_figures
+from .figures import labelled_svg
 from .methods import methods_text
 from .plain import figure_sections, influence_note, outcome_tables
 
@@ -66,20 +66,6 @@ def _outcome_blocks(o) -> list[str]:
     if o.medians is not None:
         blocks.append(o.medians.summary().to_html())
     return blocks
-
-
-def labelled_svg(svg: str, caption: str) -> str:
-    """An inline SVG figure with its caption as alternative text (``role="img"``, ``aria-label``, ``<title>``).
-
-    The XML declaration and DOCTYPE before ``<svg`` (not valid inside HTML) are dropped.
-    """
-    start = svg.find("<svg")
-    if start < 0:
-        return svg
-    end = svg.index(">", start)
-    label = html.escape(caption, quote=True)
-    return (f'<svg role="img" aria-label="{label}"{svg[start + 4:end]}><title>{label}</title>'
-            + svg[end + 1:])
 
 
 def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = (),

@@ -74,7 +74,7 @@ def search_section(summary) -> dict:
     from ..plots._style import pyplot
     from ..plots.export import figure_svg
     from ..plots.prisma import prisma_plot
-    from .render import labelled_svg
+    from .figures import labelled_svg
 
     ax = prisma_plot(summary.prisma)
     try:
