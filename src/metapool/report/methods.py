@@ -18,6 +18,7 @@ from ..bias.registry import BIAS_TESTS
 from ..effect_sizes import MEASURES
 from ..formatting.numbers import fmt_level
 from ..inference.tests import TESTS
+from ..influence.sensitivity import method_label
 from ..models.methods import get_method
 
 __all__ = ["Claim", "methods_claims", "methods_text", "REFERENCES"]
@@ -229,7 +230,10 @@ def _sensitivity_phrase(o, at: str) -> tuple[str, tuple] | None:
         parts[-1] += " [@Influence]"
     summary = o.sensitivity_summary
     if summary is not None and (fitted := [r.code for r in summary.rows[1:] if r.reason is None]):
-        choices = {"CE": "a common-effect model", "knha": "the Knapp–Hartung adjustment [@KH]",
+        knha = next((r for r in summary.rows if r.code == "knha"), None)  # on REML unless the primary is random effects
+        on = "" if knha is None or knha.method == get_method(o.spec.method).code else \
+            f" (refitted as {method_label(knha.method)[:1].lower()}{method_label(knha.method)[1:]})"
+        choices = {"CE": "a common-effect model", "knha": f"the Knapp–Hartung adjustment [@KH]{on}",
                    "without_high_rob": "leaving out the studies at high risk of bias", "GLMM": "the GLMM [@GLMM]"}
         others = [c for c in fitted if c not in choices]
         named = [choices[c] for c in fitted if c in choices and c != "CE"]
