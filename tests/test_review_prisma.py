@@ -256,6 +256,14 @@ def test_the_report_shows_the_search_and_results_json_holds_its_numbers(review, 
     assert f"Found: {found}" in (out / "card.md").read_text(encoding="utf-8")
 
 
+def test_without_figures_the_search_section_has_no_diagram(review, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(_analysis(tmp_path)), "-o", str(out), "--figures", "none"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Of 14 records identified, 12 were screened" in page
+    assert "PRISMA 2020 flow diagram" not in page and not (out / "figures").exists()
+
+
 def test_the_word_draft_has_the_search_and_the_prisma_diagram(review, tmp_path):
     import docx
 

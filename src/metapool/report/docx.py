@@ -285,13 +285,11 @@ def _outcome(w: _Writer, o, row, figures: tuple | None) -> None:
 
 
 def _search(w: _Writer, review, prisma_png: Path | None) -> None:
-    """Search and selection: the report's sentences (from results.json's review), the criteria, the PRISMA diagram."""
+    """Search and selection: the report's sentences (from results.json's review, the criteria among them), PRISMA."""
     from .search import PRISMA_CAPTION, search_claims
 
     w.heading("Search and selection", 2)
-    w.paragraph(" ".join(c.text for c in search_claims(review)))
-    if review.criteria:
-        w.paragraph("Reasons for exclusion at full text: " + "; ".join(r.text for r in review.criteria) + ".")
+    w.paragraph(" ".join(c.text for c in search_claims(review)))  # the criteria among them
     if prisma_png is not None:
         w.figure(prisma_png, PRISMA_CAPTION)
 

@@ -69,11 +69,12 @@ def _outcome_blocks(o) -> list[str]:
 
 
 def render_report(analysis, figures: dict | None = None, card=None, rob_figures: tuple = (),
-                  figures_note: str = "") -> str:
+                  figures_note: str = "", prisma=None) -> str:
     """The self-contained HTML report (inline CSS and SVG; no external assets).
 
     ``figures`` are each outcome's (by name), ``rob_figures`` the risk-of-bias
-    plots (:func:`~metapool.report.figures.risk_of_bias_figures`); ``card``
+    plots (:func:`~metapool.report.figures.risk_of_bias_figures`), ``prisma``
+    the PRISMA diagram of the analysis' review (:func:`prisma_figure`); ``card``
     is the analysis' evidence card when already built (:func:`~metapool.report.card.build_card`);
     ``figures_note`` says, under the title, why the report has no figures.
     """
@@ -99,7 +100,7 @@ def render_report(analysis, figures: dict | None = None, card=None, rob_figures:
     if review is not None:
         from .search import search_section
 
-        search = search_section(review)
+        search = search_section(review, prisma)
     provenance = {"metapool": analysis.version, "created": analysis.created,
                   "input_sha256": analysis.input_sha256, "spec": analysis.spec.to_dict()}
     return _environment().get_template("report.html.j2").render(
@@ -158,17 +159,19 @@ def effect_size_rows(analysis) -> list[dict]:
     return rows
 
 
-def _write_prisma(review, figdir: Path, figures: str) -> tuple[Path, ...]:
-    """The PRISMA 2020 diagram of the analysis' review as figures/prisma.svg / .png (the formats of ``figures``)."""
-    from ..plots._style import pyplot
-    from ..plots.export import save_figure
-    from ..plots.prisma import prisma_plot
+def prisma_figure(review, folder: Path | None, figures: str):
+    """The PRISMA 2020 diagram of the analysis' review as a report figure, saved into ``folder`` as ``prisma.*``.
 
-    ax = prisma_plot(review.prisma)
-    try:
-        return tuple(save_figure(ax, figdir / "prisma", formats=FIGURE_FORMATS[figures], dpi=200))
-    finally:
-        pyplot().close(ax.figure)
+    Drawn once, as the outcomes' figures are (:func:`~metapool.report.figures.render_plan`),
+    in the formats of ``figures`` (the SVG always, for the report).
+    """
+    from ..plots.prisma import prisma_plot
+    from .figures import render_plan, saved_figure
+    from .search import PRISMA_CAPTION
+
+    formats = FIGURE_FORMATS[figures]
+    images = render_plan(lambda: prisma_plot(review.prisma), formats, "prisma")
+    return saved_figure("prisma", PRISMA_CAPTION, images, folder, "prisma", formats)
 
 
 def _csv(rows: list[dict]) -> str:
@@ -271,8 +274,9 @@ def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, fig
                 figdir = tmp / "figures"
                 figdir.mkdir()
                 by_outcome, rob_figures = job.save(figdir)
-                prisma = () if analysis.review is None else _write_prisma(analysis.review, figdir, figures)
-                files["report"] = ("report.html", render_report(analysis, by_outcome, card, rob_figures))
+                prisma = None if analysis.review is None else prisma_figure(analysis.review, figdir, figures)
+                files["report"] = ("report.html", render_report(analysis, by_outcome, card, rob_figures,
+                                                                prisma=prisma))
                 _write_texts(tmp, files)
                 if docx:
                     _write_docx(analysis, tmp, by_outcome, rob_figures, card, prisma)
@@ -281,14 +285,15 @@ def write_outputs(analysis, outdir, force: bool = False, docx: bool = False, fig
     if docx:
         written["docx"] = out / "report.docx"
     written["figures"] = [out / Path(f).relative_to(tmp) for figs in (*by_outcome.values(), rob_figures)
-                          for fig in figs for f in fig.files] + [out / p.relative_to(tmp) for p in prisma]
+                          for fig in figs for f in fig.files]
+    written["figures"] += [out / Path(f).relative_to(tmp) for f in (prisma.files if prisma is not None else ())]
     return written
 
 
-def _write_docx(analysis, folder: Path, figures, rob_figures, card, prisma: tuple = ()) -> None:
+def _write_docx(analysis, folder: Path, figures, rob_figures, card, prisma=None) -> None:
     from .docx import write_docx
 
-    png = next((p for p in prisma if p.suffix == ".png"), None)
+    png = next((Path(f) for f in (prisma.files if prisma is not None else ()) if f.endswith(".png")), None)
     write_docx(analysis, folder / "report.docx", figures, rob_figures, card, prisma_png=png)
 
 

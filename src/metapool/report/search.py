@@ -48,7 +48,8 @@ def search_claims(summary) -> tuple[Claim, ...]:
     claims += [Claim("We searched " + (", ".join(dbs) if dbs else "no database listed in review.toml") + ".",
                     ("review.databases",))]
     if summary.criteria:
-        claims.append(Claim("Records were excluded for: " + "; ".join(r.text for r in summary.criteria) + ".",
+        claims.append(Claim("The reasons for excluding a full-text report were: "
+                            + "; ".join(r.text for r in summary.criteria) + ".",
                             ("review.criteria",)))
     who = "one reviewer" if summary.reviewers_per_record == 1 else (
         "two independent reviewers, disagreements settled by a third decision")
@@ -62,25 +63,22 @@ def search_claims(summary) -> tuple[Claim, ...]:
                             (f"review.agreement.{i}",)))
     claims.append(Claim(f"Of {c.identified:,} records identified, {c.screened:,} were screened, {c.assessed:,}"
                         f" full-text reports assessed and {c.studies_included:,} studies"
-                        f" ({c.reports_included:,} reports) included (figure)." + ("" if c.complete else
+                        f" ({c.reports_included:,} reports) included." + ("" if c.complete else
                                                   f" Screening is not finished: {c.pending_screening:,} records and"
                                                   f" {c.pending_full_text:,} reports await a decision."),
                         ("review.prisma",)))
     return tuple(claims)
 
 
-def search_section(summary) -> dict:
-    """What the report template shows: the sentences, databases with search strings, criteria, PRISMA as inline SVG."""
-    from ..plots._style import pyplot
-    from ..plots.export import figure_svg
-    from ..plots.prisma import prisma_plot
+def search_section(summary, prisma=None) -> dict:
+    """What the report template shows: the sentences, databases with search strings, criteria, PRISMA as inline SVG.
+
+    ``prisma`` is the drawn diagram (:func:`~metapool.report.render.prisma_figure`); without it (a
+    report written before its figures, or with ``--figures none``) the section has no figure.
+    """
     from .figures import labelled_svg
 
-    ax = prisma_plot(summary.prisma)
-    try:
-        svg = labelled_svg(figure_svg(ax), PRISMA_CAPTION)
-    finally:
-        pyplot().close(ax.figure)
+    svg = "" if prisma is None else labelled_svg(prisma.svg, prisma.caption)
     return {"text": " ".join(c.text for c in search_claims(summary)), "databases": summary.databases,
             "criteria": summary.criteria, "prisma_svg": svg, "caption": PRISMA_CAPTION,
             "question": summary.question, "title": summary.title}
