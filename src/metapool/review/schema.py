@@ -7,8 +7,9 @@ PostgreSQL database named by URL. The tables, and why each exists:
     One row per schema version applied (version, when, by which metapool);
     the highest is the database's version (see :mod:`metapool.review.migrations`).
 ``events``
-    The log of everything that changed the review: kind (``init``, ``import``;
-    later ``merge``, ``unmerge``, ``decision``, ``undo``), a JSON payload, who
+    The log of everything that changed the review: kind (``init``, ``import``,
+    ``dedup``, ``merge``, ``not-duplicate``, ``unmerge``, ``decision``,
+    ``resolve``, ``link``, ``unlink``), a JSON payload, who
     and when. Nothing is deleted: an undo is a new event that points at the
     event it reverses (``undoes``).
 ``sources``
