@@ -71,7 +71,7 @@ def search_claims(summary) -> tuple[Claim, ...]:
 
 
 def search_section(summary, prisma=None) -> dict:
-    """What the report template shows: the sentences, databases with search strings, criteria, PRISMA as inline SVG.
+    """What the report template shows: the sentences (criteria among them), the search strings, PRISMA as inline SVG.
 
     ``prisma`` is the drawn diagram (:func:`~metapool.report.render.prisma_figure`); without it (a
     report written before its figures, or with ``--figures none``) the section has no figure.
@@ -80,5 +80,5 @@ def search_section(summary, prisma=None) -> dict:
 
     svg = "" if prisma is None else labelled_svg(prisma.svg, prisma.caption)
     return {"text": " ".join(c.text for c in search_claims(summary)), "databases": summary.databases,
-            "criteria": summary.criteria, "prisma_svg": svg, "caption": PRISMA_CAPTION,
+            "prisma_svg": svg, "caption": PRISMA_CAPTION,
             "question": summary.question, "title": summary.title}
