@@ -25,7 +25,7 @@ LAYERS = (
     ("analyses", ("moderators", "bias", "influence", "medians", "batch", "simulate", "analysis_report",
                   "evidence", "review")),
     ("present", ("formatting", "plots", "report")),
-    ("apply", ("spec", "analysis", "datasets", "cli")),
+    ("apply", ("spec", "analysis", "datasets", "audit", "web", "cli")),
 )
 LEVEL = {unit: level for level, (_, units) in enumerate(LAYERS) for unit in units}
 
