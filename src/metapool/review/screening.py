@@ -56,6 +56,7 @@ from .store import Review, as_utc, default_who, log_event, transaction, utc_now
 
 __all__ = ["STAGES", "DECISIONS", "FORWARD", "Vote", "UnitOutcome", "StageOutcomes", "Decision", "Agreement",
            "decide", "unit_outcome", "stage_outcomes", "conflicts", "cohen_kappa", "agreement", "queue", "next_unit",
+           "ReviewerProgress", "reviewer_progress",
            "SHEET_COLUMNS", "reviewer_sheet", "import_decisions", "read_decisions_csv", "simulate_review"]
 
 #: Screening stages: code and name.
@@ -497,6 +498,48 @@ def next_unit(review: Review, stage: str, reviewer: str) -> int | None:
     """The record ``reviewer`` should screen next at ``stage`` (None: nothing left)."""
     found = queue(review, stage, reviewer)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    """Where one reviewer stands at a stage, read from the database (so a reload or a restart resumes there).
+
+    ``eligible`` units are at the stage, ``screened`` of them carry a current
+    decision of the reviewer, ``queue`` holds the units left to them, most
+    likely relevant first (:func:`queue`); ``mine`` maps each unit they
+    decided to their current vote, and ``last`` is the unit of their latest
+    decision (None before the first).
+    """
+
+    stage: str
+    reviewer: str
+    eligible: int
+    screened: int
+    queue: tuple[int, ...]
+    mine: dict[int, Vote]
+    last: int | None
+
+    @property
+    def next(self) -> int | None:
+        """The unit to screen next (None: nothing left for this reviewer)."""
+        return self.queue[0] if self.queue else None
+
+
+def reviewer_progress(review: Review, stage: str, reviewer: str) -> ReviewerProgress:
+    """``reviewer``'s progress at ``stage``: counts, queue in relevance order and latest decision (one read)."""
+    import sqlalchemy as sa
+
+    from .schema import decisions
+
+    _check_stage(stage)
+    with transaction(review, read_only=True) as conn:
+        todo, outcomes = _queue(conn, review, stage, reviewer)
+        latest_first = conn.execute(sa.select(decisions.c.record).where(
+            decisions.c.stage == stage, decisions.c.reviewer == reviewer, decisions.c.superseded_by.is_(None))
+            .order_by(decisions.c.id.desc())).scalars()
+        mine = {u.record: v for u in outcomes.values() for v in u.votes if v.reviewer == reviewer and not v.resolution}
+        last = next((r for r in latest_first if r in mine), None)  # a decision on a unit merged away does not count
+    return ReviewerProgress(stage, reviewer, len(outcomes), len(mine), tuple(todo), mine, last)
 
 
 #: Columns of a reviewer's sheet (``review export``); ``decision``, ``reason`` and ``note`` are read back.
