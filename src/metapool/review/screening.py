@@ -434,8 +434,12 @@ def _texts(conn, ids: Sequence[int]) -> dict[int, str]:
     return {r.id: " ".join([r.title or "", r.abstract or "", *r.keywords]) for r in rows if r.id in wanted}
 
 
-#: The TF-IDF vectors of the last review ranked in this process: (where, records, last id) -> (row of each id, vectors).
+#: The TF-IDF vectors of the reviews ranked last in this process, oldest first:
+#: where -> ((records, last id), row of each id, vectors).
 _VECTORS: dict = {}
+
+#: Reviews whose vectors are kept (a web app serves several reviews at once).
+_VECTOR_REVIEWS = 8
 
 
 def _vectors(conn, review: Review):
@@ -450,13 +454,17 @@ def _vectors(conn, review: Review):
     from .ranking import features
     from .schema import records
 
-    key = (review.where, *conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
-    if key not in _VECTORS:
+    held = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
+    found = _VECTORS.get(review.where)
+    if found is None or found[0] != held:
         texts = _texts(conn, conn.execute(sa.select(records.c.id)).scalars().all())
         ids = sorted(texts)
-        _VECTORS.clear()
-        _VECTORS[key] = ({i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
-    return _VECTORS[key]
+        found = (held, {i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
+    _VECTORS.pop(review.where, None)
+    _VECTORS[review.where] = found
+    while len(_VECTORS) > _VECTOR_REVIEWS:
+        _VECTORS.pop(next(iter(_VECTORS)), None)
+    return found[1:]
 
 
 def _relevant(stage: str, unit: UnitOutcome) -> bool | None:

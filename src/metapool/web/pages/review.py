@@ -259,8 +259,10 @@ def _import_page(request: Request, review, rel: str, result=None, error: str | N
     sources = [d.name for d in review.config.databases]
     return render(request, "review_import.html", {
         **review_context(request, review, rel), "sources": sources, "result": result, "error": error,
-        "reproduce": {"command": review_command(rel, "import", "FILE", "--source", sources[0] if sources else
-                                                "DATABASE")}}, status)
+        "reproduce": {"command": review_command(rel, "import", *[s.file_name for s in result.sources], "--source",
+                                                result.database, "--searched", result.searched.isoformat()) if result else
+                      review_command(rel, "import", "FILE", "--source", sources[0] if sources else "DATABASE")}},
+                  status)
 
 
 async def import_records(request: Request):
