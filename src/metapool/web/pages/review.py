@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
-from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -25,6 +24,7 @@ from starlette.routing import Route
 from ...exceptions import DataValidationError, MetapoolError
 from ..security import read_form
 from ..templating import render
+from ..uploads import RECORD_SUFFIXES, display_name, save_upload
 from ..workspace import REVIEWS, UPLOADS
 
 #: Longest reviewer name the "screen as" form accepts.
@@ -245,16 +245,6 @@ async def screen_as(request: Request):
 
 # --- importing search exports --------------------------------------------------------------------------------------
 
-async def _saved(request: Request, upload: UploadFile) -> Path:
-    """An uploaded file written under a generated name in the workspace's uploads (its own name is never a path)."""
-    ws = request.app.state.workspace
-    target = ws.new_name(UPLOADS, "records", ".txt")
-    with target.open("wb") as fh:
-        while chunk := await upload.read(1 << 20):
-            fh.write(chunk)
-    return target
-
-
 def _import_page(request: Request, review, rel: str, result=None, error: str | None = None, status: int = 200):
     sources = [d.name for d in review.config.databases]
     return render(request, "review_import.html", {
@@ -282,8 +272,9 @@ async def import_records(request: Request):
             searched = dt.date.fromisoformat(searched) if searched else None
         except ValueError:
             raise DataValidationError(f"Date searched: {searched!r} is not a date written YYYY-MM-DD.") from None
-        paths = [await _saved(request, f) for f in uploads]
-        names = [Path(f.filename.replace("\\", "/")).name or "upload" for f in uploads]
+        ws, cap = request.app.state.workspace, request.app.state.limits.file_bytes
+        paths = [await save_upload(f, ws, UPLOADS, RECORD_SUFFIXES, stem="records", max_bytes=cap) for f in uploads]
+        names = [display_name(f) for f in uploads]
         result = await run(import_files, review, paths, text_field(form, "source"), searched, who_of(request),
                            names=names)
     except MetapoolError as exc:
