@@ -381,4 +381,8 @@ def test_every_review_page_has_its_reproduce_command(client, workspace, fresh):
     for url, command in pages.items():
         r = client.get(url)
         assert r.status_code == 200 and "Reproduce without the app" in r.text and command in r.text, url
-        assert all(re.search(rf'id="{i}"', r.text) for i in re.findall(r'<label for="([^"]+)"', r.text)), url
+        labelled = set(re.findall(r'<label for="([^"]+)"', r.text))
+        for field in re.findall(r"<(?:input|select|textarea)\b[^>]*>", r.text):  # every input labelled
+            if 'type="hidden"' not in field:
+                found = re.search(r'id="([^"]+)"', field)
+                assert (found and found.group(1) in labelled) or "aria-label=" in field, (url, field)
