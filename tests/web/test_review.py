@@ -386,3 +386,34 @@ def test_every_review_page_has_its_reproduce_command(client, workspace, fresh):
             if 'type="hidden"' not in field:
                 found = re.search(r'id="([^"]+)"', field)
                 assert (found and found.group(1) in labelled) or "aria-label=" in field, (url, field)
+
+
+def test_screen_as_needs_a_name_and_sets_the_reviewer_of_this_browser(client, fresh):
+    t = token(client)
+    for bad in ("", "   ", "x" * 61, "bad\x07name"):
+        r = client.post("/review/reviewer", data={"csrf_token": t, "path": FRESH, "reviewer": bad})
+        assert r.status_code == 400
+    r = client.post("/review/reviewer", data={"csrf_token": t, "path": FRESH, "reviewer": "  Reviewer   A ",
+                                               "next": "https://evil.example/"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/review/open?path=reviews/fresh"
+    assert "<strong>Reviewer A</strong>: 0 of" in client.get("/review/screen", params={"path": FRESH}).text
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_review_screens_colours_meet_wcag_aa_contrast():
+    css = (Path(__file__).parents[2] / "src/metapool/web/static/app.css").read_text(encoding="utf-8")
+    var = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", css))
+    mark = re.search(r"mark \{ background: (#[0-9a-f]{6})", css).group(1)
+    differs = re.search(r"tr\.differs td \{ background: (#[0-9a-f]{6})", css).group(1)
+    pairs = {"include button": ("#ffffff", var["ok"]), "exclude button": ("#ffffff", var["bad"]),
+             "keyword mark": (var["ink"], mark), "differs row": (var["ink"], differs),
+             "differs tag": (var["warn"], var["paper"]), "muted on panel": (var["muted"], var["panel"]),
+             "link on panel": (var["accent"], var["panel"])}
+    for name, (fg, bg) in pairs.items():
+        hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+        assert (hi + 0.05) / (lo + 0.05) >= 4.5, name

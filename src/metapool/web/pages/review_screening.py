@@ -66,7 +66,8 @@ async def screen(request: Request):
     pattern = keyword_pattern(review.config.keywords)
     shown = None if record is None else {
         **record, "title_html": highlight(record["title"] or "(no title)", pattern),
-        "abstract_html": highlight(record["abstract"], pattern) if record["abstract"] else None}
+        "abstract_html": highlight(record["abstract"], pattern) if record["abstract"] else None,
+        "keywords_html": highlight("; ".join(record["keywords"]), pattern)}
     mine = progress.mine.get(unit) if unit is not None else None
     example = str(unit) if unit is not None else "RECORD"
     return render(request, "review_screen.html", {
