@@ -417,3 +417,19 @@ def test_the_review_screens_colours_meet_wcag_aa_contrast():
     for name, (fg, bg) in pairs.items():
         hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
         assert (hi + 0.05) / (lo + 0.05) >= 4.5, name
+
+
+def test_full_text_screening_asks_for_a_reason_to_exclude(client, fresh):
+    review = open_review(fresh)
+    record = reviewer_progress(review, "ta", "A").next
+    for name in ("A", "B"):
+        decide(review, record, "ta", name, "include", who="test")
+    r = client.get("/review/screen", params={"path": FRESH, "stage": "ft"})
+    assert shown_record(r.text) == record and 'id="reason"' in r.text and 'data-key="N"' in r.text
+    assert "0 of 1 records screened" in r.text
+    data = {"csrf_token": token(client), "path": FRESH, "stage": "ft", "record": record, "decision": "exclude"}
+    r = client.post("/review/decide", data=data)
+    assert r.status_code == 400 and "exclude at full text needs a reason" in r.text
+    r = client.post("/review/decide", data={**data, "reason": "design"})
+    assert r.status_code == 200 and "Nothing left for you at this stage" in r.text
+    assert reviewer_progress(review, "ft", "local").mine[record].reason == "design"
