@@ -96,6 +96,21 @@ def test_screen_ten_records_by_keyboard_resolve_a_conflict_and_open_prisma(page,
     assert f"Record {disputed} resolved" in page.content()
     assert conflicts(review, "ta") == ()
 
+    # full text by keyboard: E asks for the reason, the arrow keys choose it, Enter excludes
+    forward = reviewer_progress(review, "ta", "local").next  # a record nobody decided yet
+    for name in ("Reviewer C", "Reviewer D"):
+        decide(review, forward, "ta", name, "include", who="test")
+    page.goto(f"{base}/review/screen?path={FRESH}&stage=ft")
+    assert int(page.locator('input[name="record"]').get_attribute("value")) == forward
+    page.keyboard.press("e")
+    assert page.evaluate("document.activeElement.id") == "reason"
+    _shoot(page, screenshots, "screen-ft")
+    page.keyboard.press("ArrowDown")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    vote = reviewer_progress(review, "ft", "local").mine[forward]
+    assert (vote.decision, vote.reason) == ("exclude", "population")
+
     page.goto(f"{base}/review/agreement?path=reviews/demo")
     _shoot(page, screenshots, "agreement")
     page.goto(f"{base}/review/prisma?path=reviews/demo")
