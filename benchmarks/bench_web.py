@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         stored = sum(stored_decisions(root, r.path, r.name) for r in team)
         errors = [e for r in team for e in r.errors]
         first = [r.first for r in team if r.first is not None]
-        print(f"{args.reviewers} reviewers, think time {args.think:g} s, {elapsed:.1f} s: {len(posts) + len(pages):,} requests"
+        print(f"{args.reviewers} reviewers, think time {args.think:g} s, {elapsed:.1f} s:"
+              f" {len(posts) + len(pages):,} requests"
               f" ({(len(posts) + len(pages)) / elapsed:.1f}/s; each decision is a POST and a page load)")
         print(f"decision posts: {len(posts):,}, p50 {1000 * percentile(posts, .5):.0f} ms,"
               f" p99 {1000 * percentile(posts, .99):.0f} ms")

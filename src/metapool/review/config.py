@@ -259,7 +259,8 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> ReviewConfig:
     chk.unique([d.name for d in databases], "databases.name")
     keywords = raw.get("keywords", [])
     if not isinstance(keywords, list):
-        raise chk.fail("keywords", f"must be a list of texts in quotes ([\"venetoclax\", \"AML\"]), not {_kind(keywords)}.")
+        raise chk.fail("keywords", f"must be a list of texts in quotes ([\"venetoclax\", \"AML\"]),"
+                                   f" not {_kind(keywords)}.")
     keywords = [chk.text(k, f"keywords[{i + 1}]", required=True) for i, k in enumerate(keywords)]
     return ReviewConfig(
         title=chk.text(raw.get("title", "Untitled review"), "title", required=True),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -109,6 +110,11 @@ def int_field(form, name: str) -> int:
     if not value.isdigit():
         raise DataValidationError(f"Field {name!r}: {value!r} is not a record or cluster number.")
     return int(value)
+
+
+def quote_path(text: str) -> str:
+    """A workspace path as a URL query value (slashes kept readable)."""
+    return quote(text, safe="/")
 
 
 def review_command(rel: str, *words: str) -> str:
@@ -209,13 +215,7 @@ async def new_review(request: Request):
     except MetapoolError as exc:
         return _new_page(request, values, str(exc), 400)
     review.engine.dispose()
-    return RedirectResponse(f"/review/open?path={_q(ws.relative(folder))}", 303)
-
-
-def _q(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="/")
+    return RedirectResponse(f"/review/open?path={quote_path(ws.relative(folder))}", 303)
 
 
 async def overview(request: Request):
@@ -240,7 +240,7 @@ async def screen_as(request: Request):
         raise DataValidationError(f"Screen as: give a name of 1 to {_NAME_MAX} printable characters.")
     request.session["reviewer"] = name
     back = text_field(form, "next")
-    return RedirectResponse(back if back.startswith("/review/") else f"/review/open?path={_q(rel)}", 303)
+    return RedirectResponse(back if back.startswith("/review/") else f"/review/open?path={quote_path(rel)}", 303)
 
 
 # --- importing search exports --------------------------------------------------------------------------------------
@@ -249,10 +249,14 @@ def _import_page(request: Request, review, rel: str, result=None, error: str | N
     sources = [d.name for d in review.config.databases]
     return render(request, "review_import.html", {
         **review_context(request, review, rel), "sources": sources, "result": result, "error": error,
-        "reproduce": {"command": review_command(rel, "import", *[s.file_name for s in result.sources], "--source",
-                                                result.database, "--searched", result.searched.isoformat()) if result else
-                      review_command(rel, "import", "FILE", "--source", sources[0] if sources else "DATABASE")}},
-                  status)
+        "reproduce": {"command": _import_command(rel, result, sources)}}, status)
+
+
+def _import_command(rel: str, result, sources: list[str]) -> str:
+    if result is None:
+        return review_command(rel, "import", "FILE", "--source", sources[0] if sources else "DATABASE")
+    return review_command(rel, "import", *[s.file_name for s in result.sources], "--source", result.database,
+                          "--searched", result.searched.isoformat())
 
 
 async def import_records(request: Request):

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from ..security import read_form
 from ..templating import render
-from .review import _q, int_field, open_folder, review_command, review_context, run, text_field, who_of
+from .review import int_field, open_folder, quote_path, review_command, review_context, run, text_field, who_of
 
 #: The fields shown side by side: (key of the queue's ``shown`` records, label, key of the engine's evidence).
 FIELDS = (("title", "Title", "title"), ("authors", "Authors (first three)", "authors"), ("year", "Year", "year"),
@@ -31,7 +31,8 @@ def pair_rows(pair: dict) -> list[dict]:
     rows = []
     for key, label, evidence in FIELDS:
         left, right = _cell(a[key]), _cell(b[key])
-        rows.append({"label": label, "a": left, "b": right, "differs": key != "id" and left.casefold() != right.casefold(),
+        differs = key != "id" and left.casefold() != right.casefold()
+        rows.append({"label": label, "a": left, "b": right, "differs": differs,
                      "evidence": pair["fields"].get(evidence) if evidence else None})
     return rows
 
@@ -49,7 +50,8 @@ async def dedup(request: Request):
     a, b = pair["records"] if pair else ("A", "B")
     return render(request, "review_dedup.html", {
         **review_context(request, review, rel), "queue": queue, "pair": pair, "skip": skip,
-        "rows": pair_rows(pair) if pair else [], "manual": clusters[-20:], "merged": merged if merged.isdigit() else None,
+        "rows": pair_rows(pair) if pair else [], "manual": clusters[-20:],
+        "merged": merged if merged.isdigit() else None,
         "ran": [int(n) for n in ran] if len(ran) == 2 and all(n.isdigit() for n in ran) else None,
         "reproduce": {"command": "\n".join([review_command(rel, "dedup"), review_command(rel, "dedup", "--queue"),
                                             review_command(rel, "merge", str(a), str(b)),
@@ -59,7 +61,7 @@ async def dedup(request: Request):
 
 def _back(rel: str, **params) -> RedirectResponse:
     extra = "".join(f"&{k}={v}" for k, v in params.items() if v is not None)
-    return RedirectResponse(f"/review/dedup?path={_q(rel)}{extra}", 303)
+    return RedirectResponse(f"/review/dedup?path={quote_path(rel)}{extra}", 303)
 
 
 async def run_passes(request: Request):

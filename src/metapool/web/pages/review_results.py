@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..security import read_form
 from ..templating import render
-from .review import _q, open_folder, review_command, review_context, run, text_field
+from .review import open_folder, quote_path, review_command, review_context, run, text_field
 
 
 def _svg(counts, title: str) -> str:
@@ -33,8 +33,8 @@ def _page(request: Request, review, rel: str, counts, command: str, written: str
           studies: int | None = None):
     return render(request, "review_prisma.html", {
         **review_context(request, review, rel), "counts": counts, "written": written, "studies": studies,
-        "svg_url": f"/review/prisma.svg?path={_q(rel)}",
-        "analysis_url": f"/analysis/new?table={_q(written)}" if written else None,
+        "svg_url": f"/review/prisma.svg?path={quote_path(rel)}",
+        "analysis_url": f"/analysis/new?table={quote_path(written)}" if written else None,
         "reproduce": {"command": command}})
 
 

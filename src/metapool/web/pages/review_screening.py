@@ -18,7 +18,7 @@ from ...exceptions import DataValidationError
 from ..highlight import highlight, keyword_pattern
 from ..security import read_form
 from ..templating import render
-from .review import (_q, int_field, open_folder, require_lead, review_command, review_context, reviewer_of, run,
+from .review import (int_field, open_folder, quote_path, require_lead, review_command, review_context, reviewer_of, run,
                      text_field, who_of)
 
 #: What each decision is called on its button, and its key (screening.js reads ``data-key``).
@@ -36,7 +36,7 @@ def _stage(value: str | None) -> str:
 
 
 def _screen_url(rel: str, stage: str, record: int | None = None) -> str:
-    return f"/review/screen?path={_q(rel)}&stage={stage}" + (f"&record={record}" if record is not None else "")
+    return f"/review/screen?path={quote_path(rel)}&stage={stage}" + (f"&record={record}" if record is not None else "")
 
 
 def _decision_context(review, stage: str) -> dict:
@@ -129,7 +129,7 @@ async def resolve(request: Request):
     decision = text_field(form, "decision")
     await run(store, review, record, stage, reviewer_of(request), decision,
               reason=_reason(form) if decision == "exclude" else None, who=who_of(request), resolve=True)
-    return RedirectResponse(f"/review/conflicts?path={_q(rel)}&stage={stage}&resolved={record}", 303)
+    return RedirectResponse(f"/review/conflicts?path={quote_path(rel)}&stage={stage}&resolved={record}", 303)
 
 
 async def agreement(request: Request):
