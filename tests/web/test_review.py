@@ -293,14 +293,17 @@ def test_two_reviewers_posting_at_once_lose_no_decision(workspace, fresh):
 def test_a_restarted_server_resumes_at_the_reviewers_next_record(workspace, fresh):
     with make_client(workspace) as before:
         t = token(before)
+        _screen_as(before, "Reviewer A")
         for _ in range(3):
             record = shown_record(before.get("/review/screen", params={"path": FRESH, "stage": "ta"}).text)
             before.post("/review/decide", data={"csrf_token": t, "path": FRESH, "stage": "ta", "record": record,
                                                  "decision": "include"})
         waiting = shown_record(before.get("/review/screen", params={"path": FRESH, "stage": "ta"}).text)
-    with make_client(workspace) as after:  # a new app: new secret, new session, same workspace
+        remembered = before.cookies.get("metapool_reviewer")
+    with make_client(workspace) as after:  # a new app: new secret, new session, same workspace and browser
+        after.cookies.set("metapool_reviewer", remembered, path="/review")
         r = after.get("/review/screen", params={"path": FRESH, "stage": "ta"})
-        assert shown_record(r.text) == waiting and "3 of" in r.text
+        assert shown_record(r.text) == waiting and "<strong>Reviewer A</strong>: 3 of" in r.text
 
 
 # --- conflicts, agreement, PRISMA, the study table -----------------------------------------------------------------
@@ -397,6 +400,8 @@ def test_screen_as_needs_a_name_and_sets_the_reviewer_of_this_browser(client, fr
                                                "next": "https://evil.example/"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/review/open?path=reviews/fresh"
     assert "<strong>Reviewer A</strong>: 0 of" in client.get("/review/screen", params={"path": FRESH}).text
+    client.post("/review/reviewer", data={"csrf_token": t, "path": FRESH, "reviewer": "Jürgen 李"})
+    assert "<strong>Jürgen 李</strong>: 0 of" in client.get("/review/screen", params={"path": FRESH}).text
 
 
 def _luminance(hex_colour: str) -> float:

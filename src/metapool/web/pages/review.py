@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -30,6 +30,10 @@ from ..workspace import REVIEWS, UPLOADS
 
 #: Longest reviewer name the "screen as" form accepts.
 _NAME_MAX = 60
+
+#: Local mode: the cookie that remembers the name this browser screens as, across server restarts
+#: (a restart starts new sessions; the name is no credential: in local mode the one user is the lead).
+REVIEWER_COOKIE = "metapool_reviewer"
 
 
 async def run(function, *args, **kwargs):
@@ -82,10 +86,19 @@ def who_of(request: Request) -> str:
     return request.session.get("user") or "unknown"
 
 
+def _reviewer_name(text: str | None) -> str | None:
+    """A reviewer name as "Screening as" accepts it (spaces collapsed), or None."""
+    name = " ".join((text or "").split())
+    return name if 0 < len(name) <= _NAME_MAX and name.isprintable() else None
+
+
 def reviewer_of(request: Request) -> str:
-    """The reviewer's name: the account's in team mode; in local mode the name chosen with "Screen as" (or the user)."""
-    if not request.app.state.team and request.session.get("reviewer"):
-        return request.session["reviewer"]
+    """The reviewer's name: the account's in team mode; in local mode the name chosen with "Screening as"
+    (kept in a cookie, so that a restarted server resumes with it), else the user."""
+    if not request.app.state.team:
+        chosen = _reviewer_name(unquote(request.cookies.get(REVIEWER_COOKIE, "")))
+        if chosen:
+            return chosen
     return who_of(request)
 
 
@@ -235,12 +248,14 @@ async def screen_as(request: Request):
     _, rel = open_folder(request, text_field(form, "path"))
     if request.app.state.team:
         raise HTTPException(403, "On a team server you screen as your account.")
-    name = " ".join(text_field(form, "reviewer").split())
-    if not name or len(name) > _NAME_MAX or not name.isprintable():
-        raise DataValidationError(f"Screen as: give a name of 1 to {_NAME_MAX} printable characters.")
-    request.session["reviewer"] = name
+    name = _reviewer_name(text_field(form, "reviewer"))
+    if name is None:
+        raise DataValidationError(f"Screening as: give a name of 1 to {_NAME_MAX} printable characters.")
     back = text_field(form, "next")
-    return RedirectResponse(back if back.startswith("/review/") else f"/review/open?path={quote_path(rel)}", 303)
+    response = RedirectResponse(back if back.startswith("/review/") else f"/review/open?path={quote_path(rel)}", 303)
+    response.set_cookie(REVIEWER_COOKIE, quote(name, safe=""), max_age=365 * 24 * 3600, path="/review", httponly=True,
+                        samesite="strict")
+    return response
 
 
 # --- importing search exports --------------------------------------------------------------------------------------
