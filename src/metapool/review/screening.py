@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -438,8 +439,9 @@ def _texts(conn, ids: Sequence[int]) -> dict[int, str]:
 #: where -> ((records, last id), row of each id, vectors).
 _VECTORS: dict = {}
 
-#: Reviews whose vectors are kept (a web app serves several reviews at once).
+#: Reviews whose vectors are kept (a web app serves several reviews at once, from several threads).
 _VECTOR_REVIEWS = 8
+_VECTORS_LOCK = threading.Lock()
 
 
 def _vectors(conn, review: Review):
@@ -460,10 +462,11 @@ def _vectors(conn, review: Review):
         texts = _texts(conn, conn.execute(sa.select(records.c.id)).scalars().all())
         ids = sorted(texts)
         found = (held, {i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
-    _VECTORS.pop(review.where, None)
-    _VECTORS[review.where] = found
-    while len(_VECTORS) > _VECTOR_REVIEWS:
-        _VECTORS.pop(next(iter(_VECTORS)), None)
+    with _VECTORS_LOCK:
+        _VECTORS.pop(review.where, None)
+        _VECTORS[review.where] = found
+        while len(_VECTORS) > _VECTOR_REVIEWS:
+            del _VECTORS[next(iter(_VECTORS))]
     return found[1:]
 
 
