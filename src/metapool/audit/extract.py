@@ -47,8 +47,8 @@ _Q = re.compile(
     rf"(?<![A-Za-z])(?:(?:(?:Cochran['’]?s\s+Q|Q\s+statistic|χ²|χ2|[Cc]hi[²2]|[Cc]hi-squared?)(?:\s+statistic)?"
     rf"(?:\s*\(\s*(?:df\s*=\s*)?(?P<df0>\d+)\s*\))?\s*(?:=|:|\bof\b|\bwas\b)?)|"
     rf"Q(?:\s*\(\s*(?:df\s*=\s*)?(?P<df1>\d+)\s*\))?\s*[=:])\s*(?P<v>\d+(?:\.\d+)?)(?![\d.]\d)"
-    rf"(?:\s*[(,;]?\s*(?:df\s*[=:]?\s*(?P<df>\d+)|with\s+(?P<df2>\d+)\s+(?:df|degrees\s+of\s+freedom)|"
-    rf"on\s+(?P<df3>\d+)\s+df)\)?)?")
+    rf"(?:\s*(?:(?P<dfopen>\()|[,;])?\s*(?:df\s*[=:]?\s*(?P<df>\d+)|with\s+(?P<df2>\d+)\s+(?:df|degrees\s+of\s+freedom)|"
+    rf"on\s+(?P<df3>\d+)\s+df)(?(dfopen)\s*\)))?")
 _P = re.compile(
     rf"(?<![A-Za-z])[Pp](?:\s*-?\s*values?)?(?:\s*(?:for\s+)?(?:heterogeneity|interaction|trend|difference))?"
     rf"\s*(?:(?P<rel><=|>=|=<|=>|[<>=≤≥])|\s(?:of|was)\s|:)\s*(?P<v>0?\.\d+|[01](?:\.\d+)?)"
@@ -62,7 +62,7 @@ _EVIDENCE = re.compile(
     r"(?:(?:Oxford|OCEBM|CEBM)\s+)(?i:level)\s+(?P<lvl2>[1-5][abc]?|IV|V|I{1,3})(?!\w|\.\d)|"
     r"(?i:level)\s+(?P<lvl3>[1-5][abc]?|IV|V|I{1,3})\s+(?i:evidence)")
 _GRADE = re.compile(
-    r"(?i:(?:GRADE\s+)?(?:certainty|quality)(?:\s+of\s+(?:the\s+)?evidence)?(?:\s*(?:\(GRADE\))?\s*"
+    r"(?P<head>(?i:(?:GRADE\s+)?(?:certainty|quality)(?:\s+of\s+(?:the\s+)?evidence)?))(?i:(?:\s*(?:\(GRADE\))?\s*"
     r"(?::|=|was|were|is)\s*(?:rated\s+(?:as\s+)?|judged\s+(?:as\s+)?|graded\s+(?:as\s+)?)?))"
     r"(?P<g>(?i:very\s+low|high|moderate|low))\b|"
     r"\b(?P<g2>(?i:very\s+low|high|moderate|low))[-\s](?i:certainty|quality)\s+(?i:evidence)")
@@ -96,6 +96,8 @@ _INTERVAL_NAME_AFTER = re.compile(r"\s?%\s*(?:CI|C\.I|CrI|PI|(?i:confidence|cred
 _UNIT_AFTER = re.compile(rf"\s*(?P<unit>{UNIT})(?![A-Za-z])")
 _RATE_AFTER = re.compile(r"\s*(?:per\b|/\s*\d|/\s*(?:person|patient|year))", re.IGNORECASE)
 _OF_FOLLOW_UP = re.compile(r"\s+of\s+follow[-\s]?up", re.IGNORECASE)
+_QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\s+to|minimum\s+of|[≥≤<>])\s*$",
+                        re.IGNORECASE)
 _P_GAP = re.compile(r"^\s*[,;(\[]?\s*$")
 _KEYWORD_GAP = re.compile(r"\s*[=:]?\s*")
 
@@ -209,9 +211,7 @@ def _evidence(text: str, spans):
         yield 0, _stat(text, spans, "evidence_level", m.start(), m.end(), value=value,
                        label=label.strip(" :=") or "level of evidence")
     for m in _GRADE.finditer(text):
-        words = m.group(0)
-        certainty = m.group("g") or m.group("g2")
-        label = words.replace(certainty, "").strip(" :=-") if m.group("g") else words[len(certainty):].strip(" -")
+        label = m.group("head") if m.group("g") else m.group(0)[len(m.group("g2")):].strip(" -")
         yield 0, _stat(text, spans, "evidence_level", m.start(), m.end(), label=label)
 
 
@@ -242,7 +242,7 @@ def _counts_written(text: str, spans):
     for m in _K.finditer(text):
         written = m.group("n") or m.group("n2")
         k = parse_count(written)
-        if k < 2 or (written.isdigit() and len(written) == 4 and 1900 <= k <= 2099):
+        if _QUALIFIED.search(text, max(0, m.start() - 20), m.start()) or k < 2 or (written.isdigit() and len(written) == 4 and 1900 <= k <= 2099):
             continue
         yield 5, _stat(text, spans, "k_studies", m.start(), m.end(), value=float(k), decimals=0)
 
@@ -251,14 +251,14 @@ def _estimates(text: str, spans):
     """Numbers with an interval or right after a keyword, classified by the words before them."""
     for m in _VALUE_START.finditer(text):
         number = number_at(text, m.start())
-        if number is None or _INTERVAL_NAME_AFTER.match(text, number.end()):
-            continue
-        stat = _estimate_at(text, spans, number)
+        stat = _estimate_at(text, spans, number) if number is not None else None
         if stat is not None:
             yield 3, stat
 
 
 def _estimate_at(text: str, spans, number: re.Match) -> Statistic | None:
+    if _INTERVAL_NAME_AFTER.match(text, number.end()):
+        return None
     sentence = _sentence(spans, number.start())
     value = parse_number(number.group())
     end = number.end()
@@ -325,8 +325,8 @@ def _settle_kind(kind, value, percent, interval, unit, keyword_next, spread) -> 
 def _prediction_intervals(text: str, spans):
     """Prediction intervals written apart from their estimate take the kind of the estimate before."""
     for start, interval in find_standalone_intervals(text):
-        index = spans.index(_sentence(spans, start)) if _sentence(spans, start) in spans else 0
-        before = list(_estimates_before(text, spans, spans[max(index - 2, 0)][0], start))
+        paragraph = text.rfind("\n\n", 0, start) + 1
+        before = list(_estimates_before(text, spans, paragraph, start))
         if not before:
             continue
         prev = before[-1]
@@ -359,7 +359,7 @@ def _attach_p_values(text: str, stats: list[Statistic]) -> list[Statistic]:
             prev = out[-1]
             gap = text[prev.span[1]:stat.span[0]]
             same_clause = (prev.sentence == stat.sentence and prev.family in _ATTACHES_P and prev.p_value is None
-                           and len(gap) <= 60 and not re.search(r"[0-9;]", gap))
+                           and len(gap) <= 60 and not re.search(r"[0-9]", gap))
             if same_clause:
                 end = stat.span[1] if _P_GAP.match(gap) else prev.span[1]
                 out[-1] = replace(prev, p_value=stat.p_value, p_relation=stat.p_relation, span=(prev.span[0], end),

@@ -61,7 +61,7 @@ _BRACKETED = re.compile(rf"\s*(?P<open>[(\[])\s*(?:{_NAMED})?{_BOUNDS}")
 _FOLLOWING = re.compile(
     rf"(?:\s*[,;]\s*|\s+(?:with|and)\s+(?:an?\s+|the\s+|its\s+)?|\s+)(?P<sopen>\(\s*)?{_NAMED}{_BOUNDS}")
 _STANDALONE = re.compile(rf"(?<![\w.])(?:{_LEVEL})?(?P<pi>(?i:prediction\s+intervals?)|PIs?)"
-                         rf"(?:\s*(?:[:=,]|\bof\b|\bwas\b|\bfrom\b))?\s*{_BOUNDS}")
+                         rf"(?:\s*(?:[:=,(]|\bof\b|\bwas\b|\b(?:ranged\s+|ranging\s+|was\s+)?from\b))?\s*{_BOUNDS}")
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,11 @@ _CONNECTORS = r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|reached|reaching|amoun
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'‘])|\n+")
 _CLAUSE_WORDS = re.compile(r"\s(?:whereas|while|but)\s", re.IGNORECASE)
-_CUT = re.compile(r"[;(\[]|,\s|\S*[0-9]\S*")
+_CUT = re.compile(r"[;·•|]|,\s|\S*\d(?:\.\d|\s?%)\S*")
 _LEADING = re.compile(r"^(?:(?:the|a|an|and|in|with|for|of|overall,?|by)\s+)+", re.IGNORECASE)
-_TRAILING = re.compile(r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|with|a|an|the|had|showed|yielded|by|to|"
-                       r"reached|approximately|about|estimated|amounted|around)\b))+\s*$", re.IGNORECASE)
+_TRAILING = re.compile(r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|with|a|an|the|had|showed|yielded|by|to|in|"
+                       r"among|occurred|reached|approximately|about|estimated|amounted|around)\b))+\s*$",
+                       re.IGNORECASE)
 
 _NOT_SIGNIFICANT = re.compile(
     r"\b(?:no|not|non-?|nor|without)\s*(?:(?:a|any|statistically|clinically)\s+)*significan(?:t|tly|ce)\b|"
@@ -99,17 +100,29 @@ def claim_of(clause: str) -> str | None:
 
 
 def _window(text: str, start: int, pos: int) -> str:
+    """The clause before ``pos``: after the last semicolon, comma, separator ("·", "|"), decimal or
+    percentage, or bracket still open. Whole numbers do not cut ("grade 3–4 infections")."""
     window = text[start:pos]
-    last = None
-    for last in _CUT.finditer(window):
-        pass
-    return window[last.end():] if last is not None else window
+    cut, opened = 0, []
+    for i, ch in enumerate(window):
+        if ch in "([":
+            opened.append(i + 1)
+        elif ch in ")]" and opened:
+            opened.pop()
+    if opened:
+        cut = opened[-1]
+    for match in _CUT.finditer(window, cut):
+        cut = match.end()
+    return window[cut:]
 
 
 def label_before(text: str, start: int, pos: int) -> str | None:
     """The words naming the number at ``pos``: the end of its clause before it, without numbers,
     leading articles and trailing verbs ("The pooled ORR was 62%" → "pooled ORR")."""
-    words = _window(text, start, pos).split()[-8:]
+    window = _window(text, start, pos)
+    if ": " in window.rstrip(" :"):
+        window = window.rstrip(" :").rsplit(": ", 1)[1]
+    words = window.split()[-8:]
     label = _TRAILING.sub("", _LEADING.sub("", " ".join(words))).strip(" ,:=")
     return label or None
 
