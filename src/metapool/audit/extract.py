@@ -346,8 +346,17 @@ def _estimates_before(text: str, spans, start: int, end: int):
 
 
 def _designs(text: str, spans):
+    """Design words, labelled in the singular so that :func:`metapool.evidence.designs.parse_design`
+    reads them ("single-arm cohorts" → "single-arm cohort", "RCTs" → "RCT")."""
     for m in _DESIGN.finditer(text):
-        yield _stat(text, spans, "design", m.start(), m.end(), label=m.group(0))
+        yield _stat(text, spans, "design", m.start(), m.end(), label=_SINGULAR.sub(_singular, m.group(0)))
+
+
+_SINGULAR = re.compile(r"(?:(?<!ser)ies|(?<!serie)(?<!s)s)$")
+
+
+def _singular(match: re.Match) -> str:
+    return "y" if match.group(0) == "ies" else ""
 
 
 # -- what the words around the numbers add ---------------------------------------------------------

@@ -38,7 +38,7 @@ _CONNECTORS = r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|reached|reaching|amoun
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'‘])|\n+")
 _CLAUSE_WORDS = re.compile(r"\s(?:whereas|while|but)\s", re.IGNORECASE)
 _CUT = re.compile(r"[;·•|]|,\s|\S*\d(?:\.\d|\s?%)\S*")
-_LEADING = re.compile(r"^(?:(?:the|a|an|and|in|with|for|of|overall,?|by)\s+)+", re.IGNORECASE)
+_LEADING = re.compile(r"^(?:\([^()]*\)\s*|(?:the|a|an|and|in|with|for|of|overall,?|by)\s+)+", re.IGNORECASE)
 _TRAILING = re.compile(r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|with|a|an|the|had|showed|yielded|by|to|in|"
                        r"among|occurred|reached|approximately|about|estimated|amounted|around)\b))+\s*$",
                        re.IGNORECASE)
