@@ -19,6 +19,7 @@ The pieces of the grammar are in :mod:`metapool.audit.numbers` (numbers, interva
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import replace
 
@@ -129,17 +130,17 @@ def extract(text: str) -> tuple[Statistic, ...]:
     (1985-2013). Behav Res Methods 48:1205-1226 (statcheck: extraction of reported tests).
     """
     spans = sentences(text)
-    candidates: list[tuple[int, Statistic]] = []
-    for finder in (_heterogeneity, _p_values, _evidence, _counts_written, _estimates, _prediction_intervals):
+    estimates = list(_estimates(text, spans))
+    candidates: list[tuple[int, Statistic]] = estimates + list(_prediction_intervals(text, spans, estimates))
+    for finder in (_heterogeneity, _p_values, _evidence, _counts_written):
         candidates.extend(finder(text, spans))
     accepted: list[Statistic] = []
     for _, stat in sorted(candidates, key=lambda c: (c[0], -(c[1].span[1] - c[1].span[0]), c[1].span[0])):
         if not any(stat.span[0] < other.span[1] and other.span[0] < stat.span[1] for other in accepted):
             accepted.append(stat)
     accepted.sort(key=lambda s: s.span)
-    stats = _attach_p_values(text, accepted)
-    stats = _merge_q_into_i2(stats)
-    stats = [_close_brackets(text, s) for s in stats]
+    stats = _attach_p_values(text, [_close_brackets(text, s) for s in accepted])
+    stats = _merge_q_into_i2([_close_brackets(text, s) for s in stats])
     stats += list(_designs(text, spans))
     stats = _claims(text, spans, stats)
     return tuple(sorted(stats, key=lambda s: (s.span, s.kind)))
@@ -148,9 +149,9 @@ def extract(text: str) -> tuple[Statistic, ...]:
 # -- helpers ---------------------------------------------------------------------------------------
 
 def _sentence(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    for start, end in spans:
-        if start <= pos < end:
-            return start, end
+    i = bisect.bisect_right(spans, (pos, len(spans) and spans[-1][1] + 1)) - 1
+    if i >= 0 and spans[i][0] <= pos < spans[i][1]:
+        return spans[i]
     return (pos, pos)
 
 
@@ -322,27 +323,21 @@ def _settle_kind(kind, value, percent, interval, unit, keyword_next, spread) -> 
     return None
 
 
-def _prediction_intervals(text: str, spans):
-    """Prediction intervals written apart from their estimate take the kind of the estimate before."""
+def _prediction_intervals(text: str, spans, estimates: list[tuple[int, Statistic]]):
+    """Prediction intervals written apart from their estimate take the kind of the estimate before
+    them in the same paragraph (a ratio, a difference or a proportion)."""
+    effects = [s for _, s in estimates if s.family in ("ratio", "difference", "proportion")]
+    ends = [s.span[1] for s in effects]
     for start, interval in find_standalone_intervals(text):
-        paragraph = text.rfind("\n\n", 0, start) + 1
-        before = list(_estimates_before(text, spans, paragraph, start))
-        if not before:
+        i = bisect.bisect_right(ends, start) - 1
+        if i < 0 or "\n\n" in text[effects[i].span[1]:start]:
             continue
-        prev = before[-1]
+        prev = effects[i]
         percent = interval.percent or prev.percent
         scale = 100 if percent else 1
         yield 4, _stat(text, spans, prev.kind, start, interval.end, lower=interval.low.value / scale,
                        upper=interval.high.value / scale, interval="pi", level=interval.level, percent=percent,
                        bound_decimals=max(interval.low.decimals, interval.high.decimals), label=prev.label)
-
-
-def _estimates_before(text: str, spans, start: int, end: int):
-    for m in _VALUE_START.finditer(text, start, end):
-        number = number_at(text, m.start())
-        stat = _estimate_at(text, spans, number) if number is not None else None
-        if stat is not None and stat.family in ("ratio", "difference", "proportion") and stat.span[1] <= end:
-            yield stat
 
 
 def _designs(text: str, spans):
@@ -404,10 +399,12 @@ def _close_brackets(text: str, stat: Statistic) -> Statistic:
 
 
 def _claims(text: str, spans, stats: list[Statistic]) -> list[Statistic]:
-    out = []
+    out, clauses = [], {}
     for stat in stats:
         if stat.family in _FAMILY_CLAIMED and stat.sentence is not None:
-            for start, end in clause_bounds(text, stat.sentence):
+            if stat.sentence not in clauses:
+                clauses[stat.sentence] = clause_bounds(text, stat.sentence)
+            for start, end in clauses[stat.sentence]:
                 if start <= stat.span[0] < end:
                     claim = claim_of(text[start:end])
                     if claim is not None:

@@ -11,6 +11,7 @@ Count words ("thirty-two trials") are read with :func:`word_number`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -143,15 +144,16 @@ def match_interval(text: str, pos: int) -> IntervalMatch | None:
 
     Bracketed: ``(95% CI: 24-48%)``, ``[0.24; 0.48]``, ``(−3.1 to −1.5)``, ``(IQR 58–74)``. Following
     its name: ``, 95% CI 0.61 to 0.85``, ``with a 95% CI of 24–48%``. Square brackets without a name
-    around whole numbers separated by a comma or dash (``[12, 15]``, ``[12–15]``) are reference
-    citations, not intervals, and are refused.
+    around non-negative whole numbers (``[12, 15]``, ``[12–15]``) are reference citations, not
+    intervals, and are refused.
     """
     match = _BRACKETED.match(text, pos)
     if match is not None:
         found = _interval(match, match.group("open"))
         unnamed = found.kind is None
-        whole = found.low.decimals == 0 and found.high.decimals == 0 and not found.percent
-        if match.group("open") == "[" and unnamed and whole:
+        citation_like = not found.percent and all(
+            b.decimals == 0 and math.copysign(1.0, b.value) > 0 for b in (found.low, found.high))
+        if match.group("open") == "[" and unnamed and citation_like:
             return None
         return found
     match = _FOLLOWING.match(text, pos)

@@ -35,6 +35,7 @@ _KIND_RES = tuple((kind, re.compile(pattern)) for kind, pattern in KIND_KEYWORDS
 _ANY_KEYWORD = re.compile("|".join(f"(?:{pattern})" for _, pattern in KIND_KEYWORDS))
 _CONNECTORS = r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|reached|reaching|amounted\s+to|estimated\s+at)\b))*\s*$"
 
+_REACH = 160  # characters looked back for a label: a few words, and bounded on run-on text
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'‘])|\n+")
 _CLAUSE_WORDS = re.compile(r"\s(?:whereas|while|but)\s", re.IGNORECASE)
 _CUT = re.compile(r"[;·•|]|,\s|\S*\d(?:\.\d|\s?%)\S*")
@@ -102,7 +103,7 @@ def claim_of(clause: str) -> str | None:
 def _window(text: str, start: int, pos: int) -> str:
     """The clause before ``pos``: after the last semicolon, comma, separator ("·", "|"), decimal or
     percentage, or bracket still open. Whole numbers do not cut ("grade 3–4 infections")."""
-    window = text[start:pos]
+    window = text[max(start, pos - _REACH):pos]
     cut, opened = 0, []
     for i, ch in enumerate(window):
         if ch in "([":
