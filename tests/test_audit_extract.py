@@ -371,3 +371,13 @@ def test_property_never_raises(text):
 def test_property_never_raises_on_number_soup(text):
     for stat in extract(text):
         assert text[slice(*stat.span)] == stat.quote
+
+
+def test_unnamed_interval_after_a_comma_inside_brackets():
+    stat = one("sensitivity analyses gave similar results (OR 0.75, 0.60–0.94).")
+    assert (stat.quote, stat.lower, stat.upper, stat.interval, stat.unit) == ("OR 0.75, 0.60–0.94", 0.6, 0.94, "ci", None)
+    assert one("(OR 1.2, 3 to 4 weeks)").lower is None
+
+
+def test_subset_counts_are_not_k():
+    assert [s.kind for s in extract("Excluding 3 high-risk-of-bias studies changed nothing.")] == []

@@ -97,7 +97,8 @@ _INTERVAL_NAME_AFTER = re.compile(r"\s?%\s*(?:CI|C\.I|CrI|PI|(?i:confidence|cred
 _UNIT_AFTER = re.compile(rf"\s*(?P<unit>{UNIT})(?![A-Za-z])")
 _RATE_AFTER = re.compile(r"\s*(?:per\b|/\s*\d|/\s*(?:person|patient|year))", re.IGNORECASE)
 _OF_FOLLOW_UP = re.compile(r"\s+of\s+follow[-\s]?up", re.IGNORECASE)
-_QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\s+to|minimum\s+of|[≥≤<>])\s*$",
+_QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\s+to|minimum\s+of|[≥≤<>]|"
+                        r"excluding|except|omitting|removing|without)\s*$",
                         re.IGNORECASE)
 _P_GAP = re.compile(r"^\s*[,;(\[]?\s*$")
 _KEYWORD_GAP = re.compile(r"\s*[=:]?\s*")

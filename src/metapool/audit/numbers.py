@@ -61,6 +61,8 @@ _NAMED = rf"(?:{_LEVEL})?(?:{_NAME})(?:\s*(?:[:=,]|\bof\b|\bwas\b|\bfrom\b|\bbet
 _BRACKETED = re.compile(rf"\s*(?P<open>[(\[])\s*(?:{_NAMED})?{_BOUNDS}")
 _FOLLOWING = re.compile(
     rf"(?:\s*[,;]\s*|\s+(?:with|and)\s+(?:an?\s+|the\s+|its\s+)?|\s+)(?P<sopen>\(\s*)?{_NAMED}{_BOUNDS}")
+_AFTER_COMMA = re.compile(rf"\s*,\s*(?P<low>{NUM})(?P<lowpct>\s?%)?(?P<sep>\s*(?:[-–—‒]|\bto\b)\s*)"
+                          rf"(?P<high>{NUM})(?P<highpct>\s?%)?(?P<bunit>)(?=\s*\))")
 _STANDALONE = re.compile(rf"(?<![\w.])(?:{_LEVEL})?(?P<pi>(?i:prediction\s+intervals?)|PIs?)"
                          rf"(?:\s*(?:[:=,(]|\bof\b|\bwas\b|\b(?:ranged\s+|ranging\s+|was\s+)?from\b))?\s*{_BOUNDS}")
 
@@ -136,14 +138,15 @@ def _interval(match: re.Match, bracket: str | None) -> IntervalMatch:
     return IntervalMatch(
         end=match.end(), kind=kind, level=float(level) / 100 if level else None, low=low, high=high,
         percent=bool(match.group("lowpct") or match.group("highpct")), bracket=bracket,
-        unit=match.group("bunit"), separator=match.group("sep").strip())
+        unit=match.group("bunit") or None, separator=match.group("sep").strip())
 
 
 def match_interval(text: str, pos: int) -> IntervalMatch | None:
     """The interval that follows position ``pos`` of ``text``, if one does.
 
     Bracketed: ``(95% CI: 24-48%)``, ``[0.24; 0.48]``, ``(−3.1 to −1.5)``, ``(IQR 58–74)``. Following
-    its name: ``, 95% CI 0.61 to 0.85``, ``with a 95% CI of 24–48%``. Square brackets without a name
+    its name: ``, 95% CI 0.61 to 0.85``, ``with a 95% CI of 24–48%``. After a comma without a name
+    only inside brackets that close right after it: ``(OR 0.75, 0.60–0.94)``. Square brackets without a name
     around non-negative whole numbers (``[12, 15]``, ``[12–15]``) are reference citations, not
     intervals, and are refused.
     """
@@ -159,6 +162,9 @@ def match_interval(text: str, pos: int) -> IntervalMatch | None:
     match = _FOLLOWING.match(text, pos)
     if match is not None and any(match.group(key) for key in _NAMES):
         return _interval(match, "(" if match.group("sopen") else None)
+    match = _AFTER_COMMA.match(text, pos)
+    if match is not None and text.rfind("(", 0, pos) > text.rfind(")", 0, pos):
+        return _interval(match, None)
     return None
 
 
