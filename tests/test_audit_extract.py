@@ -139,6 +139,11 @@ def test_proportion_spellings(text, quote, value, lower, upper, level):
     ("the risk difference was −4.2% (−6.7% to −1.7%)", "risk_difference", "−4.2% (−6.7% to −1.7%)", -0.042,
      -0.067, -0.017, None),
     ("aHR 0.85 (95% CrI 0.74–0.97)", "hazard_ratio", "aHR 0.85 (95% CrI 0.74–0.97)", 0.85, 0.74, 0.97, None),
+    ("lower with treatment (odds ratio [OR], 1.45; 95% CI, 1.12-1.88; P = .005)", "odds_ratio",
+     "1.45; 95% CI, 1.12-1.88; P = .005", 1.45, 1.12, 1.88, ("=", 0.005)),
+    ("HR: 0.72 (0.61, 0.85)", "hazard_ratio", "HR: 0.72 (0.61, 0.85)", 0.72, 0.61, 0.85, None),
+    ("OS HR 0.72 (95 % CI 0.61-0.85)", "hazard_ratio", "HR 0.72 (95 % CI 0.61-0.85)", 0.72, 0.61, 0.85, None),
+    ("Risk ratio (M-H, random, 95% CI) 0.80 [0.70, 0.92]", "risk_ratio", "0.80 [0.70, 0.92]", 0.8, 0.7, 0.92, None),
 ])
 def test_effect_spellings(text, kind, quote, value, lower, upper, p):
     stat = one(text, kind)
@@ -293,6 +298,8 @@ def test_labels():
     "See Section 2.3.", "on 12 March 2020", "The 95% CI was computed with the Wald method.",
     "between 2010 and 2019 (n/a)", "Figure 2 (panel 3–4)", "Table 1 lists 3 outcomes.",
     "at least three studies were needed", "grade 3 events", "ages 18 (range 18–90)",
+    "The mean (SD) age was 64.3 (9.8) years.", "The pooled estimate was 0.72 (95% CI 0.61–0.85).",
+    "Total (95% CI) 2289 2301 100.0%", "The response rate ranged from 20% to 80% across studies.",
 ])
 def test_not_read(text):
     assert extract(text) == ()

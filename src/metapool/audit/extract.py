@@ -26,7 +26,7 @@ from dataclasses import replace
 from .model import STAT_KINDS, Statistic
 from .numbers import (COUNT, NUM, UNIT, WORD_NUMBER, find_standalone_intervals, match_interval, number_at,
                       parse_count, parse_number, time_unit)
-from .wording import clause_bounds, claim_of, ends_with_keyword, keyword_kind, label_before, sentences
+from .wording import clause_bounds, claim_of, ends_with_keyword, keyword_kind, keyword_start, label_before, sentences
 
 __all__ = ["extract"]
 
@@ -101,7 +101,6 @@ _QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\
                         r"excluding|except|omitting|removing|without)\s*$",
                         re.IGNORECASE)
 _P_GAP = re.compile(r"^\s*[,;(\[]?\s*$")
-_KEYWORD_GAP = re.compile(r"\s*[=:]?\s*")
 
 
 def extract(text: str) -> tuple[Statistic, ...]:
@@ -278,9 +277,8 @@ def _estimate_at(text: str, spans, number: re.Match) -> Statistic | None:
         kind = "follow_up"
     interval = match_interval(text, end)
     spread = _PM.match(text, end) if interval is None else None
-    keyword = ends_with_keyword(text, sentence[0], number.start())
     kind = _settle_kind(kind, value.value, percent or bool(interval and interval.percent), interval, unit,
-                        keyword is not None, spread is not None)
+                        ends_with_keyword(text, sentence[0], number.start()), spread is not None)
     if kind is None:
         return None
     fields = dict(value=value.value, decimals=value.decimals)
@@ -298,9 +296,9 @@ def _estimate_at(text: str, spans, number: re.Match) -> Statistic | None:
     if kind == "follow_up" and _OF_FOLLOW_UP.match(text, end):
         end = _OF_FOLLOW_UP.match(text, end).end()
     start = number.start()
-    if keyword is not None and STAT_KINDS[kind][0] in ("ratio", "difference") \
-            and _KEYWORD_GAP.fullmatch(text, keyword[1], number.start()):
-        start = keyword[0]
+    if STAT_KINDS[kind][0] in ("ratio", "difference"):
+        keyword = keyword_start(text, sentence[0], number.start())
+        start = number.start() if keyword is None else keyword
     return _stat(text, spans, kind, start, end, percent=percent, unit=time_unit(unit) or unit,
                  label=label_before(text, sentence[0], number.start()), **fields)
 

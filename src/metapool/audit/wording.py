@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["KIND_KEYWORDS", "clause_bounds", "claim_of", "keyword_kind", "label_before", "sentences",
-           "ends_with_keyword"]
+__all__ = ["KIND_KEYWORDS", "clause_bounds", "claim_of", "ends_with_keyword", "keyword_kind", "keyword_start",
+           "label_before", "sentences"]
 
 #: Keywords that name what a number is, in the order they decide (a "hazard ratio for overall
 #: survival" is a hazard ratio, not a survival proportion).
@@ -33,12 +33,14 @@ KIND_KEYWORDS: tuple[tuple[str, str], ...] = (
 )
 _KIND_RES = tuple((kind, re.compile(pattern)) for kind, pattern in KIND_KEYWORDS)
 _ANY_KEYWORD = re.compile("|".join(f"(?:{pattern})" for _, pattern in KIND_KEYWORDS))
+_KEYWORD_BEFORE = re.compile(rf"(?:{_ANY_KEYWORD.pattern})\s*[=:]?\s*$")
 _CONNECTORS = r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|reached|reaching|amounted\s+to|estimated\s+at)\b))*\s*$"
 
 _REACH = 160  # characters looked back for a label: a few words, and bounded on run-on text
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'‘])|\n+")
 _CLAUSE_WORDS = re.compile(r"\s(?:whereas|while|but)\s", re.IGNORECASE)
-_CUT = re.compile(r"[;·•|]|,\s|\S*\d(?:\.\d|\s?%)\S*")
+_CUT = re.compile(r"[;·•|]|,\s+(?!$)|\S*\d(?:\.\d|\s?%)\S*")
+_CLOSED_GROUP = re.compile(r"\s*(?:\([^()\[\]]*\)|\[[^()\[\]]*\])")
 _LEADING = re.compile(r"^(?:\([^()]*\)\s*|(?:the|a|an|and|in|with|for|of|overall,?|by)\s+)+", re.IGNORECASE)
 _TRAILING = re.compile(r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|with|a|an|the|had|showed|yielded|by|to|in|"
                        r"among|occurred|reached|approximately|about|estimated|amounted|around)\b))+\s*$",
@@ -102,7 +104,9 @@ def claim_of(clause: str) -> str | None:
 
 def _window(text: str, start: int, pos: int) -> str:
     """The clause before ``pos``: after the last semicolon, comma, separator ("·", "|"), decimal or
-    percentage, or bracket still open. Whole numbers do not cut ("grade 3–4 infections")."""
+    percentage, or bracket still open, without the bracketed asides it holds ("odds ratio (OR)").
+    Whole numbers do not cut ("grade 3–4 infections"), nor a comma right before the number
+    ("odds ratio [OR], 1.45")."""
     window = text[max(start, pos - _REACH):pos]
     cut, opened = 0, []
     for i, ch in enumerate(window):
@@ -112,9 +116,16 @@ def _window(text: str, start: int, pos: int) -> str:
             opened.pop()
     if opened:
         cut = opened[-1]
+    window = window[:cut] + _CLOSED_GROUP.sub(_aside, window[cut:])
     for match in _CUT.finditer(window, cut):
         cut = match.end()
     return window[cut:]
+
+
+def _aside(match: re.Match) -> str:
+    """A closed bracket group: dropped when it is an aside ("(OR)", "(n = 418)", "(M-H, 95% CI)"),
+    a cut when it holds a statistic (a decimal or a range: "(95% CI 12.1–16.7)", "(IQR 58–74)")."""
+    return ";" if re.search(r"\d\.\d|\d\s*%?\s*(?:[-–—]|to)\s*[-−–]?\d", match.group(0)) else ""
 
 
 def label_before(text: str, start: int, pos: int) -> str | None:
@@ -137,13 +148,18 @@ def keyword_kind(text: str, start: int, pos: int) -> str | None:
     return None
 
 
-def ends_with_keyword(text: str, start: int, pos: int) -> tuple[int, int] | None:
-    """Where a kind keyword is when only connectors ("=", "was", "of") separate it from ``pos``."""
+def ends_with_keyword(text: str, start: int, pos: int) -> bool:
+    """Whether a kind keyword comes right before ``pos``, with only connectors ("=", "was", "of",
+    a bracketed aside) between them."""
     window = _window(text, start, pos)
-    offset = pos - len(window)
     last = None
-    for match in _ANY_KEYWORD.finditer(window):
-        last = match
-    if last is not None and re.match(_CONNECTORS, window[last.end():]):
-        return offset + last.start(), offset + last.end()
-    return None
+    for last in _ANY_KEYWORD.finditer(window):
+        pass
+    return last is not None and re.match(_CONNECTORS, window[last.end():]) is not None
+
+
+def keyword_start(text: str, start: int, pos: int) -> int | None:
+    """Where a keyword written right before ``pos`` starts ("HR 0.72", "RR = 0.80", "odds ratio 1.45"),
+    looking no further back than ``start``."""
+    match = _KEYWORD_BEFORE.search(text, max(start, pos - 40), pos)
+    return match.start() if match is not None else None
