@@ -170,6 +170,24 @@ def test_p_values_alone(text, relation, value):
     assert (stat.kind, stat.p_relation, stat.p_value, stat.value) == ("p_value", relation, value, value)
 
 
+def test_p_values_of_other_tests_stay_apart():
+    stats = extract("OR 0.80 (0.70–0.92; P for heterogeneity = 0.2)")
+    assert [(s.kind, s.p_value) for s in stats] == [("odds_ratio", None), ("p_value", 0.2)]
+    stats = extract("I² = 40%, P for heterogeneity = 0.2")
+    assert [(s.kind, s.p_value) for s in stats] == [("i2", 0.2)]
+    stats = extract("HR 0.70 (0.55–0.89), p for interaction = 0.04")
+    assert [(s.kind, s.p_value) for s in stats] == [("hazard_ratio", None), ("p_value", 0.04)]
+
+
+def test_documented_examples():
+    assert one("Studies required a minimum sample size of 20.").kind == "threshold"
+    assert extract("Grade 3 infection occurred in 45 patients (12%).") == ()
+    assert one("HR 0.91 (0.76–1.09) failed to reach significance", "hazard_ratio").claim == "not_significant"
+    assert one("a pooled rate 25% (95% CI 20-30%), p = 3 × 10−5").p_value is None
+    stat = one("26\u00a0% (95\u00a0% CI 24–48\u00a0%)")
+    assert (stat.value, stat.lower, stat.upper, stat.level) == (0.26, 0.24, 0.48, 0.95)
+
+
 def test_p_values_not_read():
     assert extract("p = 3 × 10−5 was reported") == ()
     assert extract("Group P, P1 and P2 were compared") == ()

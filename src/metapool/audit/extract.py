@@ -100,6 +100,8 @@ _OF_FOLLOW_UP = re.compile(r"\s+of\s+follow[-\s]?up", re.IGNORECASE)
 _QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\s+to|minimum\s+of|[≥≤<>]|"
                         r"excluding|except|omitting|removing|without)\s*$",
                         re.IGNORECASE)
+_PERCENT = re.compile(r"\s?%")
+_P_OF_TEST = re.compile(r"heterogeneity|interaction|trend|difference", re.IGNORECASE)
 _P_GAP = re.compile(r"^\s*[,;(\[]?\s*$")
 
 
@@ -264,8 +266,9 @@ def _estimate_at(text: str, spans, number: re.Match) -> Statistic | None:
     value = parse_number(number.group())
     end = number.end()
     percent = False
-    if text.startswith("%", end) or text.startswith(" %", end):
-        percent, end = True, text.index("%", end) + 1
+    percent_sign = _PERCENT.match(text, end)
+    if percent_sign is not None:
+        percent, end = True, percent_sign.end()
     unit = None
     unit_match = _UNIT_AFTER.match(text, end)
     if unit_match is not None and not percent:
@@ -356,12 +359,15 @@ def _singular(match: re.Match) -> str:
 # -- what the words around the numbers add ---------------------------------------------------------
 
 def _attach_p_values(text: str, stats: list[Statistic]) -> list[Statistic]:
+    """Set each p-value on the estimate just before it in its clause (a p for heterogeneity only on
+    an I² or Q; a p for interaction, trend or subgroup difference on nothing)."""
     out: list[Statistic] = []
     for stat in stats:
         if stat.kind == "p_value" and out:
             prev = out[-1]
             gap = text[prev.span[1]:stat.span[0]]
-            same_clause = (prev.sentence == stat.sentence and prev.family in _ATTACHES_P and prev.p_value is None
+            families = ("heterogeneity",) if _P_OF_TEST.search(stat.quote) else _ATTACHES_P
+            same_clause = (prev.sentence == stat.sentence and prev.family in families and prev.p_value is None
                            and len(gap) <= 60 and not re.search(r"[0-9]", gap))
             if same_clause:
                 end = stat.span[1] if _P_GAP.match(gap) else prev.span[1]
