@@ -406,3 +406,14 @@ def test_unnamed_interval_after_a_comma_inside_brackets():
 
 def test_subset_counts_are_not_k():
     assert [s.kind for s in extract("Excluding 3 high-risk-of-bias studies changed nothing.")] == []
+
+
+@pytest.mark.parametrize("text", ["HR 0.72, 95% CI [0.61, 0.85]", "HR 0.72 (95% CI: [0.61; 0.85])"])
+def test_bracket_after_the_interval_name(text):
+    stat = one(text)
+    assert (stat.quote, stat.lower, stat.upper, stat.level) == (text, 0.61, 0.85, 0.95)
+
+
+def test_second_arm_has_no_label():
+    stats = extract("ORR was 62% (95% CI 55–68%) with A versus 45% (95% CI 38–52%) with B")
+    assert [(s.value, s.label) for s in stats] == [(0.62, "ORR"), (0.45, None)]

@@ -57,7 +57,7 @@ _NAME = "|".join(f"(?P<{key}>{pattern})" for key, pattern in _NAMES.items())
 _BOUND_SEP = r"\s*(?:[-–—‒]|--|\bto\b|[,;])\s*"
 _BOUNDS = (rf"(?P<low>{NUM})(?P<lowpct>\s?%)?(?P<sep>{_BOUND_SEP})(?P<high>{NUM})(?P<highpct>\s?%)?"
            rf"(?:\s*(?P<bunit>{UNIT})(?![A-Za-z]))?")
-_NAMED = rf"(?:{_LEVEL})?(?:{_NAME})(?:\s*(?:[:=,]|\bof\b|\bwas\b|\bfrom\b|\bbetween\b))?\s*"
+_NAMED = rf"(?:{_LEVEL})?(?:{_NAME})(?:\s*(?:[:=,]|\bof\b|\bwas\b|\bfrom\b|\bbetween\b))?\s*(?:[\[(]\s*)?"
 _BRACKETED = re.compile(rf"\s*(?P<open>[(\[])\s*(?:{_NAMED})?{_BOUNDS}")
 _FOLLOWING = re.compile(
     rf"(?:\s*[,;]\s*|\s+(?:with|and)\s+(?:an?\s+|the\s+|its\s+)?|\s+)(?P<sopen>\(\s*)?{_NAMED}{_BOUNDS}")

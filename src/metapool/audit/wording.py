@@ -41,7 +41,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'‘])|\n+")
 _CLAUSE_WORDS = re.compile(r"\s(?:whereas|while|but)\s", re.IGNORECASE)
 _CUT = re.compile(r"[;·•|]|,\s+(?!$)|\S*\d(?:\.\d|\s?%)\S*")
 _CLOSED_GROUP = re.compile(r"\s*(?:\([^()\[\]]*\)|\[[^()\[\]]*\])")
-_LEADING = re.compile(r"^(?:\([^()]*\)\s*|(?:the|a|an|and|in|with|for|of|overall,?|by)\s+)+", re.IGNORECASE)
+_LEADING = re.compile(r"^(?:\([^()]*\)\s*|(?:the|a|an|and|in|with|for|of|overall,?|by|versus|vs\.?)\s+)+",
+                      re.IGNORECASE)
 _TRAILING = re.compile(r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|with|a|an|the|had|showed|yielded|by|to|in|"
                        r"among|occurred|reached|approximately|about|estimated|amounted|around)\b))+\s*$",
                        re.IGNORECASE)
@@ -135,7 +136,7 @@ def label_before(text: str, start: int, pos: int) -> str | None:
     if ": " in window.rstrip(" :"):
         window = window.rstrip(" :").rsplit(": ", 1)[1]
     words = window.split()[-8:]
-    label = _TRAILING.sub("", _LEADING.sub("", " ".join(words))).strip(" ,:=")
+    label = _TRAILING.sub("", _LEADING.sub("", " ".join(words) + " ")).strip(" ,:=")
     return label or None
 
 
