@@ -128,7 +128,8 @@ def test_proportion_spellings(text, quote, value, lower, upper, level):
     ("The odds ratio 1.45 (1.12–1.88) was reported.", "odds_ratio", "odds ratio 1.45 (1.12–1.88)",
      1.45, 1.12, 1.88, None),
     ("RR = 0.80 [95% CI 0.70; 0.92]", "risk_ratio", "RR = 0.80 [95% CI 0.70; 0.92]", 0.80, 0.70, 0.92, None),
-    ("MD −2.3 mmHg (−3.1 to −1.5)", "mean_difference", "MD −2.3 mmHg (−3.1 to −1.5)", -2.3, -3.1, -1.5, None),
+    ("MD −2.3 mmHg (−3.1 to −1.5)", "mean_difference", "MD −2.3 mmHg (−3.1 to −1.5)", -2.3, -3.1, -1.5,
+     None),
     ("SMD −0.20 (−0.34 to −0.05), P = 0.03", "smd", "SMD −0.20 (−0.34 to −0.05), P = 0.03", -0.2, -0.34,
      -0.05, ("=", 0.03)),
     ("SMD -0.20 (-0.34--0.05), p=0.048", "smd", "SMD -0.20 (-0.34--0.05), p=0.048", -0.2, -0.34, -0.05,
@@ -300,7 +301,8 @@ def test_claims(text, claim):
 
 
 def test_claims_stay_in_their_clause():
-    stats = extract("PFS improved significantly (HR 0.64, 0.52–0.79), whereas OS did not differ (HR 0.91, 0.76–1.09).")
+    stats = extract("PFS improved significantly (HR 0.64, 0.52–0.79), "
+                    "whereas OS did not differ (HR 0.91, 0.76–1.09).")
     assert [s.claim for s in stats] == ["significant", "not_significant"]
 
 
@@ -400,7 +402,8 @@ def test_property_never_raises_on_number_soup(text):
 
 def test_unnamed_interval_after_a_comma_inside_brackets():
     stat = one("sensitivity analyses gave similar results (OR 0.75, 0.60–0.94).")
-    assert (stat.quote, stat.lower, stat.upper, stat.interval, stat.unit) == ("OR 0.75, 0.60–0.94", 0.6, 0.94, "ci", None)
+    assert (stat.quote, stat.lower, stat.upper, stat.interval, stat.unit) == \
+        ("OR 0.75, 0.60–0.94", 0.6, 0.94, "ci", None)
     assert one("(OR 1.2, 3 to 4 weeks)").lower is None
 
 

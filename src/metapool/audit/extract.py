@@ -48,8 +48,8 @@ _Q = re.compile(
     rf"(?<![A-Za-z])(?:(?:(?:Cochran['’]?s\s+Q|Q\s+statistic|χ²|χ2|[Cc]hi[²2]|[Cc]hi-squared?)(?:\s+statistic)?"
     rf"(?:\s*\(\s*(?:df\s*=\s*)?(?P<df0>\d+)\s*\))?\s*(?:=|:|\bof\b|\bwas\b)?)|"
     rf"Q(?:\s*\(\s*(?:df\s*=\s*)?(?P<df1>\d+)\s*\))?\s*[=:])\s*(?P<v>\d+(?:\.\d+)?)(?![\d.]\d)"
-    rf"(?:\s*(?:(?P<dfopen>\()|[,;])?\s*(?:df\s*[=:]?\s*(?P<df>\d+)|with\s+(?P<df2>\d+)\s+(?:df|degrees\s+of\s+freedom)|"
-    rf"on\s+(?P<df3>\d+)\s+df)(?(dfopen)\s*\)))?")
+    rf"(?:\s*(?:(?P<dfopen>\()|[,;])?\s*(?:df\s*[=:]?\s*(?P<df>\d+)|"
+    rf"with\s+(?P<df2>\d+)\s+(?:df|degrees\s+of\s+freedom)|on\s+(?P<df3>\d+)\s+df)(?(dfopen)\s*\)))?")
 _P = re.compile(
     rf"(?<![A-Za-z])[Pp](?:\s*-?\s*values?)?(?:\s*(?:for\s+)?(?:heterogeneity|interaction|trend|difference))?"
     rf"\s*(?:(?P<rel><=|>=|=<|=>|[<>=≤≥])|\s(?:of|was)\s|:)\s*(?P<v>0?\.\d+|[01](?:\.\d+)?)"
@@ -70,7 +70,8 @@ _GRADE = re.compile(
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5}
 
 _DESIGN = re.compile(
-    r"(?i:\b(?:single|one)[-\s]arm(?:\s+(?:phase\s+(?:II|2)\s+)?(?:trials?|stud(?:y|ies)|cohorts?))?\b|\b(?:non-?|quasi-)?randomi[sz]ed\s+(?:controlled\s+|clinical\s+)?trials?\b|"
+    r"(?i:\b(?:single|one)[-\s]arm(?:\s+(?:phase\s+(?:II|2)\s+)?(?:trials?|stud(?:y|ies)|cohorts?))?\b|"
+    r"\b(?:non-?|quasi-)?randomi[sz]ed\s+(?:controlled\s+|clinical\s+)?trials?\b|"
     r"\b(?:prospective\s+|retrospective\s+)?cohort\s+stud(?:y|ies)\b|\bobservational\s+stud(?:y|ies)\b|"
     r"\b(?:retrospective\s+|prospective\s+)?case\s+series\b|\bcase[-\s]control\s+stud(?:y|ies)\b|"
     r"\bphase\s+(?:I{1,3}V?|[1-4])(?:/(?:I{1,3}|[1-4]))?\b)|\bRCTs?\b")
@@ -86,7 +87,8 @@ _SAMPLE_SIZE = re.compile(rf"(?i:sample\s+size)\s*(?:\(\s*)?(?:(?i:was|of|:|=|is
                           rf"(?P<n>{COUNT})(?:\s+{_NOUNS_N})?")
 _N = re.compile(rf"{_START}(?:[Nn]\s*=\s*(?P<n>{COUNT})|(?P<n2>{COUNT})\s+(?:{_ADJ}){{0,3}}?{_NOUNS_N}"
                 rf"(?!\s*\(\s*\d+(?:\.\d+)?\s?%))")
-_K = re.compile(rf"{_START}(?:\bk\s*=\s*(?P<n>\d+)|(?P<n2>{COUNT}|\b(?i:{WORD_NUMBER}))\s+(?:{_ADJ}){{0,3}}?{_NOUNS_K})")
+_K = re.compile(rf"{_START}(?:\bk\s*=\s*(?P<n>\d+)|(?P<n2>{COUNT}|\b(?i:{WORD_NUMBER}))\s+"
+                rf"(?:{_ADJ}){{0,3}}?{_NOUNS_K})")
 _FRACTION = re.compile(
     rf"{_START}(?P<x>\d+)\s*(?:/|\s+of\s+(?:the\s+)?)(?P<n>{COUNT})(?:\s+(?:{_ADJ}){{0,2}}?{_NOUNS_N})?\s*"
     rf"\(\s*(?P<p>\d+(?:\.\d+)?)\s?%\s*\)|"
@@ -102,6 +104,7 @@ _QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\
                         re.IGNORECASE)
 _PERCENT = re.compile(r"\s?%")
 _P_OF_TEST = re.compile(r"heterogeneity|interaction|trend|difference", re.IGNORECASE)
+_CLOSING = (("(", ")", re.compile(r"\s*\)")), ("[", "]", re.compile(r"\s*\]")))
 _P_GAP = re.compile(r"^\s*[,;(\[]?\s*$")
 
 
@@ -159,10 +162,6 @@ def _sentence(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
 
 def _stat(text: str, spans, kind: str, start: int, end: int, **fields) -> Statistic:
     return Statistic(kind=kind, span=(start, end), quote=text[start:end], sentence=_sentence(spans, start), **fields)
-
-
-def _scaled(number, percent: bool) -> float:
-    return number.value / 100 if percent else number.value
 
 
 # -- finders: each yields (priority, Statistic); lower priority wins an overlap ---------------------
@@ -245,7 +244,8 @@ def _counts_written(text: str, spans):
     for m in _K.finditer(text):
         written = m.group("n") or m.group("n2")
         k = parse_count(written)
-        if _QUALIFIED.search(text, max(0, m.start() - 20), m.start()) or k < 2 or (written.isdigit() and len(written) == 4 and 1900 <= k <= 2099):
+        year = written.isdigit() and len(written) == 4 and 1900 <= k <= 2099
+        if k < 2 or year or _QUALIFIED.search(text, max(0, m.start() - 20), m.start()):
             continue
         yield 5, _stat(text, spans, "k_studies", m.start(), m.end(), value=float(k), decimals=0)
 
@@ -379,6 +379,7 @@ def _attach_p_values(text: str, stats: list[Statistic]) -> list[Statistic]:
 
 
 def _merge_q_into_i2(stats: list[Statistic]) -> list[Statistic]:
+    """Give each I² the Q and df (and, when it has none, the p-value) of the nearest Q in its sentence."""
     out = list(stats)
     for i, stat in enumerate(out):
         if stat.kind != "i2" or stat.q is not None:
@@ -392,10 +393,11 @@ def _merge_q_into_i2(stats: list[Statistic]) -> list[Statistic]:
 
 
 def _close_brackets(text: str, stat: Statistic) -> Statistic:
+    """The statistic's span over the bracket its quote opened, when the bracket closes right after."""
     end = stat.span[1]
-    for opening, closing in ("()", "[]"):
+    for opening, closing, pattern in _CLOSING:
         if stat.quote.count(opening) > stat.quote.count(closing):
-            m = re.compile(rf"\s*\{closing}").match(text, end)
+            m = pattern.match(text, end)
             if m is not None:
                 end = m.end()
     if end == stat.span[1]:
