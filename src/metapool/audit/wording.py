@@ -37,6 +37,8 @@ _KEYWORD_BEFORE = re.compile(rf"(?:{_ANY_KEYWORD.pattern})\s*[=:]?\s*$")
 _CONNECTORS = r"(?:\s*(?:[=:,]|\b(?:was|were|is|are|of|at|reached|reaching|amounted\s+to|estimated\s+at)\b))*\s*$"
 
 _REACH = 160  # characters looked back for a label: a few words, and bounded on run-on text
+_VERB = re.compile(r"\b(?:was|were|is|are|had|has|have|estimated|showed|yielded|reported|found|gave|reached)\b",
+                   re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“'‘])|\n+")
 _CLAUSE_WORDS = re.compile(r"\s(?:whereas|while|but)\s", re.IGNORECASE)
 _CUT = re.compile(r"[;·•|]|,\s+(?!$)|\S*\d(?:\.\d|\s?%)\S*")
@@ -131,12 +133,16 @@ def _aside(match: re.Match) -> str:
 
 def label_before(text: str, start: int, pos: int) -> str | None:
     """The words naming the number at ``pos``: the end of its clause before it, without numbers,
-    leading articles and trailing verbs ("The pooled ORR was 62%" → "pooled ORR")."""
+    leading articles and trailing verbs ("The pooled ORR was 62%" → "pooled ORR"), and after the last
+    verb when words follow it ("Patients had a median age of 67 years" → "median age")."""
     window = _window(text, start, pos)
     if ": " in window.rstrip(" :"):
         window = window.rstrip(" :").rsplit(": ", 1)[1]
     words = window.split()[-8:]
     label = _TRAILING.sub("", _LEADING.sub("", " ".join(words) + " ")).strip(" ,:=")
+    verbs = list(_VERB.finditer(label))
+    if verbs and verbs[-1].end() < len(label):
+        label = _LEADING.sub("", label[verbs[-1].end():].strip() + " ").strip()
     return label or None
 
 
