@@ -420,3 +420,36 @@ def test_bracket_after_the_interval_name(text):
 def test_second_arm_has_no_label():
     stats = extract("ORR was 62% (95% CI 55–68%) with A versus 45% (95% CI 38–52%) with B")
     assert [(s.value, s.label) for s in stats] == [(0.62, "ORR"), (0.45, None)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(spelling=st.sampled_from(sorted(s for s in SPELLINGS if not SPELLINGS[s][1])),
+       keyword=st.sampled_from(["HR", "OR", "RR", "IRR", "aHR", "hazard ratio", "odds ratio", "risk ratio"]),
+       log_v=st.floats(-2, 2), half=st.floats(0.05, 1), decimals=st.integers(1, 3),
+       p=st.one_of(st.none(), st.tuples(st.sampled_from(["<", "=", ">"]), st.sampled_from(["0.001", ".05", "0.3"]))),
+       p_sep=st.sampled_from([", ", "; "]))
+def test_property_ratios_round_trip(spelling, keyword, log_v, half, decimals, p, p_sep):
+    v, lo, hi = (math.exp(x) for x in (log_v, log_v - half, log_v + half))
+    written = {k: f"{x:.{decimals}f}" for k, x in (("v", v), ("lo", lo), ("hi", hi))}
+    if float(written["v"]) <= 0 or (spelling == "bracket_semicolon" and float(written["lo"]).is_integer()
+                                    and float(written["hi"]).is_integer() and decimals == 0):
+        return
+    expression = SPELLINGS[spelling][0].format(**written)
+    p_text = f"{p_sep}p {p[0]} {p[1]}" if p else ""
+    text = f"Overall, the {keyword} {expression}{p_text}. Nothing else."
+    stats = [s for s in extract(text) if s.family == "ratio"]
+    assert len(stats) == 1, (text, extract(text))
+    stat = stats[0]
+    assert stat.quote == f"{keyword} {expression}{p_text}" == text[slice(*stat.span)]
+    assert [stat.value, stat.lower, stat.upper] == pytest.approx([float(written[k]) for k in ("v", "lo", "hi")])
+    assert (stat.p_relation, stat.p_value) == ((p[0], float(p[1])) if p else (None, None))
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=st.integers(2, 999_999), sep=st.sampled_from([",", " ", "\u2009", ""]),
+       noun=st.sampled_from(["patients", "participants", "subjects", "adults"]))
+def test_property_counts_round_trip(n, sep, noun):
+    written = f"{n:,}".replace(",", sep)
+    text = f"We pooled {written} {noun} from the trials."
+    stat = one(text, "n_patients")
+    assert (stat.value, stat.quote) == (n, f"{written} {noun}")
