@@ -139,12 +139,7 @@ def extract(text: str) -> tuple[Statistic, ...]:
     candidates: list[tuple[int, Statistic]] = estimates + list(_prediction_intervals(text, spans, estimates))
     for finder in (_heterogeneity, _p_values, _evidence, _counts_written):
         candidates.extend(finder(text, spans))
-    accepted: list[Statistic] = []
-    for _, stat in sorted(candidates, key=lambda c: (c[0], -(c[1].span[1] - c[1].span[0]), c[1].span[0])):
-        if not any(stat.span[0] < other.span[1] and other.span[0] < stat.span[1] for other in accepted):
-            accepted.append(stat)
-    accepted.sort(key=lambda s: s.span)
-    stats = _attach_p_values(text, [_close_brackets(text, s) for s in accepted])
+    stats = _attach_p_values(text, [_close_brackets(text, s) for s in _without_overlaps(candidates)])
     stats = _merge_q_into_i2([_close_brackets(text, s) for s in stats])
     stats += list(_designs(text, spans))
     stats = _claims(text, spans, stats)
@@ -152,6 +147,21 @@ def extract(text: str) -> tuple[Statistic, ...]:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+def _without_overlaps(candidates: list[tuple[int, Statistic]]) -> list[Statistic]:
+    """Candidates that overlap none preferred to them (lower priority number, then longer, then
+    earlier), in text order."""
+    starts: list[int] = []
+    accepted: list[Statistic] = []
+    for _, stat in sorted(candidates, key=lambda c: (c[0], -(c[1].span[1] - c[1].span[0]), c[1].span[0])):
+        start, end = stat.span
+        i = bisect.bisect_left(starts, start)
+        if (i > 0 and accepted[i - 1].span[1] > start) or (i < len(starts) and starts[i] < end):
+            continue
+        starts.insert(i, start)
+        accepted.insert(i, stat)
+    return accepted
+
 
 def _sentence(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
     i = bisect.bisect_right(spans, (pos, len(spans) and spans[-1][1] + 1)) - 1
@@ -381,10 +391,14 @@ def _attach_p_values(text: str, stats: list[Statistic]) -> list[Statistic]:
 def _merge_q_into_i2(stats: list[Statistic]) -> list[Statistic]:
     """Give each I² the Q and df (and, when it has none, the p-value) of the nearest Q in its sentence."""
     out = list(stats)
+    q_by_sentence: dict[tuple[int, int] | None, list[Statistic]] = {}
+    for stat in out:
+        if stat.kind == "q":
+            q_by_sentence.setdefault(stat.sentence, []).append(stat)
     for i, stat in enumerate(out):
         if stat.kind != "i2" or stat.q is not None:
             continue
-        qs = [s for s in out if s.kind == "q" and s.sentence == stat.sentence]
+        qs = q_by_sentence.get(stat.sentence)
         if qs:
             q = min(qs, key=lambda s: abs(s.span[0] - stat.span[0]))
             p = dict(p_value=q.p_value, p_relation=q.p_relation) if stat.p_value is None else {}
