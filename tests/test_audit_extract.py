@@ -252,6 +252,19 @@ def test_fractions():
     assert one("30% (12/40)").n == 40
 
 
+def test_words_between_a_percentage_and_its_named_interval():
+    stat = one("Grade 3-4 neutropenia occurred in 23% of patients receiving lenalidomide (95% CI 17%–30%).")
+    assert (stat.quote, stat.lower, stat.upper) == \
+        ("23% of patients receiving lenalidomide (95% CI 17%–30%)", 0.17, 0.3)
+    assert extract("45% in older adults (range 30–60%)") == ()  # only a named CI, never a spread
+    assert [s.kind for s in extract("45% of the 20 studies (95% CI 38–52%)")] == ["k_studies"]
+
+
+def test_quality_words_without_evidence_are_no_level():
+    stats = extract("Image quality was high and study quality was low in 5 trials.")
+    assert all(s.kind != "evidence_level" for s in stats)
+
+
 def test_medians_means_and_follow_up():
     stat = one("median OS 8.0 months (95% CI 6.9–9.4)")
     assert (stat.kind, stat.unit, stat.label, stat.value, stat.lower) == ("median", "months", "median OS", 8.0, 6.9)
@@ -270,6 +283,8 @@ def test_medians_means_and_follow_up():
     ("evidence level 1", 1, "evidence level"), ("level of evidence: 2a", 2, "level of evidence"),
     ("Oxford level 1b", 1, "Oxford level"), ("Level I evidence", 1, "Level"),
     ("GRADE certainty: low", None, "GRADE certainty"), ("low-certainty evidence", None, "certainty evidence"),
+    ("certainty of evidence for overall survival was low", None, "certainty of evidence"),
+    ("quality of the evidence: high", None, "quality of the evidence"),
 ])
 def test_evidence_levels(text, value, label):
     stat = one(text, "evidence_level")

@@ -63,7 +63,9 @@ _EVIDENCE = re.compile(
     r"(?:(?:Oxford|OCEBM|CEBM)\s+)(?i:level)\s+(?P<lvl2>[1-5][abc]?|IV|V|I{1,3})(?!\w|\.\d)|"
     r"(?i:level)\s+(?P<lvl3>[1-5][abc]?|IV|V|I{1,3})\s+(?i:evidence)")
 _GRADE = re.compile(
-    r"(?P<head>(?i:(?:GRADE\s+)?(?:certainty|quality)(?:\s+of\s+(?:the\s+)?evidence)?))(?i:(?:\s*(?:\(GRADE\))?\s*"
+    r"(?P<head>(?i:GRADE\s+(?:certainty|quality)(?:\s+of\s+(?:the\s+)?evidence)?|"
+    r"(?:certainty|quality)\s+of\s+(?:the\s+)?evidence))"
+    r"(?i:(?:\s+for\s+[A-Za-z][\w\s-]{0,30}?)?(?:\s*(?:\(GRADE\))?\s*"
     r"(?::|=|was|were|is)\s*(?:rated\s+(?:as\s+)?|judged\s+(?:as\s+)?|graded\s+(?:as\s+)?)?))"
     r"(?P<g>(?i:very\s+low|high|moderate|low))\b|"
     r"\b(?P<g2>(?i:very\s+low|high|moderate|low))[-\s](?i:certainty|quality)\s+(?i:evidence)")
@@ -103,6 +105,7 @@ _QUALIFIED = re.compile(r"(?:at\s+least|more\s+than|fewer\s+than|less\s+than|up\
                         r"excluding|except|omitting|removing|without)\s*$",
                         re.IGNORECASE)
 _PERCENT = re.compile(r"\s?%")
+_PERCENT_OF = re.compile(r"\s+(?:of|in)\s+[^\d();,.\[\]]{1,60}?(?=\s*[(\[])")
 _P_OF_TEST = re.compile(r"heterogeneity|interaction|trend|difference", re.IGNORECASE)
 _CLOSING = (("(", ")", re.compile(r"\s*\)")), ("[", "]", re.compile(r"\s*\]")))
 _P_GAP = re.compile(r"^\s*[,;(\[]?\s*$")
@@ -289,6 +292,11 @@ def _estimate_at(text: str, spans, number: re.Match) -> Statistic | None:
     if kind == "follow_up" or (kind == "median" and _OF_FOLLOW_UP.match(text, end)):
         kind = "follow_up"
     interval = match_interval(text, end)
+    if interval is None and percent:
+        aside = _PERCENT_OF.match(text, end)
+        named = match_interval(text, aside.end()) if aside is not None else None
+        if named is not None and named.kind == "ci" and named.bracket:
+            interval = named
     spread = _PM.match(text, end) if interval is None else None
     kind = _settle_kind(kind, value.value, percent or bool(interval and interval.percent), interval, unit,
                         ends_with_keyword(text, sentence[0], number.start()), spread is not None)
