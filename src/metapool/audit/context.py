@@ -1,0 +1,123 @@
+"""What the checks read: the statistics of one text, the text, and what the text says around them.
+
+A :class:`Context` is built once per audit. Besides the statistics it answers the questions several
+checks share: the written boxes of a statistic's numbers, the words around it, the number of
+patients and of studies the text reports, the rows of a table of study sizes, and whether the text
+names a method (Knapp-Hartung, a tau² estimator) that changes what a consistent number is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from .model import Finding, Statistic
+from .rounding import Box, box
+
+__all__ = ["Context", "finding", "STUDY_LABEL"]
+
+#: A study label at the start of a table row: an author and a year ("Smith 2019", "Smith et al., 2019a").
+STUDY_LABEL = re.compile(r"^\W*[A-Z][\w'’\-]+(?:\s+(?:et\s+al\.?|and\s+[A-Z][\w'’\-]+|&\s*[A-Z][\w'’\-]+))?,?\s*"
+                         r"\(?(?:19|20)\d{2}[a-z]?\)?")
+
+#: Words that say a number is a pooled (meta-analytic) result.
+POOLED = re.compile(r"\b(?:pool(?:ed|ing)?|overall|summary|combined|meta-?analy[a-z]*|random[- ]effects?|"
+                    r"common[- ]effect|fixed[- ]effects?)\b", re.IGNORECASE)
+
+
+def finding(stat: Statistic, check: str, status: str, reason: str, consistent_value: str | None = None) -> Finding:
+    """A finding about one statistic, quoting it."""
+    return Finding(quote=stat.quote, span=stat.span, check=check, status=status, reason=reason,
+                   consistent_value=consistent_value)
+
+
+@dataclass(frozen=True)
+class Context:
+    """One text and the statistics extracted from it.
+
+    Attributes
+    ----------
+    statistics : tuple of Statistic
+        In text order.
+    text : str
+        The audited text (spans index it).
+    """
+
+    statistics: tuple[Statistic, ...]
+    text: str
+
+    @classmethod
+    def of(cls, statistics: Sequence[Statistic], text: str) -> Context:
+        """A context with the statistics in text order."""
+        return cls(tuple(sorted(statistics, key=lambda s: s.span)), text)
+
+    def kind(self, *kinds: str) -> tuple[Statistic, ...]:
+        """The statistics of the given kinds, in text order."""
+        return tuple(s for s in self.statistics if s.kind in kinds)
+
+    # --- boxes -------------------------------------------------------------------------------
+    @staticmethod
+    def value_box(stat: Statistic) -> Box:
+        """The values the written point estimate stands for."""
+        return box(stat.value, stat.decimals, stat.percent)
+
+    @staticmethod
+    def bound_boxes(stat: Statistic) -> tuple[Box, Box]:
+        """The values the written lower and upper limits stand for."""
+        d = stat.bound_decimals if stat.bound_decimals is not None else stat.decimals
+        return box(stat.lower, d, stat.percent), box(stat.upper, d, stat.percent)
+
+    # --- words around a statistic ------------------------------------------------------------
+    def sentence_of(self, stat: Statistic) -> str:
+        """The sentence holding ``stat`` (or 200 characters either side when no sentence was found)."""
+        if stat.sentence is not None:
+            return self.text[stat.sentence[0]:stat.sentence[1]]
+        return self.text[max(0, stat.span[0] - 200):stat.span[1] + 200]
+
+    def words_before(self, stat: Statistic, width: int = 80) -> str:
+        """The label of ``stat`` with the words just before it in its sentence."""
+        start = stat.sentence[0] if stat.sentence is not None else max(0, stat.span[0] - width)
+        before = self.text[max(start, stat.span[0] - width):stat.span[0]]
+        return f"{stat.label or ''} {before} {stat.quote}"
+
+    def is_pooled(self, stat: Statistic) -> bool:
+        """Whether the words about ``stat`` say it is a pooled result."""
+        return bool(POOLED.search(f"{stat.label or ''} {self.sentence_of(stat)}"))
+
+    def line_of(self, stat: Statistic) -> str:
+        """The line of the text holding ``stat``."""
+        start = self.text.rfind("\n", 0, stat.span[0]) + 1
+        end = self.text.find("\n", stat.span[1])
+        return self.text[start:end if end >= 0 else len(self.text)]
+
+    def mentions(self, pattern: re.Pattern) -> bool:
+        """Whether the text matches ``pattern`` anywhere."""
+        return bool(pattern.search(self.text))
+
+    # --- what the text reports about the whole review ----------------------------------------
+    @cached_property
+    def study_rows(self) -> tuple[Statistic, ...]:
+        """Patient counts of a table of study sizes: counts on a line (or labelled) with a study label."""
+        return tuple(s for s in self.kind("n_patients", "sample_size")
+                     if s.value is not None and s.interval is None
+                     and (STUDY_LABEL.match(s.label or "") or STUDY_LABEL.match(self.line_of(s))))
+
+    @cached_property
+    def totals(self) -> tuple[Statistic, ...]:
+        """Patient counts of the whole text (not rows of a study table)."""
+        rows = set(self.study_rows)
+        return tuple(s for s in self.kind("n_patients") if s.value is not None and s not in rows
+                     and s.interval is None)
+
+    @cached_property
+    def n_max(self) -> float | None:
+        """The largest number of patients the text reports (None when it reports none)."""
+        values = [s.value for s in self.totals]
+        return max(values) if values else None
+
+    @cached_property
+    def k_values(self) -> tuple[int, ...]:
+        """The numbers of studies the text reports, distinct, ascending."""
+        return tuple(sorted({int(s.value) for s in self.kind("k_studies") if s.value is not None}))
