@@ -331,9 +331,16 @@ def test_i2_from_q_and_df():
     text = "I² = 78% (Q = 142.3, df = 31)"
     assert one(text, make(text, text, "i2", value=0.78, decimals=0, percent=True, q=142.3, df=31),
                check="i2_q_df").status == "pass"
-    text = "I² = 60% (Q = 142.3, df = 31)"
-    f = one(text, make(text, text, "i2", value=0.60, decimals=0, percent=True, q=142.3, df=31), check="i2_q_df")
+    quote = "I² = 60% (Q = 142.3, df = 31)"
+    text = "DerSimonian-Laird random effects: " + quote
+    f = one(text, make(text, quote, "i2", value=0.60, decimals=0, percent=True, q=142.3, df=31), check="i2_q_df")
     assert f.status == "flag" and f.consistent_value == "I² = 78.2% for Q = 142.3 on 31 df"
+    # no estimator named: metafor's REML I² may be 18 points away, so only a far larger gap is flagged
+    assert one(quote, make(quote, quote, "i2", value=0.60, decimals=0, percent=True, q=142.3, df=31),
+               check="i2_q_df").status == "cannot_check"
+    quote = "I² = 20% (Q = 142.3, df = 31)"
+    assert one(quote, make(quote, quote, "i2", value=0.20, decimals=0, percent=True, q=142.3, df=31),
+               check="i2_q_df").status == "flag"
     text = "I² = 0% (Q = 20.1, df = 31)"  # Q below df: I² is truncated at 0
     assert one(text, make(text, text, "i2", value=0.0, decimals=0, percent=True, q=20.1, df=31),
                check="i2_q_df").status == "pass"
@@ -347,8 +354,9 @@ def test_i2_rounding_edge():
     text = "I² = 51% (Q = 40, df = 20)"
     assert one(text, make(text, text, "i2", value=0.51, decimals=0, percent=True, q=40.0, df=20),
                check="i2_q_df").status == "pass"
-    text = "I² = 52% (Q = 40, df = 20)"
-    assert one(text, make(text, text, "i2", value=0.52, decimals=0, percent=True, q=40.0, df=20),
+    quote = "I² = 52% (Q = 40, df = 20)"
+    text = "Common-effect model; " + quote
+    assert one(text, make(text, quote, "i2", value=0.52, decimals=0, percent=True, q=40.0, df=20),
                check="i2_q_df").status == "flag"
 
 

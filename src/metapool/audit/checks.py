@@ -85,9 +85,10 @@ CHECKS: dict[str, Check] = {c.key: c for c in (
           "differences) for every value within rounding; one called not significant has a CI that includes it. "
           "Without a CI, a written p-value is compared with 0.05.", _ALTMAN_BLAND, check_significance_wording),
     Check("i2_q_df", "I² agrees with Q and df",
-          "I² = max(0, (Q - df) / Q) for the Q and df written with it, within the rounding of I² and Q. When the "
-          "text names a tau² estimator other than DerSimonian-Laird (REML, for example), whose I² comes from tau², "
-          "a mismatch is 'cannot check'.", "Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a "
+          "I² = max(0, (Q - df) / Q) for the Q and df written with it, within the rounding of I² and Q. A "
+          "mismatch is flagged when the text names DerSimonian-Laird or a common-effect model; when it names "
+          "another tau² estimator (REML, for example, whose I² comes from tau²) it is 'cannot check'; when it "
+          "names none, only a mismatch of more than 30 percentage points is flagged.", "Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a "
           "meta-analysis. Stat Med 21:1539-1558.", check_i2_q_df),
     Check("interval_width", "CI width possible for N",
           "A pooled proportion's CI is no narrower than the common-effect CI of one study holding all N patients "
