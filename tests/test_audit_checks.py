@@ -384,33 +384,40 @@ def test_interval_width():
 
 # --- counts ------------------------------------------------------------------------------------
 
-TABLE = ("We included 3 studies with N = {n} patients.\n"
-         "Smith 2019 | 120\nJones et al. 2020 | 80\nLee 2021 | 100\n")
+TABLE = ("We included {k} studies with N = {n} patients.\n\n"
+         "Study              N     Events\n"
+         "Smith 2019         120   30\n"
+         "Jones et al. 2020  80    12\n"
+         "Lee 2021           100   41\n")
 
 
-def _table_stats(text, n, k=3):
-    out = [make(text, f"N = {n}", "n_patients", value=float(n))]
-    if k:
-        out.append(make(text, "3 studies", "k_studies", value=float(k)))
-    for label, size in (("Smith 2019", 120), ("Jones et al. 2020", 80), ("Lee 2021", 100)):
-        start = text.index(label)
-        q = f"{size}"
-        s = text.index(q, start)
-        out.append(Statistic(kind="n_patients", span=(s, s + len(q)), quote=q, value=float(size), label=label))
-    return out
+def _table(n, k="3"):
+    text = TABLE.format(n=n, k=k)
+    stats = [make(text, f"N = {n}", "n_patients", value=float(n))]
+    if k.isdigit():
+        stats.append(make(text, f"{k} studies", "k_studies", value=float(k)))
+    return text, stats
+
+
+def test_study_table_rows():
+    from metapool.audit.tables import study_rows
+    text, _ = _table(300)
+    rows = study_rows(text)
+    assert [(r.label, r.n) for r in rows] == [("Smith 2019", 120), ("Jones et al. 2020", 80), ("Lee 2021", 100)]
+    assert all(text[r.span[0]:r.span[1]] == str(r.n) for r in rows)
+    piped = "| Study | Events | n |\n|---|---|---|\n| Smith 2019 | 30 | 120 |\n| Lee 2021 | 41 | 100 |\n"
+    assert [r.n for r in study_rows(piped)] == [120, 100]
+    assert study_rows("Smith 2019 reported 12 of 40 and 3 deaths.\nLee 2021 found 5 of 9.") == ()
 
 
 def test_n_total():
-    text = TABLE.format(n=300)
-    assert one(text, *_table_stats(text, 300), check="n_total").status == "pass"
-    text = TABLE.format(n=320)
-    f = one(text, *_table_stats(text, 320), check="n_total")
-    assert f.status == "flag" and f.consistent_value == "N = 300"
-    text = TABLE.format(n=320).replace("We included 3 studies", "We included studies")
-    stats = [s for s in _table_stats(text.replace("studies", "3 studies", 1), 320, k=0)]
-    f = [f for f in run_checks([s for s in stats if s.kind != "k_studies"], text.replace("studies", "3 studies", 1))
-         if f.check == "n_total"]
-    assert f[0].status == "cannot_check"
+    text, stats = _table(300)
+    assert one(text, *stats, check="n_total").status == "pass"
+    text, stats = _table(320)
+    f = one(text, *stats, check="n_total")
+    assert f.status == "flag" and f.consistent_value == "N = 300" and f.quote == "N = 320"
+    text, stats = _table(320, k="several")
+    assert one(text, *stats, check="n_total").status == "cannot_check"
 
 
 def test_sample_size():

@@ -20,7 +20,7 @@ from .heterogeneity import check_i2_q_df
 from .intervals import check_estimate_in_interval, check_interval_symmetry, check_interval_width
 from .model import Finding, Statistic
 from .significance import check_p_value, check_significance_wording
-from .wording import check_spread_as_inference
+from .spread import check_spread_as_inference
 
 __all__ = ["Check", "CHECKS", "run_checks", "errors"]
 

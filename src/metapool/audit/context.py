@@ -15,12 +15,9 @@ from functools import cached_property
 
 from .model import Finding, Statistic
 from .rounding import Box, box
+from .tables import StudyRow, study_rows
 
-__all__ = ["Context", "finding", "STUDY_LABEL"]
-
-#: A study label at the start of a table row: an author and a year ("Smith 2019", "Smith et al., 2019a").
-STUDY_LABEL = re.compile(r"^\W*[A-Z][\w'’\-]+(?:\s+(?:et\s+al\.?|and\s+[A-Z][\w'’\-]+|&\s*[A-Z][\w'’\-]+))?,?\s*"
-                         r"\(?(?:19|20)\d{2}[a-z]?\)?")
+__all__ = ["Context", "finding", "POOLED"]
 
 #: Words that say a number is a pooled (meta-analytic) result.
 POOLED = re.compile(r"\b(?:pool(?:ed|ing)?|overall|summary|combined|meta-?analy[a-z]*|random[- ]effects?|"
@@ -83,8 +80,16 @@ class Context:
         return f"{stat.label or ''} {before} {stat.quote}"
 
     def is_pooled(self, stat: Statistic) -> bool:
-        """Whether the words about ``stat`` say it is a pooled result."""
-        return bool(POOLED.search(f"{stat.label or ''} {self.sentence_of(stat)}"))
+        """Whether the words about ``stat`` (its label and the words just before it) say it is pooled.
+
+        The words before it stop at the previous statistic of its sentence, so that "the pooled
+        median survival" later in a sentence does not make an earlier follow-up pooled.
+        """
+        start = max(stat.sentence[0] if stat.sentence is not None else 0, stat.span[0] - 80)
+        for other in self.statistics:
+            if start < other.span[1] <= stat.span[0] and other is not stat:
+                start = other.span[1]
+        return bool(POOLED.search(f"{stat.label or ''} {self.text[start:stat.span[0]]}"))
 
     def line_of(self, stat: Statistic) -> str:
         """The line of the text holding ``stat``."""
@@ -98,18 +103,16 @@ class Context:
 
     # --- what the text reports about the whole review ----------------------------------------
     @cached_property
-    def study_rows(self) -> tuple[Statistic, ...]:
-        """Patient counts of a table of study sizes: counts on a line (or labelled) with a study label."""
-        return tuple(s for s in self.kind("n_patients", "sample_size")
-                     if s.value is not None and s.interval is None
-                     and (STUDY_LABEL.match(s.label or "") or STUDY_LABEL.match(self.line_of(s))))
+    def study_rows(self) -> tuple[StudyRow, ...]:
+        """The rows of the text's table of study sizes (:func:`metapool.audit.tables.study_rows`)."""
+        return study_rows(self.text)
 
     @cached_property
     def totals(self) -> tuple[Statistic, ...]:
-        """Patient counts of the whole text (not rows of a study table)."""
-        rows = set(self.study_rows)
-        return tuple(s for s in self.kind("n_patients") if s.value is not None and s not in rows
-                     and s.interval is None)
+        """Patient counts the text reports (not within a table of study sizes)."""
+        inside = [row.line for row in self.study_rows]
+        return tuple(s for s in self.kind("n_patients") if s.value is not None and s.interval is None
+                     and not any(a <= s.span[0] < b for a, b in inside))
 
     @cached_property
     def n_max(self) -> float | None:

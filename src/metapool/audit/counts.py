@@ -1,8 +1,7 @@
 """Checks of the counts a text reports: N against a table of study sizes, "sample size", follow-up.
 
 - ``n_total``: the number of patients equals the sum of the study sizes of a table in the same text
-  (rows starting with a study label such as "Smith 2019"), when the table has as many rows as the
-  text has studies.
+  (:mod:`metapool.audit.tables`), when the table has as many rows as the text has studies.
 - ``sample_size``: a "sample size" equal to an inclusion threshold quoted in the same text (studies
   with at least 20 patients), or below a tenth of the patients pooled (:data:`FAR_BELOW`), reads
   as the threshold or one study's size given as the review's sample.
@@ -44,11 +43,11 @@ def check_n_total(ctx: Context) -> Iterator[Finding]:
     rows = ctx.study_rows
     if len(rows) < 2 or not ctx.totals:
         return
-    total = sum(s.value for s in rows)
-    if any(abs(s.value - total) < 0.5 for s in ctx.totals):
-        stat = next(s for s in ctx.totals if abs(s.value - total) < 0.5)
-        yield finding(stat, "n_total", "pass",
-                      f"N = {_count(stat.value)} equals the sum of the {len(rows)} study sizes in the table.")
+    total = sum(row.n for row in rows)
+    equal = [s for s in ctx.totals if abs(s.value - total) < 0.5]
+    if equal:
+        yield finding(equal[0], "n_total", "pass",
+                      f"N = {_count(total)} equals the sum of the {len(rows)} study sizes in the table.")
         return
     stat = max(ctx.totals, key=lambda s: s.value)
     if len(rows) in ctx.k_values:
@@ -66,10 +65,9 @@ def check_n_total(ctx: Context) -> Iterator[Finding]:
 def check_sample_size(ctx: Context) -> Iterator[Finding]:
     """A "sample size" is not the inclusion threshold and not far below the patients pooled."""
     key = "sample_size"
-    rows = set(ctx.study_rows)
     thresholds = [s for s in ctx.kind("threshold") if s.value is not None]
     for stat in ctx.kind("sample_size"):
-        if stat.value is None or stat.interval is not None or stat in rows:
+        if stat.value is None or stat.interval is not None:
             continue
         same = next((t for t in thresholds if abs(t.value - stat.value) < 0.5), None)
         n = ctx.n_max
