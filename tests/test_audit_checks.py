@@ -493,3 +493,47 @@ def test_spread_as_inference_is_wording():
     stat = make(text, "62 years (IQR 55-70)", "median", value=62, lower=55, upper=70, interval="iqr", decimals=0,
                 bound_decimals=0, unit="years", label="median age")
     assert findings(text, stat, check="spread_as_inference") == []
+
+
+@st.composite
+def two_group_studies(draw):
+    k = draw(st.integers(2, 15))
+    n1 = np.array(draw(st.lists(st.integers(20, 300), min_size=k, max_size=k)))
+    n2 = np.array(draw(st.lists(st.integers(20, 300), min_size=k, max_size=k)))
+    p2 = draw(st.floats(0.1, 0.5))
+    log_or = draw(st.floats(-1.0, 1.0))
+    spread = np.array(draw(st.lists(st.floats(-0.5, 0.5), min_size=k, max_size=k)))
+    odds = p2 / (1 - p2) * np.exp(log_or + spread)
+    return np.round(odds / (1 + odds) * n1).astype(int), n1, np.round(p2 * n2).astype(int), n2
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(two_group_studies(), st.sampled_from(["OR", "RR", "RD"]), st.sampled_from(["REML", "DL"]),
+       st.sampled_from(["z", "t"]), st.integers(2, 3))
+def test_metapool_pooled_comparisons_never_flag(data, measure, method, test, decimals):
+    """Pooled OR, RR and RD with p-value, significance wording and I², as metapool reports them, pass."""
+    from metapool.formatting.numbers import fmt_p_clinical
+
+    ai, n1, ci, n2 = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mp.rma(mp.escalc(measure, ai=ai, n1i=n1, ci=ci, n2i=n2), method=method, test=test)
+    values = np.array([res.estimate, res.ci_lower, res.ci_upper], dtype=float).ravel()
+    if measure != "RD":
+        values = np.exp(values)
+    est, lo, hi = (round(float(v), decimals) for v in values)
+    p = float(np.ravel(res.pvalue)[0])
+    shown = fmt_p_clinical(p)
+    relation, written_p = ("<", 0.0001) if "<" in shown else ("=", float(shown.split("= ")[1]))
+    k = len(n1)
+    model = "REML" if method == "REML" else "DerSimonian-Laird"
+    text = f"{model} random effects{', Knapp-Hartung' if test == 't' else ''}; {k} studies: X. Heterogeneity: Y."
+    kind = {"OR": "odds_ratio", "RR": "risk_ratio", "RD": "risk_difference"}[measure]
+    stats = [make(text, "X", kind, value=est, lower=lo, upper=hi, interval="ci", level=0.95, decimals=decimals,
+                  bound_decimals=decimals, p_value=written_p, p_relation=relation,
+                  claim="significant" if p < 0.05 else "not_significant"),
+             make(text, f"{k} studies", "k_studies", value=float(k)),
+             make(text, "Y", "i2", value=round(float(res.i2) / 100, 3), decimals=1, percent=True,
+                  q=round(float(res.q), 2), df=k - 1)]
+    out = run_checks(stats, text)
+    assert not [f for f in out if f.status == "flag"], out

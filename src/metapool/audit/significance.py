@@ -146,6 +146,8 @@ def _heterogeneity_p(stat: Statistic, ctx: Context) -> Iterator[Finding]:
     q = _heterogeneity_q(stat, ctx)
     if q is None:
         return
+    if stat.kind != "q" and any(o.value == q[0] and o.p_value == stat.p_value for o in ctx.kind("q")):
+        return  # the Q statistic carrying the same p-value gets the finding
     value, b, df = q
     lo, hi = float(chi2_sf(b.hi, df)), float(chi2_sf(max(b.lo, 0.0), df))
     implied = float(chi2_sf(value, df))
