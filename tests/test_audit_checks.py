@@ -493,6 +493,10 @@ def test_spread_as_inference_is_wording():
     stat = make(text, "62 years (IQR 55-70)", "median", value=62, lower=55, upper=70, interval="iqr", decimals=0,
                 bound_decimals=0, unit="years", label="median age")
     assert findings(text, stat, check="spread_as_inference") == []
+    text = "In one cohort, median overall survival was 8.0 months (range 0.5-36.0)."
+    stat = make(text, "8.0 months (range 0.5-36.0)", "median", value=8.0, lower=0.5, upper=36.0, interval="range",
+                decimals=1, bound_decimals=1, unit="months", label="median overall survival")
+    assert findings(text, stat, check="spread_as_inference") == []
 
 
 @st.composite

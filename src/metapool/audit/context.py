@@ -20,8 +20,10 @@ from .tables import StudyRow, study_rows
 __all__ = ["Context", "finding", "POOLED"]
 
 #: Words that say a number is a pooled (meta-analytic) result.
-POOLED = re.compile(r"\b(?:pool(?:ed|ing)?|overall|summary|combined|meta-?analy[a-z]*|random[- ]effects?|"
-                    r"common[- ]effect|fixed[- ]effects?)\b", re.IGNORECASE)
+#: "Overall" counts unless it names an outcome ("overall survival", "overall response").
+POOLED = re.compile(r"\b(?:pool(?:ed|ing)?|overall(?!\s+(?:survival|response|mortality|remission|OS|ORR)\b)|"
+                    r"summary|combined|meta-?analy[a-z]*|random[- ]effects?|common[- ]effect|fixed[- ]effects?)\b",
+                    re.IGNORECASE)
 
 
 def finding(stat: Statistic, check: str, status: str, reason: str, consistent_value: str | None = None) -> Finding:

@@ -26,7 +26,7 @@ FAR_BELOW = 0.1
 MONTHS = {"months": 1.0, "month": 1.0, "weeks": 7.0 / 30.4375, "week": 7.0 / 30.4375,
           "days": 1.0 / 30.4375, "day": 1.0 / 30.4375, "years": 12.0, "year": 12.0, None: 1.0}
 #: Words of a "sample size" that describes each study, not the review.
-PER_STUDY = re.compile(r"\b(?:median|mean|average|per (?:study|trial)|each|minimum|maximum|smallest|largest|"
+PER_STUDY = re.compile(r"\b(?:median|mean|average|per (?:study|trial|arm|group)|each|minimum|maximum|smallest|largest|"
                        r"at least|range|ranged|individual)\b|[≥≤<>]", re.IGNORECASE)
 #: Words of a time-to-event median.
 SURVIVAL = re.compile(r"surviv|\bOS\b|\bPFS\b|\bEFS\b|\bDFS\b|\bRFS\b|\bTTP\b|time[- ]to|event[- ]free|"
