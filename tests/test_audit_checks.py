@@ -541,3 +541,11 @@ def test_metapool_pooled_comparisons_never_flag(data, measure, method, test, dec
                   q=round(float(res.q), 2), df=k - 1)]
     out = run_checks(stats, text)
     assert not [f for f in out if f.status == "flag"], out
+
+
+def test_p_value_at_the_significance_edge():
+    """A CI touching 1 implies p close to 0.05: 'p = 0.05' and 'p < 0.05' both agree, 'p = 0.5' does not."""
+    text = "HR 1.35 (95% CI 1.00 to 1.82)"
+    for p, relation, status in ((0.05, "=", "pass"), (0.05, "<", "pass"), (0.5, "=", "flag"), (0.001, "<", "flag")):
+        stat = ratio(text, text, 1.35, 1.00, 1.82, p_value=p, p_relation=relation)
+        assert one(text, stat, check="p_value").status == status, (p, relation)
