@@ -95,8 +95,9 @@ CHECKS: dict[str, Check] = {c.key: c for c in (
           "the text reports: on the logit scale half-width z / sqrt(N p(1 - p)), on the arcsine and Freeman-Tukey "
           "scales z / sqrt(4N + 2k). It flags only when the written CI, with its limits at the outer ends of their "
           "rounding, is narrower on both scales (the largest N of the text, p(1 - p) at its largest within the "
-          "estimate's rounding, and a 90% level when none is written).", "Higgins JPT, Thompson SG (2002); "
-          "Freeman MF, Tukey JW (1950). Ann Math Stat 21:607-611.", check_interval_width),
+          "estimate's rounding, and a 90% level when none is written).", "Stijnen T, Hamza TH, Ozdemir P (2010). "
+          "Stat Med 29:3046-3067 (the binomial likelihood of pooled proportions); Freeman MF, Tukey JW (1950). "
+          "Ann Math Stat 21:607-611.", check_interval_width),
     Check("n_total", "N equals the sum of the study sizes",
           "When the text has a table of study sizes (rows starting with a study label such as 'Smith 2019') with "
           "as many rows as the number of studies it reports, the number of patients equals their sum.", None,
