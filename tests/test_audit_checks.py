@@ -549,3 +549,31 @@ def test_p_value_at_the_significance_edge():
     for p, relation, status in ((0.05, "=", "pass"), (0.05, "<", "pass"), (0.5, "=", "flag"), (0.001, "<", "flag")):
         stat = ratio(text, text, 1.35, 1.00, 1.82, p_value=p, p_relation=relation)
         assert one(text, stat, check="p_value").status == status, (p, relation)
+
+
+_NUMBER = st.one_of(st.none(), st.floats(-5.0, 5.0, allow_nan=False), st.sampled_from([0.0, 1.0, 100.0, 2289.0]))
+
+
+@st.composite
+def any_statistic(draw):
+    from metapool.audit.model import INTERVALS, STAT_KINDS
+
+    return Statistic(kind=draw(st.sampled_from(sorted(STAT_KINDS))), span=(0, 4), quote="text",
+                     value=draw(_NUMBER), lower=draw(_NUMBER), upper=draw(_NUMBER),
+                     interval=draw(st.one_of(st.none(), st.sampled_from(INTERVALS))),
+                     level=draw(st.sampled_from([None, 0.9, 0.95])), decimals=draw(st.one_of(st.none(), st.integers(0, 3))),
+                     bound_decimals=draw(st.one_of(st.none(), st.integers(0, 3))), percent=draw(st.booleans()),
+                     p_value=draw(st.one_of(st.none(), st.floats(0.0, 1.0))),
+                     p_relation=draw(st.sampled_from([None, "=", "<", ">"])),
+                     q=draw(st.one_of(st.none(), st.floats(0.0, 200.0))), df=draw(st.one_of(st.none(), st.integers(1, 40))),
+                     claim=draw(st.sampled_from([None, "significant", "not_significant"])))
+
+
+@SETTINGS
+@given(st.lists(any_statistic(), max_size=5))
+def test_any_statistics_never_raise(stats):
+    """Whatever the extractor hands over, the checks return findings (no exception, valid statuses)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = run_checks(stats, "text and more text")
+    assert all(f.check in CHECKS and f.reason for f in out)
