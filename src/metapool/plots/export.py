@@ -92,21 +92,25 @@ def _svg(fig, dpi: float, bbox=None, pad: float = PAD_IN):
 
     Without ``bbox``, the layout engine (if any) runs in the draw and the
     figure's tight box is measured afterwards with the texts' metrics of the
-    draw, padded by ``pad``.
+    draw, padded by ``pad``. The figure gets its own canvas back afterwards.
     """
     from matplotlib.backends.backend_mixed import MixedModeRenderer
 
     canvas_class, renderer_class = _svg_canvas_class()
+    own = fig.canvas
     canvas = canvas_class(fig)
     buf = io.StringIO()
     fig.set_dpi(72)  # SVG units are points
     width, height = fig.get_size_inches()
     canvas.renderer = MixedModeRenderer(fig, width, height, dpi, renderer_class(width * 72, height * 72, buf,
                                         image_dpi=dpi, metadata={"Date": None}))  # fmt: skip
-    fig.draw(canvas.renderer)
-    canvas.renderer.finalize()
-    if bbox is None:
-        bbox = fig.get_tightbbox(canvas.renderer).padded(pad)
+    try:
+        fig.draw(canvas.renderer)
+        canvas.renderer.finalize()
+        if bbox is None:
+            bbox = fig.get_tightbbox(canvas.renderer).padded(pad)
+    finally:
+        fig.set_canvas(own)  # not one whose renderer has finished its file
     x, y, w, h = bbox.x0 * 72, (height - bbox.y1) * 72, bbox.width * 72, bbox.height * 72
     return re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*" viewBox="[^"]*"',
                   lambda m: f'<svg {m[1]}width="{w:.2f}pt" height="{h:.2f}pt" viewBox="{x:.2f} {y:.2f} {w:.2f} {h:.2f}"',
