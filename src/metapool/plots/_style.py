@@ -6,7 +6,8 @@ import functools
 import math
 from dataclasses import dataclass
 
-__all__ = ["Layout", "LAYOUTS", "SVG_FONT_STACK", "pyplot", "font_height_metrics", "text_metrics", "text_width_in", "fmt_value", "fmt_interval"]
+__all__ = ["Layout", "LAYOUTS", "SVG_FONT_STACK", "pyplot", "font_height_metrics", "text_metrics", "text_width_in",
+           "fmt_value", "fmt_interval"]
 
 
 @dataclass(frozen=True)

@@ -91,11 +91,12 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
     ax.set_xlim(-0.04 * xmax, xmax)  # a margin: points at 0 (no contribution) are not cut by the axes
     ax.set_ylim(-0.04 * ymax, ymax)
     finish_axes(ax, "Contribution to overall heterogeneity (Q)", "Influence on the pooled estimate", title)
-    order = [i for i in np.argsort(-t.y, kind="stable") if t.labelled[i] and np.isfinite(t.x[i]) and np.isfinite(t.y[i])]
+    finite = np.isfinite(t.x) & np.isfinite(t.y)
+    order = [i for i in np.argsort(-t.y, kind="stable") if t.labelled[i] and finite[i]]
     notes = [ax.annotate(shorten(t.labels[i], _LABEL_CHARS), (t.x[i], t.y[i]), xytext=_SPOTS[0][:2],
                          textcoords="offset points", ha=_SPOTS[0][2], fontsize=7, color="#333333", zorder=2,
                          parse_math=False, in_layout=False) for i in order]  # fmt: skip
-    ax.add_artist(_label_placer()(notes, np.column_stack([t.x, t.y])[np.isfinite(t.x) & np.isfinite(t.y)]))
+    ax.add_artist(_label_placer()(notes, np.column_stack([t.x, t.y])[finite]))
     return ax
 
 

@@ -306,7 +306,8 @@ def forest_plot(
     tx = blended_transform_factory(ax.transAxes, ax.transData)
     # user text: no mathtext. Texts are not clipped (clip_on=False, as Axes.text makes them): a clip path
     # given up front spares Axes.text deriving the axes' clip box for each of the table's hundreds of texts
-    font = {"family": lay.font, "fontsize": lay.fontsize, "parse_math": False, "clip_path": TransformedPatchPath(ax.patch)}
+    font = {"family": lay.font, "fontsize": lay.fontsize, "parse_math": False,
+            "clip_path": TransformedPatchPath(ax.patch)}
     xlim = _limits(table, xlim)
     ax.set_xlim(*xlim)
     if table.log_scale:
