@@ -55,12 +55,12 @@ def run_run(args: argparse.Namespace) -> int:
     from ..report.render import write_outputs
     from ..spec import load_spec
 
+    if args.figures != "none":  # first: its server imports matplotlib (1.5 s) while the outcomes are pooled
+        prepare_workers(("metapool.analysis",))
     console = Console(stderr=True)
     spec = load_spec(args.analysis)
     reserved = reserved_folder(args.outdir, spec.input_files, args.force)  # refused or held before any work
     with reserved:
-        if args.figures != "none":
-            prepare_workers()  # the figure workers' server imports matplotlib while the outcomes are pooled
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Pooling", total=len(spec.outcomes))
 
