@@ -169,7 +169,10 @@ def test_run_results_numbers_are_those_of_results_json_and_rerun_keeps_the_previ
     assert "metapool run" in page.text and small_analysis in page.text  # the reproduce box
     assert 'sandbox' in page.text and "card.html" in page.text
     assert re.search(r'<img src="/analysis/file\?[^"]*forest\.svg" alt="Forest plot: Events"', page.text)
-    assert "Heterogeneity" in page.text or "I²" in page.text
+    assert "Test for heterogeneity" in page.text and "Small-study effects" in page.text
+    for src in re.findall(r'<img src="([^"]+)"', page.text):
+        image = client.get(src.replace("&amp;", "&"))
+        assert image.status_code == 200 and image.headers["content-type"].startswith("image/svg+xml")
     run2 = _run(client, small_analysis)
     assert run2.endswith("/2") and (workspace / run1 / "results.json").is_file()
     opened = client.get("/analysis/open", params={"path": small_analysis}, follow_redirects=False)
@@ -281,3 +284,22 @@ def test_a_failed_run_shows_the_error_not_a_traceback(client, workspace, small_a
     r = client.post("/analysis/run", data={"csrf_token": token, "path": small_analysis}, follow_redirects=False)
     fragment = _wait(client, r.headers["location"])
     assert "The run stopped" in fragment and "does not exist" in fragment and "Traceback" not in fragment
+
+
+def test_a_report_metapool_run_wrote_in_the_workspace_opens_too(client, workspace):
+    from metapool.cli.main import main
+
+    (workspace / "studies.csv").write_text(SMALL)
+    (workspace / "a.toml").write_text('data = "studies.csv"\nstudy = "study"\n[[outcome]]\nname = "R"\n'
+                                      'kind = "proportion"\nevents = "events"\ntotal = "n"\n')
+    assert main(["run", str(workspace / "a.toml"), "-o", str(workspace / "out" / "report"), "--figures", "none"]) == 0
+    index = client.get("/analysis").text
+    assert re.search(r"/analysis/result\?run=out(%2F|/)report", index)
+    page = client.get("/analysis/result", params={"run": "out/report"})
+    results = json.loads((workspace / "out" / "report" / "results.json").read_text())
+    assert page.status_code == 200 and results["card"]["outcomes"][0]["estimate"] in page.text
+    assert "Report folder" in page.text and "report.html" in page.text
+    assert client.get("/card", params={"run": "out/report"}).status_code == 200
+    z = zipfile.ZipFile(io.BytesIO(client.get("/analysis/zip", params={"run": "out/report"}).content))
+    assert "report/results.json" in z.namelist()
+    assert client.get("/analysis/result", params={"run": "out"}).status_code == 404  # not a report folder

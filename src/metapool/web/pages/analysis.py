@@ -82,15 +82,40 @@ def analysis_file(ws: Workspace, value: str | None) -> Path:
     return path
 
 
+def is_report(folder: Path) -> bool:
+    """Whether ``folder`` is a report metapool wrote (its marker and results.json; not a link, not a hidden folder)."""
+    from ...io.outputs import MARKER
+
+    return (folder.is_dir() and not folder.is_symlink() and not folder.name.startswith(".")
+            and (folder / MARKER).is_file() and (folder / "results.json").is_file())
+
+
 def run_folder(ws: Workspace, value: str | None) -> Path:
-    """The run folder ``value`` names: ``runs/<analysis>/<n>`` holding results.json (else 400/404)."""
+    """The run folder ``value`` names: a report folder inside the workspace (else 400 or 404).
+
+    The app's runs are ``runs/<analysis>/<n>``; a folder ``metapool run`` or ``metapool demo`` wrote
+    elsewhere in the workspace opens the same way (without the app's tables and edit buttons).
+    """
     if not value:
         raise HTTPException(404, "No run was named.")
     path = ws.inside(value)
-    parts = Path(ws.relative(path)).parts
-    if len(parts) != 3 or parts[0] != RUNS or not parts[2].isdigit() or not (path / "results.json").is_file():
-        raise HTTPException(404, f"{value!r} is not a run of this workspace.")
+    if not is_report(path):
+        raise HTTPException(404, f"{value!r} is not a report folder of this workspace.")
     return path
+
+
+def reports(ws: Workspace) -> list[dict]:
+    """Report folders up to two levels down that are not the app's runs (e.g. ``out/demo`` of ``make demo``)."""
+    found = []
+    for folder in sorted({ws.root, *ws.root.glob("*"), *ws.root.glob("*/*")}):
+        if folder.name in (RUNS, UPLOADS) or ws.relative(folder).startswith(f"{RUNS}/") or not is_report(folder):
+            continue
+        try:
+            title = json.loads((folder / "results.json").read_text(encoding="utf-8")).get("title", folder.name)
+        except (OSError, ValueError):
+            continue
+        found.append({"path": ws.relative(folder) or ".", "title": title})
+    return found
 
 
 def run_file(run: Path, name: str | None) -> Path:
@@ -117,6 +142,7 @@ def _analysis_of_run(ws: Workspace, run: Path) -> Path | None:
 async def index(request: Request):
     ws = _ws(request)
     return render(request, "analysis_index.html", {"analyses": ws.analyses(), "suffixes": sorted(TABLE_SUFFIXES),
+                                                    "reports": reports(ws),
                                                     "reproduce": _reproduce_init()})
 
 
@@ -554,7 +580,7 @@ class _Pipe(io.RawIOBase):
 async def run_zip(request: Request):
     ws = _ws(request)
     run = run_folder(ws, request.query_params.get("run"))
-    name = f"{ws.slug(Path(ws.relative(run)).parts[1])}-run-{run.name}.zip"
+    name = f"{ws.slug(ws.relative(run), 'report')}.zip"
     return StreamingResponse(_zip_chunks(run, read_sidecar(run)), media_type="application/zip",
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -11,8 +11,6 @@ the run (``/analysis/result?run=…``) shows the same card beside the command th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -22,7 +20,7 @@ from .analysis import output_response, run_file, run_folder
 async def card_page(request: Request):
     ws = request.app.state.workspace
     run = run_folder(ws, request.query_params.get("run"))
-    name = f"evidence-card-{Path(ws.relative(run)).parts[1]}-run-{run.name}.html"
+    name = f"evidence-card-{ws.slug(ws.relative(run), 'report')}.html"
     return output_response(request, run_file(run, "card.html"), request.query_params.get("download") == "1", name)
 
 
