@@ -40,10 +40,9 @@ from ...exceptions import MetapoolError
 from ..jobs import Jobs, read_sidecar, run_command
 from ..security import OUTPUT_CSP, read_form
 from ..templating import render
+from ..uploads import TABLE_SUFFIXES, display_name, read_uploaded_table, save_upload
 from ..workspace import RUNS, UPLOADS, Workspace
 
-#: Study tables an upload may be (the suffixes :func:`metapool.io.tables.read_table` reads).
-TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx"})
 #: Study-level keys of the mapping form, in its order (a subset of :data:`metapool.spec.STUDY_KEYS`).
 STUDY_FIELDS = ("study", "n", "design", "risk_of_bias", "followup")
 #: What the analysis file says wrote it.
@@ -155,16 +154,14 @@ def _reproduce_init(data: str = "STUDIES.csv") -> dict:
 
 
 async def upload(request: Request):
-    from ..uploads import read_uploaded_table, save_upload
-
     form = await read_form(request, max_files=1)
     file = form.get("table")
     if file is None or isinstance(file, str) or not file.filename:
         raise MetapoolError("Choose a study table to upload (CSV, TSV or XLSX).")
     ws = _ws(request)
-    path = await save_upload(file, ws, UPLOADS, set(TABLE_SUFFIXES))
+    path = await save_upload(file, ws, UPLOADS, TABLE_SUFFIXES, max_bytes=request.app.state.limits.file_bytes)
     try:
-        read_uploaded_table(path, request.app.state.limits)  # a table that cannot be read is refused now
+        read_uploaded_table(path, request.app.state.limits, display_name(file))  # refused now, not at the run
     except MetapoolError:
         path.unlink(missing_ok=True)
         raise
@@ -175,13 +172,11 @@ async def upload(request: Request):
 
 
 def _table(request: Request, data: str | None):
-    from ..uploads import read_uploaded_table
-
     if not data:
         raise HTTPException(404, "No study table was named.")
     path = _ws(request).inside(data)
-    if not path.is_file():
-        raise HTTPException(404, f"{data!r} is not a file of this workspace.")
+    if path.suffix.lower() not in TABLE_SUFFIXES or not path.is_file():
+        raise HTTPException(404, f"{data!r} is not a study table of this workspace.")
     return path, read_uploaded_table(path, request.app.state.limits)
 
 
