@@ -106,7 +106,8 @@ def test_upload_guesses_the_columns_as_metapool_init_does(client):
     assert fields["o0_kind"] == "proportion" and fields["o0_col_events"] == "events" and fields["o0_col_total"] == "n"
     # the registries' vocabularies with their explanations
     assert "REML — restricted maximum likelihood" in page.text and "knha — Knapp-Hartung" in page.text
-    assert "PLO" in page.text and "OR" not in re.findall(r'<option value="([A-Z]+)"', page.text.split("o0_measure")[1].split("</select>")[0])
+    measures = re.findall(r'<option value="([A-Z]+)"', page.text.split("o0_measure")[1].split("</select>")[0])
+    assert "PLO" in measures and "PFT" in measures and "OR" not in measures  # one-group measures only
 
 
 def test_an_xlsx_table_is_read_too(client):

@@ -146,7 +146,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..datasets import DATASETS
     from ..datasets.review_demo import build_review_demo
-    from .run import _shell_word, run_run
+    from .run import run_run, shell_word
 
     ds = DATASETS["aml_hma_ven_synthetic"]
     print(f"Demo: {ds.description}\n{ds.source}\n", file=sys.stderr)
@@ -159,7 +159,7 @@ def run_demo(args: argparse.Namespace) -> int:
         shutil.copy(ds.path, Path(tmp) / ds.path.name)
         status = run_run(argparse.Namespace(analysis=str(analysis), outdir=args.outdir, force=args.force,
                                             figures=args.figures, docx=args.docx))
-    workspace = _shell_word(str(Path(args.outdir).parent))
+    workspace = shell_word(str(Path(args.outdir).parent))
     print(f"Open it in the web app: metapool serve {workspace}  (then Analyses, and the demo's report)",
           file=sys.stderr)
     return status

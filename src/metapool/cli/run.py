@@ -136,7 +136,7 @@ def toml_value(value) -> str:
     return toml_string(str(value))
 
 
-def _shell_word(path: str) -> str:
+def shell_word(path: str) -> str:
     """``path`` as one word of a shell command (quoted when needed; a TOML string if it holds control characters)."""
     import shlex
 
@@ -154,6 +154,16 @@ def _valid_cells(table, column: str, parse) -> bool:
     return True
 
 
+#: The study-level keys an analysis file template fills: key -> (example column, what it holds).
+STUDY_COLUMNS = {
+    "study": ("study", "study labels (one column, or [\"author\", \"year\"] joined)"),
+    "n": ("n", "patients per study (total N on the evidence card)"),
+    "design": ("design", "study design (RCT, prospective cohort, ...: docs/vocabulary.md)"),
+    "risk_of_bias": ("rob", "overall risk-of-bias judgement (low / some concerns / high)"),
+    "followup": ("followup", "median follow-up (months), shown apart from survival"),
+}
+
+
 def _study_lines(table, found: dict) -> str:
     """The study-level keys of the template: filled where a column was recognised (``found``), else commented out.
 
@@ -167,13 +177,8 @@ def _study_lines(table, found: dict) -> str:
     checks = {"design": lambda c: parse_design(str(c)) if str(c).strip() else None, "risk_of_bias": parse_judgement}
     usable = {key: column for key, column in found.items()
               if column is not None and (key not in checks or _valid_cells(table, column, checks[key]))}
-    lines = (("study", "study", "study labels (one column, or [\"author\", \"year\"] joined)"),
-             ("n", "n", "patients per study (total N on the evidence card)"),
-             ("design", "design", "study design (RCT, prospective cohort, ...: docs/vocabulary.md)"),
-             ("risk_of_bias", "rob", "overall risk-of-bias judgement (low / some concerns / high)"),
-             ("followup", "followup", "median follow-up (months), shown apart from survival"))
     out = []
-    for key, example, text in lines:
+    for key, (example, text) in STUDY_COLUMNS.items():
         line = f"{key} = {toml_value(usable[key])}" if key in usable else f"# {key} = {q(example)}"
         out.append(f"{line:<40} # {text}")
     out.append('# risk_of_bias_domains = ["D1", "D2"]   # per-domain judgement columns (robvis plots)')
@@ -222,7 +227,7 @@ def analysis_template(data: str, path: str, table, detected: tuple, found: dict 
     q = toml_string
     columns = list(table)
     found = detect_study_columns(table) if found is None else found
-    command = f"metapool run {_shell_word(path)} -o report"
+    command = f"metapool run {shell_word(path)} -o report"
     if detected:
         head = (f"# Found {len(detected)} outcome{'s' if len(detected) > 1 else ''} in the columns of {q(data)}:"
                 " check each [[outcome]] below (names, columns), delete those you do not want, then run:")
@@ -269,7 +274,7 @@ def run_init(args: argparse.Namespace) -> int:
     relative = Path(os.path.relpath(data.resolve(), out.parent.resolve())).as_posix()
     with atomic_file(out) as tmp:
         tmp.write_text(analysis_template(relative, args.output, table, detected), encoding="utf-8")
-    command = f"metapool run {_shell_word(args.output)} -o report"
+    command = f"metapool run {shell_word(args.output)} -o report"
     todo = (f"check the {len(detected)} outcome(s) it found" if detected
             else "replace its \"<... column>\" placeholders with column names")
     print(f"Wrote {out}: {todo}, then run `{command}`.", file=sys.stderr)

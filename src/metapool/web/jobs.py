@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..cli.run import shell_word
 from ..exceptions import MetapoolError
 from .workspace import RUNS, Workspace
 
@@ -35,9 +36,7 @@ __all__ = ["Job", "Jobs", "run_command", "read_sidecar", "next_run_folder"]
 
 def run_command(analysis: str, out: str) -> str:
     """The command that makes the same run from a shell (paths relative to the workspace)."""
-    from ..cli.run import _shell_word
-
-    return f"metapool run {_shell_word(analysis)} -o {_shell_word(out)}"
+    return f"metapool run {shell_word(analysis)} -o {shell_word(out)}"
 
 
 def next_run_folder(ws: Workspace, analysis: Path) -> Path:

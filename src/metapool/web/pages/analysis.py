@@ -36,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ...cli.run import STUDY_COLUMNS, shell_word
 from ...exceptions import MetapoolError
 from ..jobs import Jobs, read_sidecar, run_command
 from ..security import OUTPUT_CSP, read_form
@@ -43,8 +44,8 @@ from ..templating import render
 from ..uploads import TABLE_SUFFIXES, display_name, read_uploaded_table, save_upload
 from ..workspace import RUNS, UPLOADS, Workspace
 
-#: Study-level keys of the mapping form, in its order (a subset of :data:`metapool.spec.STUDY_KEYS`).
-STUDY_FIELDS = ("study", "n", "design", "risk_of_bias", "followup")
+#: Study-level keys of the mapping form with what each holds (those of ``metapool init``'s template).
+STUDY_FIELDS = {key: text for key, (_, text) in STUDY_COLUMNS.items()}
 #: What the analysis file says wrote it.
 WRITTEN_BY = "the web app (metapool serve)"
 #: Files of a run offered for download, with their labels.
@@ -146,9 +147,7 @@ async def index(request: Request):
 
 
 def _reproduce_init(data: str = "STUDIES.csv") -> dict:
-    from ...cli.run import _shell_word
-
-    return {"command": f"metapool init {_shell_word(data)} -o analysis.toml\nmetapool run analysis.toml -o OUT",
+    return {"command": f"metapool init {shell_word(data)} -o analysis.toml\nmetapool run analysis.toml -o OUT",
             "note": "The same steps from the command line: a template analysis file from the table's columns, "
                     "then the run."}
 
@@ -208,7 +207,8 @@ def _choices() -> dict:
     return {"kinds": {k: v["text"] for k, v in KINDS.items()},
             "methods": vocabulary("methods"), "tests": vocabulary("tests"),
             "columns": {key.replace("-", "_"): text for key, (_, text) in COLUMN_FLAGS.items()},
-            "measures": {kind: measure_choices(kind) for kind in KINDS}, "keys": {kind: kind_keys(kind) for kind in KINDS}}
+            "measures": {kind: measure_choices(kind) for kind in KINDS},
+            "keys": {kind: kind_keys(kind) for kind in KINDS}}
 
 
 def _blank(kind: str, name: str = "", columns: dict | None = None, source: int = -1) -> dict:
@@ -348,8 +348,8 @@ def write_analysis(ws: Workspace, target: Path, data: Path, table, title: str, s
             raise MetapoolError(f"Column {column!r} ({key}) is not in the table.")
     found = {k: (v or None) for k, v in study.items()}
     relative = Path(os.path.relpath(data, target.parent)).as_posix()
-    text = analysis_template(relative, ws.relative(target), table, tuple(detected), found, title.strip() or "Meta-analysis",
-                             WRITTEN_BY, top)
+    text = analysis_template(relative, ws.relative(target), table, tuple(detected), found,
+                             title.strip() or "Meta-analysis", WRITTEN_BY, top)
     spec = parse_spec(text, target.name, target.parent)  # refused here, with the key, before anything is written
     spec.check_columns(list(table))
     out = check_output_file(target, inputs=[data])
@@ -402,7 +402,8 @@ async def view(request: Request):
     runs = [_run_entry(ws, r) for r in reversed(ws.runs_of(path))]
     return render(request, "analysis_view.html", {
         "path": rel, "spec": spec, "error": error, "runs": runs, "text": path.read_text(encoding="utf-8"),
-        "reproduce": {"command": run_command(rel, "OUT"), "files": [(rel, "/analysis/source?" + urlencode({"path": rel}))],
+        "reproduce": {"command": run_command(rel, "OUT"),
+                      "files": [(rel, "/analysis/source?" + urlencode({"path": rel}))],
                       "note": "Run this analysis file from the command line (OUT: a new or empty folder):"}})
 
 
@@ -486,7 +487,8 @@ async def result(request: Request):
                                                                                         "download": "1"})))
     files.append(("Everything (zip)", "/analysis/zip?" + urlencode(q)))
     return render(request, "analysis_result.html", {
-        "run": rel, "number": run.name, "results": results, "summary": summary_rows(results), "sidecar": sidecar, "panels": outcome_panels(sidecar, run),
+        "run": rel, "number": run.name, "results": results, "summary": summary_rows(results), "sidecar": sidecar,
+        "panels": outcome_panels(sidecar, run),
         "analysis": ws.relative(analysis) if analysis else "", "downloads": files,
         "q": urlencode(q),
         "reproduce": {"command": sidecar["command"] if sidecar else run_command("ANALYSIS.toml", rel),
