@@ -304,3 +304,13 @@ def test_a_report_metapool_run_wrote_in_the_workspace_opens_too(client, workspac
     z = zipfile.ZipFile(io.BytesIO(client.get("/analysis/zip", params={"run": "out/report"}).content))
     assert "report/results.json" in z.namelist()
     assert client.get("/analysis/result", params={"run": "out"}).status_code == 404  # not a report folder
+
+
+def test_what_an_interrupted_run_leaves_is_not_listed_and_the_next_run_goes_on(client, workspace, small_analysis):
+    runs = workspace / "runs" / Path(small_analysis).stem
+    (runs / ".1.metapool-tmp").mkdir(parents=True)  # a server stopped while the results were written
+    (runs / ".1.metapool-tmp" / "results.json").write_text("{}")
+    page = client.get("/analysis/view", params={"path": small_analysis}).text
+    assert "Not run yet." in page
+    run = _run(client, small_analysis)
+    assert run.endswith("/1") and not (runs / ".1.metapool-tmp").exists()

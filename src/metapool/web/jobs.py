@@ -2,7 +2,8 @@
 
 A run started in the browser goes on when the browser is closed: the request only queues it and
 answers at once (the event loop never waits for a run). One worker thread runs the queued runs in
-turn (matplotlib's figure state is not thread-safe, and a laptop has few cores). A run calls the
+turn (matplotlib's figure state is not thread-safe, and a laptop has few cores). It is a daemon
+thread: stopping the server (Ctrl-C) stops a run in flight at once, as Ctrl-C stops ``metapool run``. A run calls the
 functions ``metapool run`` calls (:func:`metapool.spec.load_spec`,
 :func:`metapool.analysis.run_analysis` with its progress callback,
 :func:`metapool.report.render.write_outputs`), into ``runs/<analysis>/<n>/`` of the workspace: a new
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -84,7 +85,8 @@ class Jobs:
         self.ws = workspace
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metapool-run")
+        self._queue: queue.Queue = queue.Queue()
+        self._worker: threading.Thread | None = None
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -95,8 +97,15 @@ class Jobs:
         job = Job(uuid.uuid4().hex, self.ws.relative(analysis))
         with self._lock:
             self._jobs[job.id] = job
-        self._pool.submit(self._run, job, analysis)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="metapool-run", daemon=True)
+                self._worker.start()
+        self._queue.put((job, analysis))
         return job
+
+    def _work(self) -> None:
+        while True:
+            self._run(*self._queue.get())
 
     def _run(self, job: Job, analysis: Path) -> None:
         try:
