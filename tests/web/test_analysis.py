@@ -314,3 +314,16 @@ def test_what_an_interrupted_run_leaves_is_not_listed_and_the_next_run_goes_on(c
     assert "Not run yet." in page
     run = _run(client, small_analysis)
     assert run.endswith("/1") and not (runs / ".1.metapool-tmp").exists()
+
+
+def test_user_text_is_shown_as_text_on_every_page(client, workspace):
+    hostile = '<script>alert(1)</script>'
+    page = _setup(client, f'study,{hostile},n\nA,3,10\nB,5,12\nC,9,20\n'.encode())
+    r = _save(client, page, title=hostile, o0_kind="proportion", o0_name=hostile, o0_col_events=hostile,
+              o0_col_total="n")
+    assert r.status_code == 303, r.text
+    view = client.get(r.headers["location"])
+    assert hostile not in view.text and "&lt;script&gt;" in view.text
+    run = _run(client, next(workspace.glob("*.toml")).name)
+    result = client.get("/analysis/result", params={"run": run}).text
+    assert hostile not in result and "&lt;script&gt;alert(1)&lt;/script&gt;" in result
