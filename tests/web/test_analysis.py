@@ -327,3 +327,25 @@ def test_user_text_is_shown_as_text_on_every_page(client, workspace):
     run = _run(client, next(workspace.glob("*.toml")).name)
     result = client.get("/analysis/result", params={"run": run}).text
     assert hostile not in result and "&lt;script&gt;alert(1)&lt;/script&gt;" in result
+
+
+def test_the_progress_fragment_polls_until_the_run_ends(client):
+    from metapool.web.jobs import Job, Jobs
+
+    jobs = client.app.state.jobs = Jobs(client.app.state.workspace)
+    jobs._jobs["a"] = Job("a", "x.toml", state="pooling", done=2, total=8, step="Overall <response>")
+    jobs._jobs["b"] = Job("b", "x.toml", state="failed", error="x.csv, row 3: 'abc' is not a number")
+    running = client.get("/analysis/job/a/progress").text
+    assert 'hx-trigger="every 1s"' in running and '<progress id="run-progress" max="8" value="2"' in running
+    assert "Pooling outcome 2 of 8: Overall &lt;response&gt;" in running and 'role="status"' in running
+    failed = client.get("/analysis/job/b/progress").text
+    assert "hx-trigger" not in failed and "row 3: &#39;abc&#39; is not a number" in failed and 'role="alert"' in failed
+    assert client.get("/analysis/job/nope").status_code == 404
+
+
+def test_editing_keeps_study_labels_joined_from_several_columns(client, workspace, small_analysis):
+    path = workspace / small_analysis
+    path.write_text(path.read_text().replace('study = "study"', 'study = ["study", "design"]', 1))
+    page = client.get("/analysis/edit", params={"path": small_analysis})
+    assert _save(client, page).status_code == 303
+    assert tomllib.loads(path.read_text())["study"] == ["study", "design"]

@@ -43,7 +43,7 @@ def test_upload_map_run_and_the_numbers_equal_metapool_run(page, live_server, sc
     page.get_by_label(re.compile("Study table")).set_input_files(str(DEMO))
     page.get_by_role("button", name="Upload and map the columns").click()
     page.wait_for_url(re.compile(r"/analysis/setup\?"))
-    assert page.get_by_label("Study labels").input_value() == "study"
+    assert page.locator("#study-study").input_value() == "study"
     _shots(page, screenshots, "2-setup")
     page.get_by_role("button", name="Save the analysis file").click()
     page.wait_for_url(re.compile(r"/analysis/view\?"))

@@ -311,7 +311,8 @@ def _file_extras(path: Path | None) -> tuple[tuple, list]:
     if path is None:
         return (), []
     raw = parse_toml(path.read_text(encoding="utf-8"), path.name)
-    shown = {"title", "data", "defaults", "outcome", *STUDY_FIELDS}
+    shown = {"title", "data", "defaults", "outcome", *STUDY_FIELDS} - ({"study"} if isinstance(raw.get("study"), list)
+                                                                     else set())  # labels joined from columns: kept
     top = tuple((k, v) for k, v in raw.items() if k.replace("-", "_") not in shown)
     return top, [o for o in raw.get("outcome", []) if isinstance(o, dict)]
 
