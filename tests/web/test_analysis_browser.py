@@ -98,3 +98,21 @@ def test_every_input_of_the_setup_form_is_labelled(page, live_server, width):
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
         .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)""")
     assert unlabelled == []
+
+
+def test_edit_shows_a_refused_choice_with_its_reason(page, live_server, screenshots):
+    base, workspace = live_server
+    page.goto(f"{base}/analysis")
+    page.get_by_label(re.compile("Study table")).set_input_files(str(DEMO))
+    page.get_by_role("button", name="Upload and map the columns").click()
+    page.get_by_role("button", name="Save the analysis file").click()
+    page.wait_for_url(re.compile(r"/analysis/view\?"))
+    page.get_by_role("link", name="Edit").click()
+    page.wait_for_url(re.compile(r"/analysis/edit\?"))
+    page.locator("#o1-method").select_option("MH")
+    page.get_by_role("button", name="Save the analysis file").click()
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert "MH" in alert.inner_text() and "was not written" in alert.inner_text()
+    assert page.locator("#o1-method").input_value() == "MH"  # the form keeps what was chosen
+    _shots(page, screenshots, "7-edit-refused")
