@@ -364,7 +364,14 @@ def test_prisma_page_svg_and_the_study_table_of_the_demo_review(client, workspac
     assert svg.headers["content-type"].startswith("image/svg+xml") and svg.text.lstrip().startswith("<?xml")
     r = client.post("/review/studies", data={"csrf_token": token(client), "path": "reviews/demo", "outcomes": "ORR, CR"})
     assert r.status_code == 200 and "32 included studies" in r.text
-    assert 'href="/analysis/new?table=reviews/demo/studies.csv"' in r.text
+    assert 'href="/analysis/setup?data=reviews/demo/studies.csv"' in r.text
+    download = client.get("/review/studies.csv", params={"path": "reviews/demo", "file": "studies.csv"})
+    assert download.status_code == 200 and download.text.startswith("study,citation")
+    assert "attachment" in download.headers["content-disposition"]
+    for bad in ("review.toml", "../reviews/demo/studies.csv", "review.db", "nothere.csv", "studies-9.csv"):
+        assert client.get("/review/studies.csv", params={"path": "reviews/demo", "file": bad}).status_code == 404
+    setup = client.get("/analysis/setup", params={"data": "reviews/demo/studies.csv"})
+    assert setup.status_code == 200  # the Analysis screen reads the table
     header = (workspace / "reviews" / "demo" / "studies.csv").read_text().splitlines()[0]
     assert header.endswith(",ORR,CR") and header.startswith("study,citation")
     r = client.post("/review/studies", data={"csrf_token": token(client), "path": "reviews/demo", "outcomes": "year"})

@@ -3,18 +3,27 @@
 The counts are :func:`metapool.review.prisma.prisma_counts` (checked box by box), drawn by
 :func:`metapool.plots.prisma.prisma_plot` as the SVG that ``metapool review prisma`` writes; the study
 table is the CSV of ``metapool review studies`` (:func:`metapool.cli.review.write_study_table`),
-written in the review's folder of the workspace for the Analysis screen to use.
+written in the review's folder of the workspace, offered as a download (to fill in the outcome columns)
+and to the Analysis screen (``/analysis/setup?data=...``).
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from ..security import read_form
 from ..templating import render
 from .review import open_folder, quote_path, review_command, review_context, run, text_field
+
+
+#: The names "create the study table" gives its files in the review's folder.
+_STUDY_FILE = re.compile(r"studies(-\d+)?\.csv")
 
 
 def _svg(counts, title: str) -> str:
@@ -34,7 +43,9 @@ def _page(request: Request, review, rel: str, counts, command: str, written: str
     return render(request, "review_prisma.html", {
         **review_context(request, review, rel), "counts": counts, "written": written, "studies": studies,
         "svg_url": f"/review/prisma.svg?path={quote_path(rel)}",
-        "analysis_url": f"/analysis/new?table={quote_path(written)}" if written else None,
+        "analysis_url": f"/analysis/setup?data={quote_path(written)}" if written else None,
+        "download_url": f"/review/studies.csv?path={quote_path(rel)}&file={quote_path(Path(written).name)}"
+        if written else None,
         "reproduce": {"command": command}})
 
 
@@ -45,6 +56,16 @@ async def prisma(request: Request):
     counts = await run(prisma_counts, review)
     return _page(request, review, rel, counts, "\n".join([review_command(rel, "prisma", "-o", "prisma.svg", "--json"),
                                                           review_command(rel, "studies", "-o", "studies.csv")]))
+
+
+async def download_studies(request: Request):
+    """A study table of the review (``studies.csv``, ``studies-2.csv`` ...), sent as a file to fill in."""
+    _, rel = open_folder(request, request.query_params.get("path"))
+    name = request.query_params.get("file", "")
+    target = request.app.state.workspace.inside(rel, name) if _STUDY_FILE.fullmatch(name) else None
+    if target is None or not target.is_file():
+        raise HTTPException(404, f"{name!r} is not a study table of this review.")
+    return FileResponse(target, media_type="text/csv", filename=name)
 
 
 async def prisma_svg(request: Request):
@@ -78,4 +99,5 @@ ROUTES = [
     Route("/review/prisma", prisma, name="review_prisma"),
     Route("/review/prisma.svg", prisma_svg, name="review_prisma_svg"),
     Route("/review/studies", study_table, methods=["POST"]),
+    Route("/review/studies.csv", download_studies),
 ]
