@@ -7,7 +7,7 @@ its suffix, so that a PDF saved as ``abstract.txt`` is still read as a PDF:
 - plain text: decoded by :func:`metapool.io.decoding.decode_text` (UTF-8, else Windows-1252, else
   Latin-1, or the encoding given), line ends made ``\\n``;
 - HTML (lxml): scripts, styles, templates, comments and the document head are dropped, entities
-  decoded, runs of white space collapsed as a browser does, block elements (paragraphs, headings,
+  decoded, runs of white space (no-break spaces too) collapsed to one space, block elements (paragraphs, headings,
   list items, table rows, ``<br>``) become line breaks and table cells are separated by tabs;
 - DOCX (python-docx): the body's paragraphs and tables in document order, one line per paragraph
   and per table row, cells separated by tabs (a merged cell once);
