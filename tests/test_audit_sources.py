@@ -97,7 +97,8 @@ def test_pdf_without_text_and_encrypted_pdf(tmp_path):
     (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG image"),
     (b"abc\x00def", "NUL bytes"),
     (b"%PDF-1.4 garbage", "not a readable PDF"),
-    (b"PK\x03\x04 not really a zip", "ZIP archive"),
+    (b"PK\x03\x04 not really a zip", "ZIP archive but not a Word"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", r"old Office file \(.doc\)"),
     (b"<html><body><script>x</script></body></html>", "holds no text"),
 ])
 def test_unreadable_inputs_raise_one_line_errors(data, message):

@@ -292,10 +292,8 @@ def recompute(statistics: Sequence[Statistic], data) -> tuple[Finding, ...]:
     spec = data if isinstance(data, AnalysisSpec) else load_spec(Path(data))
     table = read_table(spec.data_path, sheet=spec.sheet, encoding=spec.encoding)
     source = Path(spec.source).name or "the analysis file"
-    findings = []
-    for statistic in targets:
-        findings.append(_recompute_one(statistic, statistics, spec, table, source))
-    return tuple(findings)
+    fits: dict = {}  # (outcome, level) -> fitted choices: several numbers of one outcome are pooled once
+    return tuple(_recompute_one(statistic, statistics, spec, table, source, fits) for statistic in targets)
 
 
 def _levels(spec, outcome, table) -> set[str]:
@@ -307,7 +305,7 @@ def _levels(spec, outcome, table) -> set[str]:
     return words - _STOPWORDS
 
 
-def _recompute_one(statistic: Statistic, statistics, spec, table, source: str) -> Finding:
+def _recompute_one(statistic: Statistic, statistics, spec, table, source: str, fits: dict) -> Finding:
     from ..models.methods import METHODS
     from ..models.tau2 import ESTIMATORS
 
@@ -319,7 +317,10 @@ def _recompute_one(statistic: Statistic, statistics, spec, table, source: str) -
         return _finding(statistic, "cannot_check", f"Not recomputed: {reason}.")
     level = 100 * (statistic.level or 0.95)
     two_groups = any(role in outcome.roles for role in _TWO_GROUPS)
-    fitted, error = _fit_choices(outcome, table, measures, level)
+    key = (id(outcome), measures, level)
+    if key not in fits:
+        fits[key] = _fit_choices(outcome, table, measures, level)
+    fitted, error = fits[key]
     if not fitted:
         return _finding(statistic, "cannot_check",
                         f"Not recomputed: outcome '{outcome.name}' of {source} could not be pooled ({error}).")

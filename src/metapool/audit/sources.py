@@ -110,8 +110,12 @@ def text_of(data: bytes, name: str, *, encoding: str | None = None) -> str:
         raise DataValidationError(f"{label} is empty.")
     if data.startswith(b"%PDF"):
         text = _pdf_text(data, label)
-    elif data.startswith(b"PK\x03\x04") and _is_docx(data):
+    elif data.startswith(b"PK\x03\x04"):
+        if not _is_docx(data):
+            raise DataValidationError(f"{label} is a ZIP archive but not a Word (.docx) document.")
         text = _docx_text(data, label)
+    elif data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        raise DataValidationError(f"{label} is an old Office file (.doc); save it as .docx, PDF or text.")
     elif _is_html(data, name):
         text = _html_text(decode_text(data, label, encoding).text)
     else:
