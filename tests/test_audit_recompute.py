@@ -159,3 +159,20 @@ def test_choices_cover_every_estimator_both_tests_and_the_glmm():
 def test_unreadable_analysis_file_is_an_error(tmp_path):
     with pytest.raises(MetapoolError):
         recompute([stat("ORR", ORR_PLO_REML)], tmp_path / "missing.toml")
+
+
+def test_median_survival_with_its_ci_in_the_outcomes_unit():
+    # d <- d[!is.na(d$os_median_months), ]; se <- (upper - lower) / (2 * qnorm(.975)) (lower half-width when
+    # the upper limit is missing); rma(yi=d$os_median_months, sei=se, method="REML"): 7.661 (6.735 to 8.587)
+    reml = (7.661172697, 6.735001120, 8.587344275)
+    median = Statistic("median", (0, 30), "7.7 months (95% CI 6.7-8.6)", value=7.7, lower=6.7, upper=8.6,
+                       interval="ci", level=0.95, decimals=1, bound_decimals=1, unit="months",
+                       label="the pooled median overall survival")
+    weeks = Statistic(**{**median.__dict__, "unit": "weeks"})
+    wrong = Statistic(**{**median.__dict__, "value": 8.0})  # the "follow-up 8.0 mo"
+    findings = recompute([median, weeks, wrong], DEMO)
+    assert [f.status for f in findings] == ["pass", "cannot_check", "flag"]
+    assert "median + REML τ², z-test" in findings[0].reason and "(28 studies)" in findings[0].reason
+    assert reproduces(median, reml) <= 1
+    assert "medians in weeks" in findings[1].reason
+    assert findings[2].consistent_value.split(": ")[1].startswith("7.") and " months (95% CI" in findings[2].consistent_value

@@ -5,8 +5,9 @@ the analysis file (:data:`KIND_MEASURES`), the outcome is found by the words of 
 (:func:`match_outcome`) and pooled again under each usual modelling choice (:func:`choices`): the
 measures a proportion is commonly pooled on (PR, PLO, PAS, PFT), every τ² estimator of
 :data:`metapool.models.tau2.ESTIMATORS` with the z-test and (random effects) Knapp–Hartung, the GLMM,
-Mantel–Haenszel and Peto's method where they apply. Every fit is one call of
-:func:`metapool.models.methods.fit`, and its pooled value on the natural scale is
+Mantel–Haenszel and Peto's method where they apply; median survival times with their CIs
+(:func:`metapool.medians.pool_median_survival`) with every estimator and test. Every other fit is one
+call of :func:`metapool.models.methods.fit`, and its pooled value on the natural scale is
 :func:`metapool.analysis.pooled_value`, as in the report.
 
 A choice reproduces the reported numbers when the estimate and both bounds round to what is written:
@@ -49,7 +50,10 @@ PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
 #: Tests tried with every τ² estimator (Knapp–Hartung with random-effects estimators only).
 TESTS = {"z": "z-test", "knha": "Knapp–Hartung"}
 
-#: Reported kind -> {escalc role that identifies an outcome's data: measures to pool it on}.
+#: The "measure" of median survival times pooled with their CIs (:func:`metapool.medians.pool_median_survival`).
+MEDIAN = "median"
+
+#: Reported kind -> {escalc role (or, for medians, column key) that identifies an outcome's data: measures}.
 KIND_MEASURES: dict[str, dict[str, tuple[str, ...]]] = {
     "proportion": {"xi": PROPORTION_MEASURES, "prop": ("PCI",)},
     "odds_ratio": {"ai": ("OR",), "ratio": ("LNR",)},
@@ -59,6 +63,7 @@ KIND_MEASURES: dict[str, dict[str, tuple[str, ...]]] = {
     "rate_ratio": {"ratio": ("LNR",)},
     "mean_difference": {"m1i": ("MD",)},
     "smd": {"m1i": ("SMD",)},
+    "median": {"median": (MEDIAN,)},
 }
 #: Roles of data with two groups (a reported estimate may compare them the other way round).
 _TWO_GROUPS = frozenset({"ai", "m1i", "ratio"})
@@ -145,9 +150,9 @@ def match_outcome(statistic: Statistic, outcomes: Sequence) -> tuple[object | No
     words = _words(statistic.label)
     usable = {}
     for outcome in outcomes:
-        roles = outcome.roles
+        roles = set(outcome.roles) | ({"median"} if {"median", "lower", "upper"} <= set(outcome.columns) else set())
         measures = next((m for role, m in KIND_MEASURES[statistic.kind].items() if role in roles), None)
-        if measures is not None and "ti" not in roles:
+        if measures is not None and "ti" not in roles and _same_unit(statistic, outcome):
             usable[outcome.name] = (outcome, measures)
     named = [name for name, (outcome, _) in usable.items() if _named(outcome, words)]
     kind = _kind_name(statistic)
@@ -162,10 +167,18 @@ def match_outcome(statistic: Statistic, outcomes: Sequence) -> tuple[object | No
     return outcome, measures, None
 
 
+def _same_unit(statistic: Statistic, outcome) -> bool:
+    """Whether a time is reported in the outcome's unit (months and months; anything without a unit)."""
+    if not (statistic.unit and outcome.unit):
+        return True
+    return statistic.unit.lower().rstrip("s") == outcome.unit.lower().rstrip("s")
+
+
 def _kind_name(statistic: Statistic) -> str:
     from .model import STAT_KINDS
 
-    return STAT_KINDS[statistic.kind][1] + "s"
+    name = STAT_KINDS[statistic.kind][1]
+    return name + "s" + (f" in {statistic.unit}" if statistic.unit else "")
 
 
 def _subset_reason(statistic: Statistic, outcome, levels: set[str]) -> str | None:
@@ -225,8 +238,16 @@ def _fit_choices(outcome, table, measures: tuple[str, ...], level: float):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = fit(choice.method, table, measure=choice.measure, test=choice.test, level=level,
-                            ci_level=outcome.ci_level, **outcome.roles).model
+                if choice.measure == MEDIAN:
+                    from ..medians import pool_median_survival
+
+                    cols = outcome.columns
+                    model = pool_median_survival(cols["median"], cols["lower"], cols["upper"], table,
+                                                 ci_level=outcome.ci_level, ni=cols.get("n"), method=choice.method,
+                                                 test=choice.test, level=level)
+                else:
+                    model = fit(choice.method, table, measure=choice.measure, test=choice.test, level=level,
+                                ci_level=outcome.ci_level, **outcome.roles).model
         except MetapoolError as exc:
             error = error or str(exc)
             continue
@@ -243,7 +264,8 @@ def _format(statistic: Statistic, numbers: tuple[float, float, float], level: fl
     d = max(_decimals(values[0], statistic.decimals), _decimals(values[1], statistic.bound_decimals)) + 1
     unit = "%" if statistic.percent else ""
     est, lo, hi = (f"{x * _scale(statistic):.{d}f}{unit}" for x in numbers)
-    return f"{est} ({level:g}% CI {lo} to {hi})"
+    after = f" {statistic.unit}" if statistic.unit and statistic.family == "location" else ""
+    return f"{est}{after} ({level:g}% CI {lo} to {hi})"
 
 
 def _finding(statistic: Statistic, status: str, reason: str, consistent: str | None = None) -> Finding:
