@@ -59,10 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .batch import add_batch_parser
     from .review import add_review_parser
     from .run import add_output_arguments, add_run_parsers
+    from .serve import add_serve_parser
 
     add_batch_parser(sub)
     add_run_parsers(sub)
     add_review_parser(sub)
+    add_serve_parser(sub)
     add_audit_parser(sub)
     demo = sub.add_parser("demo", help="run the bundled demo analysis (synthetic AML review) into a report folder")
     demo.add_argument("-o", "--outdir", default="out/demo", help="output folder (default out/demo)")
@@ -189,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
             from .review import run_review
 
             return run_review(args)
+        if args.command == "serve":
+            from .serve import run_serve
+
+            return run_serve(args)
         if args.command == "batch":
             from .batch import run_batch
 

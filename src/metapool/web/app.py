@@ -1,0 +1,98 @@
+"""Build the ASGI app: the guards of :mod:`metapool.web.security` around the pages of :mod:`metapool.web.pages`.
+
+The app is an adapter. It holds no statistics: every number on a page comes from the functions that
+``metapool run``, ``metapool review`` and ``metapool audit`` call, so the app and the CLI cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from ..exceptions import MetapoolError
+from .security import AccessGuard, BodyLimit, Limits, SecurityHeaders, new_token
+from .pages import routes
+from .templating import make_templates, render
+from .workspace import Workspace
+
+log = logging.getLogger("metapool.web")
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one server was started.
+
+    Attributes
+    ----------
+    workspace : Path
+        The folder served.
+    token : str or None
+        Launch token of local mode (printed in the URL); None in team mode.
+    hosts : tuple of str
+        Host names the server answers to (the Host-header check).
+    team : bool
+        Team mode: accounts and roles instead of the launch token.
+    secret : str
+        Key that signs session cookies.
+    limits : Limits
+        Upload and form caps.
+    """
+
+    workspace: Path
+    token: str | None
+    hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+    team: bool = False
+    secret: str = ""
+    limits: Limits = Limits()
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app for one workspace (see :class:`Settings`)."""
+    app = Starlette(
+        routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.hosts), www_redirect=False),
+            Middleware(BodyLimit, limit=settings.limits.body_bytes),
+            Middleware(SessionMiddleware, secret_key=settings.secret or new_token(), session_cookie="metapool_session",
+                       same_site="strict", https_only=False, max_age=None if not settings.team else 12 * 3600),
+            Middleware(AccessGuard, token=None if settings.team else settings.token),
+        ],
+        exception_handlers={HTTPException: _http_error, MetapoolError: _bad_input, Exception: _server_error},
+    )
+    app.state.settings = settings
+    app.state.workspace = Workspace(settings.workspace)
+    app.state.team = settings.team
+    app.state.limits = settings.limits
+    app.state.templates = make_templates()
+    return app
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    titles = {400: "This request could not be used", 403: "Not allowed", 404: "Not found",
+              405: "Not allowed here", 413: "Too large"}
+    return render(request, "error.html", {"title": titles.get(exc.status_code, "Error"), "message": exc.detail},
+                  exc.status_code)
+
+
+async def _bad_input(request: Request, exc: MetapoolError):
+    return render(request, "error.html", {"title": "This input could not be used", "message": str(exc)}, 400)
+
+
+async def _server_error(request: Request, exc: Exception):
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return render(request, "error.html", {"title": "Something went wrong",
+                                          "message": "The server could not finish this request. Its log has the "
+                                                     "details; nothing was changed by the failed step."}, 500)

@@ -1,0 +1,10 @@
+"""The app's screens: one module per screen, each with a ``ROUTES`` list; :func:`routes` joins them."""
+
+from __future__ import annotations
+
+from . import home
+
+
+def routes() -> list:
+    """Every route of the app, screen by screen."""
+    return [*home.ROUTES]
