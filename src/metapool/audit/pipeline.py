@@ -7,14 +7,18 @@ that they can never disagree.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..exceptions import MetapoolError
 from .model import AuditResult
 
+if TYPE_CHECKING:
+    from ..spec import AnalysisSpec
+
 __all__ = ["audit"]
 
 
-def audit(text: str, *, data: str | Path | None = None, source: str | None = None) -> AuditResult:
+def audit(text: str, *, data: str | Path | AnalysisSpec | None = None, source: str | None = None) -> AuditResult:
     """Audit the numbers a text reports.
 
     Parameters
@@ -23,8 +27,9 @@ def audit(text: str, *, data: str | Path | None = None, source: str | None = Non
         The text (an abstract, a results section, a digest page; see
         :func:`metapool.audit.sources.read_source` for files).
     data
-        An analysis file (``analysis.toml``) whose study table the reported pooled estimates are
-        recomputed from (:func:`metapool.audit.recompute.recompute`); None: no recomputation.
+        An analysis file (``analysis.toml``, or its :class:`~metapool.spec.AnalysisSpec`) whose study
+        table the reported pooled estimates are recomputed from
+        (:func:`metapool.audit.recompute.recompute`); None: no recomputation.
     source
         Where the text came from, for the report's header.
 
