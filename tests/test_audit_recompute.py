@@ -105,19 +105,21 @@ def test_what_cannot_be_matched_is_not_checked_never_flagged():
         stat("CR or CRi", (0.2, 0.1, 0.3)),
         stat("In the azacitidine subgroup, the ORR", (0.2, 0.1, 0.3)),
         stat("ORR excluding high-risk studies", (0.2, 0.1, 0.3)),
+        stat("In the largest study, the ORR", (0.2, 0.1, 0.3)),
+        stat("ORR in Brennan 2019", (0.2, 0.1, 0.3)),
         stat(None, (0.2, 0.1, 0.3)),
         stat("hazard of death", (0.7, 0.6, 0.8), percent=False, kind="hazard_ratio"),
         stat("ORR", (0.2, 0.1, 0.3)), k_other,
     ], DEMO)
-    assert [f.status for f in findings] == ["cannot_check"] * 7
+    assert [f.status for f in findings] == ["cannot_check"] * 9
     reasons = [f.reason for f in findings]
     assert "names none of the analysis file's outcomes" in reasons[0]
     assert "could be any of the outcomes 'CR/CRi', 'Complete remission (CR)'" in reasons[1]
     assert "part of the studies" in reasons[2] and "'azacitidine'" in reasons[2]
-    assert "'excluding'" in reasons[3]
-    assert "does not say which outcome" in reasons[4]
-    assert "no outcome whose data give hazard ratios" in reasons[5]
-    assert "pools 12 studies" in reasons[6] and "has 32" in reasons[6]
+    assert "'excluding'" in reasons[3] and "'study'" in reasons[4] and "'2019'" in reasons[5]
+    assert "does not say which outcome" in reasons[6]
+    assert "no outcome whose data give hazard ratios" in reasons[7]
+    assert "pools 12 studies" in reasons[8] and "has 32" in reasons[8]
 
 
 def test_only_estimates_with_a_ci_are_recomputed():

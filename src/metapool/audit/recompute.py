@@ -15,8 +15,8 @@ a number written with ``d`` decimals (on its written scale, percent or not) stan
 ± 0.5·10⁻ᵈ around it. The finding (check ``"recompute"``) passes and lists the reproducing choices,
 flags when no choice reproduces (giving the closest one), or cannot check: false alarms are worse
 than misses, so an estimate whose label matches no outcome, or several, or names a subset of the
-studies ("in the azacitidine subgroup", "excluding ...") or a number of studies other than the
-outcome's, is never flagged.
+studies ("in the azacitidine subgroup", "excluding ...", one study or trial, a study's label) or a
+number of studies other than the outcome's, is never flagged.
 
 References
 ----------
@@ -72,7 +72,7 @@ _OTHER_METHODS = {"PLO": (("GLMM", "z"),), "OR": (("GLMM", "z"), ("MH", "z"), ("
                   "RR": (("MH", "z"),), "RD": (("MH", "z"),)}
 #: Words that say an estimate is about part of the studies, not the outcome's pooled estimate.
 _SUBSET_WORDS = frozenset({"subgroup", "subgroups", "excluding", "excluded", "except", "without", "sensitivity",
-                           "restricted", "stratified", "subset"})
+                           "restricted", "stratified", "subset", "study", "trial", "cohort", "registry"})
 #: Words that do not tell outcomes apart.
 _STOPWORDS = frozenset({"a", "an", "the", "of", "in", "on", "at", "and", "or", "with", "for", "to", "by", "was",
                         "were", "is", "are", "rate", "rates", "proportion", "pooled", "estimate", "estimated",
@@ -319,11 +319,15 @@ def recompute(statistics: Sequence[Statistic], data) -> tuple[Finding, ...]:
 
 
 def _levels(spec, outcome, table) -> set[str]:
-    """Words of the cells of the columns that split the outcome's studies (its subgroup, the designs)."""
-    words: set[str] = set()
-    for column in (outcome.subgroup, spec.design):
-        if column is not None and column in table:
-            words |= {w for cell in table[column] if cell is not None for w in _WORD.findall(str(cell).lower())}
+    """Words that name some of the outcome's studies: its subgroups, the designs, the study labels."""
+    from ..analysis import study_labels
+
+    cells = [cell for column in (outcome.subgroup, spec.design) if column is not None and column in table
+             for cell in table[column] if cell is not None]
+    words = {w for cell in cells for w in _WORD.findall(str(cell).lower())}
+    # study labels: their names and years ("Smith 2010"), not small numbers ("Trial 3" vs "3 trials")
+    words |= {w for label in study_labels(spec, table) or () for w in _WORD.findall(label.lower())
+              if not w.isdigit() or len(w) == 4}
     return words - _STOPWORDS
 
 
