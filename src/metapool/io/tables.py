@@ -4,6 +4,10 @@ Cells are kept as the text (or, for XLSX, the typed value) the file holds;
 numeric conversion is done per column role by :func:`metapool.io.parsing.to_float_array`,
 so study labels such as "NA" stay labels. Reading uses the standard library's
 :mod:`csv` (fast start-up for the command line) and :mod:`openpyxl` for Excel.
+
+A workbook is a ZIP archive of XML files: before openpyxl opens it (read-only), its archive is
+checked against decompression bombs (:func:`check_workbook_archive`), and openpyxl parses its XML
+through :mod:`defusedxml` (no entity expansion, no external entities).
 """
 
 from __future__ import annotations
@@ -19,13 +23,29 @@ from pathlib import Path
 from ..exceptions import DataValidationError
 from .decoding import decode_text, looks_like, read_bytes
 
-__all__ = ["StudyTable", "read_table", "get_column", "EXCEL_SUFFIXES", "MAX_CELL_CHARS"]
+__all__ = ["StudyTable", "read_table", "get_column", "check_workbook_archive", "EXCEL_SUFFIXES", "MAX_CELL_CHARS",
+           "WORKBOOK_MAX_MEMBERS", "WORKBOOK_MAX_UNCOMPRESSED", "WORKBOOK_MAX_RATIO", "WORKBOOK_MAX_CELLS"]
 
 #: File suffixes read as Excel workbooks; any other file is read as delimited text.
 EXCEL_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 
 #: Longest cell of a delimited text file, in characters (the csv module's default limit is 131,072).
 MAX_CELL_CHARS = 1 << 20
+
+#: Decompression-bomb guard of an Excel workbook (a ZIP archive), checked before openpyxl opens it:
+#: most archive members, most bytes once uncompressed (all members together), and the largest
+#: compression ratio of any member bigger than :data:`WORKBOOK_RATIO_FLOOR` bytes. A study table's
+#: workbook is far below all three (its sheet XML compresses about 5 to 20 times).
+WORKBOOK_MAX_MEMBERS = 1000
+WORKBOOK_MAX_UNCOMPRESSED = 256 * 1024 * 1024
+WORKBOOK_MAX_RATIO = 200
+WORKBOOK_RATIO_FLOOR = 1024 * 1024
+#: Most cells (rows times the widest row) of the table read from one worksheet.
+WORKBOOK_MAX_CELLS = 10_000_000
+
+#: Why a workbook whose XML declares a document type is refused (no Office file has one).
+_DOCTYPE_REFUSED = ("its XML declares entities or a document type, which metapool refuses for safety "
+                    "(billion-laughs and external-entity attacks)")
 
 #: A record of a table: its line (text) or row (worksheet) number, 1-based, and its cells.
 _Record = tuple[int, list]
@@ -100,7 +120,7 @@ def get_column(data: object, name: str, role: str | None = None) -> object:
     return data[name]  # type: ignore[index]
 
 
-def _read_csv(name: str, text: str) -> list[_Record]:
+def _read_csv(name: str, text: str, max_rows: int | None) -> list[_Record]:
     """Non-blank records of delimited text; only CSV record separators (CR, LF) end a record."""
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
@@ -113,6 +133,7 @@ def _read_csv(name: str, text: str) -> list[_Record]:
         for cells in reader:
             if any(c.strip() for c in cells):
                 records.append((line, cells))
+                _check_rows(name, len(records), max_rows)
             line = reader.line_num + 1
     except csv.Error as exc:
         problem = (f"a cell is longer than {MAX_CELL_CHARS:,} characters, the most metapool reads in one cell"
@@ -132,39 +153,139 @@ def _not_a_workbook(name: str, data: bytes) -> DataValidationError:
     return DataValidationError(f"{name} looks like {what}, not an Excel workbook (.xlsx).")
 
 
-def _read_xlsx(name: str, data: bytes, sheet: str | None) -> list[_Record]:
-    """Non-blank rows of a worksheet (default: the first), numbered as in Excel."""
+def check_workbook_archive(name: str, data: bytes) -> None:
+    """Refuse an Excel workbook whose ZIP archive could be a decompression bomb, before anything unpacks it.
+
+    The sizes checked are those the archive's central directory declares; Python's :mod:`zipfile`, which
+    openpyxl reads through, never inflates a member past its declared size (a member that lies fails its
+    CRC check), so the declared sizes bound the work.
+
+    Raises
+    ------
+    DataValidationError
+        More than :data:`WORKBOOK_MAX_MEMBERS` members, more than :data:`WORKBOOK_MAX_UNCOMPRESSED` bytes
+        uncompressed, or a member compressed more than :data:`WORKBOOK_MAX_RATIO` times; an XML part whose
+        prolog declares a document type or entities (no Office file does; openpyxl's parsers would not
+        expand them either); a damaged ZIP archive.
+
+    References
+    ----------
+    OWASP, "File Upload Cheat Sheet" (archive bombs); Python documentation, ``zipfile``, "Decompression pitfalls".
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_members(name, archive)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        if isinstance(exc, DataValidationError):
+            raise
+        raise DataValidationError(f"{name} is not a readable Excel workbook (.xlsx): its ZIP archive is damaged.") from None
+
+
+def _check_members(name: str, archive: zipfile.ZipFile) -> None:
+    members = archive.infolist()
+    refused = f"{name} was refused as a possible decompression bomb:"
+    if len(members) > WORKBOOK_MAX_MEMBERS:
+        raise DataValidationError(f"{refused} it holds {len(members):,} files, more than the {WORKBOOK_MAX_MEMBERS:,}"
+                                  " a workbook of metapool may hold.")
+    total = sum(m.file_size for m in members)
+    if total > WORKBOOK_MAX_UNCOMPRESSED:
+        raise DataValidationError(f"{refused} it unpacks to {total / 2**20:,.0f} MB, more than the "
+                                  f"{WORKBOOK_MAX_UNCOMPRESSED // 2**20} MB metapool reads; save the table as CSV.")
+    for m in members:
+        if m.file_size > WORKBOOK_RATIO_FLOOR and m.file_size > WORKBOOK_MAX_RATIO * max(m.compress_size, 1):
+            raise DataValidationError(f"{refused} its part {m.filename!r} is compressed "
+                                      f"{m.file_size / max(m.compress_size, 1):,.0f} times, more than the "
+                                      f"{WORKBOOK_MAX_RATIO} times of any real worksheet.")
+    for m in members:  # the XML prolog: no Office part declares a document type (defence in depth)
+        if m.filename.endswith((".xml", ".rels")):
+            with archive.open(m) as part:
+                head = part.read(8192)
+            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                raise DataValidationError(f"{name}: {_DOCTYPE_REFUSED} (in its part {m.filename!r}).")
+
+
+def _read_xlsx(name: str, data: bytes, sheet: str | None, max_rows: int | None,
+               max_columns: int | None) -> list[_Record]:
+    """Non-blank rows of a worksheet (default: the first), numbered as in Excel, stopping past the caps."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.xml import DEFUSEDXML
 
     # What openpyxl raises on a damaged or foreign archive (it parses the XML lazily, while rows are read).
     damaged = (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, SyntaxError, InvalidFileException)
     unreadable = f"{name} is a ZIP archive but not a readable Excel workbook (.xlsx)."
     if not data.startswith(b"PK\x03\x04"):
         raise _not_a_workbook(name, data)
+    if not DEFUSEDXML:  # openpyxl parses through defusedxml only when it is installed and not switched off
+        raise DataValidationError(f"{name} was not read: openpyxl is not using defusedxml (is the package installed, "
+                                  "and OPENPYXL_DEFUSEDXML unset?), and metapool reads workbooks only through it.")
+    check_workbook_archive(name, data)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except damaged:
-        raise DataValidationError(unreadable) from None
+    except damaged as exc:
+        raise _unreadable_workbook(exc, unreadable) from None
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise DataValidationError(f"Sheet {sheet!r} is not in {name}; sheets: {', '.join(book.sheetnames)}")
         if not book.worksheets:
             raise DataValidationError(f"{name} has no worksheets.")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
+        # The sheet's declared dimension is ignored: each row is as wide as its last cell, so a dimension
+        # claiming a million empty rows or 16,384 columns costs nothing. The dense table that results is
+        # capped (WORKBOOK_MAX_CELLS): a few cells placed far apart cannot expand into gigabytes.
+        ws.reset_dimensions()
+        records, width = [], 0
         try:
-            rows = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
-        except damaged:
-            raise DataValidationError(unreadable) from None
+            for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                if not any(c is not None and str(c).strip() for c in row):
+                    continue
+                cells = list(row)
+                while cells and cells[-1] is None:
+                    cells.pop()
+                if not records:
+                    _check_columns(name, len(cells), max_columns)
+                width = max(width, len(cells))
+                records.append((i, cells))
+                _check_rows(name, len(records), max_rows)
+                if len(records) * width > WORKBOOK_MAX_CELLS:
+                    raise DataValidationError(f"{name}: the sheet spans more than {WORKBOOK_MAX_CELLS:,} cells (rows x "
+                                              "columns), more than metapool reads from a workbook; save it as CSV.")
+        except DataValidationError:
+            raise
+        except damaged as exc:
+            raise _unreadable_workbook(exc, unreadable) from None
     finally:
         book.close()
-    records = [(i, r) for i, r in rows if any(c is not None and str(c).strip() for c in r)]
     if not records:
         raise DataValidationError(f"{name}: sheet {ws.title!r} is empty.")
     return records
 
 
-def read_table(path: str | Path, sheet: str | None = None, encoding: str | None = None) -> StudyTable:
+def _unreadable_workbook(exc: Exception, unreadable: str) -> DataValidationError:
+    """The error for a workbook openpyxl could not read; XML that defusedxml refused says so."""
+    cause: BaseException | None = exc
+    while cause is not None and not type(cause).__module__.startswith("defusedxml"):
+        cause = cause.__cause__ or cause.__context__  # openpyxl wraps what it met while opening the sheets
+    if cause is not None:
+        return DataValidationError(f"{unreadable.rstrip('.')}: {_DOCTYPE_REFUSED}.")
+    return DataValidationError(unreadable)
+
+
+def _check_rows(name: str, n_records: int, max_rows: int | None) -> None:
+    """Refuse a table with more than ``max_rows`` studies (``n_records`` counts the header too)."""
+    if max_rows is not None and n_records > max_rows + 1:
+        raise DataValidationError(f"{name} has more than {max_rows:,} rows, the most this reader accepts "
+                                  "(the server's upload limit); split the table or analyse it with the command line.")
+
+
+def _check_columns(name: str, n_columns: int, max_columns: int | None) -> None:
+    if max_columns is not None and n_columns > max_columns:
+        raise DataValidationError(f"{name} has more than {max_columns:,} columns, the most this reader accepts "
+                                  "(the server's upload limit).")
+
+
+def read_table(path: str | Path, sheet: str | None = None, encoding: str | None = None, *,
+               max_rows: int | None = None, max_columns: int | None = None) -> StudyTable:
     """Read a CSV/TSV/TXT or XLSX file with a header row into a :class:`StudyTable`.
 
     Parameters
@@ -180,6 +301,9 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
         default UTF-8 (with or without byte-order mark, or UTF-16/32 with one),
         else Windows-1252, else Latin-1; a guess other than UTF-8 is recorded
         in :attr:`StudyTable.notes`.
+    max_rows, max_columns
+        Most studies (rows below the header) and columns accepted; reading stops as soon as a cap is
+        passed (the web app's upload limits). None: no cap.
 
     Returns
     -------
@@ -197,26 +321,29 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
         (or a workbook named otherwise), an unknown encoding, an empty file or
         sheet, a header without studies, blank or duplicate column names, rows
         with more cells than the header, a cell longer than
-        :data:`MAX_CELL_CHARS` characters, a sheet asked of a text file.
+        :data:`MAX_CELL_CHARS` characters, a sheet asked of a text file, more rows or columns than
+        ``max_rows``/``max_columns``, a workbook refused by :func:`check_workbook_archive` or whose XML
+        declares entities (openpyxl parses through defusedxml).
     """
     path = Path(path)
     data = read_bytes(path, "Data file")
     name = path.name
     decoded = None
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        records, unit = _read_xlsx(name, data, sheet), "sheet row"
+        records, unit = _read_xlsx(name, data, sheet, max_rows, max_columns), "sheet row"
     else:
         if sheet is not None:
             raise DataValidationError(
                 f"{name} is a text table; a sheet ({sheet!r}) can only be chosen in an Excel workbook (.xlsx)."
             )
         decoded = decode_text(data, name, encoding)
-        records, unit = _read_csv(name, decoded.text), "line"
+        records, unit = _read_csv(name, decoded.text, max_rows), "line"
     if not records:
         raise DataValidationError(f"Data file {name!r} is empty.")
     header = ["" if c is None else str(c).strip() for c in records[0][1]]
     while header and header[-1] == "":
         header.pop()
+    _check_columns(name, len(header), max_columns)
     skip = 1 if len(header) > 1 and header[0] == "" else 0  # R's write.csv: row names under an empty header
     for j, column in enumerate(header[skip:], start=skip):
         if column == "":

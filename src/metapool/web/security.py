@@ -53,6 +53,8 @@ class Limits:
     ----------
     body_bytes : int
         Largest request body, counted while it streams.
+    file_bytes : int
+        Largest uploaded file, counted while it is written (:func:`metapool.web.uploads.save_upload`).
     upload_rows, upload_columns : int
         Largest study table an upload may hold (checked by the pages that read tables).
     form_fields : int
@@ -60,6 +62,7 @@ class Limits:
     """
 
     body_bytes: int = 50 * 1024 * 1024
+    file_bytes: int = 20 * 1024 * 1024
     upload_rows: int = 100_000
     upload_columns: int = 500
     form_fields: int = 2000
