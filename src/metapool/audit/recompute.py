@@ -38,11 +38,18 @@ from pathlib import Path
 from ..exceptions import MetapoolError
 from .model import Finding, Statistic
 
-__all__ = ["CHECK", "KIND_MEASURES", "PROPORTION_MEASURES", "TESTS", "Choice", "choices", "match_outcome",
+__all__ = ["CHECK", "TITLE", "DESCRIPTION", "REFERENCE", "KIND_MEASURES", "PROPORTION_MEASURES", "TESTS", "Choice", "choices", "match_outcome",
            "recompute", "reproduces"]
 
-#: Key of the findings in :data:`metapool.audit.checks.CHECKS`.
+#: Key of the findings in :data:`metapool.audit.checks.CHECKS`, and the entry's title, description and reference.
 CHECK = "recompute"
+TITLE = "Pooled estimate recomputed from the study table"
+DESCRIPTION = ("With --data analysis.toml: each reported pooled estimate with a CI is matched to one outcome by"
+               " its label and pooled again under the usual choices (PR/PLO/PAS/PFT, every τ² estimator, z-test"
+               " and Knapp–Hartung, GLMM, Mantel–Haenszel, Peto); flagged when no choice reproduces the estimate"
+               " and both bounds to the written precision.")
+REFERENCE = ("Viechtbauer W (2010). J Stat Softw 36(3):1-48; Schwarzer G et al. (2019). Res Synth Methods"
+             " 10:476-483.")
 
 #: Measures a pooled proportion is commonly computed on: raw, logit, arcsine, Freeman–Tukey.
 PROPORTION_MEASURES = ("PR", "PLO", "PAS", "PFT")
