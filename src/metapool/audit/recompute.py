@@ -38,8 +38,8 @@ from pathlib import Path
 from ..exceptions import MetapoolError
 from .model import Finding, Statistic
 
-__all__ = ["CHECK", "TITLE", "DESCRIPTION", "REFERENCE", "KIND_MEASURES", "PROPORTION_MEASURES", "TESTS", "Choice", "choices", "match_outcome",
-           "recompute", "reproduces"]
+__all__ = ["CHECK", "TITLE", "DESCRIPTION", "REFERENCE", "KIND_MEASURES", "PROPORTION_MEASURES", "TESTS", "Choice",
+           "choices", "match_outcome", "recompute", "reproduces"]
 
 #: Key of the findings in :data:`metapool.audit.checks.CHECKS`, and the entry's title, description and reference.
 CHECK = "recompute"
