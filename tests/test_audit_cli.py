@@ -122,7 +122,7 @@ def test_list_checks_and_help(capsys):
     assert out.startswith("checks:") and "recompute" in out
     with pytest.raises(SystemExit):
         main(["audit", "--help"])
-    assert "recompute" in capsys.readouterr().out
+    assert "metapool list checks" in capsys.readouterr().out
 
 
 def test_mp_audit_is_the_library_function():
