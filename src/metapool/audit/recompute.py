@@ -39,7 +39,7 @@ from ..exceptions import MetapoolError
 from .model import Finding, Statistic
 
 __all__ = ["CHECK", "TITLE", "DESCRIPTION", "REFERENCE", "KIND_MEASURES", "PROPORTION_MEASURES", "TESTS", "Choice",
-           "choices", "match_outcome", "recompute", "reproduces"]
+           "choices", "match_outcome", "recompute", "registry_function", "reproduces"]
 
 #: Key of the findings in :data:`metapool.audit.checks.CHECKS`, and the entry's title, description and reference.
 CHECK = "recompute"
@@ -85,6 +85,15 @@ _STOPWORDS = frozenset({"a", "an", "the", "of", "in", "on", "at", "and", "or", "
                         "were", "is", "are", "rate", "rates", "proportion", "pooled", "estimate", "estimated",
                         "ci", "95"})
 _WORD = re.compile(r"[a-z0-9]+(?:/[a-z0-9]+)*")
+
+
+def registry_function(context) -> tuple[Finding, ...]:
+    """The function of the ``recompute`` entry of :data:`metapool.audit.checks.CHECKS`: no findings.
+
+    Recomputing needs the analysis file, which the text's context does not hold; :func:`recompute`
+    runs when one is given (``audit(text, data=...)``, ``metapool audit --data``).
+    """
+    return ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Reads a text, HTML, Word or PDF file (or standard input), runs :func:`metapool.audit.audit` and prints
 a table of findings (or the ``--json`` document), optionally writing the highlighted text as an HTML
-page. Exit status: 0 when nothing is flagged, 1 when something is, 2 on bad input.
+page. Exit status: 0 when no number is flagged, 1 when one is (a flag of a wording check, such as a spread
+given where a CI is expected, does not count), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def add_audit_parser(sub) -> argparse.ArgumentParser:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """Run ``metapool audit``; 1 when a finding is a flag, else 0 (errors raise MetapoolError: exit 2)."""
+    """Run ``metapool audit``: 1 when a number is flagged (wording flags aside), else 0; bad input exits 2."""
+    from ..audit.checks import errors
     from ..audit.pipeline import audit
     from ..audit.render import print_table, render_page
     from ..audit.sources import read_source
@@ -67,4 +69,4 @@ def run_audit(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print_table(result)
-    return 1 if result.flagged else 0
+    return 1 if errors(result.findings) else 0
