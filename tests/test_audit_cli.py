@@ -142,3 +142,11 @@ def test_import_metapool_stays_light():
             " 'docx', 'pypdf', 'rich', 'jinja2', 'matplotlib', 'scipy.stats') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_wording_flag_alone_exits_0(tmp_path, capsys):
+    path = tmp_path / "spread.txt"
+    path.write_text("Across 12 studies, the pooled overall response rate was 52% (IQR 40%-61%).\n", encoding="utf-8")
+    status, out, _ = audit_cli(capsys, path, "--json")
+    statuses = {f["check"]: f["status"] for f in json.loads(out)["findings"]}
+    assert statuses["spread_as_inference"] == "flag" and status == 0
