@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import home
+from . import accounts, home
 
 
 def routes() -> list:
     """Every route of the app, screen by screen."""
-    return [*home.ROUTES]
+    return [*home.ROUTES, *accounts.ROUTES]
