@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
 import stat
 
 import pytest
@@ -245,7 +246,7 @@ def test_a_team_server_starts_with_a_lead_and_keeps_its_session_secret(workspace
     app, kw = started[0]
     settings = app.state.settings
     assert settings.team and settings.token is None and kw["host"] == "0.0.0.0"
-    assert set(settings.hosts) == {"127.0.0.1", "localhost", "::1", "review.example.org"}
+    assert set(settings.hosts) == {"127.0.0.1", "localhost", "::1", "review.example.org", socket.gethostname()}
     out = capsys.readouterr()
     assert "http://review.example.org:" in out.out and "token" not in out.out and "--secure-cookies" in out.err
     secret = workspace / ".metapool" / "secret"

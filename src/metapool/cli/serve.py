@@ -81,10 +81,15 @@ def is_loopback(host: str) -> bool:
 
 
 def team_hosts(host: str, allowed: list[str]) -> tuple[str, ...]:
-    """Host names a team server answers to: loopback, the ``--allowed-host`` names, ``--host`` unless a wildcard."""
-    wildcard = host in ("0.0.0.0", "::", "")
-    names = [*LOOPBACK, *allowed, *([] if wildcard else [host])]
+    """Host names a team server answers to: loopback, the ``--allowed-host`` names, and ``--host`` itself or,
+    for a wildcard address (``0.0.0.0``, ``::``), this computer's name (the one the printed URL shows)."""
+    names = [*LOOPBACK, *allowed, socket.gethostname() if is_wildcard(host) else host]
     return tuple(dict.fromkeys(names))
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether ``host`` listens on every address of the computer."""
+    return host in ("0.0.0.0", "::", "")
 
 
 def session_secret(app_folder: Path) -> str:
@@ -165,8 +170,7 @@ def _serve_team(args: argparse.Namespace, workspace, secret: str) -> int:
     hosts = team_hosts(args.host, args.allowed_host)
     app = create_app(Settings(workspace=workspace.root, token=None, hosts=hosts, team=True, secret=secret,
                               secure_cookies=args.secure_cookies))
-    shown = args.allowed_host[0] if args.allowed_host else (socket.gethostname() if args.host in ("0.0.0.0", "::")
-                                                            else args.host)
+    shown = args.allowed_host[0] if args.allowed_host else hosts[-1]
     print(f"metapool: team server on {workspace.root}, answering to {', '.join(hosts)}", file=sys.stderr)
     if not args.secure_cookies:
         print("metapool: the session cookie is also sent over plain HTTP; behind a TLS reverse proxy, start with "
