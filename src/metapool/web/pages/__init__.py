@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import accounts, home
+from . import accounts, audit, home
 
 
 def routes() -> list:
     """Every route of the app, screen by screen."""
-    return [*home.ROUTES, *accounts.ROUTES]
+    return [*home.ROUTES, *accounts.ROUTES, *audit.ROUTES]
