@@ -71,6 +71,8 @@ def test_an_uploaded_word_file_is_read_by_the_audit_reader(client, workspace):
     ({"text": WRONG, "data": "../outside.toml"}, "Choose an analysis file from the list."),
     ({"files": {"file": ("scan.pdf", b"not a pdf at all")}}, "scan.pdf is named like a PDF document (.pdf) but looks like a text file"),
     ({"files": {"file": ("notes.exe", b"MZ")}}, "notes.exe: files of this type are not accepted here"),
+    ({"files": {"file": ("scan.pdf", b"%PDF-1.4 damaged")}}, "&#39;scan.pdf&#39; is not a readable PDF"),
+    ({"files": {"file": ("old.docx", b"PK\x03\x04" + bytes(60))}}, "&#39;old.docx&#39; is a ZIP archive but not a Word"),
 ])
 def test_bad_input_is_shown_on_the_form(client, workspace, fields, message):
     r = _post(client, **fields)

@@ -60,6 +60,7 @@ async def audit_text(request: Request):
         return _form(request, text=pasted, error="Choose an analysis file from the list.", status=400)
     if upload is None and not pasted.strip():
         return _form(request, text=pasted, data=data_choice, error="Paste a text or choose a file to audit.", status=400)
+    path = None
     try:
         if upload is not None:
             path = await save_upload(upload, ws, AUDITS, TEXT_SUFFIXES, max_bytes=request.app.state.limits.file_bytes)
@@ -72,6 +73,8 @@ async def audit_text(request: Request):
         data = ws.inside(data_choice) if data_choice else None
         result = await run_in_threadpool(lambda: audit(text, data=data, source=source))
     except MetapoolError as exc:
+        if path is not None:  # a text the audit could not read is not kept
+            path.unlink(missing_ok=True)
         return _form(request, text=pasted, data=data_choice, error=str(exc), status=400)
     findings = path.with_suffix(".json")
     findings = ws.new_name(AUDITS, path.stem, ".json") if findings.exists() else findings
