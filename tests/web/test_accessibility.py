@@ -185,6 +185,8 @@ def test_team_sign_in_and_accounts_pages_are_accessible(browser, team_server, sc
         page.goto(team_server + "/accounts")
         assert "rui" in page.inner_text("main") and "ana (lead)" in page.inner_text("header")
         assert check_page(page, "accounts-team", screenshots) == []
+        page.goto(team_server + "/password")
+        assert check_page(page, "password-team", screenshots) == []
     finally:
         context.close()
 

@@ -267,3 +267,24 @@ def test_the_cli_has_no_password_option():
 
     text = build_parser()._subparsers._group_actions[0].choices["serve"].format_help()
     assert "--password" not in text and "--add-user" in text
+
+
+def test_a_member_changes_their_own_password(workspace, db):
+    acc.add_user(db, "ana", PASSWORD, "lead")
+    acc.add_user(db, "rui", PASSWORD, "reviewer")
+    c = _team_client(workspace)
+    _sign_in(c, "rui")
+    token = csrf_of(c.get("/password").text)
+
+    def change(current, new, again):
+        return c.post("/password", data={"csrf_token": token, "current": current, "new": new, "again": again})
+
+    assert "two new passwords differ" in change(PASSWORD, "new password 1", "new password 2").text
+    assert "current password is wrong" in change("wrong password", "new password 1", "new password 1").text
+    assert "needs 8 to 1024 characters" in change(PASSWORD, "short", "short").text
+    r = change(PASSWORD, "new password 1", "new password 1")
+    assert r.status_code == 200 and "Your password was changed." in r.text
+    assert acc.verify(db, "rui", "new password 1") and not acc.verify(db, "rui", PASSWORD)
+    assert 'href="/password"' in c.get("/").text
+    with make_client(workspace) as local:
+        assert local.get("/password").status_code == 404

@@ -1,7 +1,8 @@
 """Signing in and out, and the accounts of a team server (lead only).
 
 ``/login`` (GET the form, POST it with the session's CSRF token: the session exists before anyone signs
-in), ``/logout`` (POST), ``/accounts`` (the lead's list: add, change role, set a password, remove). In
+in), ``/logout`` (POST), ``/password`` (a member changes their own password), ``/accounts`` (the lead's
+list: add, change role, set a password, remove). In
 local mode nobody signs in: the printed link is the key and its holder is the lead; ``/accounts`` then
 prepares the accounts of a later team server (the same as ``metapool serve WORKSPACE --add-user``).
 """
@@ -103,10 +104,43 @@ async def accounts_action(request: Request):
     return _page(request, message=message.format(**fields))
 
 
+async def password_form(request: Request):
+    _team_only(request)
+    return render(request, "password.html", {"error": None, "message": None})
+
+
+async def change_password(request: Request):
+    """A signed-in member changes their own password (the current one is checked, with the throttle)."""
+    _team_only(request)
+    form = await read_form(request)
+    name = request.session["user"]
+    current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
+    error = None
+    try:
+        if new != again:
+            error = "The two new passwords differ."
+        elif await run_in_threadpool(verify, _accounts(request), name, current) is None:
+            error = "The current password is wrong."
+        else:
+            await run_in_threadpool(set_password, _accounts(request), name, new)
+    except MetapoolError as exc:  # locked, or a new password too short
+        error = str(exc)
+    if error:
+        return render(request, "password.html", {"error": error, "message": None}, 400)
+    return render(request, "password.html", {"error": None, "message": "Your password was changed."})
+
+
+def _team_only(request: Request) -> None:
+    if not request.app.state.team:
+        raise HTTPException(404, "This server runs in local mode, where nobody signs in or has a password.")
+
+
 ROUTES = [
     Route("/login", login_form, methods=["GET"], name="login"),
     Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"], name="logout"),
+    Route("/password", password_form, methods=["GET"], name="password"),
+    Route("/password", change_password, methods=["POST"]),
     Route("/accounts", accounts_page, methods=["GET"], name="accounts"),
     Route("/accounts/{action}", accounts_action, methods=["POST"]),
 ]
