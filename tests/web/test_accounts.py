@@ -288,3 +288,22 @@ def test_a_member_changes_their_own_password(workspace, db):
     assert 'href="/password"' in c.get("/").text
     with make_client(workspace) as local:
         assert local.get("/password").status_code == 404
+
+
+def test_signing_out_or_a_new_password_ends_copies_of_the_session_cookie(workspace, db):
+    acc.add_user(db, "ana", PASSWORD, "lead")
+    laptop, phone = _team_client(workspace), _team_client(workspace)
+    _sign_in(laptop, "ana")
+    _sign_in(phone, "ana")
+    stolen = _team_client(workspace)
+    stolen.cookies.update(laptop.cookies)
+    assert stolen.get("/", follow_redirects=False).status_code == 200
+    r = laptop.post("/password", data={"csrf_token": csrf_of(laptop.get("/password").text), "current": PASSWORD,
+                                       "new": "new password 1", "again": "new password 1"})
+    assert "Your password was changed." in r.text
+    assert laptop.get("/", follow_redirects=False).status_code == 200  # the session that changed it stays
+    assert phone.get("/", follow_redirects=False).status_code == 303  # every other one is over
+    stolen.cookies.clear()
+    stolen.cookies.update(laptop.cookies)
+    laptop.post("/logout", data={"csrf_token": csrf_of(laptop.get("/").text)})
+    assert stolen.get("/", follow_redirects=False).status_code == 303

@@ -8,8 +8,9 @@ with the review database's settings: :func:`metapool.review.store.sqlite_engine`
     One row per schema version applied (version, when, by which metapool); a database of a newer
     metapool is refused, an older one gets the steps of :data:`MIGRATIONS` (none yet).
 ``users``
-    name (unique), password hash, role (:data:`metapool.web.roles.ROLES`), created, and the
-    throttle's state: consecutive failures and the time the account is locked until.
+    name (unique), password hash, role (:data:`metapool.web.roles.ROLES`), created, the throttle's
+    state (consecutive failures, the time the account is locked until) and the generation of its
+    sessions (raised by signing out and by a new password: every older session ends).
 
 Passwords are hashed with Argon2id (argon2-cffi's ``PasswordHasher`` with its RFC 9106 defaults); a
 hash made with older parameters is replaced on the next successful sign-in. A wrong password and an
@@ -83,17 +84,23 @@ users = sa.Table(
     sa.Column("created", sa.DateTime(timezone=True), nullable=False),
     sa.Column("failures", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("generation", sa.Integer, nullable=False, default=0),
     sa.CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="ck_users_role"),
 )
 
 
 @dataclass(frozen=True)
 class User:
-    """An account as the pages show it (never its password hash)."""
+    """An account as the pages show it (never its password hash).
+
+    ``generation`` numbers the account's sessions: a session signed in under another number is over
+    (:func:`end_sessions`).
+    """
 
     name: str
     role: str
     created: dt.datetime
+    generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,13 +185,13 @@ def _hash(password: str) -> str:
 
 
 def _user(row) -> User:
-    return User(row.name, row.role, as_utc(row.created))
+    return User(row.name, row.role, as_utc(row.created), row.generation)
 
 
 def add_user(accounts: Accounts, name: str, password: str, role: str) -> User:
     """Create an account; refused (MetapoolError) if the name is taken or invalid, the role unknown, the password short."""
     values = {"name": _check_name(name), "role": _check_role(role), "password_hash": _hash(password),
-              "created": utc_now(), "failures": 0}
+              "created": utc_now(), "failures": 0, "generation": 0}
     with _transaction(accounts) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
             raise MetapoolError(f"An account named {name!r} exists already; nothing was changed.")
@@ -203,12 +210,6 @@ def get_user(accounts: Accounts, name: str) -> User | None:
     with _transaction(accounts, read_only=True) as conn:
         row = conn.execute(sa.select(users).where(users.c.name == name)).first()
     return None if row is None else _user(row)
-
-
-def role_of(accounts: Accounts, name: str) -> str | None:
-    """The role of the account ``name``, or None when there is none (what the access guard checks per request)."""
-    user = get_user(accounts, name)
-    return None if user is None else user.role
 
 
 def has_lead(accounts: Accounts) -> bool:
@@ -231,12 +232,18 @@ def _keep_a_lead(conn: sa.Connection, row, what: str) -> None:
 
 
 def set_password(accounts: Accounts, name: str, password: str) -> None:
-    """Give ``name`` a new password (and lift a lock)."""
+    """Give ``name`` a new password, lift a lock, and end the account's sessions in every browser."""
     new_hash = _hash(password)
     with _transaction(accounts) as conn:
         _existing(conn, name)
-        conn.execute(users.update().where(users.c.name == name).values(password_hash=new_hash, failures=0,
-                                                                       locked_until=None))
+        conn.execute(users.update().where(users.c.name == name).values(
+            password_hash=new_hash, failures=0, locked_until=None, generation=users.c.generation + 1))
+
+
+def end_sessions(accounts: Accounts, name: str) -> None:
+    """End every session of ``name`` (signing out ends them all: session cookies cannot be recalled one by one)."""
+    with _transaction(accounts) as conn:
+        conn.execute(users.update().where(users.c.name == name).values(generation=users.c.generation + 1))
 
 
 def set_role(accounts: Accounts, name: str, role: str) -> None:

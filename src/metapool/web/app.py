@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..exceptions import MetapoolError
-from .accounts import open_accounts, role_of
+from .accounts import get_user, open_accounts
 from .security import AccessGuard, BodyLimit, Limits, SecurityHeaders, new_token
 from .pages import routes
 from .templating import make_templates, render
@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(SessionMiddleware, secret_key=settings.secret or new_token(), session_cookie="metapool_session",
                        same_site="strict", https_only=settings.secure_cookies, max_age=None if not settings.team else 12 * 3600),
             Middleware(AccessGuard, token=None if settings.team else settings.token,
-                       role_of=None if accounts is None else partial(role_of, accounts)),
+                       account_of=None if accounts is None else partial(get_user, accounts)),
         ],
         exception_handlers={HTTPException: _http_error, MetapoolError: _bad_input, Exception: _server_error},
     )

@@ -143,15 +143,16 @@ class AccessGuard:
     token : str or None
         The launch token of local mode; None in team mode, where a signed-in account is needed and a
         visitor without one is sent to ``/login``.
-    role_of : callable, optional
-        Team mode: the current role of an account name, or None when it no longer exists. Read on every
-        request, so that a removed account is signed out and a changed role applies at once.
+    account_of : callable, optional
+        Team mode: the account of a name (with ``role`` and ``generation``), or None when it no longer
+        exists. Read on every request, so that a removed account, or a session of an older generation
+        (signed out, password changed), is over, and a changed role applies at once.
     """
 
-    def __init__(self, app: ASGIApp, token: str | None, role_of: Callable[[str], str | None] | None = None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, account_of: Callable[[str], object | None] | None = None) -> None:
         self.app = app
         self.token = token
-        self.role_of = role_of
+        self.account_of = account_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(PUBLIC_PREFIXES):
@@ -172,12 +173,12 @@ class AccessGuard:
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
                 await RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), 303)(scope, receive, send)
                 return
-        if session.get("user") and self.role_of is not None:
-            role = self.role_of(session["user"])
-            if role is None:
+        if session.get("user") and self.account_of is not None:
+            account = self.account_of(session["user"])
+            if account is None or account.generation != session.get("generation"):
                 session.clear()
             else:
-                session["role"] = role
+                session["role"] = account.role
         if session.get("user"):
             await self.app(scope, receive, send)
         elif self.token is None:

@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ...exceptions import MetapoolError
-from ..accounts import AccountLocked, Accounts, add_user, list_users, open_accounts, remove_user, set_password, \
-    set_role, verify
+from ..accounts import (AccountLocked, Accounts, add_user, end_sessions, get_user, list_users, open_accounts,
+                        remove_user, set_password, set_role, verify)
 from ..roles import ROLES
 from ..security import read_form, require_role
 from ..templating import render
@@ -60,12 +60,14 @@ async def login(request: Request):
     if user is None:
         return render(request, "login.html", {"next": target, "error": "Wrong account name or password."}, 400)
     request.session.clear()  # a new session: nothing of the one before signing in is carried over
-    request.session.update({"user": user.name, "role": user.role})
+    request.session.update({"user": user.name, "role": user.role, "generation": user.generation})
     return RedirectResponse(target, 303)
 
 
 async def logout(request: Request):
     await read_form(request)
+    if request.app.state.team and request.session.get("user"):
+        end_sessions(_accounts(request), request.session["user"])
     request.session.clear()
     return RedirectResponse("/login", 303)
 
@@ -123,6 +125,8 @@ async def change_password(request: Request):
             error = "The current password is wrong."
         else:
             await run_in_threadpool(set_password, _accounts(request), name, new)
+            user = await run_in_threadpool(get_user, _accounts(request), name)  # this session stays signed in
+            request.session["generation"] = user.generation
     except MetapoolError as exc:  # locked, or a new password too short
         error = str(exc)
     if error:
