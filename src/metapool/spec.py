@@ -91,6 +91,9 @@ KINDS: dict[str, dict] = {
                "text": "study medians (e.g. median overall survival), optionally with their CI (lower, upper)"},
 }
 
+#: Column keys an outcome of a kind may add to those of :data:`KINDS` (a median's CI and patients).
+OPTIONAL_COLUMNS: dict[str, tuple] = {"median": ("lower", "upper", "n")}
+
 _TOP_KEYS = {"title", "data", "sheet", "encoding", "study", "n", "design", "design_default", "risk_of_bias",
              "risk_of_bias_domains",
              "followup", "population", "synthetic", "intervention", "comparator", "defaults", "outcome", "review"}
@@ -389,7 +392,7 @@ def _outcome(chk: _Checker, i: int, raw: dict, defaults: dict) -> OutcomeSpec:
     if chosen is None:
         wanted = " or ".join("(" + ", ".join(a) + ")" for a in alternatives)
         raise chk.fail("kind", f"a {kind!r} outcome needs the column keys {wanted}.", i, name)
-    extra = ("lower", "upper", "n") if kind == "median" else ()
+    extra = OPTIONAL_COLUMNS.get(kind, ())
     columns = {c: keys[c] for c in (*chosen, *(e for e in extra if e in keys))}
     opts = {**defaults, **_options(chk, raw, i, name)}
     roles = {COLUMN_ROLES[c] for c in columns if c in COLUMN_ROLES}

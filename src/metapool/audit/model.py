@@ -81,6 +81,9 @@ class Statistic:
         A p-value written with the statistic, and its relation ``"="``, ``"<"``, ``">"``, ``"<="``.
     q, df : float or None
         Cochran's Q and its degrees of freedom written with an I².
+    n : int or None
+        The denominator written with a proportion as a count ("12/40 (30%)", "12 of 40 patients
+        (30%)"); None otherwise.
     unit : str or None
         ``"months"``, ``"weeks"``, ``"years"``, ``"days"`` for times; ``"patients"`` for counts.
     label : str or None
@@ -107,6 +110,7 @@ class Statistic:
     p_relation: str | None = None
     q: float | None = None
     df: float | None = None
+    n: int | None = None
     unit: str | None = None
     label: str | None = None
     claim: str | None = None

@@ -69,13 +69,17 @@ class Detected:
 
     ``columns`` pairs each key of the analysis file (canonical spelling,
     e.g. ``ci_lower``) with its column, in the order of the kind's keys;
-    ``why`` says what was recognised, for the template's comment.
+    ``why`` says what was recognised, for the template's comment;
+    ``options`` are further keys of the outcome as ``(key, value)`` pairs
+    (``("measure", "OR")``, ``("bias", False)``), written after its columns:
+    the web app's outcome form fills them, detection leaves them empty.
     """
 
     kind: str
     name: str
     columns: tuple
     why: str
+    options: tuple = ()
 
 
 class _Columns:

@@ -146,7 +146,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..datasets import DATASETS
     from ..datasets.review_demo import build_review_demo
-    from .run import run_run
+    from .run import run_run, shell_word
 
     ds = DATASETS["aml_hma_ven_synthetic"]
     print(f"Demo: {ds.description}\n{ds.source}\n", file=sys.stderr)
@@ -157,8 +157,12 @@ def run_demo(args: argparse.Namespace) -> int:
         analysis.write_text('review = "review"  # the SYNTHETIC demo review, built by metapool demo\n'
                             + ds.analysis_path.read_text(encoding="utf-8"), encoding="utf-8")
         shutil.copy(ds.path, Path(tmp) / ds.path.name)
-        return run_run(argparse.Namespace(analysis=str(analysis), outdir=args.outdir, force=args.force,
-                                          figures=args.figures, docx=args.docx))
+        status = run_run(argparse.Namespace(analysis=str(analysis), outdir=args.outdir, force=args.force,
+                                            figures=args.figures, docx=args.docx))
+    workspace = shell_word(str(Path(args.outdir).parent))
+    print(f"Open it in the web app: metapool serve {workspace}  (then Analyses, and the demo's report)",
+          file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,12 +55,12 @@ def run_run(args: argparse.Namespace) -> int:
     from ..report.render import write_outputs
     from ..spec import load_spec
 
+    if args.figures != "none":  # first: its server imports matplotlib (1.5 s) while the outcomes are pooled
+        prepare_workers(("metapool.analysis",))
     console = Console(stderr=True)
     spec = load_spec(args.analysis)
     reserved = reserved_folder(args.outdir, spec.input_files, args.force)  # refused or held before any work
     with reserved:
-        if args.figures != "none":
-            prepare_workers()  # the figure workers' server imports matplotlib while the outcomes are pooled
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Pooling", total=len(spec.outcomes))
 
@@ -125,7 +125,18 @@ def toml_string(text: str) -> str:
                          for c in text) + '"'
 
 
-def _shell_word(path: str) -> str:
+def toml_value(value) -> str:
+    """A TOML value: ``true``/``false``, a number, a list of such values, or a basic string (:func:`toml_string`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return toml_string(str(value))
+
+
+def shell_word(path: str) -> str:
     """``path`` as one word of a shell command (quoted when needed; a TOML string if it holds control characters)."""
     import shlex
 
@@ -143,6 +154,16 @@ def _valid_cells(table, column: str, parse) -> bool:
     return True
 
 
+#: The study-level keys an analysis file template fills: key -> (example column, what it holds).
+STUDY_COLUMNS = {
+    "study": ("study", "study labels (one column, or [\"author\", \"year\"] joined)"),
+    "n": ("n", "patients per study (total N on the evidence card)"),
+    "design": ("design", "study design (RCT, prospective cohort, ...: docs/vocabulary.md)"),
+    "risk_of_bias": ("rob", "overall risk-of-bias judgement (low / some concerns / high)"),
+    "followup": ("followup", "median follow-up (months), shown apart from survival"),
+}
+
+
 def _study_lines(table, found: dict) -> str:
     """The study-level keys of the template: filled where a column was recognised (``found``), else commented out.
 
@@ -156,14 +177,9 @@ def _study_lines(table, found: dict) -> str:
     checks = {"design": lambda c: parse_design(str(c)) if str(c).strip() else None, "risk_of_bias": parse_judgement}
     usable = {key: column for key, column in found.items()
               if column is not None and (key not in checks or _valid_cells(table, column, checks[key]))}
-    lines = (("study", "study", "study labels (one column, or [\"author\", \"year\"] joined)"),
-             ("n", "n", "patients per study (total N on the evidence card)"),
-             ("design", "design", "study design (RCT, prospective cohort, ...: docs/vocabulary.md)"),
-             ("risk_of_bias", "rob", "overall risk-of-bias judgement (low / some concerns / high)"),
-             ("followup", "followup", "median follow-up (months), shown apart from survival"))
     out = []
-    for key, example, text in lines:
-        line = f"{key} = {q(usable[key])}" if key in usable else f"# {key} = {q(example)}"
+    for key, (example, text) in STUDY_COLUMNS.items():
+        line = f"{key} = {toml_value(usable[key])}" if key in usable else f"# {key} = {q(example)}"
         out.append(f"{line:<40} # {text}")
     out.append('# risk_of_bias_domains = ["D1", "D2"]   # per-domain judgement columns (robvis plots)')
     return "\n".join(out)
@@ -181,20 +197,28 @@ def _outcome_tables(detected, n: str | None) -> str:
                 f'total = {total}\n')
     tables = []
     for d in detected:
-        keys = "\n".join(f"{key} = {q(column)}" for key, column in d.columns)
+        keys = "\n".join([*(f"{key} = {q(column)}" for key, column in d.columns),
+                          *(f"{key} = {toml_value(value)}" for key, value in d.options)])
         tables.append(f"[[outcome]]\nname = {q(d.name)}\nkind = {q(d.kind):<25} # {d.why}\n{keys}\n")
     return "\n".join(tables)
 
 
-def _template(data: str, path: str, table, detected: tuple) -> str:
+def analysis_template(data: str, path: str, table, detected: tuple, found: dict | None = None,
+                      title: str = "My meta-analysis", written_by: str = "`metapool init`", more: tuple = ()) -> str:
     """The analysis file template for data file ``data`` (relative to the template), written to ``path``.
 
     Study-level keys and outcomes are filled from the columns
     :mod:`metapool.cli.detect` recognises; when no outcome is, the template has
     one with placeholders (:func:`metapool.spec.placeholder`) that ``metapool run`` refuses
     until they are edited. ``detected`` are the outcomes
-    (:func:`metapool.cli.detect.detect_outcomes`). The header gives the
-    command that runs the file.
+    (:func:`metapool.cli.detect.detect_outcomes`, or those a user mapped, with
+    their options); ``found`` the study-level columns (default: those
+    :func:`~metapool.cli.detect.detect_study_columns` recognises). The header
+    gives the command that runs the file; ``more`` are further top-level keys
+    as ``(key, value)`` pairs (``("synthetic", True)``), written after the
+    study keys. The one writer of analysis files
+    (``metapool init`` and the web app): every value goes through
+    :func:`toml_value`, so no user text can add a key or a table.
     """
     from ..models.methods import method_choices
     from ..spec import KINDS
@@ -202,8 +226,8 @@ def _template(data: str, path: str, table, detected: tuple) -> str:
 
     q = toml_string
     columns = list(table)
-    found = detect_study_columns(table)
-    command = f"metapool run {_shell_word(path)} -o report"
+    found = detect_study_columns(table) if found is None else found
+    command = f"metapool run {shell_word(path)} -o report"
     if detected:
         head = (f"# Found {len(detected)} outcome{'s' if len(detected) > 1 else ''} in the columns of {q(data)}:"
                 " check each [[outcome]] below (names, columns), delete those you do not want, then run:")
@@ -212,12 +236,12 @@ def _template(data: str, path: str, table, detected: tuple) -> str:
                 " placeholder below with a column name (metapool run refuses the file until then), then run:")
     kinds = "\n".join(f"#   {k:<11} {v['text']}; keys: "
                       + " | ".join(", ".join(alt) for alt in v["columns"]) for k, v in KINDS.items())
-    return f'''# metapool analysis file (TOML), written by `metapool init`.
+    return f'''# metapool analysis file (TOML), written by {written_by}.
 {head}
 #   {command}
-title = "My meta-analysis"
+title = {q(title)}
 {f"data = {q(data)}":<40} # the study table, relative to this file
-{_study_lines(table, found)}
+{_study_lines(table, found)}{"".join(f"{chr(10)}{key} = {toml_value(value)}" for key, value in more)}
 
 [defaults]
 method = "REML"              # {", ".join(method_choices())} (metapool list methods)
@@ -249,8 +273,8 @@ def run_init(args: argparse.Namespace) -> int:
         raise MetapoolError(f"{out} exists; use --force to overwrite it.")
     relative = Path(os.path.relpath(data.resolve(), out.parent.resolve())).as_posix()
     with atomic_file(out) as tmp:
-        tmp.write_text(_template(relative, args.output, table, detected), encoding="utf-8")
-    command = f"metapool run {_shell_word(args.output)} -o report"
+        tmp.write_text(analysis_template(relative, args.output, table, detected), encoding="utf-8")
+    command = f"metapool run {shell_word(args.output)} -o report"
     todo = (f"check the {len(detected)} outcome(s) it found" if detected
             else "replace its \"<... column>\" placeholders with column names")
     print(f"Wrote {out}: {todo}, then run `{command}`.", file=sys.stderr)

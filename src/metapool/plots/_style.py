@@ -6,7 +6,8 @@ import functools
 import math
 from dataclasses import dataclass
 
-__all__ = ["Layout", "LAYOUTS", "SVG_FONT_STACK", "pyplot", "text_width_in", "fmt_value", "fmt_interval"]
+__all__ = ["Layout", "LAYOUTS", "SVG_FONT_STACK", "pyplot", "font_height_metrics", "text_metrics", "text_width_in",
+           "fmt_value", "fmt_interval"]
 
 
 @dataclass(frozen=True)
@@ -52,21 +53,57 @@ def pyplot():
     return plt
 
 
+@functools.lru_cache(maxsize=16384)
+def _text_metrics(text: str, prop, ismath) -> tuple:
+    from matplotlib.textpath import text_to_path
+
+    return text_to_path.get_text_width_height_descent(text, prop, ismath)
+
+
+def text_metrics(text: str, prop, ismath=False) -> tuple:
+    """Width, height and descent of one line of ``text`` in points, as matplotlib's SVG renderer measures it.
+
+    Remembered for the process (a report's figures show the same study
+    labels, numbers and tick labels again and again, and laying out a text
+    in FreeType costs about half a millisecond); ``prop`` is a
+    :class:`matplotlib.font_manager.FontProperties` (copied: it is mutable).
+    """
+    return _text_metrics(text, prop.copy(), ismath)
+
+
+def font_height_metrics(prop, dpi: float) -> tuple:
+    """Ascent, descent and line gap in pixels at ``dpi`` of the font of ``prop``, from its OS/2 or hhea table.
+
+    The vertical metrics matplotlib's text layout reads from the font for
+    every text it lays out (``Text._get_layout``), remembered for the process.
+    """
+    return _font_height_metrics(prop.copy(), dpi)
+
+
+@functools.lru_cache(maxsize=256)
+def _font_height_metrics(prop, dpi: float) -> tuple:
+    from matplotlib.font_manager import fontManager, get_font
+
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    scale = prop.get_size_in_points() * dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
+    for table, gap, ascent, descent in (("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                                        ("hhea", "lineGap", "ascent", "descent")):
+        values = font.get_sfnt_table(table)
+        if values is not None:
+            return values[ascent] * scale, -values[descent] * scale, values[gap] * scale
+    return None, None, None
+
+
 @functools.lru_cache(maxsize=8192)
 def text_width_in(text: str, fontsize: float, font: str, bold: bool = False) -> float:
-    """Rendered width of ``text`` in inches (multi-line: the widest line).
-
-    Remembered (a report's forest plots measure the same study labels and
-    numbers again and again; laying out a text costs about a millisecond).
-    """
+    """Rendered width of ``text`` in inches (multi-line: the widest line), measured by :func:`text_metrics`."""
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
 
     prop = FontProperties(family=font, weight="bold" if bold else "normal", size=fontsize)
     widest = 0.0
     for line in str(text).split("\n"):
         if line.strip():
-            widest = max(widest, text_to_path.get_text_width_height_descent(line, prop, ismath=False)[0])
+            widest = max(widest, text_metrics(line, prop)[0])
     return widest / 72.0
 
 

@@ -15,6 +15,7 @@ Stat Med 21:2641-2652.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,38 +91,66 @@ def baujat_plot(data, ax=None, *, label_top: int = 5, title: str | None = None):
     ax.set_xlim(-0.04 * xmax, xmax)  # a margin: points at 0 (no contribution) are not cut by the axes
     ax.set_ylim(-0.04 * ymax, ymax)
     finish_axes(ax, "Contribution to overall heterogeneity (Q)", "Influence on the pooled estimate", title)
-    engine = ax.figure.get_layout_engine()
-    if engine is not None:  # place the labels in the final layout (labels stay inside the axes)
-        engine.execute(ax.figure)
-    renderer = ax.figure.canvas.get_renderer()
-    frame = ax.get_window_extent(renderer)
+    finite = np.isfinite(t.x) & np.isfinite(t.y)
+    order = [i for i in np.argsort(-t.y, kind="stable") if t.labelled[i] and finite[i]]
+    notes = [ax.annotate(shorten(t.labels[i], _LABEL_CHARS), (t.x[i], t.y[i]), xytext=_SPOTS[0][:2],
+                         textcoords="offset points", ha=_SPOTS[0][2], fontsize=7, color="#333333", zorder=2,
+                         parse_math=False, in_layout=False) for i in order]  # fmt: skip
+    ax.add_artist(_label_placer()(notes, np.column_stack([t.x, t.y])[finite]))
+    return ax
+
+
+#: Where a label may go around its point: offset in points and alignment; beside the point, then a line further off.
+_SPOTS = ((4, 3, "left"), (4, -9, "left"), (-4, 3, "right"), (-4, -9, "right"),
+          (4, 12, "left"), (4, -18, "left"), (-4, 12, "right"), (-4, -18, "right"))
+
+
+#: Half the side of the box around a point that a label should not cover, in points.
+_DOT_PT = 2.16
+
+
+@functools.cache
+def _label_placer():
+    """The class of the artist that places the labels when the axes are drawn, in their final layout.
+
+    Drawn before the labels (lowest zorder), it draws nothing: it moves each
+    label, largest influence first, to the spot with the fewest clashes with
+    the labels placed before it (counting double) and the points, not over
+    the axes' edges; the renderer measuring the labels is the one drawing
+    them, after the layout engine ran.
+    """
+    from matplotlib.artist import Artist
     from matplotlib.transforms import Bbox
 
-    # placed labels and the points are obstacles: each label takes the spot around its point with the
-    # fewest clashes (a label over a label counts double), not over the axes' edges and their tick labels
-    pts = ax.transData.transform(np.column_stack([t.x, t.y])[np.isfinite(t.x) & np.isfinite(t.y)])
-    dots = [Bbox.from_extents(px - 3, py - 3, px + 3, py + 3) for px, py in pts]
-    boxes = []
-    spots = ((4, 3, "left"), (4, -9, "left"), (-4, 3, "right"), (-4, -9, "right"),  # beside the point, then
-             (4, 12, "left"), (4, -18, "left"), (-4, 12, "right"), (-4, -18, "right"))  # a line further off
-    for i in np.argsort(-t.y, kind="stable"):
-        if not (t.labelled[i] and np.isfinite(t.x[i]) and np.isfinite(t.y[i])):
-            continue
-        best = None
-        for dx, dy, ha in spots:
-            note = ax.annotate(shorten(t.labels[i], _LABEL_CHARS), (t.x[i], t.y[i]), xytext=(dx, dy),
-                               textcoords="offset points", ha=ha, fontsize=7, color="#333333", zorder=2,
-                               parse_math=False)  # fmt: skip
-            box = note.get_window_extent(renderer)
-            clashes = (2 * sum(box.overlaps(b) for b in boxes) + sum(box.overlaps(b) for b in dots)
-                       + 10 * (box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1 or box.y1 > frame.y1))  # fmt: skip
-            if best is None or clashes < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (clashes, note, box)
-            else:
-                note.remove()
-            if clashes == 0:
-                break
-        boxes.append(best[2])
-    return ax
+    class LabelPlacer(Artist):
+        zorder = -1
+
+        def __init__(self, notes, points):
+            super().__init__()
+            self.notes, self.points = notes, points
+            self.set_in_layout(False)
+
+        def draw(self, renderer):
+            ax = self.axes
+            frame = ax.get_window_extent(renderer)
+            r = renderer.points_to_pixels(_DOT_PT)
+            dots = [Bbox.from_extents(px - r, py - r, px + r, py + r) for px, py in ax.transData.transform(self.points)]
+            boxes = []
+            for note in self.notes:
+                best = None
+                for dx, dy, ha in _SPOTS:
+                    note.xyann = (dx, dy)
+                    note.set_horizontalalignment(ha)
+                    box = note.get_window_extent(renderer)
+                    clashes = (2 * sum(box.overlaps(b) for b in boxes) + sum(box.overlaps(b) for b in dots)
+                               + 10 * (box.x0 < frame.x0 or box.y0 < frame.y0 or box.x1 > frame.x1 or box.y1 > frame.y1))  # fmt: skip
+                    if best is None or clashes < best[0]:
+                        best = (clashes, (dx, dy), ha, box)
+                    if clashes == 0:
+                        break
+                note.xyann = best[1]
+                note.set_horizontalalignment(best[2])
+                boxes.append(best[3])
+            self.stale = False
+
+    return LabelPlacer

@@ -1,23 +1,28 @@
 """Save figures as SVG and PNG (and any other format matplotlib writes), each laid out once.
 
-A figure is laid out and measured once for all its formats: the PNG is the
-canvas drawn at its resolution, cropped to the figure's tight bounding box
-(the layout engine, e.g. constrained layout, runs in that one draw); the
+A figure is laid out and measured once for all its formats: with a PNG, the
+PNG is the canvas drawn at its resolution, cropped to the figure's tight
+bounding box (the layout engine, e.g. constrained layout, runs in that one
+draw); without one, the SVG renderer alone lays the figure out in its draw
+and then measures the tight box with the text metrics of that draw. The
 layout is then frozen and every other format is drawn with that same
 bounding box, so no format repeats the layout or the tight-box passes of
 ``savefig(bbox_inches="tight")`` (the SVG is drawn at the figure's size in
-one pass and cropped by its ``viewBox``). SVG text is written as text
+one pass and cropped by its ``viewBox``). Text metrics of the SVG renderer
+are remembered for the process (:func:`~metapool.plots._style.text_metrics`):
+a report's figures repeat their labels and numbers. SVG text is written as text
 (``svg.fonttype = "none"``) in the font stack :data:`~metapool.plots._style.SVG_FONT_STACK`:
 a tenth of the size of text drawn as paths, selectable and searchable.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from pathlib import Path
 
-from ._style import SVG_FONT_STACK
+from ._style import SVG_FONT_STACK, font_height_metrics, text_metrics
 
 __all__ = ["save_figure", "figure_svg", "figure_files"]
 
@@ -56,29 +61,60 @@ def _png(fig, dpi: float, pad: float):
     return buf.getvalue(), bbox
 
 
-def _layout(fig, dpi: float, pad: float):
-    """Lay ``fig`` out once at ``dpi`` without drawing it (layout engine run, texts measured): its tight box."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+@functools.cache
+def _svg_canvas_class():
+    """An SVG canvas drawing with a renderer it holds, whose text metrics are remembered (:func:`text_metrics`).
 
-    fig.set_dpi(dpi)
-    renderer = FigureCanvasAgg(fig).get_renderer()
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)
-    return fig.get_tightbbox(renderer).padded(pad)
+    The layout engine asks the canvas for its renderer
+    (``Figure._get_renderer``): it gets the very renderer that then draws
+    the figure and measures its tight box, so each text is laid out once.
+    """
+    from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+
+    class Renderer(RendererSVG):
+        def get_text_width_height_descent(self, s, prop, ismath):
+            return text_metrics(s, prop, ismath)
+
+        def _get_font_height_metrics(self, prop):  # asked for by matplotlib's text layout, else read from the font
+            return font_height_metrics(prop, 72.0)
+
+    class Canvas(FigureCanvasSVG):
+        renderer = None
+
+        def get_renderer(self):
+            return self.renderer
+
+    return Canvas, Renderer
 
 
-def _svg(fig, bbox) -> str:
-    """The SVG of ``fig`` in one pass (no layout, no tight-box pass), cropped to ``bbox`` (inches) by its viewBox."""
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
+def _svg(fig, dpi: float, bbox=None, pad: float = PAD_IN):
+    """The SVG of ``fig`` in one pass and the box it is cropped to by its viewBox (inches).
 
+    Without ``bbox``, the layout engine (if any) runs in the draw and the
+    figure's tight box is measured afterwards with the texts' metrics of the
+    draw, padded by ``pad``. The figure gets its own canvas back afterwards.
+    """
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+
+    canvas_class, renderer_class = _svg_canvas_class()
+    own = fig.canvas
+    canvas = canvas_class(fig)
     buf = io.StringIO()
-    FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None})
-    height = fig.get_figheight() * 72
-    x, y, w, h = bbox.x0 * 72, height - bbox.y1 * 72, bbox.width * 72, bbox.height * 72
+    fig.set_dpi(72)  # SVG units are points
+    width, height = fig.get_size_inches()
+    canvas.renderer = MixedModeRenderer(fig, width, height, dpi, renderer_class(width * 72, height * 72, buf,
+                                        image_dpi=dpi, metadata={"Date": None}))  # fmt: skip
+    try:
+        fig.draw(canvas.renderer)
+        canvas.renderer.finalize()
+        if bbox is None:
+            bbox = fig.get_tightbbox(canvas.renderer).padded(pad)
+    finally:
+        fig.set_canvas(own)  # not one whose renderer has finished its file
+    x, y, w, h = bbox.x0 * 72, (height - bbox.y1) * 72, bbox.width * 72, bbox.height * 72
     return re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*" viewBox="[^"]*"',
                   lambda m: f'<svg {m[1]}width="{w:.2f}pt" height="{h:.2f}pt" viewBox="{x:.2f} {y:.2f} {w:.2f} {h:.2f}"',
-                  buf.getvalue(), count=1)
+                  buf.getvalue(), count=1), bbox
 
 
 def _compact_svg(text: str) -> str:
@@ -107,7 +143,7 @@ def figure_files(obj, formats=("svg", "png"), dpi: float = 150, salt: str = "met
     formats
         Formats matplotlib writes (``"svg"``, ``"png"``, ``"pdf"`` ...).
     dpi
-        Resolution of the PNG (and of the one layout pass).
+        Resolution of the PNG (and of its layout pass, which the other formats reuse).
     salt
         Seed of the SVG element ids (``svg.hashsalt``): the same figure gives
         the same bytes; give figures inlined in one page different salts so
@@ -124,18 +160,20 @@ def figure_files(obj, formats=("svg", "png"), dpi: float = 150, salt: str = "met
     fig = _figure(obj)
     out = {}
     with matplotlib.rc_context(RC | {"svg.hashsalt": salt}):
-        png, bbox = _png(fig, dpi, PAD_IN) if "png" in formats else (None, _layout(fig, dpi, PAD_IN))
+        if "png" in formats:
+            out["png"], bbox = _png(fig, dpi, PAD_IN)
+        else:  # laid out, drawn and measured by the SVG renderer alone
+            svg, bbox = _svg(fig, dpi)
+            out["svg"] = _compact_svg(svg).encode("utf-8")
         fig.set_layout_engine("none")  # laid out once above: no format repeats it
         for fmt in formats:
-            if fmt == "png":
-                out[fmt] = png
-            elif fmt == "svg":
-                out[fmt] = _compact_svg(_svg(fig, bbox)).encode("utf-8")
-            else:
+            if fmt == "svg" and fmt not in out:
+                out[fmt] = _compact_svg(_svg(fig, dpi, bbox)[0]).encode("utf-8")
+            elif fmt not in out:
                 buf = io.BytesIO()
                 fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches=bbox)
                 out[fmt] = buf.getvalue()
-    return out
+    return {fmt: out[fmt] for fmt in formats}
 
 
 def save_figure(obj, path, formats=("svg", "png"), dpi: int = 300) -> list[Path]:

@@ -196,16 +196,28 @@ def _diamond(ax, p: ForestPooled, y: float, color: str, xlim):
                          facecolor=color, edgecolor=color, lw=0.6, zorder=3))  # fmt: skip
 
 
-def _ci_line(ax, lo, hi, y, xlim, color, lw=0.9):
-    """CI line clipped to the axis, with an arrow head where it runs off."""
-    a, b = max(lo, xlim[0]), min(hi, xlim[1])
-    if b < a:
-        return
-    ax.plot([a, b], [y, y], color=color, lw=lw, solid_capstyle="butt", zorder=2)
-    if lo < xlim[0]:
-        ax.plot([a], [y], marker="<", ms=4.5, color=color, zorder=2)
-    if hi > xlim[1]:
-        ax.plot([b], [y], marker=">", ms=4.5, color=color, zorder=2)
+def _ci_lines(ax, cis, xlim, color, lw=0.9):
+    """CI lines ``(lower, upper, y)`` clipped to the axis, with an arrow head where one runs off.
+
+    One line artist for all of them (broken between studies) and one per
+    arrow direction: a forest of 100 studies is not 100 artists to lay out.
+    """
+    xs, ys, arrows = [], [], {"<": ([], []), ">": ([], [])}
+    for lo, hi, y in cis:
+        a, b = max(lo, xlim[0]), min(hi, xlim[1])
+        if b < a:
+            continue
+        xs += [a, b, np.nan]
+        ys += [y, y, np.nan]
+        for off, marker, x in ((lo < xlim[0], "<", a), (hi > xlim[1], ">", b)):
+            if off:
+                arrows[marker][0].append(x)
+                arrows[marker][1].append(y)
+    if xs:
+        ax.plot(xs, ys, color=color, lw=lw, solid_capstyle="butt", zorder=2)
+    for marker, (ax_, ay) in arrows.items():
+        if ax_:
+            ax.plot(ax_, ay, marker=marker, ms=4.5, ls="none", color=color, zorder=2)
 
 
 def forest_plot(
@@ -289,10 +301,13 @@ def forest_plot(
     ax_w_in = box.width * fig.get_figwidth()
     ax_h_in = box.height * fig.get_figheight()
 
-    from matplotlib.transforms import blended_transform_factory
+    from matplotlib.transforms import TransformedPatchPath, blended_transform_factory
 
     tx = blended_transform_factory(ax.transAxes, ax.transData)
-    font = {"family": lay.font, "fontsize": lay.fontsize, "parse_math": False}  # user text: no mathtext
+    # user text: no mathtext. Texts are not clipped (clip_on=False, as Axes.text makes them): a clip path
+    # given up front spares Axes.text deriving the axes' clip box for each of the table's hundreds of texts
+    font = {"family": lay.font, "fontsize": lay.fontsize, "parse_math": False,
+            "clip_path": TransformedPatchPath(ax.patch)}
     xlim = _limits(table, xlim)
     ax.set_xlim(*xlim)
     if table.log_scale:
@@ -352,10 +367,11 @@ def forest_plot(
     final = table.pooled_rows[-1] if table.pooled_rows else None
     if final is not None and study_rows:
         ax.plot([final.estimate] * 2, [-0.5, last_pooled + 0.5], color="#888888", lw=0.7, ls=(0, (2, 2)), zorder=1)
+    _ci_lines(ax, [(r.item.ci_lower, r.item.ci_upper, y) for y, r in enumerate(rows) if r.kind == "study"], xlim,
+              lay.line_color)
     for y, r in enumerate(rows):
         if r.kind == "study":
             s: ForestStudy = r.item
-            _ci_line(ax, s.ci_lower, s.ci_upper, y, xlim, lay.line_color)
             side = 2.5 + 7.0 * math.sqrt(max(s.weight, 0.0) / wmax) if math.isfinite(s.weight) else 5.0
             if xlim[0] <= s.estimate <= xlim[1]:
                 ax.plot([s.estimate], [y], marker="s", ms=side, color=lay.study_color, mec=lay.study_color,

@@ -82,27 +82,36 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _context():
-    """The ``forkserver`` context, its server importing matplotlib and the plots once; ``spawn`` without one."""
+#: Modules the forkserver imports once for all workers: matplotlib with the backends that draw, the plots, and
+#: the modules of the analysis' result classes (a worker unpickling the analysis would import them: 0.1 s each).
+_PRELOAD = ("matplotlib.pyplot", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg",
+            "metapool.analysis_report", "metapool.bias", "metapool.influence", "metapool.moderators",
+            "metapool.moderators.subgroups", "metapool.influence.sensitivity", "metapool.plots",
+            "metapool.plots.risk_of_bias")
+
+
+def _context(modules: tuple = ()):
+    """The ``forkserver`` context, its server importing :data:`_PRELOAD` and ``modules`` once; ``spawn`` without one."""
     import multiprocessing
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["matplotlib.pyplot", "metapool.plots", __name__])
+    context.set_forkserver_preload([*_PRELOAD, *modules, __name__])
     return context
 
 
-def prepare_workers() -> None:
+def prepare_workers(modules: tuple = ()) -> None:
     """Start the ``forkserver`` of the figure workers now (it imports matplotlib while the caller computes).
 
     ``metapool run`` calls it before the analysis, so that the workers can
-    start at once when the figures are drawn; without a forkserver
-    (Windows) it does nothing.
+    start at once when the figures are drawn; ``modules`` are imported by
+    the server too (those of the analysis' classes: each worker unpickles
+    the analysis). Without a forkserver (Windows) it does nothing.
     """
     from multiprocessing import forkserver
 
-    if _cpus() > 1 and _context().get_start_method() == "forkserver":
+    if _cpus() > 1 and _context(modules).get_start_method() == "forkserver":
         forkserver.ensure_running()
 
 

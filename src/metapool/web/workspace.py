@@ -92,11 +92,16 @@ class Workspace:
         return f"{len(runs)} run{'s' * (len(runs) != 1)}" if runs else "not run yet"
 
     def runs_of(self, analysis: Path) -> list[Path]:
-        """Finished run folders of an analysis file, oldest first."""
+        """Finished run folders of an analysis file (``runs/<slug>/<n>`` holding results.json), oldest first.
+
+        Numbered folders only: the hidden folders a run builds beside its target (``.3.metapool-tmp``)
+        are not runs, and run 10 comes after run 9.
+        """
         folder = self.root / RUNS / self.slug(analysis.stem)
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if p.is_dir() and (p / "results.json").is_file())
+        return sorted((p for p in folder.iterdir() if p.name.isdigit() and p.is_dir() and not p.is_symlink()
+                       and (p / "results.json").is_file()), key=lambda p: int(p.name))
 
     def reviews(self) -> list[Entry]:
         """Review folders (holding ``review.toml``) directly in the workspace, in ``reviews/`` or one folder down."""

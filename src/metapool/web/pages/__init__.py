@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import accounts, audit, home
+from . import accounts, analysis, audit, card, home
 
 
 def routes() -> list:
     """Every route of the app, screen by screen."""
-    return [*home.ROUTES, *accounts.ROUTES, *audit.ROUTES]
+    return [*home.ROUTES, *analysis.ROUTES, *card.ROUTES, *accounts.ROUTES, *audit.ROUTES]
