@@ -57,7 +57,7 @@ def ratio(text, quote, value, lower, upper, decimals=2, kind="hazard_ratio", **k
 def test_registry_keys_and_texts():
     assert list(CHECKS) == ["estimate_in_interval", "interval_symmetry", "p_value", "significance_wording",
                             "i2_q_df", "interval_width", "n_total", "sample_size", "follow_up", "evidence_level",
-                            "spread_as_inference"]
+                            "spread_as_inference", "recompute"]
     for key, check in CHECKS.items():
         assert check.key == key and check.title and len(check.description) > 60
         assert check.severity in ("error", "wording")

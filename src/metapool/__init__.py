@@ -5,6 +5,7 @@ The public API is small and imports no plotting code (nor pandas or scipy.stats)
 >>> import metapool as mp
 >>> es = mp.escalc("PLO", xi=[3, 10, 20], ni=[30, 40, 50])
 >>> res = mp.rma(es, method="REML")
+>>> result = mp.audit("The pooled rate was 26% (95% CI 24-48%).")  # check the numbers of a text
 """
 
 from .effect_sizes import MEASURES, EffectSizeTable, escalc
@@ -23,6 +24,7 @@ from .exceptions import (
     OptionError,
 )
 from ._summary import load_renderers_with
+from .audit.pipeline import audit  # mp.audit(text); binds over the package's name (light: checks load on first use)
 
 
 def _register_renderers() -> None:
@@ -36,5 +38,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ESTIMATORS", "TESTS", "Control", "RMAResult", "rma", "GLMMResult", "rma_glmm", "MHResult", "rma_mh", "rma_peto", "MEASURES", "ConvergenceError", "DataValidationError", "EffectSizeTable",
-    "MetapoolError", "MetapoolWarning", "OptionError", "escalc", "__version__",
+    "MetapoolError", "MetapoolWarning", "OptionError", "escalc", "audit", "__version__",
 ]  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from . import recompute
 from .context import Context
 from .counts import check_follow_up, check_n_total, check_sample_size
 from .evidence import check_evidence_level
@@ -118,6 +119,7 @@ CHECKS: dict[str, Check] = {c.key: c for c in (
           "A pooled estimate given with an interquartile range or a range, where its CI is expected: a wording "
           "issue, not an error in a number. Its flags start with 'Wording:'.", None, check_spread_as_inference,
           severity="wording"),
+    Check(recompute.CHECK, recompute.TITLE, recompute.DESCRIPTION, recompute.REFERENCE, recompute.registry_function),
 )}
 
 

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     extra.add_argument("--sensitivity", action="store_true",
                        help="add leave-one-out analysis and influence diagnostics")
 
+    from .audit import add_audit_parser
     from .batch import add_batch_parser
     from .review import add_review_parser
     from .run import add_output_arguments, add_run_parsers
@@ -64,11 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parsers(sub)
     add_review_parser(sub)
     add_serve_parser(sub)
+    add_audit_parser(sub)
     demo = sub.add_parser("demo", help="run the bundled demo analysis (synthetic AML review) into a report folder")
     demo.add_argument("-o", "--outdir", default="out/demo", help="output folder (default out/demo)")
     add_output_arguments(demo)
-    lister = sub.add_parser("list", help="list measures, methods or tests")
-    lister.add_argument("what", choices=["measures", "methods", "tests"])
+    lister = sub.add_parser("list", help="list measures, methods, tests or the checks of metapool audit")
+    lister.add_argument("what", choices=["measures", "methods", "tests", "checks"])
     return parser
 
 
@@ -169,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     0: done; 1: done, but some requested outcome could not be pooled
-    (``run``); 2: an error, reported in one line; 130: interrupted (Ctrl-C),
-    any previous output left as it was.
+    (``run``) or some reported number is flagged (``audit``); 2: an error,
+    reported in one line; 130: interrupted (Ctrl-C), any previous output left
+    as it was.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -200,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import run_batch
 
             return run_batch(args)
+        if args.command == "audit":
+            from .audit import run_audit
+
+            return run_audit(args)
         print(table_lines(f"{args.what}:", vocabulary(args.what)))
         return 0
     except MetapoolError as exc:

@@ -22,8 +22,12 @@ __all__ = ["vocabulary", "table_lines", "epilog", "add_encoding_argument", "add_
 
 
 def vocabulary(what: str, batch: bool = False) -> dict[str, str]:
-    """Codes and descriptions of ``"measures"``, ``"methods"`` (only those ``fit_many`` fits with ``batch``)
-    or ``"tests"``."""
+    """Codes and descriptions of ``"measures"``, ``"methods"`` (only those ``fit_many`` fits with ``batch``),
+    ``"tests"`` or ``"checks"`` (those of ``metapool audit``)."""
+    if what == "checks":
+        from ..audit.checks import CHECKS
+
+        return {key: check.title for key, check in CHECKS.items()}
     if what == "measures":
         return {c: f"{m.name} [{m.family}]" for c, m in MEASURES.items()}
     if what == "methods":
@@ -42,9 +46,9 @@ def epilog(batch: bool = False) -> str:
     return "\n\n".join(table_lines(f"{what}:", vocabulary(what, batch)) for what in ("measures", "methods", "tests"))
 
 
-def add_encoding_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--encoding`` option of the commands that read a CSV file (``pool``, ``batch``)."""
-    parser.add_argument("--encoding", help="text encoding of a CSV file (default: detect UTF-8, else Windows-1252)")
+def add_encoding_argument(parser: argparse.ArgumentParser, what: str = "a CSV file") -> None:
+    """The ``--encoding`` option of the commands that read a text file (``pool``, ``batch``: a CSV file; ``audit``)."""
+    parser.add_argument("--encoding", help=f"text encoding of {what} (default: detect UTF-8, else Windows-1252)")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser, batch: bool = False):
