@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("metapool.audit.pipeline", reason="the audit library is not on this branch yet")
 
-from metapool.audit import audit  # noqa: E402
+from metapool.audit.pipeline import audit  # noqa: E402
 from metapool.datasets import __file__ as datasets_init  # noqa: E402
 
 from .conftest import csrf_of  # noqa: E402
@@ -109,3 +109,36 @@ def test_the_audit_page_in_a_real_browser(page, live_server, screenshots):
     page.wait_for_selector(".audit-report")
     assert page.locator("mark.audit-flag").count() >= 1
     assert check_page(page, "audit-result", screenshots) == []  # the findings too: labels, focus, contrast
+
+
+def _docx_with_doctype(doctype: bytes, reference: bytes) -> bytes:
+    """A Word document whose body XML declares ``doctype`` and uses ``reference`` as its text."""
+    import zipfile
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("PLACEHOLDER")
+    buf = io.BytesIO()
+    document.save(buf)
+    source = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    body = source.read("word/document.xml")
+    start = body.index(b"?>") + 2
+    body = (body[:start] + doctype + body[start:]).replace(b"PLACEHOLDER", reference)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in source.namelist():
+            archive.writestr(name, body if name == "word/document.xml" else source.read(name))
+    return out.getvalue()
+
+
+def test_word_files_with_xml_entity_attacks_are_harmless(client, tmp_path):
+    laughs = b"".join(b'<!ENTITY l%d "%s">' % (i + 1, b"&l%d;" % i * 10) for i in range(8))
+    bomb = _docx_with_doctype(b'<!DOCTYPE w:document [<!ENTITY l0 "lol">' + laughs + b"]>", b"&l8;")
+    r = _post(client, files={"file": ("laughs.docx", bomb)})
+    assert r.status_code == 400 and "not a readable Word (.docx) document" in r.text
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    xxe = _docx_with_doctype(b'<!DOCTYPE w:document [<!ENTITY x SYSTEM "file://%s">]>' % str(secret).encode(), b"&x;")
+    r = _post(client, files={"file": ("xxe.docx", xxe)})
+    assert "TOP-SECRET-VALUE" not in r.text  # the external entity is never read (python-docx: resolve_entities=False)

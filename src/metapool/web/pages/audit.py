@@ -45,7 +45,7 @@ async def audit_form(request: Request):
 
 
 async def audit_text(request: Request):
-    from ...audit import audit
+    from ...audit.pipeline import audit
     from ...audit.render import highlight_html, summary_line
     from ...audit.sources import text_of
 
