@@ -91,7 +91,7 @@ def test_corpus_design_labels_are_in_the_design_vocabulary():
 
 def test_checks_registry_matches_the_planted_keys():
     checks = pytest.importorskip("metapool.audit.checks")
-    assert set(checks.CHECKS) == CHECK_KEYS
+    assert set(checks.CHECKS) - {"recompute"} == CHECK_KEYS  # recompute needs the study table, not the text
 
 
 # -- each spelling ---------------------------------------------------------------------------------

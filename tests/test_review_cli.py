@@ -46,7 +46,7 @@ ER  -
 """
 
 
-def fake_read_records(path) -> ParsedFile:
+def fake_read_records(path, name=None) -> ParsedFile:
     """The records of a small RIS text, enough to test the command (the real parsers are tested elsewhere)."""
     data = Path(path).read_bytes()
     blocks = [b for b in data.decode("utf-8").split("ER  -") if "TI  -" in b]

@@ -551,3 +551,31 @@ def test_a_nul_character_is_refused_naming_the_record(review):
     with pytest.raises(MetapoolError, match="utf16.ris: record 2: title contains a NUL character"):
         store_import(review, [bad], "MEDLINE (Ovid)")
     assert review_status(review).records == 0
+
+
+# --- review.toml written from values (the web app's form), keywords --------------------------------------------------
+
+def test_config_text_round_trips_user_text_as_data_and_init_review_writes_it(tmp_path):
+    from metapool.review.config import Database, ExclusionReason, Question, config_text
+    from metapool.review.store import init_review
+
+    hostile = 'AML "x"\n[evil]\nkey = 1 \\ \x7f'
+    text = config_text(hostile, 1, Question(population=hostile), ("venetoclax", "AML"),
+                       (ExclusionReason("pop", hostile),), (Database("MEDLINE", hostile, dt.date(2025, 3, 1), 2017),))
+    config = parse_config(text)
+    assert config.title == hostile.strip() and config.question.population == hostile.strip()
+    assert config.keywords == ("venetoclax", "AML") and config.databases[0].search == hostile
+    review = init_review(tmp_path / "r", who="ana", config_text=text)
+    assert load_config(review.config_path).keywords == ("venetoclax", "AML")
+    with pytest.raises(MetapoolError, match="reviewers_per_record"):
+        init_review(tmp_path / "bad", config_text=text.replace("reviewers_per_record = 1", "reviewers_per_record = 5"))
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("line, problem", [('keywords = "AML"', "must be a list of texts"),
+                                           ('keywords = ["AML", 3]', "keywords[2]"),
+                                           ('keywords = ["  "]', "non-empty")])
+def test_keywords_must_be_a_list_of_texts(line, problem):
+    with pytest.raises(MetapoolError, match=re.escape(problem)):
+        parse_config(TEMPLATE.replace("keywords = []", line))
+    assert parse_config(TEMPLATE).keywords == ()

@@ -459,31 +459,35 @@ def _prisma(review, args: argparse.Namespace) -> int:
 
 
 def _studies(review, args: argparse.Namespace) -> int:
-    import csv
-
-    from ..exceptions import MetapoolError
-    from ..io.outputs import atomic_file, check_output_file
-    from ..report.render import safe_cell
-    from ..review.prisma import included_studies
+    from ..io.outputs import check_output_file
 
     target = check_output_file(args.output, review.local_files)
-    fixed = ["study", "citation", "year", "doi", "pmid", "reports", "records", "record_ids", "report_citations"]
-    outcomes = [o.strip() for o in args.outcomes.split(",") if o.strip()]
-    clash = sorted({o for o in outcomes if o in fixed or outcomes.count(o) > 1})
-    if clash:
-        raise MetapoolError(f"--outcomes: {', '.join(map(repr, clash))} repeat(s) a column of the table"
-                            f" ({', '.join(fixed)}) or another outcome; name each outcome once.")
-    studies = included_studies(review)
+    outcomes = args.outcomes.split(",")
+    n = write_study_table(review, target, outcomes)
+    named = [o.strip() for o in outcomes if o.strip()]
+    print(f"Wrote {n:,} included studies to {target}"
+          + (f", with empty columns {', '.join(named)} to fill in." if named else "."), file=sys.stderr)
+    return 0
+
+
+def write_study_table(review, target, outcomes=()) -> int:
+    """Write the study table (:func:`metapool.review.prisma.study_table`) to the CSV ``target``, cells guarded.
+
+    ``review studies`` and the web app's "create the study table" call it; returns the number of studies.
+    The caller checks ``target`` (``check_output_file``): the file is written aside and moved into place.
+    """
+    import csv
+
+    from ..io.outputs import atomic_file
+    from ..report.render import safe_cell
+    from ..review.prisma import study_table
+
+    header, rows = study_table(review, outcomes)
     with atomic_file(target) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow([safe_cell(c) for c in fixed + outcomes])
-        for s in studies:
-            row = [s.label, s.citation, s.year or "", s.doi or "", s.pmid or "", len(s.records),
-                   "; ".join(map(str, s.records)), "; ".join(s.record_ids), " | ".join(s.citations)]
-            writer.writerow([safe_cell(c) for c in row] + [""] * len(outcomes))
-    print(f"Wrote {len(studies):,} included studies to {target}"
-          + (f", with empty columns {', '.join(outcomes)} to fill in." if outcomes else "."), file=sys.stderr)
-    return 0
+        writer.writerow([safe_cell(c) for c in header])
+        writer.writerows([safe_cell(c) for c in row] for row in rows)
+    return len(rows)
 
 
 def _link(review, args: argparse.Namespace) -> int:
@@ -505,4 +509,4 @@ def _link(review, args: argparse.Namespace) -> int:
 PRISMA_COMMANDS = {"prisma": _prisma, "studies": _studies, "link": _link}
 
 
-__all__ = ["add_review_parser", "run_review"]
+__all__ = ["add_review_parser", "run_review", "write_study_table"]

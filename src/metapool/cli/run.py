@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..exceptions import MetapoolError
+from ..io.settings import toml_string
 
 
 def add_run_parsers(sub) -> None:
@@ -109,20 +110,6 @@ def _print_summary(spec, analysis) -> None:
                  "–" if o.n_patients is None else f"{o.n_patients:,}", "–" if i2 is None else fmt_percent(i2))
         table.add_row(*(Text(cell) for cell in cells))
     Console().print(table)
-
-
-#: TOML's short escapes in basic strings; other control characters are written as \uXXXX.
-_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def toml_string(text: str) -> str:
-    """``text`` as a TOML basic string (quoted; quotes, backslashes and control characters escaped).
-
-    Safe in a value and in a comment: the result holds no line break or other
-    control character.
-    """
-    return '"' + "".join(_TOML_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
-                         for c in text) + '"'
 
 
 def toml_value(value) -> str:

@@ -8,6 +8,9 @@ database ``review.db``. The file says:
   intervention, comparator, outcomes; study designs);
 - ``reviewers_per_record``: 1 or 2 independent reviewers per record at each
   screening stage;
+- ``keywords``: words and phrases highlighted in titles and abstracts on the
+  screening screen of ``metapool serve`` (they only help the eye: nothing is
+  ranked or excluded by them);
 - ``[[exclusion_reasons]]``: the eligibility criteria as named reasons, each
   a short ``code`` (what a reviewer types, what decisions store) and its ``text``;
 - ``[[databases]]``: each database searched, its ``name`` (what
@@ -40,7 +43,7 @@ from ..io.settings import parse_toml
 from ..io.decoding import decode_text, read_bytes
 
 __all__ = ["ReviewConfig", "Question", "ExclusionReason", "Database", "CONFIG_NAME", "TEMPLATE", "parse_config",
-           "load_config"]
+           "load_config", "config_text"]
 
 #: The review file's name in a review folder.
 CONFIG_NAME = "review.toml"
@@ -94,6 +97,7 @@ class ReviewConfig:
     exclusion_reasons: tuple[ExclusionReason, ...]
     databases: tuple[Database, ...]
     source: str = CONFIG_NAME
+    keywords: tuple[str, ...] = ()
 
     def database(self, name: str) -> Database:
         """The database called ``name``; an error listing the databases of the file otherwise."""
@@ -113,6 +117,9 @@ title = "Untitled review"
 
 # 1: one reviewer screens each record; 2: two independent reviewers, conflicts resolved by a third decision.
 reviewers_per_record = 2
+
+# Words and phrases highlighted in titles and abstracts when screening in the browser (metapool serve).
+keywords = []               # e.g. ["venetoclax", "azacitidine", "relapsed"]
 
 [question]                  # PICO
 population = ""             # e.g. "adults with relapsed or refractory AML"
@@ -154,7 +161,7 @@ text = "Study design not eligible"
 # register = true
 '''
 
-_TOP_KEYS = ("title", "reviewers_per_record", "question", "exclusion_reasons", "databases")
+_TOP_KEYS = ("title", "reviewers_per_record", "keywords", "question", "exclusion_reasons", "databases")
 _QUESTION_KEYS = ("population", "intervention", "comparator", "outcomes", "study_designs")
 _REASON_KEYS = ("code", "text")
 _DATABASE_KEYS = ("name", "search", "searched", "from", "to", "register")
@@ -250,6 +257,11 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> ReviewConfig:
     chk.unique([r.code for r in reasons], "exclusion_reasons.code")
     databases = tuple(_database(chk, d, i) for i, d in enumerate(chk.tables(raw.get("databases", []), "databases")))
     chk.unique([d.name for d in databases], "databases.name")
+    keywords = raw.get("keywords", [])
+    if not isinstance(keywords, list):
+        raise chk.fail("keywords", f"must be a list of texts in quotes ([\"venetoclax\", \"AML\"]),"
+                                   f" not {_kind(keywords)}.")
+    keywords = [chk.text(k, f"keywords[{i + 1}]", required=True) for i, k in enumerate(keywords)]
     return ReviewConfig(
         title=chk.text(raw.get("title", "Untitled review"), "title", required=True),
         question=Question(**{k: chk.text(question[k], "question." + k) for k in _QUESTION_KEYS if k in question}),
@@ -257,6 +269,7 @@ def parse_config(text: str, source: str = CONFIG_NAME) -> ReviewConfig:
         exclusion_reasons=reasons,
         databases=databases,
         source=source,
+        keywords=tuple(dict.fromkeys(keywords)),
     )
 
 
@@ -265,3 +278,32 @@ def load_config(path: str | Path) -> ReviewConfig:
     path = Path(path)
     decoded = decode_text(read_bytes(path, "Review file"), path.name)
     return parse_config(decoded.text, str(path))
+
+
+def config_text(title: str, reviewers_per_record: int = 2, question: Question = Question(),
+                keywords: tuple[str, ...] = (), exclusion_reasons: tuple[ExclusionReason, ...] = (),
+                databases: tuple[Database, ...] = ()) -> str:
+    """The text of a ``review.toml`` holding these values (what the web app's "new review" form writes).
+
+    Every text is written as a TOML string (:func:`~metapool.io.settings.toml_string`), so user text
+    can never become a key or a table; the result is checked by :func:`parse_config` before it is returned.
+    """
+    from ..io.settings import toml_string as q
+
+    lines = ["# review.toml: the review's question, eligibility criteria and searches (metapool review).",
+             "# Edit this file; metapool reads it on every command. See docs/review.md.", "",
+             f"title = {q(title)}", f"reviewers_per_record = {int(reviewers_per_record)}",
+             f"keywords = [{', '.join(q(k) for k in keywords)}]", "", "[question]"]
+    lines += [f"{k} = {q(getattr(question, k))}" for k in _QUESTION_KEYS]
+    for r in exclusion_reasons:
+        lines += ["", "[[exclusion_reasons]]", f"code = {q(r.code)}", f"text = {q(r.text)}"]
+    for d in databases:
+        lines += ["", "[[databases]]", f"name = {q(d.name)}"]
+        lines += [f"search = {q(d.search)}"] if d.search else []
+        lines += [f"searched = {d.searched.isoformat()}"] if d.searched else []
+        lines += [f"{key} = {v if isinstance(v, int) else v.isoformat()}" for key, v in
+                  (("from", d.date_from), ("to", d.date_to)) if v is not None]
+        lines += ["register = true"] if d.register else []
+    text = "\n".join(lines) + "\n"
+    parse_config(text)
+    return text

@@ -155,13 +155,17 @@ def store_import(review: Review, files: Sequence[ParsedFile], database: str, sea
 
 
 def import_files(review: Review, paths: Sequence[str | Path], database: str, searched: dt.date | None = None,
-                 who: str | None = None, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+                 who: str | None = None, progress: Callable[[int, int], None] | None = None,
+                 names: Sequence[str] | None = None) -> ImportResult:
     """Read export files (RIS, MEDLINE, BibTeX, CSV) and store them as one import (see :func:`store_import`).
 
     Every file is read before anything is stored: a file that cannot be read
-    leaves the review unchanged.
+    leaves the review unchanged. ``names`` are the files' names in messages and
+    in the review (default: each path's file name; see :func:`~metapool.review.parse.read_records`).
     """
     review.config.database(database)  # an unknown source is refused before the files are read
     from .parse import read_records
 
-    return store_import(review, [read_records(p) for p in paths], database, searched, who, progress)
+    names = list(names) if names is not None else [None] * len(paths)
+    return store_import(review, [read_records(p, n) for p, n in zip(paths, names, strict=True)], database, searched,
+                        who, progress)

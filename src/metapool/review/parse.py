@@ -111,13 +111,16 @@ def _first_line(text: str) -> str:
     return line if len(line) <= 60 else line[:57] + "..."
 
 
-def read_records(path: str | Path) -> ParsedFile:
+def read_records(path: str | Path, name: str | None = None) -> ParsedFile:
     """The records of one search export file (RIS, MEDLINE/PubMed, BibTeX or CSV).
 
     Parameters
     ----------
     path
         The export file. Its format and encoding are detected from its content.
+    name
+        The file's name in messages and in the review (default: the path's file
+        name; the web app gives an uploaded file's own name, saved under another).
 
     Returns
     -------
@@ -132,7 +135,7 @@ def read_records(path: str | Path) -> ParsedFile:
         record; the message names the file and what was found.
     """
     path = Path(path)
-    name = path.name
+    name = name or path.name
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -155,5 +158,6 @@ def read_records(path: str | Path) -> ParsedFile:
     records = parser(text, name)
     if not records:
         raise DataValidationError(f"{name}: a {display} file ({encoding}) with no records")
-    return ParsedFile(path=str(path), format=fmt, encoding=encoding, sha256=hashlib.sha256(data).hexdigest(),
+    return ParsedFile(path=str(path) if name == path.name else name, format=fmt, encoding=encoding,
+                      sha256=hashlib.sha256(data).hexdigest(),
                       records=records)

@@ -46,7 +46,7 @@ from ..exceptions import DataValidationError, MetapoolError
 from .store import Review, default_who, log_event, transaction
 
 __all__ = ["PrismaCounts", "prisma_counts", "check_prisma", "Study", "included_studies", "link_reports",
-           "unlink_reports", "study_label", "citation"]
+           "unlink_reports", "study_label", "citation", "STUDY_COLUMNS", "study_table"]
 
 
 @dataclass(frozen=True)
@@ -304,3 +304,24 @@ def included_studies(review: Review) -> tuple[Study, ...]:
             s = Study(**{**asdict(s), "label": s.label + "abcdefghijklmnopqrstuvwxyz"[(seen[s.label] - 1) % 26]})
         out.append(s)
     return tuple(out)
+
+
+#: The fixed columns of the study table (``review studies``), before one empty column per outcome.
+STUDY_COLUMNS = ("study", "citation", "year", "doi", "pmid", "reports", "records", "record_ids", "report_citations")
+
+
+def study_table(review: Review, outcomes=()) -> tuple[list[str], list[list]]:
+    """The extraction template of the included studies: its header and one row per study (:func:`included_studies`).
+
+    ``outcomes`` name one empty column each, to fill in; a name that repeats a
+    column of :data:`STUDY_COLUMNS` or another outcome is refused.
+    """
+    outcomes = [o.strip() for o in outcomes if o.strip()]
+    clash = sorted({o for o in outcomes if o in STUDY_COLUMNS or outcomes.count(o) > 1})
+    if clash:
+        raise DataValidationError(f"outcomes: {', '.join(map(repr, clash))} repeat(s) a column of the table"
+                                  f" ({', '.join(STUDY_COLUMNS)}) or another outcome; name each outcome once.")
+    rows = [[s.label, s.citation, s.year or "", s.doi or "", s.pmid or "", len(s.records),
+             "; ".join(map(str, s.records)), "; ".join(s.record_ids), " | ".join(s.citations)] + [""] * len(outcomes)
+            for s in included_studies(review)]
+    return [*STUDY_COLUMNS, *outcomes], rows

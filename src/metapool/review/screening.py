@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from .store import Review, as_utc, default_who, log_event, transaction, utc_now
 
 __all__ = ["STAGES", "DECISIONS", "FORWARD", "Vote", "UnitOutcome", "StageOutcomes", "Decision", "Agreement",
            "decide", "unit_outcome", "stage_outcomes", "conflicts", "cohen_kappa", "agreement", "queue", "next_unit",
+           "ReviewerProgress", "reviewer_progress",
            "SHEET_COLUMNS", "reviewer_sheet", "import_decisions", "read_decisions_csv", "simulate_review"]
 
 #: Screening stages: code and name.
@@ -433,8 +435,13 @@ def _texts(conn, ids: Sequence[int]) -> dict[int, str]:
     return {r.id: " ".join([r.title or "", r.abstract or "", *r.keywords]) for r in rows if r.id in wanted}
 
 
-#: The TF-IDF vectors of the last review ranked in this process: (where, records, last id) -> (row of each id, vectors).
+#: The TF-IDF vectors of the reviews ranked last in this process, oldest first:
+#: where -> ((records, last id), row of each id, vectors).
 _VECTORS: dict = {}
+
+#: Reviews whose vectors are kept (a web app serves several reviews at once, from several threads).
+_VECTOR_REVIEWS = 8
+_VECTORS_LOCK = threading.Lock()
 
 
 def _vectors(conn, review: Review):
@@ -449,13 +456,18 @@ def _vectors(conn, review: Review):
     from .ranking import features
     from .schema import records
 
-    key = (review.where, *conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
-    if key not in _VECTORS:
+    held = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
+    found = _VECTORS.get(review.where)
+    if found is None or found[0] != held:
         texts = _texts(conn, conn.execute(sa.select(records.c.id)).scalars().all())
         ids = sorted(texts)
-        _VECTORS.clear()
-        _VECTORS[key] = ({i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
-    return _VECTORS[key]
+        found = (held, {i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
+    with _VECTORS_LOCK:
+        _VECTORS.pop(review.where, None)
+        _VECTORS[review.where] = found
+        while len(_VECTORS) > _VECTOR_REVIEWS:
+            del _VECTORS[next(iter(_VECTORS))]
+    return found[1:]
 
 
 def _relevant(stage: str, unit: UnitOutcome) -> bool | None:
@@ -497,6 +509,48 @@ def next_unit(review: Review, stage: str, reviewer: str) -> int | None:
     """The record ``reviewer`` should screen next at ``stage`` (None: nothing left)."""
     found = queue(review, stage, reviewer)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class ReviewerProgress:
+    """Where one reviewer stands at a stage, read from the database (so a reload or a restart resumes there).
+
+    ``eligible`` units are at the stage, ``screened`` of them carry a current
+    decision of the reviewer, ``queue`` holds the units left to them, most
+    likely relevant first (:func:`queue`); ``mine`` maps each unit they
+    decided to their current vote, and ``last`` is the unit of their latest
+    decision (None before the first).
+    """
+
+    stage: str
+    reviewer: str
+    eligible: int
+    screened: int
+    queue: tuple[int, ...]
+    mine: dict[int, Vote]
+    last: int | None
+
+    @property
+    def next(self) -> int | None:
+        """The unit to screen next (None: nothing left for this reviewer)."""
+        return self.queue[0] if self.queue else None
+
+
+def reviewer_progress(review: Review, stage: str, reviewer: str) -> ReviewerProgress:
+    """``reviewer``'s progress at ``stage``: counts, queue in relevance order and latest decision (one read)."""
+    import sqlalchemy as sa
+
+    from .schema import decisions
+
+    _check_stage(stage)
+    with transaction(review, read_only=True) as conn:
+        todo, outcomes = _queue(conn, review, stage, reviewer)
+        latest_first = conn.execute(sa.select(decisions.c.record).where(
+            decisions.c.stage == stage, decisions.c.reviewer == reviewer, decisions.c.superseded_by.is_(None))
+            .order_by(decisions.c.id.desc())).scalars()
+        mine = {u.record: v for u in outcomes.values() for v in u.votes if v.reviewer == reviewer and not v.resolution}
+        last = next((r for r in latest_first if r in mine), None)  # a decision on a unit merged away does not count
+    return ReviewerProgress(stage, reviewer, len(outcomes), len(mine), tuple(todo), mine, last)
 
 
 #: Columns of a reviewer's sheet (``review export``); ``decision``, ``reason`` and ``note`` are read back.

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 
 from .store import Review, as_utc, transaction
 
-__all__ = ["SourceCount", "DatabaseCount", "ReviewStatus", "review_status", "RECORD_COLUMNS", "record_table"]
+__all__ = ["SourceCount", "DatabaseCount", "ReviewStatus", "review_status", "RECORD_COLUMNS", "record_table",
+           "read_record"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ def record_table(review: Review) -> Iterator[dict]:
     cluster (its own ``id`` when it is in none), ``kept`` whether it is that
     record; undone merges do not count. Authors and keywords are joined with ``"; "``.
     """
+    with transaction(review, read_only=True) as conn:
+        for r in conn.execute(_record_query()):
+            yield _row(r._mapping)
+
+
+def _record_query():
+    """Records with their source and active cluster (the record kept for it), in import order."""
     import sqlalchemy as sa
 
     from .schema import cluster_members, clusters, records, sources
@@ -117,14 +125,38 @@ def record_table(review: Review) -> Iterator[dict]:
               .join(clusters, clusters.c.id == cluster_members.c.cluster_id)
               .where(clusters.c.undone_by.is_(None)).subquery())
     cluster = sa.func.coalesce(active.c.kept_record, records.c.id)
-    query = (sa.select(records, sources.c.file_name, sources.c.database, sources.c.searched, cluster.label("cluster"))
-             .join(sources, sources.c.id == records.c.source_id)
-             .outerjoin(active, active.c.record == records.c.id)
-             .order_by(records.c.id))
+    return (sa.select(records, sources.c.file_name, sources.c.database, sources.c.searched, cluster.label("cluster"))
+            .join(sources, sources.c.id == records.c.source_id)
+            .outerjoin(active, active.c.record == records.c.id)
+            .order_by(records.c.id))
+
+
+def read_record(review: Review, record: int) -> dict:
+    """Record ``record`` as a row of :data:`RECORD_COLUMNS` (authors and keywords kept as lists).
+
+    Raises
+    ------
+    MetapoolError
+        No such record in the review.
+    """
+    import sqlalchemy as sa
+
+    from ..exceptions import DataValidationError
+    from .schema import records
+
     with transaction(review, read_only=True) as conn:
-        for r in conn.execute(query):
-            row = r._mapping
-            yield {**{c: row[c] for c in RECORD_COLUMNS if c in row and c not in ("cluster",)},
-                   "source_file": row["file_name"], "source_database": row["database"],
-                   "searched": row["searched"].isoformat(), "authors": "; ".join(row["authors"]),
-                   "keywords": "; ".join(row["keywords"]), "cluster": row["cluster"], "kept": row["cluster"] == row["id"]}
+        found = conn.execute(_record_query().where(records.c.id == record)).first()
+        if found is None:
+            last = conn.execute(sa.select(sa.func.max(records.c.id))).scalar_one()
+    if found is None:
+        held = f"its records are 1 to {last}" if last else "it holds no records yet"
+        raise DataValidationError(f"record {record} is not in the review ({held}).")
+    row = found._mapping
+    return {**_row(row), "authors": list(row["authors"]), "keywords": list(row["keywords"])}
+
+
+def _row(row) -> dict:
+    return {**{c: row[c] for c in RECORD_COLUMNS if c in row and c not in ("cluster",)},
+            "source_file": row["file_name"], "source_database": row["database"],
+            "searched": row["searched"].isoformat(), "authors": "; ".join(row["authors"]),
+            "keywords": "; ".join(row["keywords"]), "cluster": row["cluster"], "kept": row["cluster"] == row["id"]}

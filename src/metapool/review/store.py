@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import MetapoolError
 from ..io.outputs import atomic_file
-from .config import CONFIG_NAME, TEMPLATE, ReviewConfig, load_config
+from .config import CONFIG_NAME, TEMPLATE, ReviewConfig, load_config, parse_config
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -210,16 +210,22 @@ def open_review(folder: str | Path, db: str | None = None, read_only: bool = Fal
     return Review(folder=folder, config=config, engine=engine, where=where)
 
 
-def init_review(folder: str | Path, db: str | None = None, who: str | None = None) -> Review:
-    """Create a review in ``folder``: the commented template ``review.toml`` and an empty database.
+def init_review(folder: str | Path, db: str | None = None, who: str | None = None,
+                config_text: str | None = None) -> Review:
+    """Create a review in ``folder``: ``review.toml`` and an empty database.
 
-    ``folder`` may exist (it may hold the export files) but must not hold a
-    review; a PostgreSQL database given by ``db`` must not hold one either.
-    Nothing is left behind when creating the database fails.
+    ``review.toml`` is the commented template, or ``config_text`` (checked
+    before anything is written; the web app's "new review" form writes it with
+    :func:`metapool.review.config.config_text`). ``folder`` may exist (it may
+    hold the export files) but must not hold a review; a PostgreSQL database
+    given by ``db`` must not hold one either. Nothing is left behind when
+    creating the database fails.
     """
     from .migrations import create_schema, database_version
 
     folder = Path(folder)
+    text = TEMPLATE if config_text is None else config_text
+    parse_config(text, str(folder / CONFIG_NAME))
     for name in (CONFIG_NAME, DB_NAME):
         if (folder / name).exists():
             raise MetapoolError(f"{folder} already holds a review ({name}); nothing was changed.")
@@ -235,7 +241,7 @@ def init_review(folder: str | Path, db: str | None = None, who: str | None = Non
             create_schema(conn)
             log_event(conn, "init", {"folder": str(folder.resolve())}, who or default_who())
             with atomic_file(folder / CONFIG_NAME) as tmp:  # before the commit: a failed write rolls back
-                tmp.write_text(TEMPLATE, encoding="utf-8")
+                tmp.write_text(text, encoding="utf-8")
     except BaseException:
         engine.dispose()
         (folder / CONFIG_NAME).unlink(missing_ok=True)
