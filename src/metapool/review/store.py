@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 __all__ = ["DB_NAME", "Review", "init_review", "open_review", "transaction", "log_event", "default_who", "utc_now",
-           "as_utc"]
+           "as_utc", "sqlite_engine"]
 
 #: The SQLite database's name in a review folder.
 DB_NAME = "review.db"
@@ -86,16 +86,27 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
+def sqlite_engine(path: Path, read_only: bool = False) -> sa.Engine:
+    """An engine of the SQLite file ``path`` with the settings of a review database.
+
+    Foreign keys on, WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for writers (see the module's
+    notes); ``read_only`` opens the file with ``mode=ro``. The web app's account database uses it too.
+    """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true" if read_only
+                              else f"sqlite:///{path}")
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
 def _engine(folder: Path, db: str | None, read_only: bool = False) -> tuple[sa.Engine, str]:
     import sqlalchemy as sa
 
     if db is None:
         path = folder / DB_NAME
-        engine = sa.create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true" if read_only
-                                  else f"sqlite:///{path}")
-        sa.event.listen(engine, "connect", _sqlite_connect)
-        sa.event.listen(engine, "begin", _sqlite_begin)
-        return engine, str(path)
+        return sqlite_engine(path, read_only), str(path)
     try:
         url = sa.engine.make_url(db)
     except sa.exc.ArgumentError:

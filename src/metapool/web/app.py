@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from ..exceptions import MetapoolError
+from .accounts import get_user, open_accounts
 from .security import AccessGuard, BodyLimit, Limits, SecurityHeaders, new_token
 from .pages import routes
 from .templating import make_templates, render
@@ -48,6 +50,8 @@ class Settings:
         Key that signs session cookies.
     limits : Limits
         Upload and form caps.
+    secure_cookies : bool
+        Send the session cookie over HTTPS only (a team server behind a TLS reverse proxy).
     """
 
     workspace: Path
@@ -56,10 +60,13 @@ class Settings:
     team: bool = False
     secret: str = ""
     limits: Limits = Limits()
+    secure_cookies: bool = False
 
 
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app for one workspace (see :class:`Settings`)."""
+    workspace = Workspace(settings.workspace)
+    accounts = open_accounts(workspace.root) if settings.team else None
     app = Starlette(
         routes=[*routes(), Mount("/static", StaticFiles(directory=STATIC), name="static")],
         middleware=[
@@ -67,13 +74,15 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.hosts), www_redirect=False),
             Middleware(BodyLimit, limit=settings.limits.body_bytes),
             Middleware(SessionMiddleware, secret_key=settings.secret or new_token(), session_cookie="metapool_session",
-                       same_site="strict", https_only=False, max_age=None if not settings.team else 12 * 3600),
-            Middleware(AccessGuard, token=None if settings.team else settings.token),
+                       same_site="strict", https_only=settings.secure_cookies, max_age=None if not settings.team else 12 * 3600),
+            Middleware(AccessGuard, token=None if settings.team else settings.token,
+                       account_of=None if accounts is None else partial(get_user, accounts)),
         ],
         exception_handlers={HTTPException: _http_error, MetapoolError: _bad_input, Exception: _server_error},
     )
     app.state.settings = settings
-    app.state.workspace = Workspace(settings.workspace)
+    app.state.workspace = workspace
+    app.state.accounts = accounts
     app.state.team = settings.team
     app.state.limits = settings.limits
     app.state.templates = make_templates()

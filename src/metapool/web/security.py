@@ -8,7 +8,8 @@ printed URL, exchanged for a session cookie) and OWASP's cheat sheets for the re
   started for.
 - **Access**: :class:`AccessGuard`. Local mode: the ``token`` query parameter of the printed URL, compared
   in constant time, becomes a session; without a session every page answers 403 with what to do.
-  Team mode (``--host 0.0.0.0``): a signed-in account (``metapool.web.accounts``).
+  Team mode (``--host 0.0.0.0``): a signed-in account (``metapool.web.accounts``), whose role is read
+  again on every request; :func:`require_role` guards lead-only actions.
 - **CSRF**: a random token per session; every state-changing request carries it in the form field
   ``csrf_token`` or the ``X-CSRF-Token`` header (htmx sends it from ``hx-headers`` on ``<body>``);
   :func:`read_form` checks it before an endpoint sees any field.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
@@ -36,6 +38,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .roles import ROLES
 
 #: Paths any visitor may load: the stylesheet and vendored script, the favicon, the sign-in page.
 PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/favicon.ico", "/login")
@@ -98,6 +102,20 @@ def check_csrf(request: Request, form: FormData | None = None) -> None:
         raise HTTPException(403, "This form has expired or did not come from this app. Reload the page and try again.")
 
 
+def require_role(request: Request, role: str) -> None:
+    """Refuse (403, the app's error page) a request whose user does not have ``role`` or a higher one.
+
+    Pages call it before a lead-only action (``require_role(request, "lead")``). In local mode the one
+    user, who opened the printed link, is the lead; in team mode the role is the account's, read again
+    from the account database on every request (:class:`AccessGuard`).
+    """
+    ranks = list(ROLES)
+    held = request.session.get("role")
+    if held not in ROLES or ranks.index(held) > ranks.index(role):
+        raise HTTPException(403, f"This needs the role {role!r} ({ROLES[role].split(':')[0]}); "
+                                 f"you are signed in as {held or 'nobody'!s}. Ask the review's lead.")
+
+
 async def read_form(request: Request, *, max_files: int = 0) -> FormData:
     """The request's form after the CSRF check, with the app's limits on fields and files.
 
@@ -125,11 +143,16 @@ class AccessGuard:
     token : str or None
         The launch token of local mode; None in team mode, where a signed-in account is needed and a
         visitor without one is sent to ``/login``.
+    account_of : callable, optional
+        Team mode: the account of a name (with ``role`` and ``generation``), or None when it no longer
+        exists. Read on every request, so that a removed account, or a session of an older generation
+        (signed out, password changed), is over, and a changed role applies at once.
     """
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, account_of: Callable[[str], object | None] | None = None) -> None:
         self.app = app
         self.token = token
+        self.account_of = account_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(PUBLIC_PREFIXES):
@@ -150,6 +173,12 @@ class AccessGuard:
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
                 await RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), 303)(scope, receive, send)
                 return
+        if session.get("user") and self.account_of is not None:
+            account = self.account_of(session["user"])
+            if account is None or account.generation != session.get("generation"):
+                session.clear()
+            else:
+                session["role"] = account.role
         if session.get("user"):
             await self.app(scope, receive, send)
         elif self.token is None:

@@ -5,7 +5,7 @@ command line cannot disagree; each page's "reproduce" box gives the matching com
 named in URLs by its folder relative to the workspace (``?path=reviews/my-review``); a path outside
 the workspace, or a folder without ``review.toml``, is refused with a clear page.
 
-The helpers here (:func:`open_folder`, :func:`reviewer_of`, :func:`require_lead`, :func:`run`) are
+The helpers here (:func:`open_folder`, :func:`reviewer_of`, :func:`run`) are
 shared by the other review screens (:mod:`.review_dedup`, :mod:`.review_screening`, :mod:`.review_results`).
 """
 
@@ -104,12 +104,6 @@ def reviewer_of(request: Request) -> str:
 
 def is_lead(request: Request) -> bool:
     return request.session.get("role") == "lead"
-
-
-def require_lead(request: Request) -> None:
-    """Refuse (403) a request of a user who is not the review's lead."""
-    if not is_lead(request):
-        raise HTTPException(403, "Only the review's lead may do this (resolve conflicts).")
 
 
 def text_field(form, name: str, default: str = "") -> str:

@@ -16,9 +16,9 @@ from starlette.routing import Route
 
 from ...exceptions import DataValidationError
 from ..highlight import highlight, keyword_pattern
-from ..security import read_form
+from ..security import read_form, require_role
 from ..templating import render
-from .review import (int_field, open_folder, quote_path, require_lead, review_command, review_context, reviewer_of, run,
+from .review import (int_field, open_folder, quote_path, review_command, review_context, reviewer_of, run,
                      text_field, who_of)
 
 #: What each decision is called on its button, and its key (screening.js reads ``data-key``).
@@ -122,7 +122,7 @@ async def resolve(request: Request):
     from ...review.screening import decide as store
 
     form = await read_form(request)
-    require_lead(request)
+    require_role(request, "lead")
     review, rel = open_folder(request, text_field(form, "path"))
     stage = _stage(text_field(form, "stage"))
     record = int_field(form, "record")
