@@ -384,7 +384,7 @@ FORBIDDEN_MODULES = {"pickle", "marshal", "shelve", "dill", "cloudpickle", "subp
                      "numexpr", "yaml", "code", "codeop"}
 #: ``str.format`` on a template that is not a literal: each is metapool's own constant, reviewed.
 REVIEWED_FORMAT = {("plots/forest.py", "lay.ci_header"), ("effect_sizes/cells.py", "problem"),
-                   ("models/rma.py", "problem")}
+                   ("models/rma.py", "problem"), ("web/pages/accounts.py", "message")}
 
 
 def _markup_literal(node: ast.AST) -> bool:
