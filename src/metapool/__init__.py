@@ -24,7 +24,7 @@ from .exceptions import (
     OptionError,
 )
 from ._summary import load_renderers_with
-from .audit.pipeline import audit  # mp.audit(text); binds over the package's name (light: checks load on first use)
+from . import audit  # the package is callable: mp.audit(text) (light: its checks are imported on the first audit)
 
 
 def _register_renderers() -> None:
