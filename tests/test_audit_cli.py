@@ -127,6 +127,9 @@ def test_list_checks_and_help(capsys):
 
 def test_mp_audit_is_the_library_function():
     import metapool.audit.model  # noqa: F401  (importing a module of the package keeps mp.audit callable)
+    import metapool.audit.extract as extract_module  # "import a.b.c as x" reads a.b as an attribute of a
+
+    assert callable(extract_module.extract)
     from metapool.audit import AuditResult, audit
 
     result = mp.audit(WRONG)

@@ -232,6 +232,8 @@ def test_a_decision_is_stored_and_the_next_record_follows_from_the_database(clie
 @pytest.mark.parametrize("fields, problem", [
     ({"record": "99999"}, "record 99999 is not in the review"),
     ({"record": "abc"}, "is not a record or cluster number"),
+    ({"record": "²"}, "is not a record or cluster number"),  # str.isdigit() says yes, int() says no
+    ({"record": "9" * 30}, "is not a record or cluster number"),  # beyond the database's integers
     ({"decision": "yes"}, "decision &#39;yes&#39; is not one of"),
     ({"stage": "xx"}, "is not a screening stage"),
     ({"stage": "ft"}, "is not forward to full text"),
@@ -245,8 +247,10 @@ def test_a_bad_decision_is_refused_and_stores_nothing(client, fresh, fields, pro
 
 
 def test_a_record_not_open_to_the_reviewer_is_refused_on_the_screen(client, fresh):
-    r = client.get("/review/screen", params={"path": FRESH, "stage": "ta", "record": "99999"})
-    assert r.status_code == 400 and "not one you can screen" in r.text
+    for record in ("99999", "²", "9" * 30):
+        r = client.get("/review/screen", params={"path": FRESH, "stage": "ta", "record": record})
+        assert r.status_code == 400 and "not one you can screen" in r.text
+    assert client.get("/review/dedup", params={"path": FRESH, "ran": "²-1", "skip": "³"}).status_code == 200
 
 
 def _screen_as(client, name: str) -> None:
@@ -353,6 +357,8 @@ def test_a_reviewer_who_is_not_the_lead_may_not_resolve(workspace, fresh):
                                               "decision": "include"})
     assert r.status_code == 403
     assert len(conflicts(open_review(fresh), "ta")) == 1
+    for url in ("/review/dedup/run", "/review/dedup/decide", "/review/dedup/undo", "/review/studies"):
+        assert client.post(url, data={"csrf_token": "tok", "path": FRESH}).status_code == 403, url
 
 
 def test_prisma_page_svg_and_the_study_table_of_the_demo_review(client, workspace):

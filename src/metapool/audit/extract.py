@@ -83,7 +83,7 @@ _THRESHOLD_CONTEXT = re.compile(r"includ|eligib|criteri|enrol|requir|minimum|res
 _THRESHOLD = re.compile(
     rf"(?:(?i:at\s+least|a\s+minimum\s+of|minimum\s+of|no\s+fewer\s+than|not\s+less\s+than)\s+|[≥⩾]\s*|>=\s*)"
     rf"(?P<n>{COUNT})\s+(?:{_ADJ}){{0,2}}?{_NOUNS_N}|"
-    rf"(?P<n2>{COUNT})\s+(?i:or\s+more)\s+(?:{_ADJ}){{0,2}}?{_NOUNS_N}|"
+    rf"(?<![\d,.])(?P<n2>{COUNT})\s+(?i:or\s+more)\s+(?:{_ADJ}){{0,2}}?{_NOUNS_N}|"
     rf"(?i:minimum\s+sample\s+size)\s*(?:of|was|:|=|\bn\s*=)?\s*(?P<n3>{COUNT})")
 _SAMPLE_SIZE = re.compile(rf"(?i:sample\s+size)\s*(?:\(\s*)?(?:(?i:was|of|:|=|is)\s*)?(?:[Nn]\s*=\s*)?"
                           rf"(?P<n>{COUNT})(?:\s+{_NOUNS_N})?")

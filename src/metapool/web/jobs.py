@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..cli.run import shell_word
 from ..exceptions import MetapoolError
+from .fields import whole_number
 from .workspace import RUNS, Workspace
 
 log = logging.getLogger("metapool.web")
@@ -43,8 +44,9 @@ def run_command(analysis: str, out: str) -> str:
 def next_run_folder(ws: Workspace, analysis: Path) -> Path:
     """``runs/<analysis slug>/<n>``: one past the highest run number used so far (finished or not)."""
     folder = ws.inside(RUNS, ws.slug(analysis.stem))
-    used = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
-    used += [int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()] if folder.is_dir() else []
+    used = [whole_number(p.name) for p in folder.iterdir()] if folder.is_dir() else []
+    used += [whole_number(p.stem) for p in folder.glob("*.json")] if folder.is_dir() else []
+    used = [n for n in used if n is not None]
     return folder / str(max(used, default=0) + 1)
 
 

@@ -38,6 +38,7 @@ from starlette.routing import Route
 
 from ...cli.run import STUDY_COLUMNS, shell_word
 from ...exceptions import MetapoolError
+from ..fields import whole_number
 from ..jobs import Jobs, read_sidecar, run_command
 from ..security import OUTPUT_CSP, read_form
 from ..templating import render
@@ -244,7 +245,7 @@ def _from_form(form) -> tuple[dict, list]:
 
     study = {k: str(form.get(k) or "") for k in STUDY_FIELDS}
     outcomes = []
-    count = int(form.get("outcomes") or 0) if str(form.get("outcomes") or "0").isdigit() else 0
+    count = whole_number(form.get("outcomes")) or 0
     for i in range(min(count, 200)):
         kind = str(form.get(f"o{i}_kind") or "")
         if kind not in KINDS:
@@ -252,7 +253,7 @@ def _from_form(form) -> tuple[dict, list]:
         source = str(form.get(f"o{i}_source") or "")
         item = _blank(kind, str(form.get(f"o{i}_name") or ""),
                       {k: str(form.get(f"o{i}_col_{k}") or "") for k in kind_keys(kind)},
-                      int(source) if source.isdigit() else -1)
+                      -1 if whole_number(source) is None else whole_number(source))
         item.update({k: str(form.get(f"o{i}_{k}") or "") for k in ("measure", "method", "test", "level")},
                     bias=form.get(f"o{i}_bias") == "on", sensitivity=form.get(f"o{i}_sensitivity") == "on",
                     keep=form.get(f"o{i}_keep") == "on")

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ...exceptions import DataValidationError, MetapoolError
+from ..fields import whole_number
 from ..security import read_form
 from ..templating import render
 from ..uploads import RECORD_SUFFIXES, display_name, save_upload
@@ -114,9 +115,10 @@ def text_field(form, name: str, default: str = "") -> str:
 def int_field(form, name: str) -> int:
     """A whole-number form field; a missing or other value is a clear error naming the field."""
     value = text_field(form, name)
-    if not value.isdigit():
+    number = whole_number(value)
+    if number is None:
         raise DataValidationError(f"Field {name!r}: {value!r} is not a record or cluster number.")
-    return int(value)
+    return number
 
 
 def quote_path(text: str) -> str:

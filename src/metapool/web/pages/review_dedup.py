@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
-from ..security import read_form
+from ..fields import whole_number
+from ..security import read_form, require_role
 from ..templating import render
 from .review import int_field, open_folder, quote_path, review_command, review_context, run, text_field, who_of
 
@@ -38,12 +39,13 @@ def pair_rows(pair: dict) -> list[dict]:
 
 
 async def dedup(request: Request):
+    require_role(request, "lead")  # duplicates and the study table are the lead's (docs/web.md)
     from ...review.duplicates import active_clusters, dedup_queue
 
     review, rel = open_folder(request, request.query_params.get("path"))
     queue = await run(dedup_queue, review)
     skip = request.query_params.get("skip", "0")
-    skip = int(skip) % len(queue) if skip.isdigit() and queue else 0
+    skip = whole_number(skip) % len(queue) if whole_number(skip) is not None and queue else 0
     pair = queue[skip] if queue else None
     clusters = [c for c in await run(active_clusters, review) if "manual" in c.method.split("+")]
     merged, ran = request.query_params.get("merged", ""), request.query_params.get("ran", "").split("-")
@@ -51,8 +53,8 @@ async def dedup(request: Request):
     return render(request, "review_dedup.html", {
         **review_context(request, review, rel), "queue": queue, "pair": pair, "skip": skip,
         "rows": pair_rows(pair) if pair else [], "manual": clusters[-20:],
-        "merged": merged if merged.isdigit() else None,
-        "ran": [int(n) for n in ran] if len(ran) == 2 and all(n.isdigit() for n in ran) else None,
+        "merged": merged if whole_number(merged) is not None else None,
+        "ran": [whole_number(n) for n in ran] if len(ran) == 2 and None not in map(whole_number, ran) else None,
         "reproduce": {"command": "\n".join([review_command(rel, "dedup"), review_command(rel, "dedup", "--queue"),
                                             review_command(rel, "merge", str(a), str(b)),
                                             review_command(rel, "not-duplicate", str(a), str(b)),
@@ -65,6 +67,7 @@ def _back(rel: str, **params) -> RedirectResponse:
 
 
 async def run_passes(request: Request):
+    require_role(request, "lead")  # duplicates and the study table are the lead's (docs/web.md)
     from ...review.duplicates import run_dedup
 
     form = await read_form(request)
@@ -74,6 +77,7 @@ async def run_passes(request: Request):
 
 
 async def decide_pair(request: Request):
+    require_role(request, "lead")  # duplicates and the study table are the lead's (docs/web.md)
     from ...review.duplicates import mark_not_duplicate, merge_records
 
     form = await read_form(request)
@@ -87,6 +91,7 @@ async def decide_pair(request: Request):
 
 
 async def undo(request: Request):
+    require_role(request, "lead")  # duplicates and the study table are the lead's (docs/web.md)
     from ...review.duplicates import undo_merge
 
     form = await read_form(request)

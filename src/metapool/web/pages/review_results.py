@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ..security import read_form
+from ..security import read_form, require_role
 from ..templating import render
 from .review import open_folder, quote_path, review_command, review_context, run, text_field
 
@@ -79,6 +79,7 @@ async def prisma_svg(request: Request):
 
 async def study_table(request: Request):
     """Write the included studies as the extraction template in the review's folder; link it to a new analysis."""
+    require_role(request, "lead")  # duplicates and the study table are the lead's (docs/web.md)
     from ...cli.review import write_study_table
     from ...io.outputs import check_output_file
     from ...review.prisma import prisma_counts

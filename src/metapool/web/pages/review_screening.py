@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ...exceptions import DataValidationError
+from ..fields import whole_number
 from ..highlight import highlight, keyword_pattern
 from ..security import read_form, require_role
 from ..templating import render
@@ -56,10 +57,10 @@ async def screen(request: Request):
     progress = await run(reviewer_progress, review, stage, reviewer)
     asked = request.query_params.get("record")
     if asked is not None:
-        if not asked.isdigit() or (int(asked) not in progress.mine and int(asked) not in progress.queue):
+        if whole_number(asked) not in (*progress.mine, *progress.queue):
             raise DataValidationError(f"Record {asked!r} is not one you can screen at {stage} (not in your queue"
                                       " and not decided by you).")
-        unit = int(asked)
+        unit = whole_number(asked)
     else:
         unit = progress.next
     record = await run(read_record, review, unit) if unit is not None else None
