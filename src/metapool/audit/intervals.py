@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import special
 
-from .._distributions import norm_ppf
+from .._distributions import crit_value
 from ..effect_sizes.transforms import pft
 from ..plots.intervals import PROPORTION_CIS
 from .context import Context, finding
@@ -248,7 +248,7 @@ def check_interval_width(ctx: Context) -> Iterator[Finding]:
             continue
         k = max(ctx.k_values) if ctx.k_values else n
         level = stat.level or ASSUMED_LEVEL["width"]
-        z = float(norm_ppf(0.5 + level / 2.0))
+        z = float(crit_value(level))
         bounds = width_bounds(e, n, k, z)
         widths = written_widths(lower, upper, n)
         what = _interval_name(stat)

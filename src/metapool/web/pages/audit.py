@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from ...cli.run import shell_word
 from ...exceptions import MetapoolError
 from ..security import read_form
 from ..templating import render
@@ -79,7 +80,8 @@ async def audit_text(request: Request):
     findings = path.with_suffix(".json")
     findings = ws.new_name(AUDITS, path.stem, ".json") if findings.exists() else findings
     findings.write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
-    command = f"metapool audit {ws.relative(path)}" + (f" --data {data_choice}" if data_choice else "") + " --json"
+    command = " ".join(["metapool audit", shell_word(ws.relative(path)),
+                        *(["--data", shell_word(data_choice)] if data_choice else []), "--json"])
     return render(request, "audit.html", {
         "text": pasted, "data": data_choice, "error": None, "analyses": list(analyses.values()),
         "accept": ",".join(sorted(TEXT_SUFFIXES)),

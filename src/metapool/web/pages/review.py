@@ -279,6 +279,7 @@ async def import_records(request: Request):
     form = await read_form(request, max_files=10)
     review, rel = open_folder(request, text_field(form, "path"))
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    paths: list = []
     try:
         if not uploads:
             raise DataValidationError("Choose one or more export files (RIS, MEDLINE/PubMed, BibTeX or CSV).")
@@ -288,11 +289,14 @@ async def import_records(request: Request):
         except ValueError:
             raise DataValidationError(f"Date searched: {searched!r} is not a date written YYYY-MM-DD.") from None
         ws, cap = request.app.state.workspace, request.app.state.limits.file_bytes
-        paths = [await save_upload(f, ws, UPLOADS, RECORD_SUFFIXES, stem="records", max_bytes=cap) for f in uploads]
+        for f in uploads:
+            paths.append(await save_upload(f, ws, UPLOADS, RECORD_SUFFIXES, stem="records", max_bytes=cap))
         names = [display_name(f) for f in uploads]
         result = await run(import_files, review, paths, text_field(form, "source"), searched, who_of(request),
                            names=names)
     except MetapoolError as exc:
+        for path in paths:  # an import refused as a whole keeps none of its files
+            path.unlink(missing_ok=True)
         return _import_page(request, review, rel, error=str(exc), status=400)
     return _import_page(request, review, rel, result=result)
 
