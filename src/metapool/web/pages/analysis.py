@@ -31,6 +31,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
@@ -140,7 +141,7 @@ def _analysis_of_run(ws: Workspace, run: Path) -> Path | None:
 # ---------------------------------------------------------------- upload
 
 
-async def index(request: Request):
+def index(request: Request):
     ws = _ws(request)
     return render(request, "analysis_index.html", {"analyses": ws.analyses(), "suffixes": sorted(TABLE_SUFFIXES),
                                                     "reports": reports(ws),
@@ -161,7 +162,7 @@ async def upload(request: Request):
     ws = _ws(request)
     path = await save_upload(file, ws, UPLOADS, TABLE_SUFFIXES, max_bytes=request.app.state.limits.file_bytes)
     try:
-        read_uploaded_table(path, request.app.state.limits, display_name(file))  # refused now, not at the run
+        await run_in_threadpool(read_uploaded_table, path, request.app.state.limits, display_name(file))  # refused now
     except MetapoolError:
         path.unlink(missing_ok=True)
         raise
@@ -269,7 +270,7 @@ def _setup_page(request: Request, data: str, table, title: str, study: dict, out
         "study_fields": STUDY_FIELDS, "reproduce": _reproduce_init(data)}, status)
 
 
-async def setup(request: Request):
+def setup(request: Request):
     data = request.query_params.get("data")
     _, table = _table(request, data)
     study, outcomes = _guessed(table)
@@ -278,7 +279,7 @@ async def setup(request: Request):
     return _setup_page(request, data, table, Path(data).stem.replace("_", " ").capitalize(), study, outcomes)
 
 
-async def edit(request: Request):
+def edit(request: Request):
     ws = _ws(request)
     path = analysis_file(ws, request.query_params.get("path"))
     title, data, study, outcomes = _from_file(path)
@@ -361,8 +362,12 @@ def write_analysis(ws: Workspace, target: Path, data: Path, table, title: str, s
 
 
 async def save(request: Request):
-    ws = _ws(request)
     form = await read_form(request)
+    return await run_in_threadpool(_save, request, form)  # reads the table, writes the file: off the event loop
+
+
+def _save(request: Request, form):
+    ws = _ws(request)
     data = str(form.get("data") or "")
     data_path, table = _table(request, data)
     study, outcomes = _from_form(form)
@@ -390,7 +395,7 @@ def _run_entry(ws: Workspace, run: Path) -> dict:
             "outcomes": len(results.get("outcomes", []))}
 
 
-async def view(request: Request):
+def view(request: Request):
     from ...spec import load_spec
 
     ws = _ws(request)
@@ -409,13 +414,13 @@ async def view(request: Request):
                       "note": "Run this analysis file from the command line (OUT: a new or empty folder):"}})
 
 
-async def source(request: Request):
+def source(request: Request):
     ws = _ws(request)
     path = analysis_file(ws, request.query_params.get("path"))
     return _download(path.read_bytes(), path.name, "text/plain; charset=utf-8")
 
 
-async def open_analysis(request: Request):
+def open_analysis(request: Request):
     ws = _ws(request)
     path = analysis_file(ws, request.query_params.get("path"))
     runs = ws.runs_of(path)
@@ -427,7 +432,7 @@ async def open_analysis(request: Request):
 async def start_run(request: Request):
     ws = _ws(request)
     form = await read_form(request)
-    path = analysis_file(ws, str(form.get("path") or ""))
+    path = await run_in_threadpool(analysis_file, ws, str(form.get("path") or ""))
     job = _jobs(request).start(path)
     return RedirectResponse(f"/analysis/job/{job.id}", 303)
 
@@ -440,14 +445,14 @@ def _job(request: Request):
     return job
 
 
-async def job_page(request: Request):
+def job_page(request: Request):
     job = _job(request)
     return render(request, "analysis_job.html", {"job": job, "reproduce": {
         "command": run_command(job.analysis, job.run or "OUT"),
         "note": "This run, from the command line:"}})
 
 
-async def job_progress(request: Request):
+def job_progress(request: Request):
     job = _job(request)
     response = render(request, "analysis_progress.html", {"job": job})
     if job.state == "done" and request.headers.get("hx-request"):
@@ -474,7 +479,7 @@ def summary_rows(results: dict) -> list[dict]:
     return rows
 
 
-async def result(request: Request):
+def result(request: Request):
     ws = _ws(request)
     run = run_folder(ws, request.query_params.get("run"))
     rel = ws.relative(run)
@@ -532,7 +537,7 @@ def output_response(request: Request, path: Path, download: bool, name: str | No
     return FileResponse(path, media_type=media, headers={"Content-Security-Policy": OUTPUT_CSP + "; sandbox"})
 
 
-async def run_file_route(request: Request):
+def run_file_route(request: Request):
     ws = _ws(request)
     run = run_folder(ws, request.query_params.get("run"))
     name = request.query_params.get("name")
@@ -576,7 +581,7 @@ class _Pipe(io.RawIOBase):
         return data
 
 
-async def run_zip(request: Request):
+def run_zip(request: Request):
     ws = _ws(request)
     run = run_folder(ws, request.query_params.get("run"))
     name = f"{ws.slug(ws.relative(run), 'report')}.zip"

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from .analysis import output_response, run_file, run_folder
 
 
-async def card_page(request: Request):
+def card_page(request: Request):
     ws = request.app.state.workspace
     run = run_folder(ws, request.query_params.get("run"))
     name = f"evidence-card-{ws.slug(ws.relative(run), 'report')}.html"
