@@ -15,7 +15,7 @@ import pytest
 
 from metapool.exceptions import DataValidationError
 from metapool.io import tables
-from metapool.io.tables import check_workbook_archive, read_table
+from metapool.io.tables import check_office_archive, read_table
 
 SHEET = "xl/worksheets/sheet1.xml"
 
@@ -53,7 +53,7 @@ GOOD = _workbook([["study", "ai", "n1i"], ["A", 1, 10], ["B", 2, 20]])
 
 
 def test_a_real_workbook_passes_the_guard(tmp_path):
-    check_workbook_archive("s.xlsx", GOOD)
+    check_office_archive("s.xlsx", GOOD)
     assert read_table(_write(tmp_path, GOOD)).n_rows == 2
 
 
@@ -81,7 +81,7 @@ def test_too_many_members_are_refused(tmp_path):
 
 def test_a_damaged_archive_is_refused_by_the_guard():
     with pytest.raises(DataValidationError, match=r"its ZIP archive is damaged"):
-        check_workbook_archive("s.xlsx", b"PK\x03\x04" + bytes(100))
+        check_office_archive("s.xlsx", b"PK\x03\x04" + bytes(100))
 
 
 LAUGHS = b"""<?xml version="1.0"?>

@@ -14,8 +14,9 @@ its suffix, so that a PDF saved as ``abstract.txt`` is still read as a PDF:
 - PDF (pypdf): the text of each page; an encrypted PDF is read only when it opens without a
   password, and a PDF without a text layer (a scan) is refused with that reason.
 
-Every file is read whole, so its size is capped (:data:`MAX_BYTES`); a Word file's unpacked size too
-(:data:`MAX_UNPACKED`). Anything that cannot be read raises
+Every file is read whole, so its size is capped (:data:`MAX_BYTES`); a Word file's archive is checked
+against decompression bombs as a workbook's is (:func:`metapool.io.tables.check_office_archive`, with
+:data:`MAX_UNPACKED` as its unpacked size). Anything that cannot be read raises
 :class:`~metapool.exceptions.DataValidationError` with the file's name and the reason.
 """
 
@@ -30,6 +31,7 @@ from typing import BinaryIO
 
 from ..exceptions import DataValidationError
 from ..io.decoding import decode_text, read_bytes
+from ..io.tables import check_office_archive
 
 __all__ = ["MAX_BYTES", "MAX_UNPACKED", "FORMATS", "read_source", "text_of"]
 
@@ -195,10 +197,8 @@ def _docx_text(data: bytes, label: str) -> str:
     from docx.table import Table
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
-                raise DataValidationError(f"{label} unpacks to more than {MAX_UNPACKED // 2**20} MB;"
-                                          " it is not read.")
+        check_office_archive(label, data, "Word document (.docx)", "audit the section that matters as text",
+                             MAX_UNPACKED)
         document = docx.Document(io.BytesIO(data))
         lines: list[str] = []
         for block in document.iter_inner_content():

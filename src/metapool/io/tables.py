@@ -6,7 +6,7 @@ so study labels such as "NA" stay labels. Reading uses the standard library's
 :mod:`csv` (fast start-up for the command line) and :mod:`openpyxl` for Excel.
 
 A workbook is a ZIP archive of XML files: before openpyxl opens it (read-only), its archive is
-checked against decompression bombs (:func:`check_workbook_archive`), and openpyxl parses its XML
+checked against decompression bombs (:func:`check_office_archive`), and openpyxl parses its XML
 through :mod:`defusedxml` (no entity expansion, no external entities).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from ..exceptions import DataValidationError
 from .decoding import decode_text, looks_like, read_bytes
 
-__all__ = ["StudyTable", "read_table", "get_column", "check_workbook_archive", "EXCEL_SUFFIXES", "MAX_CELL_CHARS",
+__all__ = ["StudyTable", "read_table", "get_column", "check_office_archive", "EXCEL_SUFFIXES", "MAX_CELL_CHARS",
            "WORKBOOK_MAX_MEMBERS", "WORKBOOK_MAX_UNCOMPRESSED", "WORKBOOK_MAX_RATIO", "WORKBOOK_MAX_CELLS"]
 
 #: File suffixes read as Excel workbooks; any other file is read as delimited text.
@@ -153,18 +153,31 @@ def _not_a_workbook(name: str, data: bytes) -> DataValidationError:
     return DataValidationError(f"{name} looks like {what}, not an Excel workbook (.xlsx).")
 
 
-def check_workbook_archive(name: str, data: bytes) -> None:
-    """Refuse an Excel workbook whose ZIP archive could be a decompression bomb, before anything unpacks it.
+def check_office_archive(name: str, data: bytes, kind: str = "Excel workbook (.xlsx)",
+                         advice: str = "save the table as CSV", max_unpacked: int | None = None) -> None:
+    """Refuse an Office file (an Excel workbook, a Word document) whose ZIP archive could be a decompression bomb.
 
-    The sizes checked are those the archive's central directory declares; Python's :mod:`zipfile`, which
-    openpyxl reads through, never inflates a member past its declared size (a member that lies fails its
-    CRC check), so the declared sizes bound the work.
+    Checked before anything unpacks it. The sizes checked are those the archive's central directory
+    declares; Python's :mod:`zipfile`, which openpyxl and python-docx read through, never inflates a member
+    past its declared size (a member that lies fails its CRC check), so the declared sizes bound the work.
+
+    Parameters
+    ----------
+    name : str
+        The file's name, for the messages.
+    data : bytes
+        The file's content.
+    kind : str
+        What the file should be, for the messages ("Excel workbook (.xlsx)", "Word document (.docx)").
+    advice : str
+        What to do instead when the file unpacks to too much.
+    max_unpacked : int, optional
+        Largest total unpacked size, in bytes (default :data:`WORKBOOK_MAX_UNCOMPRESSED`).
 
     Raises
     ------
     DataValidationError
-        More than :data:`WORKBOOK_MAX_MEMBERS` members, more than :data:`WORKBOOK_MAX_UNCOMPRESSED` bytes
-        uncompressed, or a member compressed more than :data:`WORKBOOK_MAX_RATIO` times; an XML part whose
+        More than :data:`WORKBOOK_MAX_MEMBERS` members, more than ``max_unpacked`` bytes uncompressed, or a member compressed more than :data:`WORKBOOK_MAX_RATIO` times; an XML part whose
         prolog declares a document type or entities (no Office file does; openpyxl's parsers would not
         expand them either); a damaged ZIP archive.
 
@@ -174,28 +187,28 @@ def check_workbook_archive(name: str, data: bytes) -> None:
     """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            _check_members(name, archive)
+            _check_members(name, archive, advice, WORKBOOK_MAX_UNCOMPRESSED if max_unpacked is None else max_unpacked)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         if isinstance(exc, DataValidationError):
             raise
-        raise DataValidationError(f"{name} is not a readable Excel workbook (.xlsx): its ZIP archive is damaged.") from None
+        raise DataValidationError(f"{name} is not a readable {kind}: its ZIP archive is damaged.") from None
 
 
-def _check_members(name: str, archive: zipfile.ZipFile) -> None:
+def _check_members(name: str, archive: zipfile.ZipFile, advice: str, max_unpacked: int) -> None:
     members = archive.infolist()
     refused = f"{name} was refused as a possible decompression bomb:"
     if len(members) > WORKBOOK_MAX_MEMBERS:
         raise DataValidationError(f"{refused} it holds {len(members):,} files, more than the {WORKBOOK_MAX_MEMBERS:,}"
-                                  " a workbook of metapool may hold.")
+                                  " an Office file read by metapool may hold.")
     total = sum(m.file_size for m in members)
-    if total > WORKBOOK_MAX_UNCOMPRESSED:
+    if total > max_unpacked:
         raise DataValidationError(f"{refused} it unpacks to {total / 2**20:,.0f} MB, more than the "
-                                  f"{WORKBOOK_MAX_UNCOMPRESSED // 2**20} MB metapool reads; save the table as CSV.")
+                                  f"{max_unpacked // 2**20} MB metapool reads; {advice}.")
     for m in members:
         if m.file_size > WORKBOOK_RATIO_FLOOR and m.file_size > WORKBOOK_MAX_RATIO * max(m.compress_size, 1):
             raise DataValidationError(f"{refused} its part {m.filename!r} is compressed "
                                       f"{m.file_size / max(m.compress_size, 1):,.0f} times, more than the "
-                                      f"{WORKBOOK_MAX_RATIO} times of any real worksheet.")
+                                      f"{WORKBOOK_MAX_RATIO} times of any real Office file.")
     for m in members:  # the XML prolog: no Office part declares a document type (defence in depth)
         if m.filename.endswith((".xml", ".rels")):
             with archive.open(m) as part:
@@ -219,7 +232,7 @@ def _read_xlsx(name: str, data: bytes, sheet: str | None, max_rows: int | None,
     if not DEFUSEDXML:  # openpyxl parses through defusedxml only when it is installed and not switched off
         raise DataValidationError(f"{name} was not read: openpyxl is not using defusedxml (is the package installed, "
                                   "and OPENPYXL_DEFUSEDXML unset?), and metapool reads workbooks only through it.")
-    check_workbook_archive(name, data)
+    check_office_archive(name, data)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except damaged as exc:
@@ -322,7 +335,7 @@ def read_table(path: str | Path, sheet: str | None = None, encoding: str | None 
         sheet, a header without studies, blank or duplicate column names, rows
         with more cells than the header, a cell longer than
         :data:`MAX_CELL_CHARS` characters, a sheet asked of a text file, more rows or columns than
-        ``max_rows``/``max_columns``, a workbook refused by :func:`check_workbook_archive` or whose XML
+        ``max_rows``/``max_columns``, a workbook refused by :func:`check_office_archive` or whose XML
         declares entities (openpyxl parses through defusedxml).
     """
     path = Path(path)

@@ -167,7 +167,7 @@ def read_uploaded_table(path: Path, limits: Limits, name: str | None = None) -> 
         A file saved by :func:`save_upload`.
     limits : Limits
         :attr:`Limits.upload_rows` and :attr:`Limits.upload_columns` are the caps; a workbook also passes
-        the io layer's decompression-bomb guard (:func:`metapool.io.tables.check_workbook_archive`).
+        the io layer's decompression-bomb guard (:func:`metapool.io.tables.check_office_archive`).
     name : str, optional
         The name the user knows the file by (:func:`display_name`), used in messages instead of the saved name.
 
