@@ -12,7 +12,6 @@ shared by the other review screens (:mod:`.review_dedup`, :mod:`.review_screenin
 from __future__ import annotations
 
 import datetime as dt
-import shlex
 from urllib.parse import quote, unquote
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
+from ...cli.run import shell_word
 from ...exceptions import DataValidationError, MetapoolError
 from ..fields import whole_number
 from ..security import read_form
@@ -128,7 +128,7 @@ def quote_path(text: str) -> str:
 
 def review_command(rel: str, *words: str) -> str:
     """A ``metapool review`` command line on review folder ``rel``, its words quoted for a shell."""
-    return " ".join(["metapool", "review", words[0], shlex.quote(rel), *(shlex.quote(w) for w in words[1:])])
+    return " ".join(["metapool", "review", words[0], shell_word(rel), *(shell_word(w) for w in words[1:])])
 
 
 def review_context(request: Request, review, rel: str) -> dict:
