@@ -3,12 +3,15 @@
 Starts ``metapool serve`` on 127.0.0.1 (a subprocess, a free port) over a temporary workspace with
 ``--reviews`` copies of the SYNTHETIC demo search (its three exports imported and deduplicated,
 about 235 records to screen each, two reviewers per record), then runs ``--reviewers`` simulated
-reviewers in threads for ``--seconds``: each opens the printed link (its own session), names
-itself with "Screening as", and repeats: load its screening page (``GET /review/screen``: the
-queue is ranked again from every decision so far), post a decision on the record shown
-(``POST /review/decide``, answered by a redirect), every tenth time load the review's overview,
-and wait ``--think`` seconds (reading the next abstract; 0 makes it a stress test in which 20
-reviewers queue behind each other on the server's CPU).
+reviewers in threads: each opens the printed link (its own session), names itself with
+"Screening as" and loads its first screening page (the warm-up: the first page of a review computes
+the TF-IDF vectors of its records; its time is printed apart). When every reviewer has its first
+page, the measured ``--seconds`` start, and each reviewer repeats: post a decision on the record
+shown (``POST /review/decide``, answered by a redirect), one time in ten (drawn) load the
+review's overview, wait ``--think`` seconds (reading the next abstract: between 0.5 and 1.5 times it, drawn
+with a fixed seed per reviewer, and once at the start, so that the reviewers do not act in step;
+0 makes it a stress test in which 20 reviewers queue behind each other on the server's CPU), and
+load its next screening page (``GET /review/screen``: the queue in relevance order).
 Reviewers are spread over the reviews two by two, so that no record gets a third reviewer.
 
 Prints requests per second, p50 and p99 latency of the decision posts and of the page loads,
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -64,7 +68,7 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise SystemExit(f"metapool serve printed no link: {line!r}")
     base = found.group(1)
-    import httpx
+    import httpx2 as httpx
 
     for _ in range(200):
         try:
@@ -78,9 +82,12 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str]:
 class Reviewer(threading.Thread):
     """One simulated reviewer: its own session, screening one review until the deadline."""
 
-    def __init__(self, link: str, path: str, name: str, deadline: float, think: float):
+    def __init__(self, link: str, path: str, name: str, ready: threading.Barrier, started: list[float],
+                 seconds: float, think: float, seed: int):
         super().__init__(daemon=True)
-        self.link, self.path, self.name, self.deadline, self.think = link, path, name, deadline, think
+        self.link, self.path, self.name, self.think = link, path, name, think
+        self.ready, self.started, self.seconds = ready, started, seconds
+        self.random = random.Random(seed)
         self.posts: list[float] = []
         self.pages: list[float] = []
         self.first: float | None = None
@@ -88,20 +95,24 @@ class Reviewer(threading.Thread):
         self.errors: list[str] = []
 
     def run(self) -> None:
-        import httpx
+        import httpx2 as httpx
 
         with httpx.Client(base_url=self.link.split("/?")[0], follow_redirects=False, timeout=60) as c:
             c.get(self.link)
             page = c.get("/review/open", params={"path": self.path}).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
             c.post("/review/reviewer", data={"csrf_token": token, "path": self.path, "reviewer": self.name})
+            t0 = time.perf_counter()  # warm-up: the first ranking of a review computes its texts' vectors
+            page = c.get("/review/screen", params={"path": self.path, "stage": "ta"})
+            self.first = time.perf_counter() - t0
+            self.ready.wait(timeout=600)  # every reviewer has its first page: the measured part starts
+            deadline = self.started[0] + self.seconds
+            time.sleep(self.random.uniform(0, self.think))  # reviewers do not act in step
             n = 0
-            while time.monotonic() < self.deadline:
-                t0 = time.perf_counter()
-                page = c.get("/review/screen", params={"path": self.path, "stage": "ta"})
-                if self.first is None:  # the first ranking of a review loads scikit-learn and its texts' vectors
-                    self.first = time.perf_counter() - t0
-                else:
+            while time.monotonic() < deadline:
+                if n:
+                    t0 = time.perf_counter()
+                    page = c.get("/review/screen", params={"path": self.path, "stage": "ta"})
                     self.pages.append(time.perf_counter() - t0)
                 found = re.search(r'name="record" value="(\d+)"', page.text)
                 if page.status_code != 200 or not found:
@@ -117,11 +128,11 @@ class Reviewer(threading.Thread):
                 else:
                     self.errors.append(f"POST decide {r.status_code}")
                 n += 1
-                if n % 10 == 0:
+                if self.random.random() < 0.1:  # now and then, the review's overview
                     t0 = time.perf_counter()
                     c.get("/review/open", params={"path": self.path})
                     self.pages.append(time.perf_counter() - t0)
-                time.sleep(self.think)
+                time.sleep(self.think * self.random.uniform(0.5, 1.5))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -158,15 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"workspace: {args.reviews} reviews built in {time.perf_counter() - t0:.1f} s")
         proc, link = start_server(root)
         try:
-            deadline = time.monotonic() + args.seconds
-            team = [Reviewer(link, paths[(i // 2) % len(paths)], f"Reviewer {i + 1}", deadline, args.think)
-                    for i in range(args.reviewers)]
-            start = time.perf_counter()
+            started: list[float] = []
+            ready = threading.Barrier(args.reviewers, action=lambda: started.append(time.monotonic()))
+            team = [Reviewer(link, paths[(i // 2) % len(paths)], f"Reviewer {i + 1}", ready, started, args.seconds,
+                             args.think, seed=i) for i in range(args.reviewers)]
             for r in team:
                 r.start()
             for r in team:
                 r.join()
-            elapsed = time.perf_counter() - start
+            elapsed = time.monotonic() - started[0] if started else float("nan")
         finally:
             proc.terminate()
             proc.wait(20)

@@ -36,7 +36,7 @@ from ..exceptions import MetapoolError
 from .dedup import (AUTO_MERGE, AUTO_TITLE, MIN_TITLE, MIN_WORDS, QUEUE, Link, cluster_method, compare, deduplicate,
                     kept_record)
 from .record import Record
-from .store import Review, default_who, log_event, transaction
+from .store import DECISION_EVENTS, Review, default_who, kept, log_event, only_kinds, transaction
 
 __all__ = ["DedupRun", "ClusterRow", "run_dedup", "dedup_queue", "active_clusters", "merge_records",
            "mark_not_duplicate", "undo_merge", "dedup_counts", "active_cluster_count"]
@@ -255,7 +255,14 @@ def active_clusters(review: Review) -> list[ClusterRow]:
 
 
 def dedup_counts(conn) -> tuple[int, int]:
-    """Records removed as duplicates (members of active clusters other than the kept one) and the queue's size."""
+    """Records removed as duplicates (members of active clusters other than the kept one) and the queue's size.
+
+    Kept in this process until an event other than a screening decision (:func:`~.store.kept`).
+    """
+    return kept(conn, ("dedup_counts",), _dedup_counts, only_kinds(DECISION_EVENTS))
+
+
+def _dedup_counts(conn) -> tuple[int, int]:
     import sqlalchemy as sa
 
     from .schema import cluster_members, clusters

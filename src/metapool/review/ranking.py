@@ -5,7 +5,8 @@ record (title, abstract and keywords) becomes a TF-IDF vector, a logistic
 regression is fitted to the records screened so far (relevant: a decision that
 moves the record forward; irrelevant: an exclusion), and the unscreened records
 are offered in order of their predicted probability of relevance, best first.
-The model is refitted every time it is asked, so it learns from every decision.
+The model is refitted on every decision (the web app fits in the background
+and orders by the last fit meanwhile: :func:`metapool.review.screening.reviewer_progress`).
 It only orders records: nothing is ever excluded by it.
 
 Before the first relevant and the first irrelevant decision there is nothing
@@ -44,10 +45,17 @@ import numpy as np
 
 from ..exceptions import DataValidationError
 
-__all__ = ["features", "rank", "relevance_scores", "Simulation", "simulate", "records_to_reach", "wss"]
+__all__ = ["load", "features", "rank", "by_relevance", "relevance_scores", "Simulation", "simulate", "records_to_reach", "wss"]
 
 #: Default of the stopping heuristic: stop after this many consecutive irrelevant records.
 STOP_AFTER = 50
+
+
+def load() -> None:
+    """Import the vectoriser and the classifier now: scikit-learn takes seconds to import, which a
+    long-running server (``metapool serve``) spends at start rather than on its first screening page."""
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
 
 
 def features(texts: Sequence[str]):
@@ -86,8 +94,12 @@ def rank(texts: Sequence[str], labels: Mapping[int, bool], vectors=None,
     todo = sorted(i for i in range(len(texts)) if i not in labels) if among is None else sorted(among)
     if not todo or not any(labels.values()) or all(labels.values()):
         return todo
-    scores = relevance_scores(features(texts) if vectors is None else vectors, labels)
-    return sorted(todo, key=lambda i: (-scores[i], i))
+    return by_relevance(todo, relevance_scores(features(texts) if vectors is None else vectors, labels))
+
+
+def by_relevance(items: Sequence[int], scores) -> list[int]:
+    """``items`` with the highest ``scores[item]`` first; ties, and every item when ``scores`` is None, in the given order."""
+    return list(items) if scores is None else sorted(items, key=lambda i: -scores[i])
 
 
 def records_to_reach(found: Sequence[int], relevant: int, recall: float) -> int:

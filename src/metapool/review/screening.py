@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -53,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..exceptions import DataValidationError, MetapoolError
-from .store import Review, as_utc, default_who, log_event, transaction, utc_now
+from .store import DECISION_EVENTS, Review, as_utc, default_who, kept, log_event, transaction, utc_now
 
 __all__ = ["STAGES", "DECISIONS", "FORWARD", "Vote", "UnitOutcome", "StageOutcomes", "Decision", "Agreement",
            "decide", "unit_outcome", "stage_outcomes", "conflicts", "cohen_kappa", "agreement", "queue", "next_unit",
@@ -231,16 +232,39 @@ def _vote(row) -> Vote:
     return Vote(row.reviewer, row.decision, row.reason, row.kind == "resolve")
 
 
-def _votes(conn, stage: str) -> dict[int, list[Vote]]:
-    """Current decisions at ``stage`` per record, in the order they were made."""
+def _votes(conn, stage: str, records: Iterable[int] | None = None) -> dict[int, list[Vote]]:
+    """Current decisions at ``stage`` per record (of ``records`` only, when given), in the order they were made."""
+    from .schema import decisions
+
+    query = _current(stage)
+    if records is not None:
+        query = query.where(decisions.c.record.in_(sorted(records)))
     out: dict[int, list[Vote]] = {}
-    for r in conn.execute(_current(stage)):
+    for r in conn.execute(query):
         out.setdefault(r.record, []).append(_vote(r))
     return out
 
 
+#: Kept outcomes are brought up to date record by record after decisions (:func:`_updated`); past this many
+#: records decided since, they are read again.
+_UPDATE_MAX = 500
+
+
 def _outcomes(conn, review: Review, stage: str) -> dict[int, UnitOutcome]:
-    """Outcome of every unit eligible at ``stage``, by record id (in import order)."""
+    """Outcome of every unit eligible at ``stage``, by record id (in import order).
+
+    Kept in this process with the event log's version (:func:`~.store.kept`):
+    decisions made since update their records only (:func:`_updated`), so
+    that a long-running app does not read every decision again on every page.
+    The result is the caller's own dict.
+    """
+    n = review.config.reviewers_per_record
+    return dict(kept(conn, ("outcomes", stage, n), lambda c: _read_outcomes(c, review, stage),
+                     lambda held, new: _updated(conn, review, stage, held, new)))
+
+
+def _read_outcomes(conn, review: Review, stage: str) -> dict[int, UnitOutcome]:
+    """:func:`_outcomes` read from the database, every unit and every decision."""
     units = _units(conn)
     if stage == "ft":
         ta = _outcomes(conn, review, "ta")
@@ -248,6 +272,35 @@ def _outcomes(conn, review: Review, stage: str) -> dict[int, UnitOutcome]:
     votes = _votes(conn, stage)
     n = review.config.reviewers_per_record
     return {u: unit_outcome(u, stage, votes.get(u, ()), n) for u in units}
+
+
+def _updated(conn, review: Review, stage: str, held: dict, new) -> dict[int, UnitOutcome] | None:
+    """The ``held`` outcomes brought up to date with the ``new`` events (None: read them all again).
+
+    Only decisions may have come since: each changes the outcome of its own
+    record only (:func:`unit_outcome`), so those records' votes are read again;
+    at ``ft``, a title/abstract decision can also move its record to or from full text.
+    """
+    if any(e.kind not in DECISION_EVENTS for e in new):
+        return None
+    touched = {e.payload["record"] for e in new if e.payload["stage"] == stage}
+    moved = {e.payload["record"] for e in new if e.payload["stage"] == "ta"} if stage == "ft" else set()
+    if len(touched | moved) > _UPDATE_MAX:
+        return None
+    outcomes = dict(held)
+    if moved:
+        ta = _outcomes(conn, review, "ta")
+        for record in moved:
+            if ta[record].state == "final" and ta[record].decision in FORWARD:
+                outcomes.setdefault(record, None)
+            else:
+                outcomes.pop(record, None)
+    touched = (touched & outcomes.keys()) | {r for r, o in outcomes.items() if o is None}
+    votes = _votes(conn, stage, touched) if touched else {}
+    n = review.config.reviewers_per_record
+    for record in touched:
+        outcomes[record] = unit_outcome(record, stage, votes.get(record, ()), n)
+    return dict(sorted(outcomes.items())) if outcomes.keys() - held.keys() else outcomes
 
 
 def _check_stage(stage: str) -> None:
@@ -373,7 +426,7 @@ def _decide(conn, review: Review, record: int, stage: str, reviewer: str, decisi
                         as_utc(old.at), changed=False)
     payload = {"record": record, "stage": stage, "reviewer": reviewer, "decision": decision, "reason": reason,
                "supersedes": old.id if old is not None else None}
-    event = log_event(conn, "resolve" if resolve else "decision", payload, who)
+    event = log_event(conn, "resolve" if resolve else "decision", payload, who)  # the DECISION_EVENTS
     at = utc_now()
     new = conn.execute(decisions.insert().values(record=record, stage=stage, reviewer=reviewer, decision=decision,
                                                  reason=reason, note=note, event_id=event, who=who, at=at)
@@ -435,21 +488,45 @@ def _texts(conn, ids: Sequence[int]) -> dict[int, str]:
     return {r.id: " ".join([r.title or "", r.abstract or "", *r.keywords]) for r in rows if r.id in wanted}
 
 
-#: The TF-IDF vectors of the reviews ranked last in this process, oldest first:
-#: where -> ((records, last id), row of each id, vectors).
-_VECTORS: dict = {}
+@dataclass(eq=False)
+class _Ranking:
+    """A review's TF-IDF vectors (every record imported so far) and, per stage, the last fit of its ranking.
 
-#: Reviews whose vectors are kept (a web app serves several reviews at once, from several threads).
-_VECTOR_REVIEWS = 8
-_VECTORS_LOCK = threading.Lock()
+    ``held`` (records, last id) tells whether the vectors still cover the
+    review; ``row`` maps a record id to its row. ``fits`` holds per stage the
+    labels (by row) the model was fitted on and the scores of every row (None:
+    nothing to learn from yet); ``wanted`` the latest labels a background fit is
+    to use, per stage, and ``fitting`` the stages with a background fit queued or running.
+    """
+
+    held: tuple
+    row: dict[int, int]
+    vectors: object
+    fits: dict = field(default_factory=dict)
+    wanted: dict = field(default_factory=dict)
+    fitting: set = field(default_factory=set)
 
 
-def _vectors(conn, review: Review):
-    """Row of each record id and the TF-IDF vectors of every record of the review (all imports so far).
+#: The rankings of the reviews ranked last in this process, oldest first: where -> _Ranking.
+_RANKINGS: dict = {}
 
-    Records are never changed once imported, so the vectors are kept for the
-    next call while the review holds the same records (a long-running web
-    app ranks again after each decision without reading every text again).
+#: Stored values (non-zeros) of the vectors kept: about 12 bytes each, so some 100 MB. A web app serves
+#: several reviews at once, from several threads; the review ranked last is always kept.
+_VECTOR_BUDGET = 8_000_000
+_RANKINGS_LOCK = threading.Lock()
+
+#: One background fit at a time (:func:`_scores`), in a thread of its own.
+_FITTER: list = []
+
+log = logging.getLogger("metapool.review")
+
+
+def _ranking(conn, review: Review) -> _Ranking:
+    """The review's :class:`_Ranking`: kept from the last call while the review holds the same records.
+
+    Records are never changed once imported, so the vectors are computed once
+    per import (a long-running web app ranks again after each decision without
+    reading every text again). The reviews ranked most recently are kept, within :data:`_VECTOR_BUDGET`.
     """
     import sqlalchemy as sa
 
@@ -457,17 +534,73 @@ def _vectors(conn, review: Review):
     from .schema import records
 
     held = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
-    found = _VECTORS.get(review.where)
-    if found is None or found[0] != held:
+    with _RANKINGS_LOCK:
+        found = _RANKINGS.get(review.where)
+    if found is None or found.held != held:
         texts = _texts(conn, conn.execute(sa.select(records.c.id)).scalars().all())
         ids = sorted(texts)
-        found = (held, {i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
-    with _VECTORS_LOCK:
-        _VECTORS.pop(review.where, None)
-        _VECTORS[review.where] = found
-        while len(_VECTORS) > _VECTOR_REVIEWS:
-            del _VECTORS[next(iter(_VECTORS))]
-    return found[1:]
+        found = _Ranking(held, {i: row for row, i in enumerate(ids)}, features([texts[i] for i in ids]))
+    with _RANKINGS_LOCK:
+        _RANKINGS.pop(review.where, None)
+        _RANKINGS[review.where] = found
+        while len(_RANKINGS) > 1 and sum(r.vectors.nnz for r in _RANKINGS.values()) > _VECTOR_BUDGET:
+            del _RANKINGS[next(iter(_RANKINGS))]
+    return found
+
+
+def _scores(ranking: _Ranking, stage: str, labels: dict[int, bool], background: bool):
+    """Relevance score of every row of ``ranking`` learnt from ``labels`` (by row); None before there is anything to learn.
+
+    A fit on the same labels is reused. Otherwise the model is fitted now,
+    unless ``background`` and an earlier fit has scores: then they are
+    returned and the new fit runs in a background thread, one at a time, for the
+    next call (as ASReview LAB does: "ASReview trains only one model at the same
+    time", asreview/asreview discussion #1559), so that a page never waits for a fit.
+    A fit queued behind others uses the latest labels when its turn comes.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .ranking import relevance_scores
+
+    with _RANKINGS_LOCK:
+        fit = ranking.fits.get(stage)
+        if fit is not None and fit[0] == labels:
+            return fit[1]
+        if background and fit is not None and fit[1] is not None:
+            ranking.wanted[stage] = dict(labels)
+            if stage not in ranking.fitting:
+                ranking.fitting.add(stage)
+                if not _FITTER:
+                    _FITTER.append(ThreadPoolExecutor(1, thread_name_prefix="metapool-ranking"))
+                _FITTER[0].submit(_refit, ranking, stage)
+            return fit[1]
+    scores = relevance_scores(ranking.vectors, labels)
+    with _RANKINGS_LOCK:
+        ranking.fits[stage] = (dict(labels), scores)
+    return scores
+
+
+def _refit(ranking: _Ranking, stage: str) -> None:
+    """A background fit of :func:`_scores` on the labels wanted last; queued again when newer ones came meanwhile.
+
+    An error goes to the log (the last fit stays in use).
+    """
+    from .ranking import relevance_scores
+
+    with _RANKINGS_LOCK:
+        labels = ranking.wanted.pop(stage)
+    try:
+        scores = relevance_scores(ranking.vectors, labels)
+        with _RANKINGS_LOCK:
+            ranking.fits[stage] = (labels, scores)
+    except Exception:
+        log.exception("the ranking of stage %s could not be fitted again", stage)
+    finally:
+        with _RANKINGS_LOCK:
+            if stage in ranking.wanted:
+                _FITTER[0].submit(_refit, ranking, stage)
+            else:
+                ranking.fitting.discard(stage)
 
 
 def _relevant(stage: str, unit: UnitOutcome) -> bool | None:
@@ -478,18 +611,20 @@ def _relevant(stage: str, unit: UnitOutcome) -> bool | None:
     return any(d in FORWARD for d in votes) if votes else None
 
 
-def _queue(conn, review: Review, stage: str, reviewer: str) -> tuple[list[int], dict[int, UnitOutcome]]:
-    from .ranking import rank
+def _queue(conn, review: Review, stage: str, reviewer: str,
+           background: bool = False) -> tuple[list[int], dict[int, UnitOutcome]]:
+    """``reviewer``'s units left at ``stage`` in relevance order (``background``: see :func:`_scores`), and the outcomes."""
+    from .ranking import by_relevance
 
     outcomes = _outcomes(conn, review, stage)
-    ids = list(outcomes)
-    labels = {i: rel for i, u in enumerate(outcomes.values()) if (rel := _relevant(stage, u)) is not None}
-    todo = [i for i, u in enumerate(outcomes.values())
-            if u.state == "pending" and all(v.reviewer != reviewer for v in u.votes)]
+    todo = [u for u, o in outcomes.items() if o.state == "pending" and all(v.reviewer != reviewer for v in o.votes)]
     if not todo:
         return [], outcomes
-    row, vectors = _vectors(conn, review)
-    return [ids[i] for i in rank(ids, labels, vectors[[row[i] for i in ids]], among=todo)], outcomes
+    ranking = _ranking(conn, review)
+    row = ranking.row
+    labels = {row[u]: rel for u, o in outcomes.items() if (rel := _relevant(stage, o)) is not None}
+    scores = _scores(ranking, stage, labels, background)
+    return by_relevance(todo, None if scores is None else {u: scores[row[u]] for u in todo}), outcomes
 
 
 def queue(review: Review, stage: str, reviewer: str) -> list[int]:
@@ -536,15 +671,21 @@ class ReviewerProgress:
         return self.queue[0] if self.queue else None
 
 
-def reviewer_progress(review: Review, stage: str, reviewer: str) -> ReviewerProgress:
-    """``reviewer``'s progress at ``stage``: counts, queue in relevance order and latest decision (one read)."""
+def reviewer_progress(review: Review, stage: str, reviewer: str, background_fit: bool = False) -> ReviewerProgress:
+    """``reviewer``'s progress at ``stage``: counts, queue in relevance order and latest decision (one read).
+
+    With ``background_fit`` (a long-running app) the queue is ordered by the
+    ranking's last fit while a fit on the decisions made since runs in the
+    background, so that the call never waits for a fit; without it (the
+    command line) the ranking is fitted on every decision first.
+    """
     import sqlalchemy as sa
 
     from .schema import decisions
 
     _check_stage(stage)
     with transaction(review, read_only=True) as conn:
-        todo, outcomes = _queue(conn, review, stage, reviewer)
+        todo, outcomes = _queue(conn, review, stage, reviewer, background_fit)
         latest_first = conn.execute(sa.select(decisions.c.record).where(
             decisions.c.stage == stage, decisions.c.reviewer == reviewer, decisions.c.superseded_by.is_(None))
             .order_by(decisions.c.id.desc())).scalars()

@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,8 @@ from .config import CONFIG_NAME, TEMPLATE, ReviewConfig, load_config, parse_conf
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-__all__ = ["DB_NAME", "Review", "init_review", "open_review", "transaction", "log_event", "default_who", "utc_now",
-           "as_utc", "sqlite_engine"]
+__all__ = ["DB_NAME", "Review", "init_review", "open_review", "transaction", "log_event", "LogVersion", "log_version",
+           "events_after", "kept", "only_kinds", "DECISION_EVENTS", "default_who", "utc_now", "as_utc", "sqlite_engine"]
 
 #: The SQLite database's name in a review folder.
 DB_NAME = "review.db"
@@ -167,6 +168,101 @@ def log_event(conn: sa.Connection, kind: str, payload: dict, who: str, undoes: i
 
     result = conn.execute(events.insert().values(kind=kind, payload=payload, who=who, at=utc_now(), undoes=undoes))
     return result.inserted_primary_key[0]
+
+
+@dataclass(frozen=True)
+class LogVersion:
+    """Where a review's event log stands: how many events it holds, and the last one's id and time.
+
+    Every change of a review is an event (:func:`log_event`), so a value read
+    from the review holds while the log's version is the same; a long-running
+    process (the web app) keeps such values with the version they were read at,
+    and brings them up to date from :func:`events_after`.
+    """
+
+    events: int
+    last: int
+    at: dt.datetime | None
+
+
+def log_version(conn: sa.Connection) -> LogVersion:
+    """The event log's version, read on ``conn`` (inside its transaction: the same snapshot as its other reads)."""
+    import sqlalchemy as sa
+
+    from .schema import events
+
+    count, last = conn.execute(sa.select(sa.func.count(), sa.func.max(events.c.id))).one()
+    at = conn.execute(sa.select(events.c.at).where(events.c.id == last)).scalar_one() if last is not None else None
+    return LogVersion(count, last or 0, at)
+
+
+def events_after(conn: sa.Connection, version: LogVersion, now: LogVersion) -> list | None:
+    """The events logged since ``version``, oldest first (rows of ``id``, ``kind`` and ``payload``).
+
+    ``now`` is :func:`log_version` read on ``conn``. Returns None when the log
+    is not ``version``'s continued: its last event is gone or another (a review
+    created again in the same place), or an event committed late with an id
+    below ``version.last`` (PostgreSQL hands out ids before commits); the
+    caller then reads the review again.
+    """
+    import sqlalchemy as sa
+
+    from .schema import events
+
+    if now.events < version.events or now.last < version.last:
+        return None
+    if version.last and conn.execute(sa.select(events.c.at).where(events.c.id == version.last)).scalar_one_or_none() \
+            != version.at:
+        return None
+    rows = conn.execute(sa.select(events.c.id, events.c.kind, events.c.payload).where(events.c.id > version.last)
+                        .order_by(events.c.id)).all()
+    return rows if version.events + len(rows) == now.events else None
+
+
+#: Kinds of the events of screening decisions (:func:`metapool.review.screening.decide`).
+DECISION_EVENTS = frozenset({"decision", "resolve"})
+
+#: Values kept by :func:`kept`, oldest first: (database, key) -> (LogVersion, value).
+_KEPT: dict = {}
+_KEPT_MAX = 64
+_KEPT_LOCK = threading.Lock()
+
+
+def kept(conn: sa.Connection, key: tuple, read: Callable, update: Callable | None = None):
+    """``read(conn)``, kept in this process with the event log's version, and read again only when it may have changed.
+
+    For a long-running process (the web app), where every page reads the same
+    counts of a review that changes a decision at a time. The same version
+    returns the kept value; after new events, ``update(value, events)`` (the
+    rows of :func:`events_after`) gives the value brought up to date, or None
+    to have it read again. ``key`` names the value within the database; the
+    value is shared between threads and must not be changed by its users.
+    """
+    now = log_version(conn)
+    key = (conn.engine.url.render_as_string(hide_password=True), *key)
+    with _KEPT_LOCK:
+        held = _KEPT.get(key)
+    if held is not None and held[0] == now:
+        return held[1]
+    value = None
+    if held is not None and update is not None:
+        new = events_after(conn, held[0], now)
+        value = update(held[1], new) if new is not None else None
+    if value is None:
+        value = read(conn)
+    with _KEPT_LOCK:
+        _KEPT.pop(key, None)
+        _KEPT[key] = (now, value)
+        while len(_KEPT) > _KEPT_MAX:
+            del _KEPT[next(iter(_KEPT))]
+    return value
+
+
+def only_kinds(kinds: frozenset) -> Callable:
+    """An ``update`` for :func:`kept`: the value holds while every new event is of ``kinds`` (it does not depend on them)."""
+    def update(value, new: Sequence):
+        return value if all(e.kind in kinds for e in new) else None
+    return update
 
 
 def _config(folder: Path) -> ReviewConfig:

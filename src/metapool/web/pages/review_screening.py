@@ -54,7 +54,7 @@ async def screen(request: Request):
     review, rel = open_folder(request, request.query_params.get("path"))
     stage = _stage(request.query_params.get("stage"))
     reviewer = reviewer_of(request)
-    progress = await run(reviewer_progress, review, stage, reviewer)
+    progress = await run(reviewer_progress, review, stage, reviewer, background_fit=True)
     asked = request.query_params.get("record")
     if asked is not None:
         if whole_number(asked) not in (*progress.mine, *progress.queue):
