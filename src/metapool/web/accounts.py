@@ -286,6 +286,7 @@ def verify(accounts: Accounts, name: str, password: str, now: dt.datetime | None
     with _transaction(accounts, read_only=True) as conn:
         row = conn.execute(sa.select(users).where(users.c.name == name)).first() if isinstance(name, str) else None
     if row is not None and row.locked_until is not None and as_utc(row.locked_until) > now:
+        _matches(_dummy_hash(), password)  # as long as a check: the time does not tell a locked account either
         raise AccountLocked(max(1, int((as_utc(row.locked_until) - now).total_seconds() + 0.999)))
     if row is None:
         _matches(_dummy_hash(), password)

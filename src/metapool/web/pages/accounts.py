@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Route
 
 from ...exceptions import MetapoolError
-from ..accounts import (AccountLocked, Accounts, add_user, end_sessions, get_user, list_users, open_accounts,
-                        remove_user, set_password, set_role, verify)
+from ..accounts import (LOCK_SECONDS, MAX_FAILURES, AccountLocked, Accounts, add_user, end_sessions, get_user,
+                        list_users, open_accounts, remove_user, set_password, set_role, verify)
 from ..roles import ROLES
 from ..security import read_form, require_role
 from ..templating import render
@@ -43,6 +43,11 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+#: The one answer to a failed sign-in: wrong name, wrong password or a locked account (OWASP: generic messages).
+FAILED = (f"Wrong account name or password. After {MAX_FAILURES} wrong passwords in a row an account is locked for"
+          f" {LOCK_SECONDS} seconds, and even its right password is refused until then.")
+
+
 async def login_form(request: Request):
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next")), "error": None})
 
@@ -55,10 +60,10 @@ async def login(request: Request):
     target = safe_next(str(form.get("next", "/")))
     try:
         user = await run_in_threadpool(verify, _accounts(request), name, password)  # Argon2: not on the event loop
-    except AccountLocked as exc:
-        return render(request, "login.html", {"next": target, "error": str(exc)}, 429)
+    except AccountLocked:
+        user = None  # the same answer as a wrong password: a visitor cannot tell which account names exist
     if user is None:
-        return render(request, "login.html", {"next": target, "error": "Wrong account name or password."}, 400)
+        return render(request, "login.html", {"next": target, "error": FAILED}, 400)
     request.session.clear()  # a new session: nothing of the one before signing in is carried over
     request.session.update({"user": user.name, "role": user.role, "generation": user.generation})
     return RedirectResponse(target, 303)
