@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from metapool.exceptions import MetapoolError  # noqa: E402
-from metapool.review import screening, store  # noqa: E402
+from metapool.review import fitting, screening, store  # noqa: E402
 from metapool.review.duplicates import dedup_counts, merge_records, undo_merge  # noqa: E402
 from metapool.review.screening import decide, queue, reviewer_progress  # noqa: E402
 from metapool.review.status import review_status  # noqa: E402
@@ -168,12 +168,12 @@ def test_a_background_fit_orders_as_a_fresh_one_once_it_is_done(tmp_path):
 def test_the_fitter_uses_the_latest_labels_and_logs_its_errors(tmp_path, monkeypatch, caplog):
     review = make_review(tmp_path / "r", reviewers=1, titles=[RELEVANT, *IRRELEVANT[:5]])
     with transaction(review, read_only=True) as conn:
-        ranking = screening._ranking(conn, review)
+        ranking = fitting.kept_ranking(conn, review)
     seen = []
     monkeypatch.setattr("metapool.review.ranking.relevance_scores", lambda vectors, labels: seen.append(labels))
     ranking.wanted["ta"] = {0: True, 1: False}
     ranking.fitting.add("ta")
-    screening._refit(ranking, "ta")
+    fitting._refit(ranking, "ta")
     assert seen == [{0: True, 1: False}] and ranking.fits["ta"][0] == {0: True, 1: False}
     assert "ta" not in ranking.fitting
 
@@ -182,7 +182,7 @@ def test_the_fitter_uses_the_latest_labels_and_logs_its_errors(tmp_path, monkeyp
     monkeypatch.setattr("metapool.review.ranking.relevance_scores", broken)
     ranking.wanted["ta"] = {0: True, 1: False, 2: False}
     ranking.fitting.add("ta")
-    screening._refit(ranking, "ta")
+    fitting._refit(ranking, "ta")
     assert "could not be fitted again" in caplog.text and ranking.fits["ta"][0] == {0: True, 1: False}
     assert "ta" not in ranking.fitting
 

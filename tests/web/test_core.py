@@ -139,3 +139,21 @@ def test_the_workspace_page_in_a_real_browser(page, screenshots):
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(screenshots / f"workspace-{width}.png"), full_page=True)
+
+
+def test_a_server_started_by_serve_loads_the_ranking_and_freezes_the_collector_in_the_background(workspace, monkeypatch):
+    import threading
+
+    from metapool.review import ranking
+    from metapool.web import app as web_app
+
+    done = threading.Event()
+    calls = []
+    monkeypatch.setattr(ranking, "load", lambda: calls.append("load"))
+    monkeypatch.setattr(web_app.gc, "freeze", lambda: calls.append("freeze") or done.set())
+    with TestClient(create_app(Settings(workspace=workspace, token=TOKEN, hosts=("testserver",), preload=True))):
+        assert done.wait(30)
+    assert calls == ["load", "freeze"]
+    with TestClient(create_app(Settings(workspace=workspace, token=TOKEN, hosts=("testserver",)))):
+        pass  # without preload (tests, embedding): nothing runs in the background
+    assert calls == ["load", "freeze"]

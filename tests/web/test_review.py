@@ -7,14 +7,16 @@ import threading
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from metapool.datasets.review_demo import DEMO_FOLDER, build_review_demo
 from metapool.review.imports import import_files
 from metapool.review.screening import conflicts, decide, reviewer_progress
 from metapool.review.store import init_review, open_review
+from metapool.web.app import Settings, create_app
 from metapool.web.highlight import highlight, keyword_pattern
 
-from .conftest import csrf_of, make_client
+from .conftest import TOKEN, csrf_of, make_client
 
 FRESH = "reviews/fresh"
 
@@ -451,3 +453,45 @@ def test_full_text_screening_asks_for_a_reason_to_exclude(client, fresh):
     r = client.post("/review/decide", data={**data, "reason": "design"})
     assert r.status_code == 200 and "Nothing left for you at this stage" in r.text
     assert reviewer_progress(review, "ft", "local").mine[record].reason == "design"
+
+
+def test_reviewers_of_one_server_are_shown_different_records_and_none_is_refused(workspace):
+    """Three reviewers, two per record: each is offered the best record no one else has on screen."""
+    fresh = fresh_review(workspace)
+    app = create_app(Settings(workspace=workspace, token=TOKEN, hosts=("testserver",)))
+    clients = [TestClient(app, base_url="http://testserver") for _ in range(3)]
+    shown = []
+    for c, name in zip(clients, ("A", "B", "C")):
+        c.get(f"/?token={TOKEN}")
+        _screen_as(c, name)
+        shown.append(shown_record(c.get("/review/screen", params={"path": FRESH, "stage": "ta"}).text))
+    assert len(set(shown)) == 3
+    assert shown[0] == reviewer_progress(open_review(fresh), "ta", "A").next  # the first is the best one
+    again = shown_record(clients[1].get("/review/screen", params={"path": FRESH, "stage": "ta"}).text)
+    assert again == shown[1]  # a reload keeps the record
+    for round_ in range(4):  # everyone decides on what they see, over and over: no vote is refused
+        for c in clients:
+            t = token(c)
+            record = shown_record(c.get("/review/screen", params={"path": FRESH, "stage": "ta"}).text)
+            r = c.post("/review/decide", data={"csrf_token": t, "path": FRESH, "stage": "ta", "record": record,
+                                               "decision": "exclude"}, follow_redirects=False)
+            assert r.status_code == 303, message(r.text)
+    for c in clients:
+        c.close()
+
+
+def test_a_record_on_screen_is_held_until_a_decision_or_the_hold_ends():
+    from metapool.web.onscreen import OnScreen
+
+    now = [0.0]
+    held = OnScreen(hold_seconds=600, clock=lambda: now[0])
+    assert held.pick("r", "ta", "A", [1, 2, 3]) == 1
+    assert held.pick("r", "ta", "B", [1, 2, 3]) == 2
+    assert held.pick("r", "ft", "B", [1, 2, 3]) == 1  # another stage, another screen
+    assert held.pick("other", "ta", "B", [1, 2]) == 1  # another review
+    assert held.pick("r", "ta", "C", [1, 2]) == 1  # nothing else left: the best one all the same
+    held.release("r", "ta", "A")
+    assert held.pick("r", "ta", "D", [1, 2, 3]) == 3  # B holds 2, C holds 1
+    now[0] = 601  # every hold has ended
+    assert held.pick("r", "ta", "E", [1, 2, 3]) == 1
+    assert held.pick("r", "ta", "E", []) is None

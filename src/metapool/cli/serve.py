@@ -153,7 +153,7 @@ def _serve_local(args: argparse.Namespace, workspace) -> int:
     port = free_port(host, args.port)
     token = new_token()
     app = create_app(Settings(workspace=workspace.root, token=token, hosts=LOOPBACK,
-                              secure_cookies=args.secure_cookies))
+                              secure_cookies=args.secure_cookies, preload=True))
     print(f"metapool: serving {workspace.root}", file=sys.stderr)
     print("Open this link in your browser (it works until the server stops; Ctrl-C stops it):", file=sys.stderr)
     print(f"    http://{_url_host(host)}:{port}/?token={token}", flush=True)
@@ -169,7 +169,7 @@ def _serve_team(args: argparse.Namespace, workspace, secret: str) -> int:
     port = free_port(args.host, args.port)
     hosts = team_hosts(args.host, args.allowed_host)
     app = create_app(Settings(workspace=workspace.root, token=None, hosts=hosts, team=True, secret=secret,
-                              secure_cookies=args.secure_cookies))
+                              secure_cookies=args.secure_cookies, preload=True))
     shown = args.allowed_host[0] if args.allowed_host else hosts[-1]
     print(f"metapool: team server on {workspace.root}, answering to {', '.join(hosts)}", file=sys.stderr)
     if not args.secure_cookies:

@@ -237,6 +237,10 @@ def kept(conn: sa.Connection, key: tuple, read: Callable, update: Callable | Non
     rows of :func:`events_after`) gives the value brought up to date, or None
     to have it read again. ``key`` names the value within the database; the
     value is shared between threads and must not be changed by its users.
+
+    The version is read before the value, so a value is never older than its
+    version (on PostgreSQL each statement may see later commits): at worst the
+    events since are applied again (``update`` must allow it) or the value read again.
     """
     now = log_version(conn)
     key = (conn.engine.url.render_as_string(hide_password=True), *key)

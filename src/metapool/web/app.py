@@ -25,8 +25,9 @@ from starlette.staticfiles import StaticFiles
 
 from ..exceptions import MetapoolError
 from .accounts import get_user, open_accounts
-from .security import AccessGuard, BodyLimit, Limits, SecurityHeaders, new_token
+from .onscreen import OnScreen
 from .pages import routes
+from .security import AccessGuard, BodyLimit, Limits, SecurityHeaders, new_token
 from .templating import make_templates, render
 from .workspace import Workspace
 
@@ -55,6 +56,9 @@ class Settings:
         Upload and form caps.
     secure_cookies : bool
         Send the session cookie over HTTPS only (a team server behind a TLS reverse proxy).
+    preload : bool
+        At start, import what the first screening page needs and freeze the garbage collector's
+        view of the loaded modules (:func:`_lifespan`); ``metapool serve`` sets it.
     """
 
     workspace: Path
@@ -64,6 +68,7 @@ class Settings:
     secret: str = ""
     limits: Limits = Limits()
     secure_cookies: bool = False
+    preload: bool = False
 
 
 def _preload() -> None:
@@ -80,7 +85,8 @@ async def _lifespan(app: Starlette):
     Then the objects of every module loaded are moved out of the garbage collector's generations
     (:func:`gc.freeze`): a full collection that walks them all takes 0.1 s, a pause every user would share.
     """
-    threading.Thread(target=_preload, name="metapool-preload", daemon=True).start()
+    if app.state.settings.preload:
+        threading.Thread(target=_preload, name="metapool-preload", daemon=True).start()
     yield
 
 
@@ -108,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.team = settings.team
     app.state.limits = settings.limits
     app.state.templates = make_templates()
+    app.state.on_screen = OnScreen()
     return app
 
 

@@ -4,7 +4,8 @@ The reviewer is the signed-in user (:func:`.review.reviewer_of`). Each decision 
 :func:`metapool.review.screening.decide` stores as an event in one transaction, so two reviewers
 screening at once lose nothing, and the record shown next is read from the database
 (:func:`~metapool.review.screening.reviewer_progress`: the reviewer's queue in relevance order), so a
-reload, a closed browser or a restarted server resumes at the reviewer's next unscreened record.
+reload, a closed browser or a restarted server resumes at the reviewer's next unscreened record
+(the best one no other reviewer has on screen: :mod:`metapool.web.onscreen`).
 Keyboard shortcuts (I, E, M, N, U) are in ``static/screening.js``; every action is also a button.
 """
 
@@ -62,7 +63,7 @@ async def screen(request: Request):
                                       " and not decided by you).")
         unit = whole_number(asked)
     else:
-        unit = progress.next
+        unit = request.app.state.on_screen.pick(str(review.folder), stage, reviewer, progress.queue)
     record = await run(read_record, review, unit) if unit is not None else None
     pattern = keyword_pattern(review.config.keywords)
     shown = None if record is None else {
@@ -97,6 +98,7 @@ async def decide(request: Request):
     reason = _reason(form) if decision == "exclude" else None
     await run(store, review, int_field(form, "record"), stage, reviewer_of(request), decision, reason=reason,
               note=text_field(form, "note") or None, who=who_of(request))
+    request.app.state.on_screen.release(str(review.folder), stage, reviewer_of(request))
     return RedirectResponse(_screen_url(rel, stage), 303)
 
 
