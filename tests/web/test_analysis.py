@@ -343,6 +343,20 @@ def test_the_progress_fragment_polls_until_the_run_ends(client):
     assert client.get("/analysis/job/nope").status_code == 404
 
 
+def test_the_server_keeps_the_progress_of_the_last_finished_runs_only(workspace, monkeypatch):
+    from metapool.web import jobs as web_jobs
+    from metapool.web.workspace import Workspace
+
+    monkeypatch.setattr(web_jobs, "FINISHED_KEPT", 3)
+    jobs = web_jobs.Jobs(Workspace(workspace))
+    jobs._jobs.update({k: web_jobs.Job(k, "x.toml", state=s) for k, s in
+                       (("old", "done"), ("busy", "pooling"), ("f2", "failed"), ("d3", "done"), ("d4", "done"))})
+    monkeypatch.setattr(jobs, "_queue", type("Q", (), {"put": lambda self, item: None})())
+    monkeypatch.setattr(jobs, "_worker", object())  # no worker thread: the new job stays queued
+    new = jobs.start(workspace / "y.toml")
+    assert list(jobs._jobs) == ["busy", "d3", "d4", new.id]  # the oldest finished ones are forgotten, never a busy one
+
+
 def test_editing_keeps_study_labels_joined_from_several_columns(client, workspace, small_analysis):
     path = workspace / small_analysis
     path.write_text(path.read_text().replace('study = "study"', 'study = ["study", "design"]', 1))

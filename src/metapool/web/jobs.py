@@ -80,8 +80,15 @@ class Job:
         return self.state in ("done", "failed")
 
 
+#: Finished runs whose progress is kept (the oldest are forgotten first; their run folders stay listed).
+FINISHED_KEPT = 200
+
+
 class Jobs:
-    """The app's run queue (one worker thread) and the progress of every run started since the server began."""
+    """The app's run queue (one worker thread) and the progress of the runs started since the server began.
+
+    Every queued or running job is kept; of the finished ones, the last :data:`FINISHED_KEPT`.
+    """
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
@@ -98,6 +105,9 @@ class Jobs:
         """Queue a run of analysis file ``analysis`` (inside the workspace); returns at once."""
         job = Job(uuid.uuid4().hex, self.ws.relative(analysis))
         with self._lock:
+            finished = [k for k, j in self._jobs.items() if j.finished]
+            for k in finished[:max(0, len(finished) - FINISHED_KEPT + 1)]:
+                del self._jobs[k]
             self._jobs[job.id] = job
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="metapool-run", daemon=True)
