@@ -14,7 +14,7 @@ COLUMN_FLAGS = {
     "time": ("ti", "person-time of the events (one group; rates)"),
     "mean": ("meani", "mean (one group)"),
     "sd": ("sdi", "standard deviation (one group)"),
-    "n": ("ni", "size of the group (one-group means, correlations)"),
+    "n": ("ni", "size of the group (one-group means, correlations; the patients behind a median)"),
     "r": ("ri", "correlation coefficient (with --n)"),
     "events1": ("ai", "events in group 1"),
     "total1": ("n1i", "patients in group 1"),
