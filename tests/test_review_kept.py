@@ -116,19 +116,22 @@ def test_the_log_version_tells_a_review_made_again_in_the_same_place(tmp_path):
     decide(again, 1, "ta", "ana", "exclude")
     with transaction(again, read_only=True) as conn:
         now = log_version(conn)
-        assert (now.events, now.last) == (old.events, old.last) and now != old
+        assert now.last == old.last and now != old
         assert events_after(conn, old, now) is None  # not the old log continued
     assert kept(again, "ta")[1].decision == "exclude"
 
 
 def test_an_event_committed_late_below_the_last_id_is_noticed(tmp_path):
-    """PostgreSQL hands out ids before commits: an id below the version's last may appear later."""
+    """PostgreSQL hands out ids before commits: an id below the version's last may appear later; the count tells."""
     review = make_review(tmp_path / "r", reviewers=1)
     with transaction(review, read_only=True) as conn:
         now = log_version(conn)
         assert events_after(conn, now, now) == []
-        behind = store.LogVersion(now.events - 1, now.last, now.at)  # as if one event were not seen yet
-        assert events_after(conn, behind, now) is None
+        assert now.events is None  # SQLite: ids come in commit order, no count needed
+        counted = store.LogVersion(now.last, now.at, events=7)  # as PostgreSQL counts them
+        assert events_after(conn, counted, counted) == []
+        behind = store.LogVersion(now.last, now.at, events=6)  # one event below the last id was not seen yet
+        assert events_after(conn, behind, counted) is None
 
 
 def test_duplicate_counts_are_kept_over_decisions_and_read_again_after_a_merge(tmp_path, monkeypatch):
@@ -215,3 +218,20 @@ def test_random_screening_by_two_reviewers_in_threads_matches_a_fresh_read(tmp_p
         list(pool.map(screen, ["ana", "bob", "cy"], [1, 2, 3]))
     assert kept(review, "ta") == fresh(review, "ta")
     assert all(u.state != "pending" for u in fresh(review, "ta").values())
+
+
+def test_a_review_made_again_in_the_same_place_is_ranked_on_its_own_texts(tmp_path):
+    folder = tmp_path / "r"
+    titles = [RELEVANT, *IRRELEVANT[:6], "relapsed acute myeloid leukemia venetoclax cohort"]
+    first = make_review(folder, reviewers=1, titles=titles)
+    decide(first, 2, "ta", "ana", "exclude")
+    decide(first, 1, "ta", "ana", "include")
+    assert queue(first, "ta", "ana")[0] == 8
+    first.engine.dispose()
+    for name in ("review.db", "review.db-wal", "review.db-shm", "review.toml"):
+        (folder / name).unlink(missing_ok=True)
+    texts = [IRRELEVANT[0], titles[-1], RELEVANT, *IRRELEVANT[1:6]]  # as many records, the same ids, other texts
+    again = make_review(folder, reviewers=1, titles=texts)
+    decide(again, 1, "ta", "ana", "exclude")
+    decide(again, 3, "ta", "ana", "include")
+    assert queue(again, "ta", "ana")[0] == 2

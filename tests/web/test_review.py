@@ -484,14 +484,19 @@ def test_a_record_on_screen_is_held_until_a_decision_or_the_hold_ends():
     from metapool.web.onscreen import OnScreen
 
     now = [0.0]
-    held = OnScreen(hold_seconds=600, clock=lambda: now[0])
+    held = OnScreen(hold_seconds=600, decided_seconds=30, clock=lambda: now[0])
     assert held.pick("r", "ta", "A", [1, 2, 3]) == 1
     assert held.pick("r", "ta", "B", [1, 2, 3]) == 2
     assert held.pick("r", "ft", "B", [1, 2, 3]) == 1  # another stage, another screen
     assert held.pick("other", "ta", "B", [1, 2]) == 1  # another review
     assert held.pick("r", "ta", "C", [1, 2]) == 1  # nothing else left: the best one all the same
-    held.release("r", "ta", "A")
-    assert held.pick("r", "ta", "D", [1, 2, 3]) == 3  # B holds 2, C holds 1
-    now[0] = 601  # every hold has ended
-    assert held.pick("r", "ta", "E", [1, 2, 3]) == 1
-    assert held.pick("r", "ta", "E", []) is None
+    held.decided("r", "ta", "A", 3)  # a decision on another record (a second tab): A still holds 1
+    assert held.pick("r", "ta", "D", [1, 3, 4]) == 4
+    held.decided("r", "ta", "A", 1)  # A decided on the record it held
+    # D's queue was read before A's decision: record 1 is not offered to D, nor to anyone, for 30 s
+    assert held.pick("r", "ta", "D", [1, 4, 5]) == 4
+    now[0] = 31  # record 1 is no longer "just decided", but C still has it on screen
+    assert held.pick("r", "ta", "E", [1, 5]) == 5
+    now[0] = 620  # every hold of time 0 has ended; E holds 5 since 31 s
+    assert held.pick("r", "ta", "F", [1, 5]) == 1
+    assert held.pick("r", "ta", "F", []) is None

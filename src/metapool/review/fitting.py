@@ -34,8 +34,8 @@ def record_texts(conn, ids: Sequence[int]) -> dict[int, str]:
 class Ranking:
     """A review's TF-IDF vectors (every record imported so far) and, per stage, the last fit of its ranking.
 
-    ``held`` (records, last id) tells whether the vectors still cover the
-    review; ``row`` maps a record id to its row. ``fits`` holds per stage the
+    ``held`` (records, last id, the time the review was created) tells whether
+    the vectors still cover the review (and not another one created again in its place); ``row`` maps a record id to its row. ``fits`` holds per stage the
     labels (by row) the model was fitted on and the scores of every row (None:
     nothing to learn from yet); ``wanted`` the latest labels a background fit is
     to use, per stage, and ``fitting`` the stages with a background fit queued or running.
@@ -73,9 +73,10 @@ def kept_ranking(conn, review: Review) -> Ranking:
     import sqlalchemy as sa
 
     from .ranking import features
-    from .schema import records
+    from .schema import events, records
 
-    held = tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one())
+    held = (*conn.execute(sa.select(sa.func.count(), sa.func.max(records.c.id))).one(),
+            conn.execute(sa.select(events.c.at).order_by(events.c.id).limit(1)).scalar_one_or_none())
     with _RANKINGS_LOCK:
         found = _RANKINGS.get(review.where)
     if found is None or found.held != held:
@@ -111,10 +112,9 @@ def ranking_scores(ranking: Ranking, stage: str, labels: dict[int, bool], backgr
         if background and fit is not None and fit[1] is not None:
             ranking.wanted[stage] = dict(labels)
             if stage not in ranking.fitting:
-                ranking.fitting.add(stage)
                 if not _FITTER:
                     _FITTER.append(ThreadPoolExecutor(1, thread_name_prefix="metapool-ranking"))
-                _FITTER[0].submit(_refit, ranking, stage)
+                _queue_fit(ranking, stage)
             return fit[1]
     scores = relevance_scores(ranking.vectors, labels)
     with _RANKINGS_LOCK:
@@ -140,6 +140,15 @@ def _refit(ranking: Ranking, stage: str) -> None:
     finally:
         with _RANKINGS_LOCK:
             if stage in ranking.wanted:
-                _FITTER[0].submit(_refit, ranking, stage)
+                _queue_fit(ranking, stage)
             else:
                 ranking.fitting.discard(stage)
+
+
+def _queue_fit(ranking: Ranking, stage: str) -> None:
+    """Queue :func:`_refit` (under the lock); once the interpreter shuts down nothing is queued any more."""
+    try:
+        _FITTER[0].submit(_refit, ranking, stage)
+        ranking.fitting.add(stage)
+    except RuntimeError:  # the executor is shut down: the last fit stays in use
+        ranking.fitting.discard(stage)

@@ -267,7 +267,7 @@ def _read_outcomes(conn, review: Review, stage: str) -> dict[int, UnitOutcome]:
     units = _units(conn)
     if stage == "ft":
         ta = _outcomes(conn, review, "ta")
-        units = [u for u in units if ta[u].state == "final" and ta[u].decision in FORWARD]
+        units = [u for u in units if (o := ta.get(u)) is not None and o.state == "final" and o.decision in FORWARD]
     votes = _votes(conn, stage)
     n = review.config.reviewers_per_record
     return {u: unit_outcome(u, stage, votes.get(u, ()), n) for u in units}
@@ -289,6 +289,8 @@ def _updated(conn, review: Review, stage: str, held: dict, new) -> dict[int, Uni
     outcomes = dict(held)
     if moved:
         ta = _outcomes(conn, review, "ta")
+        if not moved <= ta.keys():  # merged away since (PostgreSQL reads each statement's own snapshot)
+            return None
         for record in moved:
             if ta[record].state == "final" and ta[record].decision in FORWARD:
                 outcomes.setdefault(record, None)

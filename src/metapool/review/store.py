@@ -172,51 +172,59 @@ def log_event(conn: sa.Connection, kind: str, payload: dict, who: str, undoes: i
 
 @dataclass(frozen=True)
 class LogVersion:
-    """Where a review's event log stands: how many events it holds, and the last one's id and time.
+    """Where a review's event log stands: the last event's id and time, and (PostgreSQL) how many events it holds.
 
     Every change of a review is an event (:func:`log_event`), so a value read
     from the review holds while the log's version is the same; a long-running
     process (the web app) keeps such values with the version they were read at,
-    and brings them up to date from :func:`events_after`.
+    and brings them up to date from :func:`events_after`. ``events`` is None on
+    SQLite, whose writers commit one at a time, so that ids come in commit
+    order; on PostgreSQL an id is handed out before its commit, and the count
+    tells an event that committed late below the last id.
     """
 
-    events: int
     last: int
     at: dt.datetime | None
+    events: int | None
 
 
 def log_version(conn: sa.Connection) -> LogVersion:
-    """The event log's version, read on ``conn`` (inside its transaction: the same snapshot as its other reads)."""
+    """The event log's version, read on ``conn`` (inside its transaction)."""
     import sqlalchemy as sa
 
     from .schema import events
 
-    count, last = conn.execute(sa.select(sa.func.count(), sa.func.max(events.c.id))).one()
+    last = conn.execute(sa.select(sa.func.max(events.c.id))).scalar_one()
     at = conn.execute(sa.select(events.c.at).where(events.c.id == last)).scalar_one() if last is not None else None
-    return LogVersion(count, last or 0, at)
+    count = None if conn.dialect.name == "sqlite" else conn.execute(sa.select(sa.func.count()).select_from(events)
+                                                                     ).scalar_one()
+    return LogVersion(last or 0, at, count)
 
 
 def events_after(conn: sa.Connection, version: LogVersion, now: LogVersion) -> list | None:
-    """The events logged since ``version``, oldest first (rows of ``id``, ``kind`` and ``payload``).
+    """The events logged since ``version``, oldest first: rows of ``id``, ``kind`` and ``payload`` (the payload of
+    :data:`DECISION_EVENTS` only, else None: a deduplication's payload holds its whole queue).
 
     ``now`` is :func:`log_version` read on ``conn``. Returns None when the log
     is not ``version``'s continued: its last event is gone or another (a review
     created again in the same place), or an event committed late with an id
-    below ``version.last`` (PostgreSQL hands out ids before commits); the
-    caller then reads the review again.
+    below ``version.last`` (PostgreSQL); the caller then reads the review again.
     """
     import sqlalchemy as sa
 
     from .schema import events
 
-    if now.events < version.events or now.last < version.last:
+    if now.last < version.last:
         return None
     if version.last and conn.execute(sa.select(events.c.at).where(events.c.id == version.last)).scalar_one_or_none() \
             != version.at:
         return None
-    rows = conn.execute(sa.select(events.c.id, events.c.kind, events.c.payload).where(events.c.id > version.last)
-                        .order_by(events.c.id)).all()
-    return rows if version.events + len(rows) == now.events else None
+    payload = sa.type_coerce(sa.case((events.c.kind.in_(sorted(DECISION_EVENTS)), events.c.payload)), events.c.payload.type)
+    rows = conn.execute(sa.select(events.c.id, events.c.kind, payload.label("payload"))
+                        .where(events.c.id > version.last).order_by(events.c.id)).all()
+    if version.events is not None and (now.events is None or version.events + len(rows) != now.events):
+        return None
+    return rows
 
 
 #: Kinds of the events of screening decisions (:func:`metapool.review.screening.decide`).

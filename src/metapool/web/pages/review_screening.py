@@ -5,7 +5,7 @@ The reviewer is the signed-in user (:func:`.review.reviewer_of`). Each decision 
 screening at once lose nothing, and the record shown next is read from the database
 (:func:`~metapool.review.screening.reviewer_progress`: the reviewer's queue in relevance order), so a
 reload, a closed browser or a restarted server resumes at the reviewer's next unscreened record
-(the best one no other reviewer has on screen: :mod:`metapool.web.onscreen`).
+(the best one no other reviewer has on screen or just decided: :mod:`metapool.web.onscreen`).
 Keyboard shortcuts (I, E, M, N, U) are in ``static/screening.js``; every action is also a button.
 """
 
@@ -96,9 +96,10 @@ async def decide(request: Request):
     stage = _stage(text_field(form, "stage"))
     decision = text_field(form, "decision")
     reason = _reason(form) if decision == "exclude" else None
-    await run(store, review, int_field(form, "record"), stage, reviewer_of(request), decision, reason=reason,
+    record = int_field(form, "record")
+    await run(store, review, record, stage, reviewer_of(request), decision, reason=reason,
               note=text_field(form, "note") or None, who=who_of(request))
-    request.app.state.on_screen.release(str(review.folder), stage, reviewer_of(request))
+    request.app.state.on_screen.decided(str(review.folder), stage, reviewer_of(request), record)
     return RedirectResponse(_screen_url(rel, stage), 303)
 
 
