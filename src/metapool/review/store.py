@@ -194,8 +194,8 @@ def log_version(conn: sa.Connection) -> LogVersion:
 
     from .schema import events
 
-    last = conn.execute(sa.select(sa.func.max(events.c.id))).scalar_one()
-    at = conn.execute(sa.select(events.c.at).where(events.c.id == last)).scalar_one() if last is not None else None
+    last, at = conn.execute(sa.select(events.c.id, events.c.at).order_by(events.c.id.desc()).limit(1)).first() \
+        or (None, None)
     count = None if conn.dialect.name == "sqlite" else conn.execute(sa.select(sa.func.count()).select_from(events)
                                                                      ).scalar_one()
     return LogVersion(last or 0, at, count)

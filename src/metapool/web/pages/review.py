@@ -5,15 +5,19 @@ command line cannot disagree; each page's "reproduce" box gives the matching com
 named in URLs by its folder relative to the workspace (``?path=reviews/my-review``); a path outside
 the workspace, or a folder without ``review.toml``, is refused with a clear page.
 
-The helpers here (:func:`open_folder`, :func:`reviewer_of`, :func:`run`) are
+The helpers here (:func:`open_folder`, :func:`reviewer_of`, :func:`run`, :func:`run_long`) are
 shared by the other review screens (:mod:`.review_dedup`, :mod:`.review_screening`, :mod:`.review_results`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import weakref
+from functools import partial
 from urllib.parse import quote, unquote
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -37,8 +41,27 @@ _NAME_MAX = 60
 REVIEWER_COOKIE = "metapool_reviewer"
 
 
+#: Review calls that run at once, per event loop. They are mostly CPU under one interpreter lock: with
+#: a thread each, a burst of requests shares the core and every one of them ends late; two at a time
+#: serve a burst in turn (the first ones end first), and one waiting for the disk (a commit) does not
+#: hold up the next.
+REVIEW_CALLS = 2
+_LIMITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 async def run(function, *args, **kwargs):
-    """Call a library function in a worker thread (the database blocks; the event loop must not)."""
+    """Call a library function in a worker thread (the database blocks; the event loop must not),
+    at most :data:`REVIEW_CALLS` at once."""
+    loop = asyncio.get_running_loop()
+    limiter = _LIMITERS.get(loop)
+    if limiter is None:
+        limiter = _LIMITERS[loop] = anyio.CapacityLimiter(REVIEW_CALLS)
+    return await anyio.to_thread.run_sync(partial(function, *args, **kwargs), limiter=limiter)
+
+
+async def run_long(function, *args, **kwargs):
+    """:func:`run` for a call that may take seconds (an import, a deduplication, the study table): outside the
+    limit of :data:`REVIEW_CALLS`, so that screening pages never wait for it."""
     return await run_in_threadpool(function, *args, **kwargs)
 
 
@@ -292,7 +315,7 @@ async def import_records(request: Request):
         for f in uploads:
             paths.append(await save_upload(f, ws, UPLOADS, RECORD_SUFFIXES, stem="records", max_bytes=cap))
         names = [display_name(f) for f in uploads]
-        result = await run(import_files, review, paths, text_field(form, "source"), searched, who_of(request),
+        result = await run_long(import_files, review, paths, text_field(form, "source"), searched, who_of(request),
                            names=names)
     except MetapoolError as exc:
         for path in paths:  # an import refused as a whole keeps none of its files

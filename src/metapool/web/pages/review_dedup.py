@@ -14,7 +14,8 @@ from starlette.routing import Route
 from ..fields import whole_number
 from ..security import read_form, require_role
 from ..templating import render
-from .review import int_field, open_folder, quote_path, review_command, review_context, run, text_field, who_of
+from .review import (int_field, open_folder, quote_path, review_command, review_context, run, run_long, text_field,
+                     who_of)
 
 #: The fields shown side by side: (key of the queue's ``shown`` records, label, key of the engine's evidence).
 FIELDS = (("title", "Title", "title"), ("authors", "Authors (first three)", "authors"), ("year", "Year", "year"),
@@ -72,7 +73,7 @@ async def run_passes(request: Request):
 
     form = await read_form(request)
     review, rel = open_folder(request, text_field(form, "path"))
-    result = await run(run_dedup, review, who=who_of(request), merge_abstracts=form.get("merge_abstracts") == "on")
+    result = await run_long(run_dedup, review, who=who_of(request), merge_abstracts=form.get("merge_abstracts") == "on")
     return _back(rel, ran=f"{result.duplicates_removed}-{result.queued}")
 
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from ..security import read_form, require_role
 from ..templating import render
-from .review import open_folder, quote_path, review_command, review_context, run, text_field
+from .review import open_folder, quote_path, review_command, review_context, run, run_long, text_field
 
 
 #: The names "create the study table" gives its files in the review's folder.
@@ -89,7 +89,7 @@ async def study_table(request: Request):
     ws = request.app.state.workspace
     target = check_output_file(ws.new_name(rel, "studies", ".csv"), review.local_files)
     outcomes = text_field(form, "outcomes").split(",")
-    n = await run(write_study_table, review, target, outcomes)
+    n = await run_long(write_study_table, review, target, outcomes)
     counts = await run(prisma_counts, review)
     named = [o.strip() for o in outcomes if o.strip()]
     command = review_command(rel, "studies", "-o", target.name, *(["--outcomes", ",".join(named)] if named else []))
