@@ -35,10 +35,12 @@ class Ranking:
     """A review's TF-IDF vectors (every record imported so far) and, per stage, the last fit of its ranking.
 
     ``held`` (records, last id, the time the review was created) tells whether
-    the vectors still cover the review (and not another one created again in its place); ``row`` maps a record id to its row. ``fits`` holds per stage the
-    labels (by row) the model was fitted on and the scores of every row (None:
-    nothing to learn from yet); ``wanted`` the latest labels a background fit is
-    to use, per stage, and ``fitting`` the stages with a background fit queued or running.
+    the vectors still cover the review (and not another one created again in
+    its place); ``row`` maps a record id to its row. ``fits`` holds per stage
+    the labels (by row) the model was fitted on and the scores of every row
+    (None: nothing to learn from yet); ``wanted`` the latest labels a
+    background fit is to use, per stage, and ``fitting`` the stages with a
+    background fit queued or running.
     """
 
     held: tuple
@@ -92,7 +94,8 @@ def kept_ranking(conn, review: Review) -> Ranking:
 
 
 def ranking_scores(ranking: Ranking, stage: str, labels: dict[int, bool], background: bool):
-    """Relevance score of every row of ``ranking`` learnt from ``labels`` (by row); None before there is anything to learn.
+    """Relevance score of every row of ``ranking`` learnt from ``labels`` (by row); None while there is nothing to
+    learn from.
 
     A fit on the same labels is reused. Otherwise the model is fitted now,
     unless ``background`` and an earlier fit has scores: then they are
@@ -123,7 +126,8 @@ def ranking_scores(ranking: Ranking, stage: str, labels: dict[int, bool], backgr
 
 
 def _refit(ranking: Ranking, stage: str) -> None:
-    """A background fit of :func:`ranking_scores` on the labels wanted last; queued again when newer ones came meanwhile.
+    """A background fit of :func:`ranking_scores` on the labels wanted last; queued again when newer ones came
+    meanwhile.
 
     An error goes to the log (the last fit stays in use).
     """

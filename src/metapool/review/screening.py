@@ -427,7 +427,8 @@ def _decide(conn, review: Review, record: int, stage: str, reviewer: str, decisi
                         as_utc(old.at), changed=False)
     payload = {"record": record, "stage": stage, "reviewer": reviewer, "decision": decision, "reason": reason,
                "supersedes": old.id if old is not None else None}
-    event = log_event(conn, "resolve" if resolve else "decision", payload, who)  # the DECISION_EVENTS
+    # one of store.DECISION_EVENTS, which kept outcomes follow record by record (_updated)
+    event = log_event(conn, "resolve" if resolve else "decision", payload, who)
     at = utc_now()
     new = conn.execute(decisions.insert().values(record=record, stage=stage, reviewer=reviewer, decision=decision,
                                                  reason=reason, note=note, event_id=event, who=who, at=at)
@@ -488,7 +489,10 @@ def _relevant(stage: str, unit: UnitOutcome) -> bool | None:
 
 def _queue(conn, review: Review, stage: str, reviewer: str,
            background: bool = False) -> tuple[list[int], dict[int, UnitOutcome]]:
-    """``reviewer``'s units left at ``stage`` in relevance order (``background``: see :func:`_scores`), and the outcomes."""
+    """``reviewer``'s units left at ``stage`` in relevance order, and the outcomes.
+
+    ``background``: see :func:`~.fitting.ranking_scores`.
+    """
     from .ranking import by_relevance
 
     outcomes = _outcomes(conn, review, stage)

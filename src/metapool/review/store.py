@@ -219,7 +219,8 @@ def events_after(conn: sa.Connection, version: LogVersion, now: LogVersion) -> l
     if version.last and conn.execute(sa.select(events.c.at).where(events.c.id == version.last)).scalar_one_or_none() \
             != version.at:
         return None
-    payload = sa.type_coerce(sa.case((events.c.kind.in_(sorted(DECISION_EVENTS)), events.c.payload)), events.c.payload.type)
+    payload = sa.type_coerce(sa.case((events.c.kind.in_(sorted(DECISION_EVENTS)), events.c.payload)),
+                             events.c.payload.type)
     rows = conn.execute(sa.select(events.c.id, events.c.kind, payload.label("payload"))
                         .where(events.c.id > version.last).order_by(events.c.id)).all()
     if version.events is not None and (now.events is None or version.events + len(rows) != now.events):
@@ -271,7 +272,8 @@ def kept(conn: sa.Connection, key: tuple, read: Callable, update: Callable | Non
 
 
 def only_kinds(kinds: frozenset) -> Callable:
-    """An ``update`` for :func:`kept`: the value holds while every new event is of ``kinds`` (it does not depend on them)."""
+    """An ``update`` for :func:`kept`: the value holds while every new event is of ``kinds`` (it does not depend
+    on them)."""
     def update(value, new: Sequence):
         return value if all(e.kind in kinds for e in new) else None
     return update
