@@ -38,46 +38,49 @@ __all__ = ["MIGRATIONS", "database_version", "create_schema", "upgrade"]
 MIGRATIONS: Mapping[int, Callable[[sa.Connection], None]] = {}
 
 
-def database_version(conn: sa.Connection) -> int | None:
-    """The schema version of the database, or None when it holds no review (no ``schema_version`` table)."""
-    if not sa.inspect(conn).has_table(schema.schema_version.name):
+def database_version(conn: sa.Connection, table: sa.Table = schema.schema_version) -> int | None:
+    """The schema version of the database, or None when it holds none (no ``schema_version`` table)."""
+    if not sa.inspect(conn).has_table(table.name):
         return None
-    return conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar_one()
+    return conn.execute(sa.select(sa.func.max(table.c.version))).scalar_one()
 
 
-def _stamp(conn: sa.Connection, version: int) -> None:
+def _stamp(conn: sa.Connection, version: int, table: sa.Table) -> None:
     from .. import __version__
 
-    conn.execute(schema.schema_version.insert().values(version=version, applied_at=dt.datetime.now(dt.timezone.utc),
-                                                       metapool_version=__version__))
+    conn.execute(table.insert().values(version=version, applied_at=dt.datetime.now(dt.timezone.utc),
+                                       metapool_version=__version__))
 
 
-def create_schema(conn: sa.Connection) -> None:
-    """Create the current tables in an empty database and stamp the current version."""
-    schema.metadata.create_all(conn)
-    _stamp(conn, schema.SCHEMA_VERSION)
+def create_schema(conn: sa.Connection, meta: sa.MetaData = schema.metadata, table: sa.Table = schema.schema_version,
+                  version: int = schema.SCHEMA_VERSION) -> None:
+    """Create the current tables (of ``meta``, the review's by default) in an empty database and stamp ``version``."""
+    meta.create_all(conn)
+    _stamp(conn, version, table)
 
 
 def upgrade(conn: sa.Connection, where: str, steps: Mapping[int, Callable[[sa.Connection], None]] = MIGRATIONS,
-            target: int = schema.SCHEMA_VERSION) -> tuple[int, ...]:
-    """Bring the review database on ``conn`` to version ``target``; returns the versions applied.
+            target: int = schema.SCHEMA_VERSION, table: sa.Table = schema.schema_version,
+            what: str = "review") -> tuple[int, ...]:
+    """Bring the ``what`` database on ``conn`` (a review by default) to version ``target``; returns the versions
+    applied.
 
     Runs in the caller's transaction, so that a failing step leaves the database
-    at its old version. ``where`` names the database in messages.
+    at its old version. ``where`` names the database in messages; ``table`` is its ``schema_version``.
 
     Raises
     ------
     MetapoolError
-        The database holds no review, or was written by a newer metapool.
+        The database holds no schema version, or was written by a newer metapool.
     """
-    version = database_version(conn)
+    version = database_version(conn, table)
     if version is None:
         raise MetapoolError(f"{where} holds no review; create one with `metapool review init`.")
     if version > target:
-        raise MetapoolError(f"{where} has review schema version {version}, newer than this metapool's ({target});"
+        raise MetapoolError(f"{where} has {what} schema version {version}, newer than this metapool's ({target});"
                             " upgrade metapool to open it. It was left as it was.")
     applied = tuple(range(version + 1, target + 1))
     for step in applied:
         steps[step](conn)
-        _stamp(conn, step)
+        _stamp(conn, step, table)
     return applied

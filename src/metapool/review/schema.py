@@ -57,12 +57,18 @@ def _when() -> sa.Column:
     return sa.Column("at", sa.DateTime(timezone=True), nullable=False)
 
 
-schema_version = sa.Table(
-    "schema_version", metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("metapool_version", sa.Text, nullable=False),
-)
+def version_table(meta: sa.MetaData) -> sa.Table:
+    """The ``schema_version`` table of ``meta``: each version applied, when, by which metapool
+    (:mod:`metapool.review.migrations`; the web app's account database has one too)."""
+    return sa.Table(
+        "schema_version", meta,
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("metapool_version", sa.Text, nullable=False),
+    )
+
+
+schema_version = version_table(metadata)
 
 events = sa.Table(
     "events", metadata,

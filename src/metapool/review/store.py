@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 __all__ = ["DB_NAME", "Review", "init_review", "open_review", "transaction", "log_event", "LogVersion", "log_version",
-           "events_after", "kept", "only_kinds", "DECISION_EVENTS", "default_who", "utc_now", "as_utc", "sqlite_engine"]
+           "events_after", "kept", "only_kinds", "DECISION_EVENTS", "default_who", "utc_now", "as_utc", "sqlite_engine",
+           "connected"]
 
 #: The SQLite database's name in a review folder.
 DB_NAME = "review.db"
@@ -147,8 +148,15 @@ def transaction(review: Review, read_only: bool = False) -> Iterator[sa.Connecti
         yield conn
 
 
+def _connected(engine: sa.Engine, where: str, read_only: bool = False):
+    return connected(engine, f"review database {where}", read_only, "the review was not changed")
+
+
 @contextmanager
-def _connected(engine: sa.Engine, where: str, read_only: bool = False) -> Iterator[sa.Connection]:
+def connected(engine: sa.Engine, label: str, read_only: bool = False,
+              unchanged: str = "nothing was changed") -> Iterator[sa.Connection]:
+    """A connection of ``engine`` inside one transaction (see :func:`transaction`); a database error becomes a
+    :class:`MetapoolError` naming ``label`` (the database) and saying ``unchanged``."""
     import sqlalchemy as sa
 
     try:
@@ -159,7 +167,7 @@ def _connected(engine: sa.Engine, where: str, read_only: bool = False) -> Iterat
                 yield conn
     except sa.exc.DBAPIError as exc:  # unreachable, locked, not a database, or a row the database refuses
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise MetapoolError(f"review database {where}: {reason}; the review was not changed.") from None
+        raise MetapoolError(f"{label}: {reason}; {unchanged}.") from None
 
 
 def log_event(conn: sa.Connection, kind: str, payload: dict, who: str, undoes: int | None = None) -> int:

@@ -33,8 +33,7 @@ import functools
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..exceptions import MetapoolError
-from ..review.store import as_utc, sqlite_engine, utc_now
+from ..review.migrations import create_schema, database_version, upgrade
+from ..review.schema import version_table
+from ..review.store import as_utc, connected, sqlite_engine, utc_now
 from .roles import ROLES
 
 #: Where the app database lives inside the workspace.
@@ -68,12 +69,7 @@ HASHER = PasswordHasher()
 
 metadata = sa.MetaData()
 
-schema_version = sa.Table(
-    "schema_version", metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("metapool_version", sa.Text, nullable=False),
-)
+schema_version = version_table(metadata)
 
 users = sa.Table(
     "users", metadata,
@@ -132,37 +128,17 @@ def open_accounts(workspace_root: Path) -> Accounts:
     return accounts
 
 
-@contextmanager
-def _transaction(accounts: Accounts, read_only: bool = False) -> Iterator[sa.Connection]:
+def _transaction(accounts: Accounts, read_only: bool = False):
     """One transaction (a reader does not take SQLite's write lock); a database error becomes a MetapoolError."""
-    try:
-        with accounts.engine.connect() as conn:
-            if read_only:
-                conn.execution_options(metapool_read_only=True)
-            with conn.begin():
-                yield conn
-    except sa.exc.DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise MetapoolError(f"account database {accounts.where}: {reason}; nothing was changed.") from None
+    return connected(accounts.engine, f"account database {accounts.where}", read_only)
 
 
 def _bring_up_to_date(conn: sa.Connection, where: str) -> None:
-    from .. import __version__
-
-    def stamp(version: int) -> None:
-        conn.execute(schema_version.insert().values(version=version, applied_at=utc_now(), metapool_version=__version__))
-
-    if not sa.inspect(conn).has_table(schema_version.name):
-        metadata.create_all(conn)
-        stamp(SCHEMA_VERSION)
-        return
-    version = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar_one()
-    if version > SCHEMA_VERSION:
-        raise MetapoolError(f"{where} has account schema version {version}, newer than this metapool's "
-                            f"({SCHEMA_VERSION}); upgrade metapool to serve this workspace.")
-    for step in range(version + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[step](conn)
-        stamp(step)
+    """Create the tables of a new app database, or run the :data:`MIGRATIONS` an older one lacks."""
+    if database_version(conn, schema_version) is None:
+        create_schema(conn, metadata, schema_version, SCHEMA_VERSION)
+    else:
+        upgrade(conn, where, MIGRATIONS, SCHEMA_VERSION, schema_version, what="account")
 
 
 def _check_name(name: str) -> str:
