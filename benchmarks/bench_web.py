@@ -83,11 +83,12 @@ class Reviewer(threading.Thread):
     """One simulated reviewer: its own session, screening one review until the deadline."""
 
     def __init__(self, link: str, path: str, name: str, ready: threading.Barrier, started: list[float],
-                 seconds: float, think: float, seed: int):
+                 seconds: float, think: float, seed: int, lockstep: bool = False):
         super().__init__(daemon=True)
         self.link, self.path, self.name, self.think = link, path, name, think
         self.ready, self.started, self.seconds = ready, started, seconds
         self.random = random.Random(seed)
+        self.lockstep = lockstep
         self.posts: list[float] = []
         self.pages: list[float] = []
         self.first: float | None = None
@@ -107,7 +108,8 @@ class Reviewer(threading.Thread):
             self.first = time.perf_counter() - t0
             self.ready.wait(timeout=600)  # every reviewer has its first page: the measured part starts
             deadline = self.started[0] + self.seconds
-            time.sleep(self.random.uniform(0, self.think))  # reviewers do not act in step
+            if not self.lockstep:
+                time.sleep(self.random.uniform(0, self.think))  # reviewers do not act in step
             n = 0
             while time.monotonic() < deadline:
                 if n:
@@ -128,11 +130,11 @@ class Reviewer(threading.Thread):
                 else:
                     self.errors.append(f"POST decide {r.status_code}")
                 n += 1
-                if self.random.random() < 0.1:  # now and then, the review's overview
+                if (n % 10 == 0) if self.lockstep else (self.random.random() < 0.1):  # now and then, the overview
                     t0 = time.perf_counter()
                     c.get("/review/open", params={"path": self.path})
                     self.pages.append(time.perf_counter() - t0)
-                time.sleep(self.think * self.random.uniform(0.5, 1.5))
+                time.sleep(self.think if self.lockstep else self.think * self.random.uniform(0.5, 1.5))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -159,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60, help="how long the reviewers post (default 60)")
     parser.add_argument("--reviewers", type=int, default=20, help="simulated reviewers (default 20)")
     parser.add_argument("--reviews", type=int, default=10, help="reviews they share, two reviewers each (default 10)")
+    parser.add_argument("--lockstep", action="store_true",
+                        help="the first design: every reviewer waits exactly --think and visits the overview every"
+                             " 10th decision, all starting together (bursts of simultaneous requests)")
     parser.add_argument("--think", type=float, default=1.0,
                         help="seconds each reviewer waits between decisions (default 1; 0: a stress test)")
     args = parser.parse_args(argv)
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             started: list[float] = []
             ready = threading.Barrier(args.reviewers, action=lambda: started.append(time.monotonic()))
             team = [Reviewer(link, paths[(i // 2) % len(paths)], f"Reviewer {i + 1}", ready, started, args.seconds,
-                             args.think, seed=i) for i in range(args.reviewers)]
+                             args.think, seed=i, lockstep=args.lockstep) for i in range(args.reviewers)]
             for r in team:
                 r.start()
             for r in team:
